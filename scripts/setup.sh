@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Idempotent set-up, run first by `npm test`, `npm run demo` and `npm run bench`:
+#   1. FFmpeg from the OS packages when it is missing (as root; otherwise prints the command),
+#   2. `npm ci` when node_modules is missing or older than package-lock.json,
+#   3. build (TypeScript to dist/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+if ! command -v "${ONAIR_FFMPEG:-ffmpeg}" >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    say "FFmpeg is missing: installing it from the OS packages (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq ffmpeg >/dev/null
+  else
+    say "ONAIR_FFMPEG_NOT_FOUND: FFmpeg is not installed. Run:"
+    say "  sudo apt-get update && sudo apt-get install -y ffmpeg"
+    exit 1
+  fi
+fi
+
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+stamp=node_modules/.onair-lock.sha256
+if [ ! -d node_modules ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
+  say "installing dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > "$stamp"
+fi
+
+npx --no-install tsc -p tsconfig.build.json
