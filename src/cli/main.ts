@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { formatError } from "../core/errors.js";
 // Command groups: each file exports register(program). Add new groups here.
+import { registerDemo } from "./demo.js";
+import { registerScte35 } from "./scte35.js";
 // @register-imports (keep this marker: new command groups add their import above it)
 
 function packageVersion(): string {
@@ -30,6 +32,8 @@ export function buildProgram(): Command {
     .option("--debug", "print stack traces on errors")
     .showHelpAfterError(false)
     .exitOverride();
+  registerDemo(program);
+  registerScte35(program);
   // @register-calls (keep this marker: new command groups add their register call above it)
   return program;
 }

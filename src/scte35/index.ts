@@ -1,0 +1,30 @@
+/**
+ * SCTE-35 splice_info_section codec: decode/encode, the JSON contract types, cue strings
+ * (hex/base64) and builders. Pure: no I/O; imports only core/errors and ts/crc32.
+ */
+export * from "./types.js";
+export { decodeSpliceInfoSection, SUB_SEGMENT_TYPES, type DecodeOptions } from "./decode.js";
+export { encodeSpliceInfoSection } from "./encode.js";
+export { validateSpliceInfoSection, parseSpliceInfoSectionJson } from "./validate.js";
+export { parseCueString, toBase64, toHex } from "./bytes.js";
+export { UPID_FIXED_LENGTH, UPID_NAMES, eidrText, iso7064Mod3736, upidLengthProblem, upidText } from "./upid.js";
+export {
+  DEFAULT_HEADER,
+  availDescriptor,
+  segmentationDescriptor,
+  spliceInsert,
+  spliceNull,
+  timeSignal,
+  type HeaderOptions,
+  type SegmentationOptions,
+  type SpliceInsertOptions,
+} from "./builders.js";
+
+import { decodeSpliceInfoSection } from "./decode.js";
+import { parseCueString } from "./bytes.js";
+import type { SpliceInfoSection } from "./types.js";
+
+/** parseCueString + decodeSpliceInfoSection. */
+export function decodeCue(cue: string): SpliceInfoSection {
+  return decodeSpliceInfoSection(parseCueString(cue));
+}
