@@ -1,0 +1,238 @@
+/**
+ * PSI/SI section framing (ISO/IEC 13818-1 §2.4.4, EN 300 468 §5.1): the long section header,
+ * section_length, CRC presence and checks, version arithmetic.
+ *
+ * Long header (8 bytes): table_id 8 | section_syntax_indicator 1, private_indicator 1,
+ * reserved 2, section_length 12 | table_id_extension 16 | reserved 2, version_number 5,
+ * current_next_indicator 1 | section_number 8 | last_section_number 8.
+ * PAT/PMT/CAT write private_indicator 0 (byte 1 = 0xB0 | len_hi); DVB SI tables set
+ * reserved_future_use 1 (0xF0 | len_hi): that is the `privateIndicator` parameter.
+ */
+import { OnairError } from "../core/errors.js";
+import { crc32Mpeg2, writeCrc32 } from "./crc32.js";
+
+export const SECTION_HEADER_SIZE = 3;
+export const LONG_SECTION_HEADER_SIZE = 8;
+export const CRC_SIZE = 4;
+/** Max section_length of PAT, CAT, PMT (and DVB NIT/SDT/BAT): total section ≤ 1024 bytes. */
+export const MAX_PSI_SECTION_LENGTH = 1021;
+/** Max section_length of private sections (EIT, SCTE-35): total section ≤ 4096 bytes. */
+export const MAX_PRIVATE_SECTION_LENGTH = 4093;
+/** Largest whole section in bytes. */
+export const MAX_SECTION_SIZE = SECTION_HEADER_SIZE + MAX_PRIVATE_SECTION_LENGTH;
+
+export const TABLE_ID_PAT = 0x00;
+export const TABLE_ID_CAT = 0x01;
+export const TABLE_ID_PMT = 0x02;
+export const TABLE_ID_TDT = 0x70;
+export const TABLE_ID_TOT = 0x73;
+export const TABLE_ID_SCTE35 = 0xfc;
+export const TABLE_ID_STUFFING = 0xff;
+
+export interface LongSectionHeader {
+  tableId: number;
+  /** Bit 6 of byte 1: 0 for PAT/PMT/CAT, 1 (reserved_future_use) for DVB SI. */
+  privateIndicator: boolean;
+  sectionLength: number;
+  tableIdExtension: number;
+  versionNumber: number;
+  currentNextIndicator: boolean;
+  sectionNumber: number;
+  lastSectionNumber: number;
+}
+
+export function tableId(buf: Uint8Array, at: number): number {
+  return buf[at];
+}
+
+export function sectionSyntaxIndicator(buf: Uint8Array, at: number): boolean {
+  return (buf[at + 1] & 0x80) !== 0;
+}
+
+/** section_length (12 bits). */
+export function sectionLength(buf: Uint8Array, at: number): number {
+  return ((buf[at + 1] & 0x0f) << 8) | buf[at + 2];
+}
+
+/** Whole section size in bytes: 3 + section_length. */
+export function sectionSize(buf: Uint8Array, at: number): number {
+  return SECTION_HEADER_SIZE + sectionLength(buf, at);
+}
+
+/** Max section_length allowed for a table_id (PSI tables 0x00–0x02: 1021, others: 4093). */
+export function maxSectionLengthFor(tid: number): number {
+  return tid <= TABLE_ID_PMT ? MAX_PSI_SECTION_LENGTH : MAX_PRIVATE_SECTION_LENGTH;
+}
+
+/**
+ * True when a section ends with a CRC_32: long sections (ssi = 1), SCTE-35 (0xFC, ssi = 0)
+ * and TOT (0x73, ssi = 0). TDT (0x70) and other short sections have none.
+ */
+export function sectionHasCrc(tid: number, ssi: boolean): boolean {
+  return ssi || tid === TABLE_ID_SCTE35 || tid === TABLE_ID_TOT;
+}
+
+/**
+ * True when the section starting at `at` is complete in `buf` and its CRC (when it has one)
+ * matches. Never throws.
+ */
+export function checkSectionCrc(buf: Uint8Array, at = 0): boolean {
+  if (at < 0 || at + SECTION_HEADER_SIZE > buf.length) return false;
+  const size = sectionSize(buf, at);
+  if (at + size > buf.length) return false;
+  if (!sectionHasCrc(buf[at], sectionSyntaxIndicator(buf, at))) return true;
+  if (size < SECTION_HEADER_SIZE + CRC_SIZE) return false;
+  return crc32Mpeg2(buf, at, at + size) === 0;
+}
+
+/** Writes the 8-byte long header at `at`; section_syntax_indicator is 1, reserved bits 1. */
+export function writeLongSectionHeader(buf: Uint8Array, at: number, h: LongSectionHeader): void {
+  buf[at] = h.tableId & 0xff;
+  buf[at + 1] = 0x80 | (h.privateIndicator ? 0x40 : 0) | 0x30 | ((h.sectionLength >> 8) & 0x0f);
+  buf[at + 2] = h.sectionLength & 0xff;
+  buf[at + 3] = (h.tableIdExtension >> 8) & 0xff;
+  buf[at + 4] = h.tableIdExtension & 0xff;
+  buf[at + 5] = 0xc0 | ((h.versionNumber & 0x1f) << 1) | (h.currentNextIndicator ? 1 : 0);
+  buf[at + 6] = h.sectionNumber & 0xff;
+  buf[at + 7] = h.lastSectionNumber & 0xff;
+}
+
+/** Reads the 8-byte long header at `at` (the caller checks that 8 bytes are there). */
+export function readLongSectionHeader(buf: Uint8Array, at: number): LongSectionHeader {
+  return {
+    tableId: buf[at],
+    privateIndicator: (buf[at + 1] & 0x40) !== 0,
+    sectionLength: sectionLength(buf, at),
+    tableIdExtension: (buf[at + 3] << 8) | buf[at + 4],
+    versionNumber: (buf[at + 5] >> 1) & 0x1f,
+    currentNextIndicator: (buf[at + 5] & 0x01) !== 0,
+    sectionNumber: buf[at + 6],
+    lastSectionNumber: buf[at + 7],
+  };
+}
+
+/**
+ * Builds a whole long section: header (section_length computed), `body`, CRC_32.
+ * Throws ONAIR_TS_SECTION_TOO_LONG past `maxSectionLength` (default by table_id).
+ */
+export function buildLongSection(
+  h: Omit<LongSectionHeader, "sectionLength">,
+  body: Uint8Array,
+  maxSectionLength = maxSectionLengthFor(h.tableId),
+): Uint8Array {
+  const len = LONG_SECTION_HEADER_SIZE - SECTION_HEADER_SIZE + body.length + CRC_SIZE;
+  if (len > maxSectionLength) {
+    throw new OnairError("ONAIR_TS_SECTION_TOO_LONG", "section does not fit its maximum length", {
+      tableId: h.tableId,
+      sectionLength: len,
+      maxSectionLength,
+    });
+  }
+  const out = new Uint8Array(SECTION_HEADER_SIZE + len);
+  writeLongSectionHeader(out, 0, { ...h, sectionLength: len });
+  out.set(body, LONG_SECTION_HEADER_SIZE);
+  writeCrc32(out, 0, out.length - CRC_SIZE);
+  return out;
+}
+
+/** Next version_number: (v + 1) mod 32. */
+export function nextVersionNumber(v: number): number {
+  return (v + 1) & 0x1f;
+}
+
+/** A descriptor kept as raw bytes: tag and the `length` bytes that follow. */
+export interface Descriptor {
+  tag: number;
+  data: Uint8Array;
+}
+
+/**
+ * Parses a descriptor loop buf[at, end) into copies. Throws ONAIR_TS_TRUNCATED when a
+ * descriptor runs past `end`.
+ */
+export function readDescriptors(buf: Uint8Array, at: number, end: number): Descriptor[] {
+  const out: Descriptor[] = [];
+  let p = at;
+  while (p < end) {
+    if (p + 2 > end || p + 2 + buf[p + 1] > end) {
+      throw new OnairError("ONAIR_TS_TRUNCATED", "descriptor runs past the end of its loop", {
+        at: p,
+        end,
+      });
+    }
+    const len = buf[p + 1];
+    out.push({ tag: buf[p], data: buf.slice(p + 2, p + 2 + len) });
+    p += 2 + len;
+  }
+  return out;
+}
+
+/** Total bytes of a descriptor loop. */
+export function descriptorsSize(ds: readonly Descriptor[]): number {
+  let n = 0;
+  for (const d of ds) n += 2 + d.data.length;
+  return n;
+}
+
+/** Writes descriptors at `at`; returns the position after them. Throws on data > 255 bytes. */
+export function writeDescriptors(buf: Uint8Array, at: number, ds: readonly Descriptor[]): number {
+  let p = at;
+  for (const d of ds) {
+    if (d.data.length > 255) {
+      throw new OnairError("ONAIR_TS_DESCRIPTOR_TOO_LONG", "descriptor data longer than 255 bytes", {
+        tag: d.tag,
+        length: d.data.length,
+      });
+    }
+    buf[p] = d.tag & 0xff;
+    buf[p + 1] = d.data.length;
+    buf.set(d.data, p + 2);
+    p += 2 + d.data.length;
+  }
+  return p;
+}
+
+/**
+ * Checks a long section for decoding: table_id, completeness, section_syntax_indicator,
+ * minimum length, CRC. Returns the section size (3 + section_length). Throws
+ * ONAIR_TS_BAD_TABLE_ID, ONAIR_TS_TRUNCATED, ONAIR_TS_BAD_SECTION or ONAIR_TS_CRC.
+ */
+export function validateLongSection(bytes: Uint8Array, expectedTableId: number, table: string): number {
+  if (bytes.length < SECTION_HEADER_SIZE) {
+    throw new OnairError("ONAIR_TS_TRUNCATED", `${table} section shorter than its header`, {
+      table,
+      length: bytes.length,
+    });
+  }
+  if (bytes[0] !== expectedTableId) {
+    throw new OnairError("ONAIR_TS_BAD_TABLE_ID", `not a ${table} section`, {
+      table,
+      tableId: bytes[0],
+      expected: expectedTableId,
+    });
+  }
+  const size = sectionSize(bytes, 0);
+  if (bytes.length < size) {
+    throw new OnairError("ONAIR_TS_TRUNCATED", `${table} section shorter than its section_length`, {
+      table,
+      length: bytes.length,
+      sectionSize: size,
+    });
+  }
+  if (!sectionSyntaxIndicator(bytes, 0) || size < LONG_SECTION_HEADER_SIZE + CRC_SIZE) {
+    throw new OnairError("ONAIR_TS_BAD_SECTION", `${table} section is not a valid long section`, {
+      table,
+      sectionSize: size,
+    });
+  }
+  if (sectionLength(bytes, 0) > maxSectionLengthFor(expectedTableId)) {
+    throw new OnairError("ONAIR_TS_BAD_SECTION", `${table} section_length above its limit`, {
+      table,
+      sectionLength: sectionLength(bytes, 0),
+    });
+  }
+  if (crc32Mpeg2(bytes, 0, size) !== 0) {
+    throw new OnairError("ONAIR_TS_CRC", `${table} section CRC mismatch`, { table, sectionSize: size });
+  }
+  return size;
+}
