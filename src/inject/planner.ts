@@ -1,0 +1,361 @@
+import { OnairError } from "../core/errors.js";
+import type { KeyframeGrid } from "./grid.js";
+import { ptsAdd, ptsDiff } from "../ts/timestamps.js";
+
+/** 90 kHz ticks per second. */
+export const TICKS = 90_000;
+
+export type CueMode = "splice_insert" | "time_signal";
+
+export interface CuePlanConfig {
+  /** first send this long before the splice point (≥ 4 s); default 6 s */
+  prerollTicks: number;
+  /** total sends of each cue, same event id; default 3 */
+  repeat: number;
+  /** spacing of the repeats; default 1 s */
+  repeatIntervalTicks: number;
+  mode: CueMode;
+  /** splice_insert: break_duration with auto_return; off → a return splice_insert at the end */
+  autoReturn: boolean;
+  /** time_signal segmentation types for break start/end; default provider placement opportunity */
+  segmentationTypeStart: number;
+  segmentationTypeEnd: number;
+  /** splice_null heartbeat interval (0 = off) */
+  heartbeatTicks: number;
+}
+
+export const MIN_LEAD_TICKS = 4 * TICKS;
+/** A cue never goes out later than this before its splice point. */
+export const LAST_SEND_MARGIN_TICKS = TICKS / 2;
+/** Margin on top of the 4 s minimum when a break has to move, for slot and PCR jitter. */
+const MOVE_MARGIN_TICKS = TICKS / 4;
+
+export function defaultCuePlanConfig(over: Partial<CuePlanConfig> = {}): CuePlanConfig {
+  const c: CuePlanConfig = {
+    prerollTicks: 6 * TICKS,
+    repeat: 3,
+    repeatIntervalTicks: TICKS,
+    mode: "splice_insert",
+    autoReturn: true,
+    segmentationTypeStart: 0x34,
+    segmentationTypeEnd: 0x35,
+    heartbeatTicks: 0,
+    ...over,
+  };
+  if (!(c.prerollTicks >= MIN_LEAD_TICKS)) {
+    throw new OnairError("ONAIR_CUE_PREROLL", `preroll must be at least 4 s (got ${c.prerollTicks / TICKS} s)`, {
+      preroll: c.prerollTicks / TICKS,
+    });
+  }
+  if (!Number.isInteger(c.repeat) || c.repeat < 1) {
+    throw new OnairError("ONAIR_CUE_REPEAT", `repeat must be a whole number ≥ 1 (got ${c.repeat})`);
+  }
+  return c;
+}
+
+export interface BreakRequest {
+  /** PTS (stream domain) at which the break is due; the splice lands on the first IDR at or after it */
+  duePts: number;
+  /** requested duration in 90 kHz ticks */
+  durationTicks: number;
+  /** the break's id from the schedule, used as UPID in time_signal mode */
+  breakId?: string;
+}
+
+/** What one cue section says; the encoder turns it into splice_info_section bytes. */
+export type CueSpec =
+  | {
+      command: "splice_insert";
+      spliceEventId: number;
+      outOfNetwork: boolean;
+      splicePts: number;
+      /** break_duration (auto_return) when set */
+      breakDurationTicks?: number;
+    }
+  | { command: "splice_insert_cancel"; spliceEventId: number }
+  | {
+      command: "time_signal";
+      spliceEventId: number;
+      splicePts: number;
+      segmentationTypeId: number;
+      segmentationDurationTicks?: number;
+      breakId?: string;
+    }
+  | { command: "splice_null" };
+
+export type CueEncoder = (spec: CueSpec) => Uint8Array;
+
+export type CueKind = "out" | "in" | "cancel" | "heartbeat";
+
+/** One planned cue: the same section sent `repeat` times. */
+export interface PlannedCue {
+  kind: CueKind;
+  spliceEventId: number;
+  /** splice point PTS, or -1 for heartbeats */
+  splicePts: number;
+  section: Uint8Array;
+  spec: CueSpec;
+  /** PCR (90 kHz) at or after which the next send is due */
+  nextSendPcr: number;
+  sendsLeft: number;
+  sendsDone: number;
+}
+
+/** A break that became cues. */
+export interface PlannedBreak {
+  spliceEventId: number;
+  requestedPts: number;
+  splicePts: number;
+  returnPts: number;
+  breakDurationTicks: number;
+  /** the splice point moved later because 4 s of lead were no longer possible */
+  moved: boolean;
+  breakId?: string;
+}
+
+export interface PlannerCounters {
+  breaksPlanned: number;
+  breaksMoved: number;
+  cuesSent: Record<string, number>;
+  cuesRepeated: number;
+  /** sends dropped because their splice point was too close */
+  cuesDropped: number;
+  heartbeats: number;
+}
+
+export interface PlannerEvents {
+  onPlanned?(b: PlannedBreak): void;
+  onMoved?(b: PlannedBreak, reason: string): void;
+}
+
+/**
+ * Turns breaks into cues over stream time. The injector calls `poll(nowPcr)` with the
+ * current PCR (90 kHz base, interpolated to the packet) and gets the next due cue, if any;
+ * it calls `sent(cue, pcr)` once the cue's packet is in the stream.
+ */
+export class CuePlanner {
+  private readonly pending: BreakRequest[] = [];
+  private readonly cues: PlannedCue[] = [];
+  private nextDue = Number.POSITIVE_INFINITY;
+  private nextHeartbeat = -1;
+  private lastPcr = -1;
+  readonly planned: PlannedBreak[] = [];
+  readonly counters: PlannerCounters = {
+    breaksPlanned: 0,
+    breaksMoved: 0,
+    cuesSent: {},
+    cuesRepeated: 0,
+    cuesDropped: 0,
+    heartbeats: 0,
+  };
+
+  constructor(
+    readonly config: CuePlanConfig,
+    private readonly grid: KeyframeGrid,
+    private readonly encode: CueEncoder,
+    /** persisted, never-reused splice_event_id allocation; called before a cue exists */
+    private readonly allocateEventId: () => number,
+    private readonly events: PlannerEvents = {},
+  ) {}
+
+  /** Asks for a break; it is planned as soon as the key-frame grid is known. */
+  addBreak(req: BreakRequest): void {
+    if (!(req.durationTicks > 0)) {
+      throw new OnairError("ONAIR_CUE_DURATION", `break duration must be positive (got ${req.durationTicks / TICKS} s)`);
+    }
+    this.pending.push(req);
+    this.nextDue = Number.NEGATIVE_INFINITY;
+  }
+
+  /** "As soon as possible": the first IDR after now + preroll. */
+  addImmediateBreak(durationTicks: number, breakId?: string): void {
+    const now = this.lastPcr < 0 ? 0 : this.lastPcr;
+    this.addBreak({ duePts: ptsAdd(now, this.config.prerollTicks), durationTicks, breakId });
+  }
+
+  /** Cancels a planned break: its pending sends stop and a cancel goes out (same id). */
+  cancel(spliceEventId: number): boolean {
+    let found = false;
+    for (let i = this.cues.length - 1; i >= 0; i--) {
+      if (this.cues[i].spliceEventId === spliceEventId && this.cues[i].kind !== "cancel") {
+        this.cues.splice(i, 1);
+        found = true;
+      }
+    }
+    if (!found) return false;
+    const spec: CueSpec = { command: "splice_insert_cancel", spliceEventId };
+    const now = this.lastPcr < 0 ? 0 : this.lastPcr;
+    this.cues.push({
+      kind: "cancel",
+      spliceEventId,
+      splicePts: -1,
+      section: this.encode(spec),
+      spec,
+      nextSendPcr: now,
+      sendsLeft: 1,
+      sendsDone: 0,
+    });
+    this.nextDue = Number.NEGATIVE_INFINITY;
+    return true;
+  }
+
+  /** Earliest PCR at which poll() may return something (for a cheap per-packet check). */
+  get nextDuePcr(): number {
+    return this.nextDue;
+  }
+
+  /** The next cue due at `nowPcr` (90 kHz), or undefined. */
+  poll(nowPcr: number): PlannedCue | undefined {
+    this.lastPcr = nowPcr;
+    if (this.pending.length && this.grid.ready) this.planPending(nowPcr);
+    if (this.config.heartbeatTicks > 0) {
+      if (this.nextHeartbeat < 0) this.nextHeartbeat = ptsAdd(nowPcr, this.config.heartbeatTicks);
+      else if (ptsDiff(nowPcr, this.nextHeartbeat) >= 0) {
+        const spec: CueSpec = { command: "splice_null" };
+        this.cues.push({
+          kind: "heartbeat",
+          spliceEventId: 0,
+          splicePts: -1,
+          section: this.encode(spec),
+          spec,
+          nextSendPcr: nowPcr,
+          sendsLeft: 1,
+          sendsDone: 0,
+        });
+        this.nextHeartbeat = ptsAdd(nowPcr, this.config.heartbeatTicks);
+      }
+    }
+    let best: PlannedCue | undefined;
+    for (let i = this.cues.length - 1; i >= 0; i--) {
+      const c = this.cues[i];
+      if (c.splicePts >= 0 && ptsDiff(c.splicePts, nowPcr) < LAST_SEND_MARGIN_TICKS) {
+        // never after (or too close to) the splice point
+        this.counters.cuesDropped += c.sendsLeft;
+        this.cues.splice(i, 1);
+        continue;
+      }
+      if (ptsDiff(nowPcr, c.nextSendPcr) >= 0 && (!best || ptsDiff(c.nextSendPcr, best.nextSendPcr) < 0)) best = c;
+    }
+    this.recomputeNextDue(nowPcr);
+    return best;
+  }
+
+  /** Records that `cue` went out at `pcr`. */
+  sent(cue: PlannedCue, pcr: number): void {
+    const key = cue.kind === "heartbeat" ? "splice_null" : cue.spec.command === "time_signal" ? "time_signal" : "splice_insert";
+    this.counters.cuesSent[key] = (this.counters.cuesSent[key] ?? 0) + 1;
+    if (cue.sendsDone > 0) this.counters.cuesRepeated++;
+    if (cue.kind === "heartbeat") this.counters.heartbeats++;
+    cue.sendsDone++;
+    cue.sendsLeft--;
+    if (cue.sendsLeft <= 0) {
+      const i = this.cues.indexOf(cue);
+      if (i >= 0) this.cues.splice(i, 1);
+    } else {
+      cue.nextSendPcr = ptsAdd(cue.nextSendPcr, this.config.repeatIntervalTicks);
+      // a repeat is never later than the last send margin before the splice
+      if (cue.splicePts >= 0 && ptsDiff(cue.splicePts, cue.nextSendPcr) < LAST_SEND_MARGIN_TICKS) {
+        this.counters.cuesDropped += cue.sendsLeft;
+        const i = this.cues.indexOf(cue);
+        if (i >= 0) this.cues.splice(i, 1);
+      }
+    }
+    this.recomputeNextDue(pcr);
+  }
+
+  /** Cues still to be sent (for status and the "seconds to next splice" metric). */
+  get upcoming(): readonly PlannedCue[] {
+    return this.cues;
+  }
+
+  private recomputeNextDue(nowPcr: number): void {
+    let next = Number.POSITIVE_INFINITY;
+    for (const c of this.cues) {
+      const d = ptsDiff(c.nextSendPcr, nowPcr);
+      if (d < next) next = d;
+    }
+    if (this.pending.length) next = Math.min(next, 0);
+    if (this.config.heartbeatTicks > 0) {
+      next = Math.min(next, this.nextHeartbeat < 0 ? 0 : ptsDiff(this.nextHeartbeat, nowPcr));
+    }
+    // stored relative to the PCR it was computed at, as an absolute 33-bit value
+    this.nextDue = next === Number.POSITIVE_INFINITY ? next : next <= 0 ? Number.NEGATIVE_INFINITY : ptsAdd(nowPcr, next);
+  }
+
+  private planPending(nowPcr: number): void {
+    const reqs = this.pending.splice(0, this.pending.length);
+    for (const req of reqs) this.planBreak(req, nowPcr);
+  }
+
+  private planBreak(req: BreakRequest, nowPcr: number): void {
+    const cfg = this.config;
+    let splicePts = this.grid.predictAtOrAfter(req.duePts);
+    let moved = false;
+    if (ptsDiff(splicePts, nowPcr) < MIN_LEAD_TICKS + MOVE_MARGIN_TICKS) {
+      splicePts = this.grid.predictAtOrAfter(ptsAdd(nowPcr, MIN_LEAD_TICKS + MOVE_MARGIN_TICKS));
+      moved = true;
+    }
+    const returnPts = this.grid.predictAtOrAfter(ptsAdd(splicePts, req.durationTicks));
+    const breakDurationTicks = ptsDiff(returnPts, splicePts);
+    const spliceEventId = this.allocateEventId();
+    const plan: PlannedBreak = {
+      spliceEventId,
+      requestedPts: req.duePts,
+      splicePts,
+      returnPts,
+      breakDurationTicks,
+      moved,
+      breakId: req.breakId,
+    };
+    this.planned.push(plan);
+    this.counters.breaksPlanned++;
+    if (moved) {
+      this.counters.breaksMoved++;
+      this.events.onMoved?.(plan, "less than 4 s of lead left for the requested splice point");
+    }
+    this.events.onPlanned?.(plan);
+
+    if (cfg.mode === "splice_insert") {
+      this.addCue("out", nowPcr, {
+        command: "splice_insert",
+        spliceEventId,
+        outOfNetwork: true,
+        splicePts,
+        breakDurationTicks: cfg.autoReturn ? breakDurationTicks : undefined,
+      });
+      if (!cfg.autoReturn) {
+        this.addCue("in", nowPcr, { command: "splice_insert", spliceEventId, outOfNetwork: false, splicePts: returnPts });
+      }
+    } else {
+      this.addCue("out", nowPcr, {
+        command: "time_signal",
+        spliceEventId,
+        splicePts,
+        segmentationTypeId: cfg.segmentationTypeStart,
+        segmentationDurationTicks: breakDurationTicks,
+        breakId: req.breakId,
+      });
+      this.addCue("in", nowPcr, {
+        command: "time_signal",
+        spliceEventId,
+        splicePts: returnPts,
+        segmentationTypeId: cfg.segmentationTypeEnd,
+        breakId: req.breakId,
+      });
+    }
+  }
+
+  private addCue(kind: CueKind, nowPcr: number, spec: CueSpec & { splicePts: number }): void {
+    const first = ptsAdd(spec.splicePts, -this.config.prerollTicks);
+    this.cues.push({
+      kind,
+      spliceEventId: "spliceEventId" in spec ? spec.spliceEventId : 0,
+      splicePts: spec.splicePts,
+      section: this.encode(spec),
+      spec,
+      nextSendPcr: ptsDiff(first, nowPcr) < 0 ? nowPcr : first,
+      sendsLeft: this.config.repeat,
+      sendsDone: 0,
+    });
+  }
+}

@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { KeyframeGrid } from "../../src/inject/grid.js";
+import { CuePlanner, defaultCuePlanConfig, TICKS, type CueSpec, type PlannedCue } from "../../src/inject/planner.js";
+
+function gridAt25fps(startPts = 0, seconds = 4): KeyframeGrid {
+  const g = new KeyframeGrid();
+  for (let i = 0; i < seconds * 25; i++) {
+    const pts = startPts + i * 3600;
+    g.observeFrame(pts);
+    if (i % 25 === 0) g.observeIdr(pts);
+  }
+  return g;
+}
+
+function run(planner: CuePlanner, fromPcr: number, toPcr: number, stepTicks = 900): Array<{ pcr: number; cue: PlannedCue }> {
+  const sent: Array<{ pcr: number; cue: PlannedCue }> = [];
+  for (let pcr = fromPcr; pcr <= toPcr; pcr += stepTicks) {
+    for (;;) {
+      const cue = planner.poll(pcr);
+      if (!cue) break;
+      planner.sent(cue, pcr);
+      sent.push({ pcr, cue });
+    }
+  }
+  return sent;
+}
+
+const specs: CueSpec[] = [];
+const encode = (s: CueSpec): Uint8Array => {
+  specs.push(s);
+  return Buffer.from(JSON.stringify(s));
+};
+
+describe("cue planning", () => {
+  it("refuses a preroll under 4 s with ONAIR_CUE_PREROLL", () => {
+    expect(() => defaultCuePlanConfig({ prerollTicks: 3 * TICKS })).toThrow(expect.objectContaining({ code: "ONAIR_CUE_PREROLL" }));
+  });
+
+  it("splices on the first IDR at or after the due time and sends 3 times, 1 s apart, from 6 s ahead", () => {
+    let id = 100;
+    const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, () => ++id);
+    p.addBreak({ duePts: 20 * TICKS + 1234, durationTicks: 30 * TICKS });
+    const sent = run(p, 4 * TICKS, 60 * TICKS);
+    expect(p.planned).toHaveLength(1);
+    const b = p.planned[0];
+    expect(b.splicePts).toBe(21 * TICKS);
+    expect(b.breakDurationTicks).toBe(30 * TICKS);
+    expect(b.spliceEventId).toBe(101);
+    const outs = sent.filter((s) => s.cue.kind === "out");
+    expect(outs.map((s) => s.pcr)).toEqual([15 * TICKS, 16 * TICKS, 17 * TICKS]);
+    for (const s of outs) expect(b.splicePts - s.pcr).toBeGreaterThanOrEqual(4 * TICKS);
+    expect(new Set(outs.map((s) => s.cue.section))).toHaveLength(1);
+    expect(p.counters.cuesSent.splice_insert).toBe(3);
+    expect(p.counters.cuesRepeated).toBe(2);
+  });
+
+  it("moves the return to the next IDR when the duration is not a whole number of periods", () => {
+    const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, () => 1);
+    p.addBreak({ duePts: 20 * TICKS, durationTicks: 30.5 * TICKS });
+    run(p, 4 * TICKS, 10 * TICKS);
+    expect(p.planned[0].breakDurationTicks).toBe(31 * TICKS);
+  });
+
+  it("moves a break that comes too soon for 4 s of lead to the first IDR that allows it", () => {
+    const moved: number[] = [];
+    const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, () => 7, { onMoved: (b) => moved.push(b.splicePts) });
+    p.addBreak({ duePts: 12 * TICKS, durationTicks: 30 * TICKS });
+    const sent = run(p, 10 * TICKS, 30 * TICKS);
+    expect(p.counters.breaksMoved).toBe(1);
+    expect(moved).toEqual([15 * TICKS]);
+    const outs = sent.filter((s) => s.cue.kind === "out");
+    expect(outs).toHaveLength(3);
+    expect(p.planned[0].splicePts - outs[0].pcr).toBeGreaterThanOrEqual(4 * TICKS);
+    for (const s of outs) expect(p.planned[0].splicePts - s.pcr).toBeGreaterThan(0);
+  });
+
+  it("never sends a cue after its splice point, even with many repeats", () => {
+    const p = new CuePlanner(defaultCuePlanConfig({ repeat: 20 }), gridAt25fps(), encode, () => 9);
+    p.addBreak({ duePts: 20 * TICKS, durationTicks: 10 * TICKS });
+    const sent = run(p, 4 * TICKS, 40 * TICKS, 450);
+    expect(sent.length).toBeGreaterThan(3);
+    for (const s of sent) expect(20 * TICKS - s.pcr).toBeGreaterThan(0);
+    expect(p.counters.cuesDropped).toBeGreaterThan(0);
+  });
+
+  it("sends a return splice_insert with the same event id when auto_return is off", () => {
+    specs.length = 0;
+    const p = new CuePlanner(defaultCuePlanConfig({ autoReturn: false }), gridAt25fps(), encode, () => 55);
+    p.addBreak({ duePts: 20 * TICKS, durationTicks: 30 * TICKS });
+    const sent = run(p, 4 * TICKS, 60 * TICKS);
+    const ins = sent.filter((s) => s.cue.kind === "in");
+    expect(ins).toHaveLength(3);
+    expect(ins[0].cue.spec).toMatchObject({ command: "splice_insert", outOfNetwork: false, splicePts: 50 * TICKS, spliceEventId: 55 });
+    expect(specs.find((s) => s.command === "splice_insert" && s.outOfNetwork)).not.toHaveProperty("breakDurationTicks", expect.any(Number));
+  });
+
+  it("plans time_signal start and end pairs with segmentation types", () => {
+    const p = new CuePlanner(defaultCuePlanConfig({ mode: "time_signal" }), gridAt25fps(), encode, () => 3);
+    p.addBreak({ duePts: 20 * TICKS, durationTicks: 30 * TICKS, breakId: "ad-1" });
+    const sent = run(p, 4 * TICKS, 60 * TICKS);
+    const types = sent.map((s) => (s.cue.spec.command === "time_signal" ? s.cue.spec.segmentationTypeId : -1));
+    expect(types.filter((t) => t === 0x34)).toHaveLength(3);
+    expect(types.filter((t) => t === 0x35)).toHaveLength(3);
+  });
+
+  it("waits for the grid before planning", () => {
+    const g = new KeyframeGrid();
+    const p = new CuePlanner(defaultCuePlanConfig(), g, encode, () => 1);
+    p.addBreak({ duePts: 20 * TICKS, durationTicks: 30 * TICKS });
+    expect(p.poll(TICKS)).toBeUndefined();
+    expect(p.planned).toHaveLength(0);
+    g.observeIdr(0);
+    g.observeIdr(TICKS);
+    p.poll(2 * TICKS);
+    expect(p.planned).toHaveLength(1);
+  });
+
+  it("emits splice_null heartbeats at the configured interval", () => {
+    const p = new CuePlanner(defaultCuePlanConfig({ heartbeatTicks: 5 * TICKS }), gridAt25fps(), encode, () => 1);
+    const sent = run(p, 0, 31 * TICKS);
+    const hb = sent.filter((s) => s.cue.kind === "heartbeat").map((s) => s.pcr);
+    expect(hb).toEqual([5, 10, 15, 20, 25, 30].map((s) => s * TICKS));
+  });
+
+  it("cancels a planned break with the same event id", () => {
+    const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, () => 42);
+    p.addBreak({ duePts: 20 * TICKS, durationTicks: 30 * TICKS });
+    run(p, 4 * TICKS, 15 * TICKS);
+    expect(p.cancel(42)).toBe(true);
+    const sent = run(p, 15 * TICKS + 900, 30 * TICKS);
+    expect(sent.map((s) => s.cue.kind)).toEqual(["cancel"]);
+    expect(sent[0].cue.spec).toEqual({ command: "splice_insert_cancel", spliceEventId: 42 });
+  });
+});
