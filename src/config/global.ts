@@ -1,0 +1,198 @@
+/**
+ * The global config (`/etc/onair/onair.yaml` by default): where profiles, data and logs
+ * live, the HTTP listen address, the default Telegram bot token reference and the key
+ * source. Every path can be overridden by a flag and by an ONAIR_* variable:
+ *
+ *   config file    --config        ONAIR_CONFIG         else /etc/onair/onair.yaml if it exists
+ *   profilesDir    --profiles-dir  ONAIR_PROFILES_DIR   else config, else /etc/onair/profiles (root)
+ *                                                       or $XDG_CONFIG_HOME/onair/profiles
+ *   dataDir        --data-dir      ONAIR_DATA_DIR       (core/paths resolveDataDir)
+ *   http.listen    --http          ONAIR_HTTP           else config, else 127.0.0.1:9780
+ *   log.dir        --log-dir       ONAIR_LOG_DIR        else config, else $LOGS_DIRECTORY, else none (stdout)
+ *   key            --key-file / --passphrase-file, ONAIR_KEY_FILE / ONAIR_PASSPHRASE_FILE (see keys.ts)
+ */
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
+import * as z from "zod";
+import YAML from "yaml";
+import { OnairError } from "../core/errors.js";
+import { resolveDataDir } from "../core/paths.js";
+import { formatIssue, lineCol, profileIssues } from "./profile.js";
+
+export const DEFAULT_CONFIG_PATH = "/etc/onair/onair.yaml";
+export const DEFAULT_HTTP = "127.0.0.1:9780";
+
+/** `file:/path`, `env:NAME` or `credential:NAME` ($CREDENTIALS_DIRECTORY/NAME). Never the secret itself. */
+export const secretRefSchema = z
+  .string()
+  .regex(
+    /^(file:\/.+|env:[A-Za-z_][A-Za-z0-9_]*|credential:[A-Za-z0-9_.-]+)$/,
+    "expected a reference: file:/path, env:NAME or credential:NAME (never the secret itself)",
+  );
+
+const sizeSchema = z
+  .union([z.number().int().positive(), z.string().regex(/^\d+[kKmMgG]?$/, "expected a size like 10m or 1g")])
+  .describe("Rotate when a log file reaches this size (pino-roll size: 10m, 1g)");
+
+const absPath = z.string().refine((p) => isAbsolute(p), "expected an absolute path");
+
+export const globalConfigSchema = z.strictObject({
+  profilesDir: absPath.optional(),
+  dataDir: absPath.optional(),
+  http: z
+    .strictObject({
+      listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, "expected HOST:PORT").default(DEFAULT_HTTP),
+    })
+    .default({ listen: DEFAULT_HTTP }),
+  log: z
+    .strictObject({
+      dir: absPath.optional(),
+      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
+      rotation: z
+        .strictObject({
+          size: sizeSchema.default("10m"),
+          files: z.number().int().min(1).max(1000).default(10).describe("Rotated files kept"),
+          frequency: z.enum(["daily", "hourly"]).optional(),
+        })
+        .default({ size: "10m", files: 10 }),
+    })
+    .default({ level: "info", rotation: { size: "10m", files: 10 } }),
+  telegram: z
+    .strictObject({
+      botToken: secretRefSchema.optional().describe("Default bot token for profiles that set none"),
+      apiRoot: z.url().optional().describe("Telegram API root (tests point it at a local server)"),
+    })
+    .default({}),
+  keySource: z
+    .union([z.strictObject({ keyFile: absPath }), z.strictObject({ passphraseFile: absPath })])
+    .optional(),
+});
+
+export type GlobalConfigFile = z.output<typeof globalConfigSchema>;
+
+export interface GlobalConfigFlags {
+  config?: string | undefined;
+  profilesDir?: string | undefined;
+  dataDir?: string | undefined;
+  http?: string | undefined;
+  logDir?: string | undefined;
+}
+
+export interface ResolvedConfig {
+  /** the file read, or null for built-in defaults */
+  configPath: string | null;
+  file: GlobalConfigFile;
+  profilesDir: string;
+  dataDir: string;
+  http: { host: string; port: number; listen: string };
+  /** undefined: log to stdout only (journald) */
+  logDir: string | undefined;
+  logLevel: GlobalConfigFile["log"]["level"];
+  logRotation: GlobalConfigFile["log"]["rotation"];
+  telegram: GlobalConfigFile["telegram"];
+  keySource: { keyFile?: string; passphraseFile?: string } | undefined;
+}
+
+export function parseListen(listen: string, source = "http"): { host: string; port: number; listen: string } {
+  const m = /^(\[[0-9a-fA-F:]+\]|[^\s:]+):(\d{1,5})$/.exec(listen);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new OnairError("ONAIR_CONFIG_INVALID", `${source}: expected HOST:PORT, got an invalid address`, { source });
+  return { host: m[1].replace(/^\[|\]$/g, ""), port, listen };
+}
+
+/** Parses and validates global config text. */
+export function parseGlobalConfig(text: string, source = "config"): GlobalConfigFile {
+  const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const pos = lineCol(text, doc.errors[0].pos[0]);
+    throw new OnairError("ONAIR_CONFIG_SYNTAX", `${source}: YAML syntax error at line ${pos.line}, column ${pos.col}`, { source });
+  }
+  const r = globalConfigSchema.safeParse(doc.toJS() ?? {});
+  if (!r.success) {
+    const issues = profileIssues(r.error);
+    throw new OnairError("ONAIR_CONFIG_INVALID", `${source}: ${formatIssue(issues[0])}`, { source, issues });
+  }
+  return r.data;
+}
+
+export interface ResolveConfigOptions {
+  flags?: GlobalConfigFlags;
+  env?: NodeJS.ProcessEnv;
+  isRoot?: boolean;
+  /** for tests: the default path probed when neither --config nor ONAIR_CONFIG is set */
+  defaultConfigPath?: string;
+}
+
+/** Resolves the global config: file (flag, env, default path, or none) plus overrides. */
+export async function resolveGlobalConfig(o: ResolveConfigOptions = {}): Promise<ResolvedConfig> {
+  const env = o.env ?? process.env;
+  const flags = o.flags ?? {};
+  const isRoot = o.isRoot ?? (typeof process.getuid === "function" && process.getuid() === 0);
+  let configPath: string | null = flags.config ?? (env.ONAIR_CONFIG || null);
+  if (!configPath) {
+    const def = o.defaultConfigPath ?? DEFAULT_CONFIG_PATH;
+    if (existsSync(def)) configPath = def;
+  }
+  let file: GlobalConfigFile;
+  if (configPath) {
+    let text: string;
+    try {
+      text = await readFile(configPath, "utf8");
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? "EIO";
+      throw new OnairError("ONAIR_CONFIG_READ", `cannot read the config ${configPath} (${code})`, { path: configPath, errno: code });
+    }
+    file = parseGlobalConfig(text, configPath);
+  } else {
+    file = globalConfigSchema.parse({});
+  }
+  const profilesDir =
+    flags.profilesDir ||
+    env.ONAIR_PROFILES_DIR ||
+    file.profilesDir ||
+    (isRoot ? "/etc/onair/profiles" : join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config"), "onair", "profiles"));
+  const dataDir = resolveDataDir({ flag: flags.dataDir, configDataDir: file.dataDir, env, isRoot });
+  const listen = flags.http || env.ONAIR_HTTP || file.http.listen;
+  const http = parseListen(listen, flags.http ? "--http" : env.ONAIR_HTTP ? "ONAIR_HTTP" : "http.listen");
+  const logDir = flags.logDir || env.ONAIR_LOG_DIR || file.log.dir || env.LOGS_DIRECTORY?.split(":")[0] || undefined;
+  return {
+    configPath,
+    file,
+    profilesDir,
+    dataDir,
+    http,
+    logDir,
+    logLevel: file.log.level,
+    logRotation: file.log.rotation,
+    telegram: file.telegram,
+    keySource: file.keySource,
+  };
+}
+
+/**
+ * Reads a secret reference (`file:/path`, `env:NAME`, `credential:NAME`). The value is
+ * returned to the caller only; errors name the reference, never a value.
+ */
+export async function readSecretRef(ref: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const parsed = secretRefSchema.safeParse(ref);
+  if (!parsed.success) throw new OnairError("ONAIR_SECRET_REF", "invalid secret reference (expected file:, env: or credential:)");
+  const [kind, rest] = [ref.slice(0, ref.indexOf(":")), ref.slice(ref.indexOf(":") + 1)];
+  if (kind === "env") {
+    const v = env[rest];
+    if (!v) throw new OnairError("ONAIR_SECRET_REF", `secret reference ${ref}: the variable is not set`, { ref });
+    return v.trim();
+  }
+  const path = kind === "file" ? rest : env.CREDENTIALS_DIRECTORY ? join(env.CREDENTIALS_DIRECTORY, rest) : undefined;
+  if (!path) throw new OnairError("ONAIR_SECRET_REF", `secret reference ${ref}: $CREDENTIALS_DIRECTORY is not set`, { ref });
+  try {
+    const v = (await readFile(path, "utf8")).trim();
+    if (!v) throw new OnairError("ONAIR_SECRET_REF", `secret reference ${ref}: empty`, { ref });
+    return v;
+  } catch (e) {
+    if (e instanceof OnairError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? "EIO";
+    throw new OnairError("ONAIR_SECRET_REF", `secret reference ${ref}: cannot read (${code})`, { ref, errno: code });
+  }
+}
