@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { formatError } from "../core/errors.js";
 // Command groups: each file exports register(program). Add new groups here.
 import { registerDemo } from "./demo.js";
+import { registerSchedule } from "./schedule.js";
 import { registerScte35 } from "./scte35.js";
 import { registerProfile } from "./profile.js";
 // @register-imports (keep this marker: new command groups add their import above it)
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
     .showHelpAfterError(false)
     .exitOverride();
   registerDemo(program);
+  registerSchedule(program);
   registerScte35(program);
   registerProfile(program);
   // @register-calls (keep this marker: new command groups add their register call above it)

@@ -1,0 +1,85 @@
+/**
+ * Schema migrations, applied in order by `PRAGMA user_version` (migration i brings the file
+ * from version i to i + 1). Never edit a released migration: append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: schedule, breaks, event-id and splice-event-id counters, cues, as-run
+  `
+  CREATE TABLE schedule_items (
+    id            INTEGER PRIMARY KEY,
+    channel       TEXT    NOT NULL,
+    start_ms      INTEGER NOT NULL,            -- UTC epoch ms
+    duration_ms   INTEGER NOT NULL CHECK (duration_ms > 0),
+    title         TEXT    NOT NULL,
+    subtitle      TEXT,
+    description   TEXT,
+    language      TEXT,
+    genre         TEXT,
+    content_l1    INTEGER CHECK (content_l1 BETWEEN 0 AND 15),
+    content_l2    INTEGER CHECK (content_l2 BETWEEN 0 AND 15),
+    rating_system TEXT,
+    rating_value  TEXT,
+    rating_age    INTEGER,
+    episode_nums  TEXT,                        -- JSON [{system, value}]
+    event_id      INTEGER NOT NULL CHECK (event_id BETWEEN 1 AND 65535),
+    UNIQUE (channel, event_id)
+  );
+  CREATE INDEX schedule_items_channel_start ON schedule_items (channel, start_ms);
+
+  CREATE TABLE item_breaks (
+    id          INTEGER PRIMARY KEY,
+    item_id     INTEGER NOT NULL REFERENCES schedule_items (id) ON DELETE CASCADE,
+    offset_ms   INTEGER NOT NULL CHECK (offset_ms >= 0),
+    duration_ms INTEGER NOT NULL CHECK (duration_ms > 0),
+    break_id    TEXT
+  );
+  CREATE INDEX item_breaks_item ON item_breaks (item_id);
+
+  CREATE TABLE breaks (
+    id          INTEGER PRIMARY KEY,
+    channel     TEXT    NOT NULL,
+    start_ms    INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL CHECK (duration_ms > 0),
+    break_id    TEXT
+  );
+  CREATE INDEX breaks_channel_start ON breaks (channel, start_ms);
+
+  -- last DVB event_id handed out per channel (16 bit, 1…65535, wraps to 1)
+  CREATE TABLE event_id_counters (
+    channel TEXT PRIMARY KEY,
+    last_id INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  -- last splice_event_id handed out per channel (32 bit, 1…2^32-1, wraps to 1, 0 never used)
+  CREATE TABLE splice_counters (
+    channel TEXT PRIMARY KEY,
+    last_id INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE cues (
+    id              INTEGER PRIMARY KEY,
+    channel         TEXT    NOT NULL,
+    splice_event_id INTEGER NOT NULL,
+    kind            TEXT    NOT NULL,
+    scheduled_ms    INTEGER,
+    created_ms      INTEGER NOT NULL,
+    sent_ms         INTEGER,
+    pts             INTEGER,
+    section         TEXT,                      -- base64 splice_info_section
+    details         TEXT                       -- JSON
+  );
+  CREATE INDEX cues_channel_event ON cues (channel, splice_event_id);
+
+  CREATE TABLE asrun (
+    id           INTEGER PRIMARY KEY,
+    channel      TEXT    NOT NULL,
+    kind         TEXT    NOT NULL,
+    scheduled_ms INTEGER,
+    actual_ms    INTEGER NOT NULL,
+    pts          INTEGER,
+    event_id     INTEGER,
+    details      TEXT                          -- JSON
+  );
+  CREATE INDEX asrun_channel_actual ON asrun (channel, actual_ms);
+  `,
+];

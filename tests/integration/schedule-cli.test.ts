@@ -1,0 +1,119 @@
+/** `onair schedule …` through the built CLI (bin/onair.js → dist/), with real store files. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { runCli } from "../helpers/cli.js";
+import { generateXmltv, UTF8_TITLE } from "../helpers/xmltv.js";
+
+let dir: string;
+const { xml, programmes } = generateXmltv({ channels: [{ id: "one" }, { id: "two" }], days: 2 });
+const one = programmes.filter((p) => p.channel === "one");
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "onair-cli-"));
+  fs.writeFileSync(path.join(dir, "week.xml"), xml);
+});
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const p = (name: string) => path.join(dir, name);
+interface ListedItem {
+  startMs: number;
+  durationMs: number;
+  title: string;
+  eventId: number;
+  description?: string;
+}
+async function listJson(store: string, channel: string, extra: string[] = []): Promise<ListedItem[]> {
+  const r = await runCli(["schedule", "list", "--channel", channel, "--store", store, "--json", ...extra]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as ListedItem[];
+}
+
+describe("onair schedule", () => {
+  it("imports an XMLTV file and lists it as a table and as JSON", async () => {
+    const store = p("a.db");
+    const r = await runCli(["schedule", "import", p("week.xml"), "--channel", "one", "--store", store]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^imported 80 items into channel one \(2025-06-01T00:00:00Z – 2025-06-03T00:00:00Z\)/);
+    const items = await listJson(store, "one");
+    expect(items.map((i) => [i.startMs, i.title])).toEqual(one.map((x) => [x.startMs, x.title]));
+    const table = await runCli(["schedule", "list", "--channel", "one", "--store", store, "--from", "2025-06-01T00:00:00Z", "--to", "2025-06-01T01:00"]);
+    expect(table.code).toBe(0);
+    const lines = table.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^START \(UTC\)\s+STOP \(UTC\)\s+DURATION\s+EVENT\s+BREAKS\s+TITLE$/);
+    expect(lines.slice(1).map((l) => l.slice(0, 20))).toEqual(["2025-06-01T00:00:00Z", "2025-06-01T00:28:48Z"]);
+    expect(lines[1]).toContain(`${UTF8_TITLE} 0`);
+  });
+
+  it("imports another XMLTV channel under a different channel id", async () => {
+    const store = p("b.db");
+    const r = await runCli(["schedule", "import", p("week.xml"), "--channel", "tv2", "--xmltv-channel", "two", "--store", store, "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ channel: "tv2", format: "xmltv", inserted: 80 });
+    expect(await listJson(store, "two")).toEqual([]);
+    expect(await listJson(store, "tv2")).toHaveLength(80);
+  });
+
+  it("prints a coded one-line error, exits 1 and changes nothing on a bad file", async () => {
+    const store = p("c.db");
+    expect((await runCli(["schedule", "import", p("week.xml"), "--channel", "one", "--store", store])).code).toBe(0);
+    const before = await listJson(store, "one");
+    fs.writeFileSync(p("bad.xml"), xml.replace('start="20250601', 'start="2025x601'));
+    const r = await runCli(["schedule", "import", p("bad.xml"), "--channel", "one", "--store", store]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^onair: ONAIR_SCHEDULE_BAD_DATE: bad\.xml:\d+: programme #1 .*start="2025x601/);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(await listJson(store, "one")).toEqual(before);
+  });
+
+  it("asks for --format when the extension does not tell", async () => {
+    fs.copyFileSync(p("week.xml"), p("week.txt"));
+    const store = p("d.db");
+    const r = await runCli(["schedule", "import", p("week.txt"), "--channel", "one", "--store", store]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("ONAIR_SCHEDULE_UNKNOWN_FORMAT");
+    expect((await runCli(["schedule", "import", p("week.txt"), "--channel", "one", "--store", store, "--format", "xmltv"])).code).toBe(0);
+  });
+
+  it("exports XMLTV to stdout and JSON to a file, both importing back to the same items", async () => {
+    const store = p("e.db");
+    await runCli(["schedule", "import", p("week.xml"), "--channel", "one", "--store", store]);
+    const original = await listJson(store, "one");
+    const x = await runCli(["schedule", "export", "--channel", "one", "--format", "xmltv", "--store", store]);
+    expect(x.code).toBe(0);
+    fs.writeFileSync(p("out.xml"), x.stdout);
+    expect((await runCli(["schedule", "export", "--channel", "one", "--format", "json", "--store", store, "--out", p("out.json")])).code).toBe(0);
+    for (const f of ["out.xml", "out.json"]) {
+      const other = p(`rt-${f}.db`);
+      const r = await runCli(["schedule", "import", p(f), "--channel", "one", "--store", other]);
+      expect(r.code, r.stderr).toBe(0);
+      const back = await listJson(other, "one");
+      const strip = (l: ListedItem[]) => l.map(({ eventId: _e, ...rest }) => ({ ...rest, id: 0 }));
+      expect(strip(back)).toEqual(strip(original));
+    }
+  });
+
+  it("clears a time range of a channel", async () => {
+    const store = p("f.db");
+    await runCli(["schedule", "import", p("week.xml"), "--channel", "one", "--store", store]);
+    const r = await runCli(["schedule", "clear", "--channel", "one", "--store", store, "--from", "2025-06-02", "--to", "2025-06-03"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe("removed 40 items and 0 standalone breaks from channel one");
+    const left = await listJson(store, "one");
+    expect(left.map((i) => i.startMs)).toEqual(one.slice(0, 40).map((x) => x.startMs));
+  });
+
+  it("keeps the store as onair.db in --data-dir or $ONAIR_DATA_DIR when --store is not given", async () => {
+    const dataDir = p("data");
+    const r = await runCli(["schedule", "import", p("week.xml"), "--channel", "one", "--data-dir", dataDir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.existsSync(path.join(dataDir, "onair.db"))).toBe(true);
+    const viaEnv = await runCli(["schedule", "list", "--channel", "one", "--json"], { env: { ONAIR_DATA_DIR: dataDir } });
+    expect((JSON.parse(viaEnv.stdout) as unknown[]).length).toBe(80);
+  });
+});

@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import { OnairError } from "../../src/core/errors.js";
+import { exportJsonSchedule, parseJsonSchedule } from "../../src/schedule/json.js";
+import type { ScheduleItem } from "../../src/schedule/model.js";
+
+const T = Date.UTC(2025, 5, 1, 12, 0, 0);
+const parse = (doc: unknown, channel = "ch") => parseJsonSchedule(JSON.stringify(doc), { channel, source: "s.json" });
+function err(fn: () => unknown): OnairError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof OnairError) return e;
+    throw e;
+  }
+  throw new Error("expected an OnairError");
+}
+
+describe("JSON schedule import", () => {
+  it("reads items with duration or stop, offsets, genre nibbles, rating and item breaks", () => {
+    const r = parse({
+      channel: "ch",
+      items: [
+        {
+          start: "2025-06-01T14:00:00+02:00",
+          duration: 1800,
+          title: "Ελληνικά",
+          genre: "News",
+          rating: { system: "FSK", value: "12" },
+          breaks: [{ start: "2025-06-01T12:10:00Z", duration: 90.5, id: "ad-1" }],
+        },
+        { start: "2025-06-01T12:30:00Z", stop: "2025-06-01T13:00:00.250Z", title: "b", content: { level1: 9, level2: 1 }, rating: 16 },
+      ],
+    });
+    expect(r.items).toEqual([
+      {
+        startMs: T,
+        durationMs: 1800_000,
+        title: "Ελληνικά",
+        genre: "News",
+        content: { level1: 2, level2: 0 },
+        parentalRating: { system: "FSK", value: "12", minAge: 12 },
+        breaks: [{ offsetMs: 600_000, durationMs: 90_500, breakId: "ad-1" }],
+      },
+      { startMs: T + 1800_000, durationMs: 1800_250, title: "b", content: { level1: 9, level2: 1 }, parentalRating: { value: "16", minAge: 16 } },
+    ]);
+    expect([r.windowStartMs, r.windowEndMs]).toEqual([T, T + 3600_250]);
+  });
+
+  it("widens the window to standalone breaks outside the items", () => {
+    const r = parse({ items: [{ start: "2025-06-01T12:00:00Z", duration: 60, title: "a" }], breaks: [{ start: "2025-06-01T13:00:00Z", duration: 30 }] });
+    expect(r.breaks).toEqual([{ startMs: T + 3600_000, durationMs: 30_000 }]);
+    expect(r.windowEndMs).toBe(T + 3630_000);
+  });
+
+  it("names the JSON path of a schema error", () => {
+    const e = err(() => parse({ items: [{ start: "2025-06-01T12:00:00Z", duration: 60, title: "a" }, { start: "yesterday", duration: 60, title: "b" }] }));
+    expect(e.code).toBe("ONAIR_SCHEDULE_BAD_JSON");
+    expect(e.message).toMatch(/^s\.json: items\[1\]\.start: /);
+    expect(err(() => parse({ items: [{ start: "2025-06-01T12:00:00Z", title: "b" }] })).message).toContain("exactly one of duration or stop");
+    expect(err(() => parse({ items: [], extra: 1 })).code).toBe("ONAIR_SCHEDULE_BAD_JSON");
+    expect(err(() => parse({ items: [{ start: "2025-06-01T12:00:00", duration: 5, title: "no zone" }] })).message).toContain("items[0].start");
+  });
+
+  it("refuses malformed JSON, stop before start, overlaps, breaks outside their item and another channel's file", () => {
+    expect(err(() => parseJsonSchedule("{ items: ", { channel: "ch" })).code).toBe("ONAIR_SCHEDULE_BAD_JSON");
+    expect(err(() => parseJsonSchedule("", { channel: "ch" })).code).toBe("ONAIR_SCHEDULE_EMPTY");
+    const stop = err(() => parse({ items: [{ start: "2025-06-01T12:00:00Z", stop: "2025-06-01T11:00:00Z", title: "a" }] }));
+    expect([stop.code, stop.fields.path]).toEqual(["ONAIR_SCHEDULE_BAD_TIMES", "items[0].stop"]);
+    const overlap = err(() =>
+      parse({
+        items: [
+          { start: "2025-06-01T12:00:00Z", duration: 3600, title: "a" },
+          { start: "2025-06-01T12:59:59Z", duration: 60, title: "b" },
+        ],
+      }),
+    );
+    expect(overlap.code).toBe("ONAIR_SCHEDULE_OVERLAP");
+    expect(overlap.message).toContain("items[1]: overlaps items[0]");
+    const brk = err(() => parse({ items: [{ start: "2025-06-01T12:00:00Z", duration: 60, title: "a", breaks: [{ start: "2025-06-01T12:00:30Z", duration: 60 }] }] }));
+    expect([brk.code, brk.fields.path]).toEqual(["ONAIR_SCHEDULE_BAD_BREAK", "items[0].breaks[0]"]);
+    expect(err(() => parse({ channel: "x", items: [{ start: "2025-06-01T12:00:00Z", duration: 60, title: "a" }] })).code).toBe(
+      "ONAIR_SCHEDULE_CHANNEL_MISMATCH",
+    );
+    expect(err(() => parse({ items: [] })).code).toBe("ONAIR_SCHEDULE_NO_PROGRAMMES");
+  });
+});
+
+describe("JSON schedule export", () => {
+  it("reads back to the same items and standalone breaks", () => {
+    const items: ScheduleItem[] = [
+      {
+        id: 3,
+        channel: "ch",
+        eventId: 77,
+        startMs: T,
+        durationMs: 1800_500,
+        title: "Übertragung – Ελληνικά – 日本語",
+        subtitle: "s",
+        description: "d\n\"q\"",
+        language: "ja",
+        genre: "Something",
+        content: { level1: 15, level2: 3 },
+        parentalRating: { system: "MPAA", value: "PG-13", minAge: 13 },
+        episodeNums: [{ system: "onscreen", value: "S01E02" }],
+        breaks: [{ offsetMs: 60_000, durationMs: 30_000, breakId: "b" }],
+      },
+    ];
+    const breaks = [{ channel: "ch", startMs: T + 3600_000, durationMs: 15_000, breakId: "s1" }];
+    const back = parseJsonSchedule(exportJsonSchedule("ch", items, breaks), { channel: "ch" });
+    expect(back.items).toEqual(items.map(({ id: _i, channel: _c, eventId: _e, ...rest }) => rest));
+    expect(back.breaks).toEqual([{ startMs: T + 3600_000, durationMs: 15_000, breakId: "s1" }]);
+  });
+});

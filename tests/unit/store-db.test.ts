@@ -1,0 +1,179 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import Database from "better-sqlite3";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ManualClock } from "../../src/core/clock.js";
+import { OnairError } from "../../src/core/errors.js";
+import { SCHEMA_VERSION, SPLICE_EVENT_ID_MAX, openStore, type Store } from "../../src/store/db.js";
+
+let dir: string;
+const open: Store[] = [];
+function storeAt(file = path.join(dir, "onair.db"), clock?: ManualClock): Store {
+  const s = openStore(file, clock ? { clock } : {});
+  open.push(s);
+  return s;
+}
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "onair-store-"));
+});
+afterEach(() => {
+  for (const s of open.splice(0)) s.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return e instanceof OnairError ? e.code : `not an OnairError: ${String(e)}`;
+  }
+  return undefined;
+}
+
+describe("openStore", () => {
+  it("creates the file and its missing parent directories, in WAL mode with foreign keys and a busy timeout", () => {
+    const file = path.join(dir, "a", "b", "onair.db");
+    const s = storeAt(file);
+    expect(fs.existsSync(file)).toBe(true);
+    expect(s.raw.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(s.raw.pragma("foreign_keys", { simple: true })).toBe(1);
+    expect(s.raw.pragma("busy_timeout", { simple: true })).toBe(5000);
+    expect(s.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(SCHEMA_VERSION).toBeGreaterThan(0);
+  });
+
+  it("keeps data and the schema version when reopened (migrations run once)", () => {
+    const file = path.join(dir, "onair.db");
+    const a = openStore(file);
+    a.insertAsRun({ channel: "c", kind: "item", actualMs: 1000 });
+    a.close();
+    const b = storeAt(file);
+    expect(b.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(b.queryAsRun({ channel: "c" })).toHaveLength(1);
+  });
+
+  it("migrates an empty SQLite file created elsewhere", () => {
+    const file = path.join(dir, "plain.db");
+    new Database(file).close();
+    expect(storeAt(file).schemaVersion).toBe(SCHEMA_VERSION);
+  });
+
+  it("refuses a store written by a newer onair", () => {
+    const file = path.join(dir, "new.db");
+    const db = new Database(file);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
+    db.close();
+    expect(codeOf(() => openStore(file))).toBe("ONAIR_STORE_TOO_NEW");
+  });
+
+  it("reports a file that is not a database with a store error code", () => {
+    const file = path.join(dir, "junk.db");
+    fs.writeFileSync(file, "this is not sqlite, just text ".repeat(200));
+    expect(codeOf(() => openStore(file))).toBe("ONAIR_STORE_OPEN_FAILED");
+  });
+});
+
+describe("splice_event_id allocation", () => {
+  it("counts from 1 per channel, independently for each channel", () => {
+    const s = storeAt();
+    expect([s.allocateSpliceEventId("a"), s.allocateSpliceEventId("a"), s.allocateSpliceEventId("b"), s.allocateSpliceEventId("a")]).toEqual([
+      1, 2, 1, 3,
+    ]);
+  });
+
+  it("never hands out an id again after a restart", () => {
+    const file = path.join(dir, "onair.db");
+    const a = openStore(file);
+    const first = [a.allocateSpliceEventId("ch"), a.allocateSpliceEventId("ch")];
+    a.close();
+    const b = storeAt(file);
+    const next = b.allocateSpliceEventId("ch");
+    expect(first).not.toContain(next);
+    expect(next).toBe(Math.max(...first) + 1);
+  });
+
+  it("hands out distinct ids to two processes sharing the store file", () => {
+    const file = path.join(dir, "onair.db");
+    const a = storeAt(file);
+    const b = storeAt(file);
+    const ids: number[] = [];
+    for (let i = 0; i < 50; i++) ids.push(a.allocateSpliceEventId("ch"), b.allocateSpliceEventId("ch"));
+    expect(new Set(ids).size).toBe(100);
+  });
+
+  it("wraps after 2^32-1 to 1, never using 0", () => {
+    const s = storeAt();
+    s.allocateSpliceEventId("ch");
+    s.raw.prepare("UPDATE splice_counters SET last_id = ? WHERE channel = ?").run(SPLICE_EVENT_ID_MAX - 1, "ch");
+    expect(s.allocateSpliceEventId("ch")).toBe(0xffffffff);
+    expect(s.allocateSpliceEventId("ch")).toBe(1);
+    expect(s.allocateSpliceEventId("ch")).toBe(2);
+  });
+
+  it("keeps an allocated id even when the caller's later work fails", () => {
+    const s = storeAt();
+    const id = s.allocateSpliceEventId("ch");
+    expect(() =>
+      s.transaction("failing", () => {
+        throw new Error("boom");
+      }),
+    ).toThrow();
+    expect(s.allocateSpliceEventId("ch")).toBe(id + 1);
+  });
+});
+
+describe("cues", () => {
+  it("records a cue with the store clock's time and marks it sent once", () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const s = storeAt(undefined, clock);
+    const eventId = s.allocateSpliceEventId("ch");
+    const id = s.recordCue({ channel: "ch", spliceEventId: eventId, kind: "out", scheduledMs: 1_700_000_006_000, pts: 123456, section: "/DAl", details: { duration: 30 } });
+    clock.advance(2000);
+    s.markCueSent(id);
+    clock.advance(1000);
+    s.markCueSent(id);
+    const cues = s.listCues("ch");
+    expect(cues).toHaveLength(1);
+    expect(cues[0]).toMatchObject({
+      id,
+      channel: "ch",
+      spliceEventId: eventId,
+      kind: "out",
+      scheduledMs: 1_700_000_006_000,
+      createdMs: 1_700_000_000_000,
+      sentMs: 1_700_000_002_000,
+      pts: 123456,
+      section: "/DAl",
+      details: { duration: 30 },
+    });
+    expect(s.listCues("other")).toEqual([]);
+  });
+
+  it("finds the cues of one splice_event_id", () => {
+    const s = storeAt();
+    s.recordCue({ channel: "ch", spliceEventId: 7, kind: "out" });
+    s.recordCue({ channel: "ch", spliceEventId: 8, kind: "out" });
+    s.recordCue({ channel: "ch", spliceEventId: 7, kind: "in" });
+    expect(s.listCues("ch", { spliceEventId: 7 }).map((c) => c.kind)).toEqual(["out", "in"]);
+  });
+});
+
+describe("as-run log", () => {
+  it("stores entries and returns them by channel, kind and time window, oldest first", () => {
+    const clock = new ManualClock(5000);
+    const s = storeAt(undefined, clock);
+    s.insertAsRun({ channel: "a", kind: "item", scheduledMs: 3000, actualMs: 3100, eventId: 12, details: { title: "Ελληνικά" } });
+    s.insertAsRun({ channel: "a", kind: "cue", scheduledMs: 1000, actualMs: 1000, pts: 90000, eventId: 4 });
+    s.insertAsRun({ channel: "b", kind: "item", actualMs: 2000 });
+    s.insertAsRun({ channel: "a", kind: "item" });
+    const all = s.queryAsRun({ channel: "a" });
+    expect(all.map((e) => e.actualMs)).toEqual([1000, 3100, 5000]);
+    expect(all[1]).toMatchObject({ kind: "item", scheduledMs: 3000, eventId: 12, details: { title: "Ελληνικά" } });
+    expect(all[0]).toMatchObject({ kind: "cue", pts: 90000, eventId: 4 });
+    expect(s.queryAsRun({ channel: "a", kind: "item" }).map((e) => e.actualMs)).toEqual([3100, 5000]);
+    expect(s.queryAsRun({ fromMs: 1500, toMs: 5000 }).map((e) => e.channel)).toEqual(["b", "a"]);
+    expect(s.queryAsRun({ limit: 2 })).toHaveLength(2);
+  });
+});
