@@ -8,6 +8,7 @@ import { registerDemo } from "./demo.js";
 import { registerSchedule } from "./schedule.js";
 import { registerScte35 } from "./scte35.js";
 import { registerProfile } from "./profile.js";
+import { registerInject } from "./inject.js";
 // @register-imports (keep this marker: new command groups add their import above it)
 
 function packageVersion(): string {
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerSchedule(program);
   registerScte35(program);
   registerProfile(program);
+  registerInject(program);
   // @register-calls (keep this marker: new command groups add their register call above it)
   return program;
 }

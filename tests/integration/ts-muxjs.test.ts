@@ -3,7 +3,8 @@
  * (H.264 + AAC, CBR with -muxrate), read through TsReader in odd-sized chunks.
  */
 import { readFileSync } from "node:fs";
-import muxjs, { type MuxPesEvent } from "mux.js";
+import muxjs from "mux.js";
+import { readMuxjs, type MuxResult } from "../helpers/muxjs-read.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupTestTs, haveFfmpeg, makeTestTs, runFfprobeJson } from "../helpers/ffmpeg.js";
 import { continuityCounter, hasPayload, isNullPacket, pid, pusi, TS_PACKET_SIZE } from "../../src/ts/packet.js";
@@ -71,35 +72,6 @@ function readOurs(ts: Uint8Array): Ours {
   }
   reader.end();
   return { tracker, pts, dts, nulls, ccErrors, reader, rawSections };
-}
-
-interface MuxResult {
-  videoPid: number | null;
-  audioPid: number | null;
-  pmtPid: number | undefined;
-  pes: MuxPesEvent[];
-}
-
-function readMuxjs(ts: Uint8Array): MuxResult {
-  const packets = new muxjs.mp2t.TransportPacketStream();
-  const parse = new muxjs.mp2t.TransportParseStream();
-  const es = new muxjs.mp2t.ElementaryStream();
-  const res: MuxResult = { videoPid: null, audioPid: null, pmtPid: undefined, pes: [] };
-  packets.pipe(parse);
-  parse.pipe(es);
-  parse.on("data", (d) => {
-    if (d.type === "pat") res.pmtPid = d.pmtPid;
-    if (d.type === "pmt" && d.programMapTable) {
-      res.videoPid = d.programMapTable.video;
-      res.audioPid = d.programMapTable.audio;
-    }
-  });
-  es.on("data", (d) => {
-    if (d.type === "video" || d.type === "audio") res.pes.push(d);
-  });
-  packets.push(ts);
-  packets.flush();
-  return res;
 }
 
 const enabled = haveFfmpeg();

@@ -1,0 +1,105 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { once } from "node:events";
+import { OnairError } from "../core/errors.js";
+import { TsReader, type TsReaderStats } from "../ts/index.js";
+import { Injector, type InjectorCounters, type InjectorEvent, type SlotFiller } from "./injector.js";
+import type { CuePlanConfig, PlannedCue } from "./planner.js";
+import { TICKS } from "./planner.js";
+
+export interface OfflineBreak {
+  /** seconds after the PTS of the first video access unit (file order) */
+  startSeconds: number;
+  durationSeconds: number;
+  breakId?: string;
+}
+
+export interface OfflineInjectOptions {
+  /** a file, or "-" for stdin */
+  input: string;
+  /** a file, or "-" for stdout */
+  output: string;
+  breaks: OfflineBreak[];
+  cue: CuePlanConfig;
+  scte35Pid?: number;
+  allocateEventId: () => number;
+  /** wall time of the first packet (SI); default: now */
+  startWallMs?: number;
+  si?: SlotFiller;
+  onEvent?: (e: InjectorEvent) => void;
+  onCueSent?: (cue: PlannedCue, pcr: number, packetIndex: number) => void;
+}
+
+export interface OfflineInjectResult {
+  reader: TsReaderStats;
+  injector: InjectorCounters;
+  bytesOut: number;
+}
+
+/** Parses `START,DURATION` (seconds, fractions allowed) as the CLI's --break takes it. */
+export function parseBreakArg(s: string): OfflineBreak {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*,\s*(\d+(?:\.\d+)?)\s*(?:,\s*(\S+))?\s*$/.exec(s);
+  if (!m) throw new OnairError("ONAIR_CUE_BAD_BREAK", `--break wants START,DURATION in seconds (got "${s}")`);
+  const b: OfflineBreak = { startSeconds: Number(m[1]), durationSeconds: Number(m[2]) };
+  if (m[3]) b.breakId = m[3];
+  if (!(b.durationSeconds > 0)) throw new OnairError("ONAIR_CUE_BAD_BREAK", `break duration must be positive (got "${s}")`);
+  return b;
+}
+
+/**
+ * Runs the injector over a file: the same stage the live channel runs, with no lookahead.
+ * Respects the output's back-pressure; the read side is never ahead by more than a chunk.
+ */
+export async function injectFile(opts: OfflineInjectOptions): Promise<OfflineInjectResult> {
+  const injector = new Injector({
+    scte35Pid: opts.scte35Pid,
+    cue: opts.cue,
+    allocateEventId: opts.allocateEventId,
+    startWall: opts.startWallMs ?? Date.now(),
+    onEvent: opts.onEvent,
+    onCueSent: opts.onCueSent,
+    si: opts.si,
+  });
+  for (const b of opts.breaks) {
+    injector.addBreakFromStart(Math.round(b.startSeconds * TICKS), Math.round(b.durationSeconds * TICKS), b.breakId);
+  }
+  const pending: Buffer[] = [];
+  const emit = (b: Buffer): void => {
+    pending.push(b);
+  };
+  const reader = new TsReader({ onPackets: (buf, start, count) => injector.process(buf, start, count, emit) });
+  // "-" reads stdin / writes stdout, so FFmpeg can pipe into it
+  const input = opts.input === "-" ? process.stdin : createReadStream(opts.input, { highWaterMark: 1 << 20 });
+  const output = opts.output === "-" ? process.stdout : createWriteStream(opts.output);
+  const outputError = new Promise<never>((_, reject) => output.once("error", reject));
+  outputError.catch(() => undefined);
+  let bytesOut = 0;
+  const flush = async (): Promise<void> => {
+    for (const b of pending) {
+      bytesOut += b.length;
+      if (!output.write(b)) await Promise.race([once(output, "drain"), outputError]);
+    }
+    pending.length = 0;
+  };
+  try {
+    for await (const chunk of input) {
+      reader.push(chunk as Buffer);
+      await flush();
+    }
+    reader.end();
+    injector.end();
+    await flush();
+    if (output !== process.stdout) {
+      output.end();
+      await Promise.race([once(output, "finish"), outputError]);
+    }
+  } catch (e) {
+    if (output !== process.stdout) output.destroy();
+    if (input !== process.stdin) input.destroy();
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "ENOENT" || err.code === "EACCES" || err.code === "EISDIR") {
+      throw new OnairError("ONAIR_INJECT_IO", `cannot read or write ${err.path ?? "a file"}: ${err.code}`, { path: err.path });
+    }
+    throw e;
+  }
+  return { reader: { ...reader.stats }, injector: injector.stats, bytesOut };
+}
