@@ -9,6 +9,7 @@ import { registerSchedule } from "./schedule.js";
 import { registerScte35 } from "./scte35.js";
 import { registerProfile } from "./profile.js";
 import { registerInject } from "./inject.js";
+import { registerInspect } from "./inspect.js";
 // @register-imports (keep this marker: new command groups add their import above it)
 
 function packageVersion(): string {
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerScte35(program);
   registerProfile(program);
   registerInject(program);
+  registerInspect(program);
   // @register-calls (keep this marker: new command groups add their register call above it)
   return program;
 }
