@@ -43,6 +43,11 @@ export interface SlotFiller {
   fill(dst: Uint8Array, off: number, nowPcr: number, wallMs: number): boolean;
   /** PIDs of the input that the filler replaces (their packets become null slots), e.g. the SDT. */
   readonly replacesPids: readonly number[];
+  /**
+   * Sees the input's packets on the PAT PID and on `replacesPids` before the latter become
+   * null slots (e.g. to take service fields from FFmpeg's SDT). Must not keep `src`.
+   */
+  observe?(src: Uint8Array, off: number, pid: number): void;
 }
 
 export interface InjectorEvent {
@@ -114,6 +119,7 @@ export class Injector {
   private readonly queue: QueuedPacket[] = [];
   private readonly pes = createPesHeader();
   private readonly replaced = new Uint8Array(8192);
+  private readonly observed = new Uint8Array(8192);
 
   private programNumber: number;
   private pmtPid = -1;
@@ -170,6 +176,10 @@ export class Injector {
       onDecodeError: (code, pid) => this.emitEvent({ event: "psi_decode_error", code, pid }),
     });
     for (const p of opts.si?.replacesPids ?? []) this.replaced[p] = 1;
+    if (opts.si?.observe) {
+      this.observed[0] = 1;
+      for (const p of opts.si.replacesPids) this.observed[p] = 1;
+    }
   }
 
   /** A break START ticks after the first video access unit's PTS (offline command). */
@@ -216,17 +226,26 @@ export class Injector {
 
   /**
    * Processes `count` aligned packets at buf[start]. Output goes to `emit` as one or more
-   * buffers the receiver owns.
+   * buffers the receiver owns. With `owned` the caller hands the bytes over (a chunk it read
+   * and will not reuse): packets are edited in place and emitted as views of it; otherwise
+   * they are copied first.
    */
-  process(buf: Uint8Array, start: number, count: number, emit: (out: Buffer) => void): void {
-    const out = Buffer.allocUnsafe(count * TS_PACKET_SIZE);
-    out.set(buf.subarray(start, start + count * TS_PACKET_SIZE), 0);
+  process(buf: Uint8Array, start: number, count: number, emit: (out: Buffer) => void, owned = false): void {
+    const bytes = count * TS_PACKET_SIZE;
+    let out: Buffer;
+    if (owned) {
+      out = Buffer.from(buf.buffer, buf.byteOffset + start, bytes);
+    } else {
+      out = Buffer.allocUnsafe(bytes);
+      out.set(buf.subarray(start, start + bytes), 0);
+    }
     this.counters.packetsIn += count;
     let segStart = 0;
     for (let i = 0, off = 0; i < count; i++, off += TS_PACKET_SIZE) {
       const idx = this.packetIndex++;
       const pid = ((out[off + 1] & 0x1f) << 8) | out[off + 2];
       if (pid !== NULL_PID) {
+        if (this.observed[pid] === 1) this.opts.si!.observe!(out, off, pid);
         this.tracker.push(out, off);
         if (pid === this.pcrPid && hasPcr(out, off)) this.onPcr(readPcr(out, off), idx);
         if (pid === this.videoPid) this.onVideo(out, off);

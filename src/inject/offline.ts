@@ -66,7 +66,10 @@ export async function injectFile(opts: OfflineInjectOptions): Promise<OfflineInj
   const emit = (b: Buffer): void => {
     pending.push(b);
   };
-  const reader = new TsReader({ onPackets: (buf, start, count) => injector.process(buf, start, count, emit) });
+  // runs inside the chunk just read are ours to edit in place; a packet stitched across two
+  // chunks lives in the reader's own buffer, which it reuses, so that one is copied
+  let chunkNow: Uint8Array | undefined;
+  const reader = new TsReader({ onPackets: (buf, start, count) => injector.process(buf, start, count, emit, buf === chunkNow) });
   // "-" reads stdin / writes stdout, so FFmpeg can pipe into it
   const input = opts.input === "-" ? process.stdin : createReadStream(opts.input, { highWaterMark: 1 << 20 });
   const output = opts.output === "-" ? process.stdout : createWriteStream(opts.output);
@@ -82,7 +85,8 @@ export async function injectFile(opts: OfflineInjectOptions): Promise<OfflineInj
   };
   try {
     for await (const chunk of input) {
-      reader.push(chunk as Buffer);
+      chunkNow = chunk as Buffer;
+      reader.push(chunkNow);
       await flush();
     }
     reader.end();
