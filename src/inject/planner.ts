@@ -156,7 +156,10 @@ export class CuePlanner {
     /** persisted, never-reused splice_event_id allocation; called before a cue exists */
     private readonly allocateEventId: () => number,
     private readonly events: PlannerEvents = {},
-  ) {}
+  ) {
+    // a heartbeat needs polling even when no break is planned
+    if (config.heartbeatTicks > 0) this.nextDue = Number.NEGATIVE_INFINITY;
+  }
 
   /** Asks for a break; it is planned as soon as the key-frame grid is known. */
   addBreak(req: BreakRequest): void {

@@ -194,6 +194,17 @@ describe.runIf(enabled)("onair inject on a real FFmpeg TS", () => {
     expect(cue.breakDuration!.duration).toBe(4 * 90000);
   });
 
+  it("sends a splice_null heartbeat at the requested interval", async () => {
+    const out = join(dir, "hb.ts");
+    await inject(["--input", input, "--output", out, "--heartbeat", "5", "--store", join(dir, "s.db")]);
+    const scan = scanTs(out, [SCTE35_PID]);
+    const nulls = cuesOf(scan).filter((c) => c.section.spliceCommandType === 0);
+    // 40 s of stream: one every 5 s after the first PCR
+    expect(nulls.length).toBe(7);
+    const times = nulls.map((c) => pcrAtPacket(scan, c.packet));
+    for (let i = 1; i < times.length; i++) expect(Math.abs(ptsDiff(times[i], times[i - 1]) - 5 * 90000)).toBeLessThan(9000);
+  });
+
   it("refuses a preroll under 4 s with ONAIR_CUE_PREROLL", async () => {
     const r = await runCli(["inject", "--input", input, "--output", join(dir, "x.ts"), "--preroll", "3", "--store", join(dir, "s.db")]);
     expect(r.code).not.toBe(0);

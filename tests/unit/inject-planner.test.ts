@@ -12,9 +12,12 @@ function gridAt25fps(startPts = 0, seconds = 4): KeyframeGrid {
   return g;
 }
 
+/** Polls the way the injector does: only once nextDuePcr says something may be due. */
 function run(planner: CuePlanner, fromPcr: number, toPcr: number, stepTicks = 900): Array<{ pcr: number; cue: PlannedCue }> {
   const sent: Array<{ pcr: number; cue: PlannedCue }> = [];
   for (let pcr = fromPcr; pcr <= toPcr; pcr += stepTicks) {
+    const due = planner.nextDuePcr;
+    if (due === Number.POSITIVE_INFINITY || (due !== Number.NEGATIVE_INFINITY && pcr < due)) continue;
     for (;;) {
       const cue = planner.poll(pcr);
       if (!cue) break;
