@@ -24,7 +24,7 @@ import { StreamClock } from "./clock.js";
 import { encodeCue } from "./encode.js";
 import { KeyframeGrid } from "./grid.js";
 import { AU_IDR, IdrScanner, videoCodecOf } from "./nal.js";
-import { CuePlanner, TICKS, type CuePlanConfig, type PlannedBreak, type PlannedCue } from "./planner.js";
+import { CuePlanner, TICKS, type CuePlanConfig, type PlannedBreak, type PlannedCue, type PlannerCounters } from "./planner.js";
 
 /** registration_descriptor 'CUEI' (SCTE 35 §8.1), program loop. */
 export const CUEI_REGISTRATION: Descriptor = { tag: 0x05, data: Uint8Array.of(0x43, 0x55, 0x45, 0x49) };
@@ -73,7 +73,8 @@ export interface InjectorOptions {
   si?: SlotFiller;
 }
 
-export interface InjectorCounters {
+/** The stage's own counters. */
+export interface StageCounters {
   packetsIn: number;
   packetsOut: number;
   nullsReplaced: number;
@@ -84,14 +85,12 @@ export interface InjectorCounters {
   scte35PidConflicts: number;
   ptsJumps: number;
   idrs: number;
-  gridMispredictions: number;
-  breaksPlanned: number;
-  breaksMoved: number;
-  cuesSent: Record<string, number>;
-  cuesRepeated: number;
-  cuesDropped: number;
-  heartbeats: number;
   siPackets: number;
+}
+
+/** Everything the metrics layer reads: the stage's counters, the planner's and the grid's. */
+export interface InjectorCounters extends StageCounters, PlannerCounters {
+  gridMispredictions: number;
 }
 
 interface QueuedPacket {
@@ -135,10 +134,7 @@ export class Injector {
   private readonly relativeBreaks: Array<{ startTicks: number; durationTicks: number; breakId?: string }> = [];
   private readonly wallBreaks: Array<{ wallMs: number; durationTicks: number; breakId?: string }> = [];
 
-  readonly counters: Omit<
-    InjectorCounters,
-    "gridMispredictions" | "breaksPlanned" | "breaksMoved" | "cuesSent" | "cuesRepeated" | "cuesDropped" | "heartbeats"
-  > = {
+  readonly counters: StageCounters = {
     packetsIn: 0,
     packetsOut: 0,
     nullsReplaced: 0,
@@ -205,6 +201,14 @@ export class Injector {
     this.planner.addImmediateBreak(durationTicks, breakId);
   }
 
+  /**
+   * Cancels a planned break: its pending sends stop and a splice_insert with
+   * splice_event_cancel_indicator goes out under the same id. False when no such break.
+   */
+  cancelBreak(spliceEventId: number): boolean {
+    return this.planner.cancel(spliceEventId);
+  }
+
   /** PTS of the first video access unit (file order), or -1. */
   get firstVideoPts(): number {
     return this.firstVideoPtsField;
@@ -212,16 +216,7 @@ export class Injector {
 
   get stats(): InjectorCounters {
     const p = this.planner.counters;
-    return {
-      ...this.counters,
-      gridMispredictions: this.grid.mispredictions,
-      breaksPlanned: p.breaksPlanned,
-      breaksMoved: p.breaksMoved,
-      cuesSent: { ...p.cuesSent },
-      cuesRepeated: p.cuesRepeated,
-      cuesDropped: p.cuesDropped,
-      heartbeats: p.heartbeats,
-    };
+    return { ...this.counters, ...p, cuesSent: { ...p.cuesSent }, gridMispredictions: this.grid.mispredictions };
   }
 
   /**
