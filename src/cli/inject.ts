@@ -5,8 +5,14 @@
 import { Command, Option } from "commander";
 import { OnairError } from "../core/errors.js";
 import { resolveStorePath } from "../core/paths.js";
-import { injectFile, parseBreakArg, type OfflineBreak } from "../inject/offline.js";
+import { injectFile, parseBreakArg, siOptionsFromProfile, type OfflineBreak } from "../inject/offline.js";
 import type { InjectorEvent } from "../inject/injector.js";
+import { SiSlotFiller, type SiFillerOptions, type SiFillerStats } from "../inject/si-filler.js";
+import { isSealedName, loadProfileFile } from "../config/loader.js";
+import { resolveKey, wipeKey } from "../config/keys.js";
+import type { ChannelProfile } from "../config/profile-schema.js";
+import { siEventsFromItems } from "../schedule/si-events.js";
+import { parseCliTime } from "./schedule.js";
 import { TICKS, defaultCuePlanConfig, type CueMode } from "../inject/planner.js";
 import { createLogger } from "../observe/logger.js";
 import { openStore } from "../store/db.js";
@@ -27,6 +33,36 @@ interface InjectOpts {
   dataDir?: string;
   json?: boolean;
   verbose?: boolean;
+  startTime?: string;
+  profile?: string;
+  keyFile?: string;
+  passphraseFile?: string;
+}
+
+async function loadProfile(o: InjectOpts): Promise<ChannelProfile> {
+  const path = o.profile!;
+  if (!isSealedName(path)) return (await loadProfileFile(path, { allowClear: true })).profile;
+  const key = await resolveKey({ keyFile: o.keyFile, passphraseFile: o.passphraseFile });
+  try {
+    return (await loadProfileFile(path, { key })).profile;
+  } finally {
+    await wipeKey(key);
+  }
+}
+
+function siSummary(s: SiFillerStats): string[] {
+  const lines: string[] = [];
+  const svc = s.service;
+  if (!svc) return ["SI: not started (no PAT in the input)"];
+  lines.push(
+    `SI: service ${svc.serviceId} "${svc.serviceName}" / "${svc.providerName}" (tsid ${svc.transportStreamId}, onid 0x${svc.originalNetworkId
+      .toString(16)
+      .toUpperCase()}, from the ${s.serviceSource}); ${s.events} events; ${s.sections} sections in ${s.packets} packets`,
+  );
+  const tables = s.tables.map((t) => `${t.key} ${t.sectionsSent}${t.versionNumber !== undefined ? ` v${t.versionNumber}` : ""} (max ${(t.longestIntervalMs / 1000).toFixed(1)} s)`);
+  if (tables.length) lines.push(`SI tables: ${tables.join(", ")}`);
+  if (s.droppedEvents) lines.push(`SI: ${s.droppedEvents} events did not fit their EIT segment`);
+  return lines;
 }
 
 function num(v: string, flag: string, min: number, max: number, integer = false): number {
@@ -50,12 +86,16 @@ export function registerInject(program: Command): void {
     .option("--no-auto-return", "send a return splice_insert at the end instead of break_duration with auto_return")
     .option("--pid <pid>", "SCTE-35 PID", "500")
     .option("--heartbeat <seconds>", "splice_null heartbeat interval")
-    .option("--channel <id>", "channel whose splice event id counter is used", "default")
+    .option("--channel <id>", "channel whose splice event id counter (and, with SI, schedule) is used", "default")
     .option("--store <file>", "store file (default: onair.db in the data directory)")
     .option("--data-dir <dir>", "data directory")
+    .option("--start-time <iso>", "add DVB SI (SDT, EIT p/f + schedule from the store, TDT/TOT), the first packet being this wall time")
+    .option("--profile <file>", "channel profile for SI service fields, EPG days, language and time zone (clear YAML/JSON or sealed)")
+    .option("--key-file <file>", "key for a sealed --profile")
+    .option("--passphrase-file <file>", "passphrase for a sealed --profile")
     .option("--json", "print the summary as JSON")
     .option("--verbose", "log every cue and table event (JSON lines on stderr)")
-    .action(async (o: InjectOpts) => {
+    .action(async (o: InjectOpts, cmd: Command) => {
       const preroll = Number(o.preroll);
       if (!Number.isFinite(preroll) || preroll < 4) {
         throw new OnairError("ONAIR_CUE_PREROLL", `--preroll must be at least 4 seconds (got "${o.preroll}")`);
@@ -68,16 +108,39 @@ export function registerInject(program: Command): void {
         heartbeatTicks: o.heartbeat ? Math.round(num(o.heartbeat, "--heartbeat", 1, 3600) * TICKS) : 0,
       });
       const pid = num(o.pid, "--pid", 0x20, 0x1ffe, true);
-      const log = createLogger({ destination: process.stderr, level: o.verbose ? "info" : "warn" }).child({ channel: o.channel });
+      const profile = o.profile ? await loadProfile(o) : undefined;
+      // the profile names the channel unless --channel is given
+      const channel = profile && cmd.getOptionValueSource("channel") === "default" ? profile.channel.id : o.channel;
+      const log = createLogger({ destination: process.stderr, level: o.verbose ? "info" : "warn" }).child({ channel });
+      const withSi = o.startTime !== undefined || profile !== undefined;
+      const startWallMs = o.startTime !== undefined ? parseCliTime(o.startTime, "--start-time") : Date.now();
       const store = openStore(resolveStorePath(o.store, { flag: o.dataDir }));
       try {
+        let si: SiSlotFiller | undefined;
+        if (withSi) {
+          const base = profile ? siOptionsFromProfile(profile) : {};
+          const mapping = { defaultLanguage: profile?.epg.language, ratingCountry: profile?.epg.country };
+          const siOpts: SiFillerOptions = {
+            ...base,
+            channel,
+            events: (from, to) => siEventsFromItems(store.eventsForSi(channel, from, to), mapping),
+            onEvent: (e) => {
+              if (e.event === "si_started" && e.events === 0) log.warn({ ...e, event: "epg_empty" }, `no schedule items for channel ${channel} around the start time`);
+              else if (e.event === "si_service_mismatch" || e.event === "si_no_input_sdt") log.warn(e);
+              else log.info(e);
+            },
+          };
+          si = new SiSlotFiller(siOpts);
+        }
         const result = await injectFile({
           input: o.input,
           output: o.output,
           breaks: o.break,
           cue,
           scte35Pid: pid,
-          allocateEventId: () => store.allocateSpliceEventId(o.channel),
+          allocateEventId: () => store.allocateSpliceEventId(channel),
+          startWallMs,
+          si,
           onEvent: (e: InjectorEvent) => {
             if (e.event === "break_moved" || e.event === "scte35_pid_conflict" || e.event === "pts_jump") log.warn(e);
             else log.info(e);
@@ -85,7 +148,7 @@ export function registerInject(program: Command): void {
           onCueSent: (c, pcr) => {
             if (c.sendsDone !== 1 || c.kind === "heartbeat") return;
             store.recordCue({
-              channel: o.channel,
+              channel,
               spliceEventId: c.spliceEventId,
               kind: c.kind,
               pts: c.splicePts,
@@ -97,12 +160,13 @@ export function registerInject(program: Command): void {
         const s = result.injector;
         const out = o.output === "-" ? (line: string) => process.stderr.write(`${line}\n`) : outLine;
         if (o.json) {
-          out(JSON.stringify({ reader: result.reader, injector: s, bytesOut: result.bytesOut }));
+          out(JSON.stringify({ reader: result.reader, injector: s, bytesOut: result.bytesOut, ...(si ? { si: si.stats() } : {}) }));
         } else {
           out(`packets: ${s.packetsIn} in, ${s.packetsOut} out (${s.nullsReplaced} nulls replaced, ${s.inserted} inserted)`);
           out(`breaks: ${s.breaksPlanned} planned, ${s.breaksMoved} moved for lead time`);
           out(`cues sent: ${Object.entries(s.cuesSent).map(([k, v]) => `${k} ${v}`).join(", ") || "none"} (${s.cuesRepeated} repeats, ${s.cuesDropped} dropped)`);
           out(`PMT version ${s.pmtVersion}; IDRs seen ${s.idrs}; PTS jumps ${s.ptsJumps}`);
+          if (si) for (const line of siSummary(si.stats())) out(line);
           const r = result.reader;
           if (r.resyncs || r.bytesSkipped || r.truncatedPackets || r.transportErrors) {
             out(`damage: ${r.resyncs} resyncs, ${r.bytesSkipped} bytes skipped, ${r.truncatedBytes} bytes of a truncated packet, ${r.transportErrors} transport errors`);

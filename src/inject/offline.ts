@@ -2,6 +2,9 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { once } from "node:events";
 import { OnairError } from "../core/errors.js";
 import { TsReader, type TsReaderStats } from "../ts/index.js";
+import type { ChannelProfile } from "../config/profile-schema.js";
+import type { DvbCharset } from "../si/text.js";
+import type { SiFillerOptions } from "./si-filler.js";
 import { Injector, type InjectorCounters, type InjectorEvent, type SlotFiller } from "./injector.js";
 import type { CuePlanConfig, PlannedCue } from "./planner.js";
 import { TICKS } from "./planner.js";
@@ -43,6 +46,33 @@ export function parseBreakArg(s: string): OfflineBreak {
   if (m[3]) b.breakId = m[3];
   if (!(b.durationSeconds > 0)) throw new OnairError("ONAIR_CUE_BAD_BREAK", `break duration must be positive (got "${s}")`);
   return b;
+}
+
+/** The profile's `epg.charset` as a DVB text table (ISO 6937 is not written: UTF-8 instead). */
+export function profileCharset(charset: ChannelProfile["epg"]["charset"]): DvbCharset {
+  return charset === "latin-1" ? "iso-8859-1" : "utf-8";
+}
+
+/**
+ * SI filler options from a channel profile: service fields (`service`), EPG switches, days,
+ * text table, time zone and country (`epg`). The caller adds `channel` and `events`.
+ */
+export function siOptionsFromProfile(p: ChannelProfile): Omit<SiFillerOptions, "channel" | "events"> {
+  return {
+    service: {
+      serviceId: p.service.serviceId,
+      transportStreamId: p.service.transportStreamId,
+      originalNetworkId: p.service.originalNetworkId,
+      serviceName: p.service.name,
+      providerName: p.service.provider,
+      serviceType: p.service.type,
+    },
+    eit: p.epg.enabled,
+    scheduleDays: p.epg.days,
+    charset: profileCharset(p.epg.charset),
+    timeZone: p.epg.timeZone,
+    countryCode: p.epg.country,
+  };
 }
 
 /**
