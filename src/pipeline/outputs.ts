@@ -1,0 +1,690 @@
+/**
+ * Channel outputs: UDP (unicast and multicast, N×188 bytes per datagram), file recording
+ * (rotated by time or size), stdout, and a fan-out that feeds them all.
+ *
+ * Rules every output follows:
+ * - `write()` never throws into the channel and never blocks: an output that cannot keep
+ *   up or is failing drops the chunk and counts it (`droppedBytes`, `droppedChunks`);
+ *   what it holds is bounded (`maxQueueBytes`), so memory never grows.
+ * - A failing output retries on its own (UDP: address lookup; file: reopen with backoff)
+ *   and counts `errors` and `reconnects`; events `failed` (first error of an episode)
+ *   and `recovered` say when it goes bad and good.
+ * - Chunks handed in are not edited; what an output keeps beyond the call it copies
+ *   (UDP) or keeps as handed over (the file queue: the producer must not edit a chunk
+ *   after passing it on).
+ */
+import { createSocket, type Socket } from "node:dgram";
+import { lookup as dnsLookup } from "node:dns/promises";
+import { EventEmitter } from "node:events";
+import * as fsp from "node:fs/promises";
+import { dirname, extname } from "node:path";
+import type { Writable } from "node:stream";
+import type { Logger } from "pino";
+import { Backoff } from "../core/backoff.js";
+import { systemClock, type Clock } from "../core/clock.js";
+import { realTimers, type Timers } from "./timers.js";
+
+export const TS_PACKET = 188;
+const SYNC = 0x47;
+
+export interface OutputStats {
+  kind: string;
+  name: string;
+  /** Bytes delivered (sent or written). */
+  bytes: number;
+  /** 188-byte packets delivered. */
+  packets: number;
+  /** UDP datagrams sent. */
+  datagrams: number;
+  droppedBytes: number;
+  droppedChunks: number;
+  errors: number;
+  /** Recoveries after a failure (reopen, re-resolve). */
+  reconnects: number;
+  /** Bytes waiting in the output's bounded queue. */
+  queuedBytes: number;
+  /** Bytes skipped to find packet sync again (UDP). */
+  resyncBytes: number;
+  /** Files started (file output). */
+  files: number;
+  /** The last error's code or message. */
+  lastError: string | null;
+  /** True while in a failure episode. */
+  failing: boolean;
+}
+
+export interface OutputEvents {
+  failed: [{ error: Error }];
+  recovered: [];
+  rotated: [{ path: string }];
+}
+
+function newStats(kind: string, name: string): OutputStats {
+  return {
+    kind,
+    name,
+    bytes: 0,
+    packets: 0,
+    datagrams: 0,
+    droppedBytes: 0,
+    droppedChunks: 0,
+    errors: 0,
+    reconnects: 0,
+    queuedBytes: 0,
+    resyncBytes: 0,
+    files: 0,
+    lastError: null,
+    failing: false,
+  };
+}
+
+function errText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code ?? (e instanceof Error ? e.message : String(e));
+}
+
+/** What every output offers the fan-out. */
+export abstract class Output extends EventEmitter<OutputEvents> {
+  readonly stats: OutputStats;
+  protected readonly log: Logger | undefined;
+
+  constructor(kind: string, name: string, logger?: Logger) {
+    super();
+    this.stats = newStats(kind, name);
+    this.log = logger?.child({ output: name });
+  }
+
+  get name(): string {
+    return this.stats.name;
+  }
+
+  /** Prepares the output; a failure is counted and retried, never thrown. */
+  abstract open(): Promise<void>;
+  /** Takes a chunk of TS; never throws, never blocks. */
+  abstract write(chunk: Buffer): void;
+  /** Flushes what it can and releases its resources. */
+  abstract close(): Promise<void>;
+
+  protected drop(bytes: number): void {
+    this.stats.droppedBytes += bytes;
+    this.stats.droppedChunks++;
+  }
+
+  protected fail(e: unknown): void {
+    this.stats.errors++;
+    this.stats.lastError = errText(e);
+    if (!this.stats.failing) {
+      this.stats.failing = true;
+      this.log?.warn({ event: "output.failed", kind: this.stats.kind, err: e });
+      this.emit("failed", { error: e instanceof Error ? e : new Error(String(e)) });
+    }
+  }
+
+  protected ok(): void {
+    if (this.stats.failing) {
+      this.stats.failing = false;
+      this.stats.reconnects++;
+      this.log?.info({ event: "output.recovered", kind: this.stats.kind, errors: this.stats.errors });
+      this.emit("recovered");
+    }
+  }
+}
+
+// ── UDP ────────────────────────────────────────────────────────────────────────
+
+export interface UdpOutputOptions {
+  host: string;
+  port: number;
+  /** Multicast TTL (default 16). */
+  ttl?: number;
+  /** Local address to send multicast from. */
+  interface?: string;
+  /** 188-byte packets per datagram, 1–7 (default 7 = 1316 bytes). */
+  packetsPerDatagram?: number;
+  /** Bytes handed to the socket and not yet sent before new datagrams are dropped (default 1 MiB). */
+  maxQueueBytes?: number;
+  name?: string;
+  logger?: Logger;
+  timers?: Timers;
+  /** Retry delay for a failed address lookup (default 500 ms → 30 s). */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
+function isMulticast(address: string): boolean {
+  if (address.includes(":")) return /^ff/i.test(address);
+  const first = Number(address.split(".")[0]);
+  return first >= 224 && first <= 239;
+}
+
+/**
+ * MPEG-TS over UDP: datagrams of N whole packets (7 × 188 = 1316 bytes by default),
+ * stitched across chunk boundaries; a byte that is not a sync byte where a packet should
+ * start is skipped up to the next 0x47 (counted in `resyncBytes`).
+ */
+export class UdpOutput extends Output {
+  private readonly opts: Required<Pick<UdpOutputOptions, "host" | "port" | "ttl" | "packetsPerDatagram" | "maxQueueBytes">> & UdpOutputOptions;
+  private readonly datagramSize: number;
+  private readonly timers: Timers;
+  private readonly retry: Backoff;
+  private socket: Socket | undefined;
+  private address: string | undefined;
+  private ready = false;
+  private closed = false;
+  private retryTimer: unknown;
+  private inflight = 0;
+  /** The packet straddling two chunks. */
+  private readonly part = Buffer.alloc(TS_PACKET);
+  private partLen = 0;
+  /** The datagram being filled (fresh for each: the socket owns it once sent). */
+  private dg: Buffer | undefined;
+  private dgLen = 0;
+
+  constructor(opts: UdpOutputOptions) {
+    super("udp", opts.name ?? `udp://${opts.host}:${opts.port}`, opts.logger);
+    const n = opts.packetsPerDatagram ?? 7;
+    if (!(Number.isInteger(n) && n >= 1 && n <= 7)) throw new RangeError("packetsPerDatagram must be 1–7");
+    this.opts = { ttl: 16, maxQueueBytes: 1 << 20, ...opts, packetsPerDatagram: n };
+    this.datagramSize = n * TS_PACKET;
+    this.timers = opts.timers ?? realTimers;
+    this.retry = new Backoff({ minMs: opts.retryMinMs ?? 500, maxMs: opts.retryMaxMs ?? 30_000 });
+  }
+
+  async open(): Promise<void> {
+    if (this.closed || this.ready) return;
+    try {
+      const { address, family } = await dnsLookup(this.opts.host);
+      if (this.closed) return;
+      const socket = createSocket({ type: family === 6 ? "udp6" : "udp4" });
+      socket.on("error", (e) => this.fail(e));
+      await new Promise<void>((resolve, reject) => {
+        socket.once("error", reject);
+        socket.bind(0, () => {
+          socket.off("error", reject);
+          resolve();
+        });
+      });
+      if (isMulticast(address)) {
+        socket.setMulticastTTL(this.opts.ttl);
+        if (this.opts.interface) socket.setMulticastInterface(this.opts.interface);
+      }
+      if (this.closed) {
+        socket.close();
+        return;
+      }
+      this.socket = socket;
+      this.address = address;
+      this.ready = true;
+      this.retry.reset();
+      this.ok();
+    } catch (e) {
+      this.fail(e);
+      if (!this.closed) {
+        this.retryTimer = this.timers.setTimeout(() => {
+          this.retryTimer = undefined;
+          void this.open();
+        }, this.retry.next());
+      }
+    }
+  }
+
+  write(chunk: Buffer): void {
+    if (this.closed) return;
+    const len = chunk.length;
+    let i = 0;
+    if (this.partLen > 0) {
+      const take = Math.min(TS_PACKET - this.partLen, len);
+      chunk.copy(this.part, this.partLen, 0, take);
+      this.partLen += take;
+      i = take;
+      if (this.partLen < TS_PACKET) return;
+      this.partLen = 0;
+      this.addPacket(this.part, 0);
+    }
+    while (i < len) {
+      if (chunk[i] !== SYNC) {
+        let j = chunk.indexOf(SYNC, i + 1);
+        if (j < 0) j = len;
+        this.stats.resyncBytes += j - i;
+        i = j;
+        continue;
+      }
+      if (len - i >= TS_PACKET) {
+        this.addPacket(chunk, i);
+        i += TS_PACKET;
+      } else {
+        chunk.copy(this.part, 0, i, len);
+        this.partLen = len - i;
+        break;
+      }
+    }
+  }
+
+  private addPacket(src: Buffer, off: number): void {
+    this.dg ??= Buffer.allocUnsafe(this.datagramSize);
+    src.copy(this.dg, this.dgLen, off, off + TS_PACKET);
+    this.dgLen += TS_PACKET;
+    if (this.dgLen === this.datagramSize) {
+      const dg = this.dg;
+      this.dg = undefined;
+      this.dgLen = 0;
+      this.send(dg);
+    }
+  }
+
+  private send(dg: Buffer): void {
+    const size = dg.length;
+    const socket = this.socket;
+    if (!this.ready || !socket || !this.address) {
+      this.drop(size);
+      return;
+    }
+    if (this.inflight + size > this.opts.maxQueueBytes) {
+      this.drop(size);
+      return;
+    }
+    this.inflight += size;
+    this.stats.queuedBytes = this.inflight;
+    try {
+      socket.send(dg, this.opts.port, this.address, (err) => {
+        this.inflight -= size;
+        this.stats.queuedBytes = this.inflight;
+        if (err) {
+          this.fail(err);
+          this.drop(size);
+          return;
+        }
+        this.stats.bytes += size;
+        this.stats.packets += size / TS_PACKET;
+        this.stats.datagrams++;
+        this.ok();
+      });
+    } catch (e) {
+      this.inflight -= size;
+      this.fail(e);
+      this.drop(size);
+    }
+  }
+
+  /** Sends a partly filled datagram now (whole packets only). */
+  flush(): void {
+    if (this.dg && this.dgLen > 0) {
+      const dg = this.dg.subarray(0, this.dgLen);
+      this.dg = undefined;
+      this.dgLen = 0;
+      this.send(dg);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    if (this.retryTimer !== undefined) this.timers.clearTimeout(this.retryTimer);
+    const s = this.socket;
+    this.socket = undefined;
+    this.ready = false;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+}
+
+// ── file recording ─────────────────────────────────────────────────────────────
+
+/** The part of node:fs/promises the file output uses (injectable for fault tests). */
+export interface FileSystem {
+  mkdir(path: string, opts: { recursive: true }): Promise<unknown>;
+  open(path: string, flags: string, mode?: number): Promise<FileLike>;
+  unlink(path: string): Promise<void>;
+}
+export interface FileLike {
+  write(buf: Buffer, offset: number, length: number): Promise<{ bytesWritten: number }>;
+  close(): Promise<void>;
+}
+
+export const nodeFileSystem: FileSystem = {
+  mkdir: (p, o) => fsp.mkdir(p, o),
+  open: (p, f, m) => fsp.open(p, f, m),
+  unlink: (p) => fsp.unlink(p),
+};
+
+export interface FileOutputOptions {
+  /** Path template; %Y %m %d %H %M %S (local time) and %% are expanded at each new file. */
+  path: string;
+  /** Start a new file at every multiple of this many seconds (wall clock). */
+  rotateSeconds?: number;
+  /** Start a new file when this many bytes are reached (rounded down to whole packets). */
+  rotateBytes?: number;
+  /** Files kept (only the ones this output created are ever deleted). */
+  keep?: number;
+  /** Bytes queued before chunks are dropped (default 8 MiB). */
+  maxQueueBytes?: number;
+  /** Backoff between reopen attempts after an error (default 500 ms → 30 s). */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  name?: string;
+  logger?: Logger;
+  clock?: Clock;
+  timers?: Timers;
+  fs?: FileSystem;
+}
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, "0");
+
+/** Expands %Y %m %d %H %M %S (local time) and %% in a path template. */
+export function expandPathTemplate(template: string, ms: number): string {
+  const d = new Date(ms);
+  return template.replace(/%([YmdHMS%])/g, (_m, c: string) => {
+    switch (c) {
+      case "Y":
+        return String(d.getFullYear());
+      case "m":
+        return pad(d.getMonth() + 1);
+      case "d":
+        return pad(d.getDate());
+      case "H":
+        return pad(d.getHours());
+      case "M":
+        return pad(d.getMinutes());
+      case "S":
+        return pad(d.getSeconds());
+      default:
+        return "%";
+    }
+  });
+}
+
+function withSuffix(path: string, n: number): string {
+  if (n === 0) return path;
+  const ext = extname(path);
+  return ext ? `${path.slice(0, -ext.length)}-${n}${ext}` : `${path}-${n}`;
+}
+
+/**
+ * Recording to files, rotated by wall-clock period and/or size. Files are created
+ * exclusively (an existing name gets `-1`, `-2`… before the extension), so nothing is
+ * ever overwritten. A write or open error is counted, the file is closed, and a new
+ * file is opened after a backoff; meanwhile chunks queue up to `maxQueueBytes` and are
+ * dropped beyond, so a full disk never stalls the channel or the other outputs.
+ */
+export class FileOutput extends Output {
+  private readonly opts: FileOutputOptions;
+  private readonly fs: FileSystem;
+  private readonly clock: Clock;
+  private readonly timers: Timers;
+  private readonly retry: Backoff;
+  private readonly maxQueue: number;
+  private readonly rotateBytes: number;
+  private readonly queue: Buffer[] = [];
+  private file: FileLike | undefined;
+  private filePath: string | undefined;
+  private fileBytes = 0;
+  private rotateAt = Infinity;
+  private pumping: Promise<void> | undefined;
+  private waitingRetry = false;
+  private retryTimer: unknown;
+  private closed = false;
+  private readonly nextSuffix = new Map<string, number>();
+  /** Files created by this output, oldest first. */
+  readonly created: string[] = [];
+
+  constructor(opts: FileOutputOptions) {
+    super("file", opts.name ?? `file:${opts.path}`, opts.logger);
+    this.opts = opts;
+    this.fs = opts.fs ?? nodeFileSystem;
+    this.clock = opts.clock ?? systemClock;
+    this.timers = opts.timers ?? realTimers;
+    this.retry = new Backoff({ minMs: opts.retryMinMs ?? 500, maxMs: opts.retryMaxMs ?? 30_000, clock: this.clock });
+    this.maxQueue = opts.maxQueueBytes ?? 8 << 20;
+    this.rotateBytes = opts.rotateBytes ? Math.max(TS_PACKET, Math.floor(opts.rotateBytes / TS_PACKET) * TS_PACKET) : Infinity;
+  }
+
+  /** The file being written, if any. */
+  get currentPath(): string | undefined {
+    return this.filePath;
+  }
+
+  open(): Promise<void> {
+    return Promise.resolve(); // the first file is created with the first bytes
+  }
+
+  write(chunk: Buffer): void {
+    if (this.closed || chunk.length === 0) return;
+    if (this.stats.queuedBytes + chunk.length > this.maxQueue) {
+      this.drop(chunk.length);
+      return;
+    }
+    this.queue.push(chunk);
+    this.stats.queuedBytes += chunk.length;
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.pumping || this.waitingRetry) return;
+    this.pumping = this.pump().finally(() => {
+      this.pumping = undefined;
+      if (this.queue.length > 0 && !this.waitingRetry && !this.closedAndDrained()) this.kick();
+    });
+  }
+
+  private closedAndDrained(): boolean {
+    return this.closed && this.queue.length === 0;
+  }
+
+  private async pump(): Promise<void> {
+    while (this.queue.length > 0) {
+      let chunk = this.queue[0];
+      try {
+        if (this.file && this.clock.now() >= this.rotateAt) await this.closeFile();
+        if (!this.file) await this.openFile();
+        const room = this.rotateBytes - this.fileBytes;
+        let piece = chunk;
+        if (chunk.length > room) piece = chunk.subarray(0, room);
+        await this.writeAll(piece);
+        this.fileBytes += piece.length;
+        this.stats.bytes += piece.length;
+        this.stats.packets += Math.floor(piece.length / TS_PACKET);
+        this.stats.queuedBytes -= piece.length;
+        if (piece.length < chunk.length) {
+          chunk = chunk.subarray(piece.length);
+          this.queue[0] = chunk;
+        } else {
+          this.queue.shift();
+        }
+        if (this.fileBytes >= this.rotateBytes) await this.closeFile();
+        this.ok();
+        this.retry.reset();
+      } catch (e) {
+        // the chunk being written is lost (part of it may be in the old file)
+        this.queue.shift();
+        this.stats.queuedBytes -= chunk.length;
+        this.drop(chunk.length);
+        this.fail(e);
+        const empty = this.fileBytes === 0 ? this.filePath : undefined;
+        await this.closeFile().catch(() => undefined);
+        if (empty) {
+          // a file the failure left empty is noise next to the recordings
+          await this.fs.unlink(empty).catch(() => undefined);
+          const k = this.created.indexOf(empty);
+          if (k >= 0) this.created.splice(k, 1);
+        }
+        if (this.closed) {
+          this.dropQueue();
+          return;
+        }
+        this.waitingRetry = true;
+        this.retryTimer = this.timers.setTimeout(() => {
+          this.retryTimer = undefined;
+          this.waitingRetry = false;
+          if (this.closed) this.dropQueue();
+          else this.kick();
+        }, this.retry.next());
+        return;
+      }
+    }
+  }
+
+  private dropQueue(): void {
+    for (const c of this.queue) this.drop(c.length);
+    this.queue.length = 0;
+    this.stats.queuedBytes = 0;
+  }
+
+  private async writeAll(buf: Buffer): Promise<void> {
+    let off = 0;
+    while (off < buf.length) {
+      const { bytesWritten } = await this.file!.write(buf, off, buf.length - off);
+      if (bytesWritten <= 0) throw Object.assign(new Error("write wrote nothing"), { code: "EIO" });
+      off += bytesWritten;
+    }
+  }
+
+  private async openFile(): Promise<void> {
+    const now = this.clock.now();
+    const base = expandPathTemplate(this.opts.path, now);
+    await this.fs.mkdir(dirname(base), { recursive: true });
+    // suffixes only grow for a name, so a deleted old file's name is not reused
+    for (let n = this.nextSuffix.get(base) ?? 0; ; n++) {
+      const p = withSuffix(base, n);
+      try {
+        this.file = await this.fs.open(p, "wx", 0o644);
+        this.filePath = p;
+        this.nextSuffix.set(base, n + 1);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST" || n >= 9999) throw e;
+      }
+    }
+    this.fileBytes = 0;
+    this.stats.files++;
+    const period = (this.opts.rotateSeconds ?? 0) * 1000;
+    this.rotateAt = period > 0 ? Math.floor(now / period) * period + period : Infinity;
+    this.created.push(this.filePath);
+    this.log?.info({ event: "output.file_open", path: this.filePath });
+    this.emit("rotated", { path: this.filePath });
+    const keep = this.opts.keep;
+    while (keep !== undefined && this.created.length > keep) {
+      const old = this.created.shift()!;
+      await this.fs.unlink(old).catch(() => undefined);
+    }
+  }
+
+  private async closeFile(): Promise<void> {
+    const f = this.file;
+    this.file = undefined;
+    this.filePath = undefined;
+    if (f) await f.close();
+  }
+
+  /** Writes what is queued (unless failing), then closes the file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.waitingRetry) {
+      if (this.retryTimer !== undefined) this.timers.clearTimeout(this.retryTimer);
+      this.waitingRetry = false;
+      this.dropQueue();
+    }
+    while (this.pumping) await this.pumping;
+    await this.closeFile().catch((e: unknown) => this.fail(e));
+  }
+}
+
+// ── stdout ─────────────────────────────────────────────────────────────────────
+
+export interface StdoutOutputOptions {
+  stream?: Writable;
+  /** Bytes buffered in the stream before chunks are dropped (default 4 MiB). */
+  maxQueueBytes?: number;
+  name?: string;
+  logger?: Logger;
+}
+
+/** TS to stdout (or any Writable): bounded by the stream's buffer; EPIPE ends it for good. */
+export class StdoutOutput extends Output {
+  private readonly stream: Writable;
+  private readonly maxQueue: number;
+  private broken = false;
+  private readonly onError = (e: Error): void => {
+    this.broken = true;
+    this.fail(e);
+  };
+
+  constructor(opts: StdoutOutputOptions = {}) {
+    super("stdout", opts.name ?? "stdout", opts.logger);
+    this.stream = opts.stream ?? process.stdout;
+    this.maxQueue = opts.maxQueueBytes ?? 4 << 20;
+    this.stream.on("error", this.onError);
+  }
+
+  open(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  write(chunk: Buffer): void {
+    if (this.broken || this.stream.destroyed) {
+      this.drop(chunk.length);
+      return;
+    }
+    if (this.stream.writableLength + chunk.length > this.maxQueue) {
+      this.drop(chunk.length);
+      return;
+    }
+    const n = chunk.length;
+    this.stats.queuedBytes = this.stream.writableLength + n;
+    this.stream.write(chunk, (err) => {
+      if (err) return; // reported through 'error'
+      this.stats.bytes += n;
+      this.stats.packets += Math.floor(n / TS_PACKET);
+      this.stats.queuedBytes = this.stream.writableLength;
+    });
+  }
+
+  close(): Promise<void> {
+    this.stream.off("error", this.onError);
+    this.stream.on("error", () => undefined);
+    return Promise.resolve();
+  }
+}
+
+// ── fan-out ────────────────────────────────────────────────────────────────────
+
+/**
+ * Hands each chunk to every output. Outputs never block and bound their own queues, so a
+ * slow or failing one costs the others nothing; an output that throws anyway is counted.
+ */
+export class OutputFanout {
+  readonly outputs: Output[];
+  /** Exceptions thrown by an output's write() (a bug in it), per output name. */
+  readonly thrown = new Map<string, number>();
+
+  constructor(outputs: Output[] = []) {
+    this.outputs = [...outputs];
+  }
+
+  add(o: Output): void {
+    this.outputs.push(o);
+  }
+
+  async open(): Promise<void> {
+    await Promise.allSettled(this.outputs.map((o) => o.open()));
+  }
+
+  write(chunk: Buffer): void {
+    for (const o of this.outputs) {
+      try {
+        o.write(chunk);
+      } catch {
+        this.thrown.set(o.name, (this.thrown.get(o.name) ?? 0) + 1);
+        o.stats.errors++;
+      }
+    }
+  }
+
+  stats(): OutputStats[] {
+    return this.outputs.map((o) => ({ ...o.stats }));
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.outputs.map((o) => o.close()));
+  }
+}

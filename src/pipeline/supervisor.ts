@@ -1,0 +1,523 @@
+/**
+ * Keeps one channel's FFmpeg alive: spawns it (argument array, no shell), hands on the
+ * TS it writes to stdout, restarts it with capped backoff and jitter when it exits,
+ * kills it when it stops producing (stall watchdog), and says why each attempt ended.
+ *
+ * Exit reasons, first that applies:
+ * - `stall`: the watchdog killed it (no stdout byte for `stallTimeoutMs`, also at start)
+ * - `spawn_error`: it could not be started (ENOENT, EACCES; setpriv's exec failure)
+ * - `input_unreachable` / `codec_error`: a known fatal stderr line (stderr.ts)
+ * - `signal`: killed by a signal it was not sent by us (kill -9, OOM killer)
+ * - `exit_code`: it exited on its own (code in the event)
+ *
+ * Stopping: `stop()` (or the AbortSignal) sends SIGTERM, then SIGKILL after
+ * `stopTimeoutMs`, and resolves once the child is gone; nothing restarts afterwards.
+ * The world comes in through options (spawn, clock, timers) so unit tests drive time.
+ */
+import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { EventEmitter } from "node:events";
+import type { Readable } from "node:stream";
+import type { Logger } from "pino";
+import { redactString, type SecretSet } from "../config/redact.js";
+import { Backoff, type JitterKind } from "../core/backoff.js";
+import { systemClock, type Clock } from "../core/clock.js";
+import { OnairError } from "../core/errors.js";
+import { INSTALL_HINT } from "./ffmpeg-args.js";
+import { ProgressParser, type ProgressReport } from "./progress.js";
+import { StderrReader, type StderrClass } from "./stderr.js";
+import { realTimers, type Timers } from "./timers.js";
+
+export { realTimers, type Timers } from "./timers.js";
+
+export type ExitReason = "exit_code" | "signal" | "stall" | "input_unreachable" | "codec_error" | "spawn_error";
+export const EXIT_REASONS: readonly ExitReason[] = ["exit_code", "signal", "stall", "input_unreachable", "codec_error", "spawn_error"];
+
+export type SupervisorState = "idle" | "starting" | "running" | "backoff" | "stopped";
+
+/** What to run; a function is called before every spawn (a playlist's next item). */
+export interface CommandSpec {
+  command: string;
+  args: readonly string[];
+  /** Extra fd FFmpeg writes `-progress` to (3), or null. */
+  progressFd?: number | null;
+}
+
+export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+
+export interface FfmpegSupervisorOptions {
+  /** Channel id, for logs. */
+  channel?: string;
+  /** Backoff before a restart (defaults 500 ms → 30 s, decorrelated jitter). */
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+  jitter?: JitterKind;
+  random?: () => number;
+  /** Producing this long resets the backoff (default 60 000). */
+  stableAfterMs?: number;
+  /** Restarts before giving up; null = for ever (default). */
+  maxRetries?: number | null;
+  /** No stdout byte for this long → stalled (default 5000). Also applies from spawn. */
+  stallTimeoutMs?: number;
+  /** After SIGTERM for a stall or a fatal line, SIGKILL after this (default 2000). */
+  killGraceMs?: number;
+  /** stop(): SIGKILL after this (default 5000). */
+  stopTimeoutMs?: number;
+  /** After a fatal top-level stderr line, SIGTERM if FFmpeg has not exited by then (default 3000). */
+  fatalExitGraceMs?: number;
+  /** Stderr lines kept (default 50). */
+  stderrLines?: number;
+  /** Secrets scrubbed from stderr lines (URLs FFmpeg echoes); URL credentials are always masked. */
+  secrets?: SecretSet;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  signal?: AbortSignal;
+  clock?: Clock;
+  timers?: Timers;
+  spawn?: SpawnFn;
+}
+
+export interface StartedEvent {
+  pid: number | undefined;
+  /** Spawns so far, this one included. */
+  spawn: number;
+  /** Restarts so far (0 for the first start). */
+  restarts: number;
+}
+
+export interface ExitedEvent {
+  reason: ExitReason;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The last stderr lines (redacted). */
+  stderrTail: string[];
+  /** The fatal stderr line that named the reason, if any. */
+  fatalLine?: string;
+  /** How long the attempt ran, ms. */
+  runMs: number;
+  /** The restart this exit leads to (1 for the first), or null when there is none. */
+  restartNumber: number | null;
+  /** Delay before that restart, or null (stopped, gave up). */
+  nextRetryInMs: number | null;
+  /** For spawn_error: ONAIR_FFMPEG_NOT_FOUND or the spawn error. */
+  error?: Error;
+}
+
+export interface StalledEvent {
+  pid: number | undefined;
+  /** Time without a stdout byte, ms. */
+  silentMs: number;
+  /** True when nothing was produced since spawn. */
+  neverProduced: boolean;
+}
+
+export interface RecoveredEvent {
+  /** From the first failure to the first byte of the new attempt, ms. */
+  downMs: number;
+  /** Restarts it took. */
+  restarts: number;
+}
+
+export interface SupervisorEvents {
+  data: [chunk: Buffer];
+  started: [StartedEvent];
+  exited: [ExitedEvent];
+  stalled: [StalledEvent];
+  recovered: [RecoveredEvent];
+  progress: [ProgressReport];
+  stderr: [{ line: string; class: StderrClass }];
+  state: [SupervisorState];
+  gave_up: [{ restarts: number }];
+  stopped: [];
+}
+
+export interface SupervisorStatus {
+  state: SupervisorState;
+  pid: number | undefined;
+  /** Consecutive failures since the last stable run. */
+  attempt: number;
+  spawns: number;
+  restarts: number;
+  restartsByReason: Record<ExitReason, number>;
+  /** Wall-clock ms of the last spawn. */
+  lastStartAt: number | null;
+  lastExit: ExitedEvent | null;
+  nextRetryInMs: number | null;
+  bytes: number;
+  lastProgress: ProgressReport | null;
+  stderrTail: string[];
+}
+
+interface Attempt {
+  child: ChildProcess;
+  spawnedAt: number;
+  lastByteAt: number;
+  bytes: number;
+  stalled: boolean;
+  spawnError?: Error;
+  done: boolean;
+  watchdog?: unknown;
+  killTimer?: unknown;
+  fatalTimer?: unknown;
+  closed: Promise<void>;
+  resolveClosed: () => void;
+}
+
+export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
+  private readonly source: CommandSpec | (() => CommandSpec);
+  private readonly clock: Clock;
+  private readonly timers: Timers;
+  private readonly spawnFn: SpawnFn;
+  private readonly backoff: Backoff;
+  private readonly stderr: StderrReader;
+  private readonly log: Logger | undefined;
+  private readonly opts: Required<
+    Pick<FfmpegSupervisorOptions, "stallTimeoutMs" | "killGraceMs" | "stopTimeoutMs" | "fatalExitGraceMs">
+  > & { maxRetries: number | null; env?: NodeJS.ProcessEnv };
+
+  private _state: SupervisorState = "idle";
+  private attempt: Attempt | undefined;
+  private stopping = false;
+  private retryTimer: unknown;
+  private nextRetryAt: number | null = null;
+  private failingSince: number | null = null;
+  private restartsSinceUp = 0;
+  private spawns = 0;
+  private restarts = 0;
+  private readonly byReason = Object.fromEntries(EXIT_REASONS.map((r) => [r, 0])) as Record<ExitReason, number>;
+  private lastStartAt: number | null = null;
+  private lastExit: ExitedEvent | null = null;
+  private lastProgress: ProgressReport | null = null;
+  private bytes = 0;
+  private stopPromise: Promise<void> | undefined;
+  private readonly abortSignal: AbortSignal | undefined;
+  private readonly onAbort = (): void => void this.stop();
+
+  constructor(source: CommandSpec | (() => CommandSpec), options: FfmpegSupervisorOptions = {}) {
+    super();
+    this.source = source;
+    this.clock = options.clock ?? systemClock;
+    this.timers = options.timers ?? realTimers;
+    this.spawnFn = options.spawn ?? ((c, a, o) => nodeSpawn(c, a, o));
+    this.backoff = new Backoff({
+      minMs: options.backoffMinMs ?? 500,
+      maxMs: options.backoffMaxMs ?? 30_000,
+      jitter: options.jitter,
+      random: options.random,
+      stableAfterMs: options.stableAfterMs ?? 60_000,
+      clock: this.clock,
+    });
+    const secrets = options.secrets;
+    this.stderr = new StderrReader({ capacity: options.stderrLines ?? 50, redact: (l) => redactString(l, secrets) });
+    this.log = options.logger && (options.channel ? options.logger.child({ channel: options.channel }) : options.logger);
+    this.opts = {
+      stallTimeoutMs: options.stallTimeoutMs ?? 5000,
+      killGraceMs: options.killGraceMs ?? 2000,
+      stopTimeoutMs: options.stopTimeoutMs ?? 5000,
+      fatalExitGraceMs: options.fatalExitGraceMs ?? 3000,
+      maxRetries: options.maxRetries === undefined ? null : options.maxRetries,
+      env: options.env,
+    };
+    if (options.signal) {
+      if (options.signal.aborted) this.stopping = true;
+      else options.signal.addEventListener("abort", this.onAbort, { once: true });
+    }
+    this.abortSignal = options.signal;
+  }
+
+  get state(): SupervisorState {
+    return this._state;
+  }
+
+  /** The child's pid while one runs. */
+  get pid(): number | undefined {
+    return this.attempt && !this.attempt.done ? this.attempt.child.pid : undefined;
+  }
+
+  /** Time left before the next restart, while in backoff. */
+  get nextRetryInMs(): number | null {
+    if (this._state !== "backoff" || this.nextRetryAt === null) return null;
+    return Math.max(0, this.nextRetryAt - this.clock.monotonic());
+  }
+
+  /** The last stderr lines (redacted), oldest first. */
+  stderrTail(n?: number): string[] {
+    return this.stderr.ring.lines(n);
+  }
+
+  status(): SupervisorStatus {
+    return {
+      state: this._state,
+      pid: this.pid,
+      attempt: this.backoff.attempt,
+      spawns: this.spawns,
+      restarts: this.restarts,
+      restartsByReason: { ...this.byReason },
+      lastStartAt: this.lastStartAt,
+      lastExit: this.lastExit,
+      nextRetryInMs: this.nextRetryInMs,
+      bytes: this.bytes,
+      lastProgress: this.lastProgress,
+      stderrTail: this.stderrTail(),
+    };
+  }
+
+  /** Starts the first attempt. Calling it again is a no-op. */
+  start(): void {
+    if (this._state !== "idle") return;
+    if (this.stopping) {
+      this.setState("stopped");
+      return;
+    }
+    this.spawnAttempt();
+  }
+
+  /**
+   * Stops for good: SIGTERM, SIGKILL after `stopTimeoutMs`; resolves once no child is left.
+   */
+  stop(): Promise<void> {
+    if (this.stopPromise) return this.stopPromise;
+    this.stopping = true;
+    this.abortSignal?.removeEventListener("abort", this.onAbort);
+    if (this.retryTimer !== undefined) {
+      this.timers.clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
+    this.nextRetryAt = null;
+    const a = this.attempt;
+    if (a && !a.done) {
+      this.terminate(a, this.opts.stopTimeoutMs);
+      this.stopPromise = a.closed.then(() => this.finishStop());
+    } else {
+      this.finishStop();
+      this.stopPromise = Promise.resolve();
+    }
+    return this.stopPromise;
+  }
+
+  private finishStop(): void {
+    if (this._state === "stopped") return;
+    this.setState("stopped");
+    this.log?.info({ event: "ffmpeg.stopped", restarts: this.restarts });
+    this.emit("stopped");
+  }
+
+  private setState(s: SupervisorState): void {
+    if (this._state === s) return;
+    this._state = s;
+    this.emit("state", s);
+  }
+
+  private spawnAttempt(): void {
+    this.retryTimer = undefined;
+    this.nextRetryAt = null;
+    if (this.stopping) return;
+    const spec = typeof this.source === "function" ? this.source() : this.source;
+    const progressFd = spec.progressFd ?? null;
+    const stdio: SpawnOptions["stdio"] = ["ignore", "pipe", "pipe"];
+    if (progressFd !== null) {
+      while (stdio.length < progressFd) stdio.push("ignore");
+      stdio.push("pipe");
+    }
+    this.stderr.newAttempt();
+    this.spawns++;
+    const now = this.clock.monotonic();
+    this.lastStartAt = this.clock.now();
+    this.setState("starting");
+
+    let resolveClosed!: () => void;
+    const closed = new Promise<void>((r) => (resolveClosed = r));
+    let child: ChildProcess;
+    try {
+      child = this.spawnFn(spec.command, spec.args, { stdio, detached: false, env: this.opts.env, windowsHide: true });
+    } catch (e) {
+      // synchronous spawn failures (invalid arguments); treated like an async spawn error
+      const fake = new EventEmitter() as unknown as ChildProcess;
+      const a: Attempt = { child: fake, spawnedAt: now, lastByteAt: now, bytes: 0, stalled: false, done: false, closed, resolveClosed };
+      this.attempt = a;
+      a.spawnError = e as Error;
+      this.finishAttempt(a, null, null);
+      return;
+    }
+    const a: Attempt = { child, spawnedAt: now, lastByteAt: now, bytes: 0, stalled: false, done: false, closed, resolveClosed };
+    this.attempt = a;
+
+    child.stdout?.on("data", (chunk: Buffer) => this.onData(a, chunk));
+    child.stderr?.on("data", (chunk: Buffer) => {
+      for (const l of this.stderr.push(chunk)) this.onStderrLine(a, l);
+    });
+    if (progressFd !== null) {
+      const parser = new ProgressParser();
+      (child.stdio[progressFd] as Readable | null | undefined)?.on("data", (chunk: Buffer) => {
+        for (const r of parser.push(chunk)) {
+          this.lastProgress = r;
+          this.emit("progress", r);
+        }
+      });
+    }
+    child.on("error", (err) => {
+      if (child.pid === undefined) {
+        a.spawnError = err;
+        this.finishAttempt(a, null, null);
+      } else {
+        this.log?.warn({ event: "ffmpeg.child_error", err });
+      }
+    });
+    child.on("close", (code, signal) => this.finishAttempt(a, code, signal));
+
+    if (child.pid !== undefined) {
+      this.log?.info({ event: "ffmpeg.started", pid: child.pid, spawn: this.spawns, restarts: this.restarts, argv: [spec.command, ...spec.args] });
+      this.emit("started", { pid: child.pid, spawn: this.spawns, restarts: this.restarts });
+      this.armWatchdog(a, this.opts.stallTimeoutMs);
+    }
+  }
+
+  private onData(a: Attempt, chunk: Buffer): void {
+    if (a.done) return;
+    a.bytes += chunk.length;
+    this.bytes += chunk.length;
+    a.lastByteAt = this.clock.monotonic();
+    if (this._state === "starting" && !this.stopping) {
+      this.setState("running");
+      this.backoff.started();
+      if (this.failingSince !== null) {
+        const ev = { downMs: a.lastByteAt - this.failingSince, restarts: this.restartsSinceUp };
+        this.failingSince = null;
+        this.restartsSinceUp = 0;
+        this.log?.info({ event: "ffmpeg.recovered", ...ev });
+        this.emit("recovered", ev);
+      }
+    }
+    this.emit("data", chunk);
+  }
+
+  private onStderrLine(a: Attempt, l: { line: string; class: StderrClass }): void {
+    this.emit("stderr", l);
+    if (l.class.severity === "fatal" && l.class.topLevel && a.fatalTimer === undefined && !a.done) {
+      // FFmpeg's own last word: it should exit now; make sure it does
+      a.fatalTimer = this.timers.setTimeout(() => {
+        if (!a.done) this.terminate(a, this.opts.killGraceMs);
+      }, this.opts.fatalExitGraceMs);
+    }
+  }
+
+  private armWatchdog(a: Attempt, ms: number): void {
+    a.watchdog = this.timers.setTimeout(() => this.checkStall(a), ms);
+  }
+
+  private checkStall(a: Attempt): void {
+    a.watchdog = undefined;
+    if (a.done || this.stopping || a.stalled) return;
+    const silent = this.clock.monotonic() - a.lastByteAt;
+    if (silent < this.opts.stallTimeoutMs) {
+      this.armWatchdog(a, this.opts.stallTimeoutMs - silent);
+      return;
+    }
+    a.stalled = true;
+    const ev: StalledEvent = { pid: a.child.pid, silentMs: silent, neverProduced: a.bytes === 0 };
+    this.log?.warn({ event: "ffmpeg.stalled", ...ev });
+    this.emit("stalled", ev);
+    this.terminate(a, this.opts.killGraceMs);
+  }
+
+  /** SIGTERM now, SIGKILL after graceMs unless it is gone. */
+  private terminate(a: Attempt, graceMs: number): void {
+    if (a.done) return;
+    try {
+      a.child.kill("SIGTERM");
+    } catch {
+      /* already gone */
+    }
+    if (a.killTimer !== undefined) this.timers.clearTimeout(a.killTimer);
+    a.killTimer = this.timers.setTimeout(() => {
+      if (!a.done) {
+        this.log?.warn({ event: "ffmpeg.kill", pid: a.child.pid, afterMs: graceMs });
+        try {
+          a.child.kill("SIGKILL");
+        } catch {
+          /* already gone */
+        }
+      }
+    }, graceMs);
+  }
+
+  private classify(a: Attempt, signal: NodeJS.Signals | null): { reason: ExitReason; error?: Error } {
+    if (a.stalled) return { reason: "stall" };
+    if (a.spawnError) {
+      const code = (a.spawnError as NodeJS.ErrnoException).code;
+      const error =
+        code === "ENOENT" || code === "EACCES"
+          ? new OnairError("ONAIR_FFMPEG_NOT_FOUND", `FFmpeg could not be started: ${INSTALL_HINT}`, { cause: code }, { cause: a.spawnError })
+          : a.spawnError;
+      return { reason: "spawn_error", error };
+    }
+    const fatal = this.stderr.fatal;
+    if (fatal?.class.reason) {
+      if (fatal.class.reason === "spawn_error") {
+        return { reason: "spawn_error", error: new OnairError("ONAIR_FFMPEG_NOT_FOUND", `FFmpeg could not be started: ${INSTALL_HINT}`, { line: fatal.line }) };
+      }
+      return { reason: fatal.class.reason };
+    }
+    if (signal) return { reason: "signal" };
+    return { reason: "exit_code" };
+  }
+
+  private finishAttempt(a: Attempt, code: number | null, signal: NodeJS.Signals | null): void {
+    if (a.done) return;
+    a.done = true;
+    for (const t of [a.watchdog, a.killTimer, a.fatalTimer]) if (t !== undefined) this.timers.clearTimeout(t);
+    for (const l of this.stderr.end()) this.onStderrLine(a, l);
+    a.child.stdout?.destroy();
+    a.child.stderr?.destroy();
+    for (const s of a.child.stdio ?? []) (s as Readable | null)?.destroy?.();
+    a.child.removeAllListeners();
+    // late 'error' events from a dead child must not become uncaught exceptions
+    a.child.on("error", () => undefined);
+    if (this.attempt === a) this.attempt = undefined;
+    const now = this.clock.monotonic();
+    const runMs = now - a.spawnedAt;
+    a.resolveClosed();
+
+    if (this.stopping) {
+      this.log?.info({ event: "ffmpeg.exited", reason: "stopped", code, signal, runMs });
+      return; // stop() resolves through a.closed
+    }
+
+    const { reason, error } = this.classify(a, signal);
+    this.byReason[reason]++;
+    this.failingSince ??= now;
+    const fatalLine = this.stderr.fatal?.line;
+    const base = { reason, code, signal, stderrTail: this.stderrTail(), runMs, ...(fatalLine ? { fatalLine } : {}), ...(error ? { error } : {}) };
+
+    if (this.opts.maxRetries !== null && this.restartsSinceUp >= this.opts.maxRetries) {
+      const ev: ExitedEvent = { ...base, restartNumber: null, nextRetryInMs: null };
+      this.lastExit = ev;
+      this.log?.error({ event: "ffmpeg.gave_up", reason, code, signal, restarts: this.restarts, stderrTail: ev.stderrTail });
+      this.emit("exited", ev);
+      this.setState("stopped");
+      this.stopping = true;
+      this.emit("gave_up", { restarts: this.restarts });
+      return;
+    }
+
+    const delay = Math.round(this.backoff.next());
+    this.restarts++;
+    this.restartsSinceUp++;
+    this.nextRetryAt = now + delay;
+    const ev: ExitedEvent = { ...base, restartNumber: this.restarts, nextRetryInMs: delay };
+    this.lastExit = ev;
+    this.setState("backoff");
+    this.retryTimer = this.timers.setTimeout(() => this.spawnAttempt(), delay);
+    this.log?.warn({
+      event: "ffmpeg.exited",
+      reason,
+      code,
+      signal,
+      runMs,
+      restartNumber: ev.restartNumber,
+      nextRetryInMs: delay,
+      stderrTail: ev.stderrTail.slice(-10),
+      ...(error ? { err: error } : {}),
+    });
+    this.emit("exited", ev);
+  }
+}

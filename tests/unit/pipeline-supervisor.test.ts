@@ -1,0 +1,209 @@
+/**
+ * FfmpegSupervisor timing with an injected clock, timers and spawn: backoff, stable reset,
+ * retry limit, stall watchdog and SIGKILL escalation, without waiting real seconds.
+ */
+import { EventEmitter } from "node:events";
+import { PassThrough } from "node:stream";
+import type { ChildProcess } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../../src/core/clock.js";
+import { FfmpegSupervisor, type ExitedEvent, type SpawnFn } from "../../src/pipeline/supervisor.js";
+import type { Timers } from "../../src/pipeline/timers.js";
+
+class ManualTimers implements Timers {
+  private seq = 0;
+  private readonly pending = new Map<number, { at: number; fn: () => void }>();
+  constructor(private readonly clock: ManualClock) {}
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.seq;
+    this.pending.set(id, { at: this.clock.monotonic() + ms, fn });
+    return id;
+  }
+  clearTimeout(h: unknown): void {
+    this.pending.delete(h as number);
+  }
+  /** Moves time forward, firing due timers in order. */
+  advance(ms: number): void {
+    const end = this.clock.monotonic() + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.pending) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
+      if (!next) break;
+      this.pending.delete(next[0]);
+      this.clock.advance(next[1].at - this.clock.monotonic());
+      next[1].fn();
+    }
+    this.clock.advance(end - this.clock.monotonic());
+  }
+}
+
+class FakeChild extends EventEmitter {
+  stdout = new PassThrough();
+  stderr = new PassThrough();
+  stdio: unknown[];
+  signals: string[] = [];
+  constructor(
+    readonly pid: number | undefined,
+    /** what the fake does on a signal: exit at once (default) or ignore it */
+    private readonly onSignal: "exit" | "ignore" | ((sig: string) => boolean) = "exit",
+  ) {
+    super();
+    this.stdio = [null, this.stdout, this.stderr, new PassThrough()];
+  }
+  kill(sig: string): boolean {
+    this.signals.push(sig);
+    const exit = this.onSignal === "exit" || (typeof this.onSignal === "function" && this.onSignal(sig));
+    if (exit) this.exit(null, sig);
+    return true;
+  }
+  exit(code: number | null, signal: string | null): void {
+    this.emit("exit", code, signal);
+    this.emit("close", code, signal);
+  }
+}
+
+function harness(onSignal?: ConstructorParameters<typeof FakeChild>[1]) {
+  const clock = new ManualClock(1_700_000_000_000, 0);
+  const timers = new ManualTimers(clock);
+  const children: FakeChild[] = [];
+  let pid = 1000;
+  const spawn: SpawnFn = () => {
+    const c = new FakeChild(++pid, onSignal);
+    children.push(c);
+    return c as unknown as ChildProcess;
+  };
+  return { clock, timers, children, spawn };
+}
+
+const cmd = { command: "ffmpeg", args: ["-i", "x"], progressFd: 3 };
+
+describe("FfmpegSupervisor (injected time)", () => {
+  it("restarts after the backoff delay, growing it and capping it", () => {
+    const h = harness();
+    const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 500, backoffMaxMs: 30_000, jitter: "none" });
+    const exits: ExitedEvent[] = [];
+    s.on("exited", (e) => exits.push(e));
+    s.start();
+    for (let i = 0; i < 9; i++) {
+      h.children.at(-1)!.exit(1, null);
+      expect(s.state).toBe("backoff");
+      const d = exits.at(-1)!.nextRetryInMs!;
+      h.timers.advance(d - 1);
+      expect(h.children).toHaveLength(i + 1); // not yet
+      h.timers.advance(1);
+      expect(h.children).toHaveLength(i + 2);
+    }
+    expect(exits.map((e) => e.nextRetryInMs)).toEqual([500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+    expect(exits.map((e) => e.restartNumber)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(exits.every((e) => e.reason === "exit_code")).toBe(true);
+    expect(s.status().restartsByReason.exit_code).toBe(9);
+  });
+
+  it("resets the backoff after running stably, and reports recovery", () => {
+    const h = harness();
+    const s = new FfmpegSupervisor(cmd, {
+      clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 500, jitter: "none", stableAfterMs: 60_000, stallTimeoutMs: 1e9,
+    });
+    const exits: ExitedEvent[] = [];
+    const recovered: { downMs: number; restarts: number }[] = [];
+    s.on("exited", (e) => exits.push(e));
+    s.on("recovered", (e) => recovered.push(e));
+    s.start();
+    for (let i = 0; i < 3; i++) {
+      h.children.at(-1)!.exit(1, null);
+      h.timers.advance(exits.at(-1)!.nextRetryInMs!);
+    }
+    expect(exits.map((e) => e.nextRetryInMs)).toEqual([500, 1000, 2000]);
+    h.children.at(-1)!.stdout.write(Buffer.alloc(188, 0x47));
+    expect(s.state).toBe("running");
+    expect(recovered).toEqual([{ downMs: 3500, restarts: 3 }]);
+    h.timers.advance(60_000);
+    h.children.at(-1)!.exit(0, null);
+    expect(exits.at(-1)!.nextRetryInMs).toBe(500);
+  });
+
+  it("fires the stall watchdog: SIGTERM, then SIGKILL after the grace period", () => {
+    const h = harness((sig) => sig === "SIGKILL"); // ignores SIGTERM, like FFmpeg stuck in a read
+    const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, stallTimeoutMs: 5000, killGraceMs: 2000 });
+    const stalls: unknown[] = [];
+    const exits: ExitedEvent[] = [];
+    s.on("stalled", (e) => stalls.push(e));
+    s.on("exited", (e) => exits.push(e));
+    s.start();
+    const c = h.children[0];
+    h.timers.advance(3000);
+    c.stdout.write(Buffer.alloc(188, 0x47)); // bytes at t=3 s push the deadline to t=8 s
+    h.timers.advance(4999);
+    expect(stalls).toHaveLength(0);
+    h.timers.advance(1);
+    expect(stalls).toEqual([{ pid: c.pid, silentMs: 5000, neverProduced: false }]);
+    expect(c.signals).toEqual(["SIGTERM"]);
+    h.timers.advance(1999);
+    expect(c.signals).toEqual(["SIGTERM"]);
+    h.timers.advance(1);
+    expect(c.signals).toEqual(["SIGTERM", "SIGKILL"]);
+    expect(exits[0]).toMatchObject({ reason: "stall", signal: "SIGKILL" });
+  });
+
+  it("gives up after maxRetries consecutive failures", () => {
+    const h = harness();
+    const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 100, jitter: "none", maxRetries: 2 });
+    const gaveUp: unknown[] = [];
+    s.on("gave_up", (e) => gaveUp.push(e));
+    s.start();
+    h.children.at(-1)!.exit(1, null);
+    h.timers.advance(100);
+    h.children.at(-1)!.exit(1, null);
+    h.timers.advance(200);
+    h.children.at(-1)!.exit(1, null);
+    expect(h.children).toHaveLength(3);
+    expect(s.state).toBe("stopped");
+    expect(gaveUp).toEqual([{ restarts: 2 }]);
+    h.timers.advance(1e6);
+    expect(h.children).toHaveLength(3);
+  });
+
+  it("stop() escalates to SIGKILL after stopTimeoutMs and resolves when the child is gone", async () => {
+    const h = harness("ignore");
+    const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, stopTimeoutMs: 3000 });
+    s.start();
+    const c = h.children[0];
+    let done = false;
+    const p = s.stop().then(() => (done = true));
+    expect(c.signals).toEqual(["SIGTERM"]);
+    h.timers.advance(3000);
+    expect(c.signals).toEqual(["SIGTERM", "SIGKILL"]);
+    await Promise.resolve();
+    expect(done).toBe(false);
+    c.exit(null, "SIGKILL");
+    await p;
+    expect(s.state).toBe("stopped");
+    h.timers.advance(1e6);
+    expect(h.children).toHaveLength(1);
+  });
+
+  it("classifies a fatal stderr line and ends a child that lingers after it", () => {
+    const h = harness();
+    const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, fatalExitGraceMs: 3000, stallTimeoutMs: 1e9 });
+    const exits: ExitedEvent[] = [];
+    s.on("exited", (e) => exits.push(e));
+    s.start();
+    const c = h.children[0];
+    c.stderr.write("[error] http://cam.example/live.ts?token=abcdef123456: Server returned 404 Not Found\n");
+    h.timers.advance(2999);
+    expect(c.signals).toEqual([]);
+    h.timers.advance(1);
+    expect(c.signals).toEqual(["SIGTERM"]);
+    expect(exits[0].reason).toBe("input_unreachable");
+    expect(exits[0].fatalLine).toContain("token=***");
+    expect(exits[0].fatalLine).not.toContain("abcdef123456");
+  });
+
+  it("parses progress from fd 3", () => {
+    const h = harness();
+    const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn });
+    s.start();
+    (h.children[0].stdio[3] as PassThrough).write("frame=10\nspeed=1.0x\nprogress=continue\n");
+    expect(s.status().lastProgress).toMatchObject({ frame: 10, speed: 1 });
+  });
+});
