@@ -9,7 +9,7 @@ import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileOutput, OutputFanout, StdoutOutput, UdpOutput } from "../../src/pipeline/outputs.js";
 import { cleanupTestTs, makeTestTs } from "../helpers/ffmpeg.js";
-import { until, waitEvent } from "./pipeline-helpers.js";
+import { until, waitEvent } from "../helpers/pipeline.js";
 
 let ts: Buffer;
 let tmp: string;

@@ -12,7 +12,7 @@ import { buildFfmpegArgs, checkFfmpeg } from "../../src/pipeline/ffmpeg-args.js"
 import { FfmpegSupervisor, type ExitedEvent, type StalledEvent, type CommandSpec } from "../../src/pipeline/supervisor.js";
 import type { ProgressReport } from "../../src/pipeline/progress.js";
 import { runFfprobeJson } from "../helpers/ffmpeg.js";
-import { alive, childPids, freeUdpPort, openFds, tinyProfile, until, waitEvent } from "./pipeline-helpers.js";
+import { alive, childPids, freeUdpPort, openFds, tinyProfile, until, waitEvent } from "../helpers/pipeline.js";
 
 const live: FfmpegSupervisor[] = [];
 function supervise(spec: CommandSpec | (() => CommandSpec), opts: ConstructorParameters<typeof FfmpegSupervisor>[1] = {}): FfmpegSupervisor {
