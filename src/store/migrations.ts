@@ -82,4 +82,29 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX asrun_channel_actual ON asrun (channel, actual_ms);
   `,
+  // 2: Telegram alert outbox (one row per message and chat) and small alerting state (update offsets)
+  `
+  CREATE TABLE alert_outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    bot_id          TEXT    NOT NULL,            -- numeric part of the bot token (public), never the token
+    chat_id         TEXT    NOT NULL,
+    channel         TEXT,                        -- NULL for box-wide alerts
+    kind            TEXT    NOT NULL,            -- alert kind, or "reply" for a bot command answer
+    created_ms      INTEGER NOT NULL,
+    payload         TEXT    NOT NULL,            -- Telegram HTML, already cut to 4096 characters
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL,
+    lease_owner     TEXT,                        -- sender holding the row while its request is in flight
+    lease_until_ms  INTEGER,
+    sent_ms         INTEGER,                     -- set only after Telegram answered ok
+    failed_ms       INTEGER,                     -- set when Telegram refused the message for good (4xx)
+    last_error      TEXT
+  );
+  CREATE INDEX alert_outbox_pending ON alert_outbox (bot_id, chat_id, id) WHERE sent_ms IS NULL AND failed_ms IS NULL;
+
+  CREATE TABLE alert_state (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -1,0 +1,323 @@
+/**
+ * Alert events and their Telegram text.
+ *
+ * Events are typed facts the daemon reports (`channel_crashed`, `recovered`, …); the
+ * formatter turns one into Telegram HTML (parse_mode "HTML"): every piece of outside text
+ * (channel ids, stderr, file names, error messages) is escaped (`& < >`), structure uses
+ * only `<b>`, `<i>`, `<code>` and `<pre>`, and the result never exceeds Telegram's 4096
+ * characters. Cutting happens at a safe point — never inside a tag, an entity or a
+ * surrogate pair — and closes the tags left open, so Telegram never rejects a cut message.
+ * The limit counts UTF-16 units of the HTML source, which is at least as long as the text
+ * Telegram counts after parsing, so the cut is conservative.
+ */
+import type { AlertEvent as ProfileAlertEvent } from "../config/profile-schema.js";
+
+export const TELEGRAM_TEXT_LIMIT = 4096;
+
+export interface ChannelCrashed {
+  kind: "channel_crashed";
+  channel: string;
+  /** exit code, when the process exited */
+  code?: number | null | undefined;
+  /** signal name, when it was killed */
+  signal?: string | null | undefined;
+  /** last stderr lines, oldest first */
+  stderrTail: readonly string[];
+  /** 1 for the first restart after a good run */
+  restartNumber: number;
+  /** delay before the next attempt; null when the retry limit is reached (no further restart) */
+  nextRetryInMs: number | null;
+}
+
+export interface Flapping {
+  kind: "flapping";
+  channel: string;
+  restarts: number;
+  windowMs: number;
+}
+
+export interface Recovered {
+  kind: "recovered";
+  channel: string;
+  /** from the first failure to the stable run */
+  outageMs: number;
+}
+
+export interface SlateOn {
+  kind: "slate_on";
+  channel: string;
+  reason?: string | undefined;
+}
+
+export interface SlateOff {
+  kind: "slate_off";
+  channel: string;
+}
+
+export interface CueFailed {
+  kind: "cue_failed";
+  channel: string;
+  spliceEventId?: number | undefined;
+  breakId?: string | undefined;
+  reason: string;
+}
+
+export interface CueLate {
+  kind: "cue_late";
+  channel: string;
+  spliceEventId?: number | undefined;
+  breakId?: string | undefined;
+  lateMs: number;
+}
+
+export interface ProfileRefused {
+  kind: "profile_refused";
+  /** the channel, when the file name or an older version tells it */
+  channel?: string | undefined;
+  file: string;
+  /** OnairError code, e.g. ONAIR_PROFILE_AUTH_FAILED */
+  code: string;
+  message: string;
+}
+
+export interface DiskLow {
+  kind: "disk_low";
+  /** the channel whose recordings live there; absent for the data directory */
+  channel?: string | undefined;
+  role: "data" | "recording";
+  path: string;
+  freeBytes: number;
+  totalBytes?: number | undefined;
+  thresholdBytes?: number | undefined;
+}
+
+export type Alert = ChannelCrashed | Flapping | Recovered | SlateOn | SlateOff | CueFailed | CueLate | ProfileRefused | DiskLow;
+export type AlertKind = Alert["kind"];
+
+/**
+ * The profile's `alerts.telegram.events` switch each kind belongs to. `cue_late` has no
+ * switch of its own and follows `cue_failed`; `disk_low` is about the box, not a channel,
+ * and is always on (null).
+ */
+export const PROFILE_EVENT_OF: Record<AlertKind, ProfileAlertEvent | null> = {
+  channel_crashed: "channel_down",
+  flapping: "restart_flapping",
+  recovered: "channel_recovered",
+  slate_on: "slate_on",
+  slate_off: "slate_off",
+  cue_failed: "cue_failed",
+  cue_late: "cue_failed",
+  profile_refused: "profile_refused",
+  disk_low: null,
+};
+
+/** Dedupe key: same channel and kind (and, for box-wide kinds, same path or file). */
+export function dedupeKey(a: Alert): string {
+  const subject = a.kind === "disk_low" ? a.path : a.kind === "profile_refused" ? a.file : "";
+  return `${a.channel ?? ""}\u0000${a.kind}\u0000${subject}`;
+}
+
+// ── text helpers ─────────────────────────────────────────────────────────────
+
+const ANSI_RE = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
+const CONTROL_RE = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+const LONE_SURROGATE_RE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** Outside text made safe for Telegram HTML: ANSI and control characters dropped, `& < >` escaped. */
+export function escapeHtml(s: string): string {
+  return s
+    .replace(ANSI_RE, "")
+    .replace(/\r\n?/g, "\n")
+    .replace(CONTROL_RE, "")
+    .replace(LONE_SURROGATE_RE, "\ufffd")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;");
+}
+
+/** The visible text of our HTML (tags removed, entities decoded) — the plain-text fallback. */
+export function htmlToText(html: string): string {
+  return html
+    .replace(/<[^>]*>/g, "")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, "&");
+}
+
+/**
+ * Cuts Telegram HTML to `limit` UTF-16 units at a token boundary (never inside a tag, an
+ * entity or a surrogate pair), then appends `ellipsis` and closes the tags still open.
+ */
+export function cutHtml(html: string, limit = TELEGRAM_TEXT_LIMIT, ellipsis = "…"): string {
+  if (html.length <= limit) return html;
+  const stack: string[] = [];
+  const closers = (): string => {
+    let s = "";
+    for (let k = stack.length - 1; k >= 0; k--) s += `</${stack[k]}>`;
+    return s;
+  };
+  let best = 0;
+  let bestClosers = "";
+  let i = 0;
+  while (i < html.length) {
+    const c = html[i];
+    let end: number;
+    if (c === "<") {
+      const close = html.indexOf(">", i);
+      if (close < 0) break; // not our HTML; stop before it
+      end = close + 1;
+      const m = /^<(\/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(\/?)>$/.exec(html.slice(i, end));
+      if (m) {
+        if (m[1] === "/") {
+          const at = stack.lastIndexOf(m[2].toLowerCase());
+          if (at >= 0) stack.length = at;
+        } else if (m[3] !== "/") {
+          stack.push(m[2].toLowerCase());
+        }
+      }
+    } else if (c === "&") {
+      const m = /^&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});/.exec(html.slice(i, i + 12));
+      end = i + (m ? m[0].length : 1);
+    } else {
+      const code = html.charCodeAt(i);
+      end = i + (code >= 0xd800 && code <= 0xdbff && i + 1 < html.length ? 2 : 1);
+    }
+    if (end > limit) break;
+    i = end;
+    const cl = closers();
+    if (i + ellipsis.length + cl.length <= limit) {
+      best = i;
+      bestClosers = cl;
+    }
+  }
+  return html.slice(0, best) + ellipsis + bestClosers;
+}
+
+/** "850 ms", "2.5 s", "42 s", "3 min 5 s", "2 h 5 min", "3 d 4 h". */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return "?";
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 10) return `${Number(s.toFixed(1))} s`;
+  if (s < 60) return `${Math.round(s)} s`;
+  const totalS = Math.round(s);
+  const d = Math.floor(totalS / 86400);
+  const h = Math.floor((totalS % 86400) / 3600);
+  const m = Math.floor((totalS % 3600) / 60);
+  const sec = totalS % 60;
+  if (d > 0) return h > 0 ? `${d} d ${h} h` : `${d} d`;
+  if (h > 0) return m > 0 ? `${h} h ${m} min` : `${h} h`;
+  return sec > 0 ? `${m} min ${sec} s` : `${m} min`;
+}
+
+/** Binary units: "512 B", "1.5 GiB". */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return "?";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v >= 100 ? Math.round(v) : Number(v.toFixed(1))} ${units[i]}`;
+}
+
+// ── the formatter ────────────────────────────────────────────────────────────
+
+export interface FormatOptions {
+  /** who speaks: host or unit name, shown in italics at the end */
+  label?: string | undefined;
+  /** default 4096 */
+  limit?: number | undefined;
+}
+
+/** Longest stderr line kept (a runaway line must not push the others out). */
+const STDERR_LINE_MAX = 400;
+
+const e = escapeHtml;
+const b = (s: string): string => `<b>${e(s)}</b>`;
+const code = (s: string | number): string => `<code>${e(String(s))}</code>`;
+
+function cueWhat(a: { spliceEventId?: number | undefined; breakId?: string | undefined }): string {
+  const parts: string[] = [];
+  if (a.spliceEventId !== undefined) parts.push(`splice_event_id ${code(a.spliceEventId)}`);
+  if (a.breakId !== undefined) parts.push(`break ${code(a.breakId)}`);
+  return parts.length ? ` (${parts.join(", ")})` : "";
+}
+
+/** The message body without the stderr block, line by line. */
+function bodyLines(a: Alert): string[] {
+  switch (a.kind) {
+    case "channel_crashed": {
+      const how =
+        a.signal != null
+          ? `killed by signal ${code(a.signal)}`
+          : a.code != null
+            ? `exit code ${code(a.code)}`
+            : "exited (no exit code)";
+      const next = a.nextRetryInMs === null ? "retry limit reached: no further restart" : `next retry in ${formatDuration(a.nextRetryInMs)}`;
+      return [`🔴 ${b(a.channel)} crashed: ${how}`, `restart #${a.restartNumber}, ${next}`];
+    }
+    case "flapping":
+      return [
+        `🔁 ${b(a.channel)} is flapping: ${a.restarts} restarts in ${formatDuration(a.windowMs)}`,
+        "crash alerts are paused until it recovers",
+      ];
+    case "recovered":
+      return [`✅ ${b(a.channel)} recovered after ${formatDuration(a.outageMs)}`];
+    case "slate_on":
+      return [`🟧 ${b(a.channel)}: slate on air${a.reason ? ` (${e(a.reason)})` : ""}`];
+    case "slate_off":
+      return [`🟩 ${b(a.channel)}: slate off, programme back on air`];
+    case "cue_failed":
+      return [`⚠️ ${b(a.channel)}: cue failed${cueWhat(a)}`, e(a.reason)];
+    case "cue_late":
+      return [`⚠️ ${b(a.channel)}: cue late by ${formatDuration(a.lateMs)}${cueWhat(a)}`];
+    case "profile_refused":
+      return [
+        `⛔ profile refused${a.channel ? ` for ${b(a.channel)}` : ""}: ${code(a.file)}`,
+        `${code(a.code)}: ${e(a.message)}`,
+      ];
+    case "disk_low": {
+      const where = a.role === "data" ? "data directory" : `recording directory${a.channel ? ` of ${b(a.channel)}` : ""}`;
+      let free = `${formatBytes(a.freeBytes)} free`;
+      if (a.totalBytes !== undefined && a.totalBytes > 0) {
+        free += ` of ${formatBytes(a.totalBytes)} (${Number(((a.freeBytes / a.totalBytes) * 100).toFixed(1))}%)`;
+      }
+      const lines = [`💾 disk space low on the ${where} ${code(a.path)}`, free];
+      if (a.thresholdBytes !== undefined) lines.push(`threshold ${formatBytes(a.thresholdBytes)}`);
+      return lines;
+    }
+  }
+}
+
+/** One alert as Telegram HTML, at most `limit` (4096) characters. */
+export function formatAlert(a: Alert, o: FormatOptions = {}): string {
+  const limit = o.limit ?? TELEGRAM_TEXT_LIMIT;
+  const head = bodyLines(a).join("\n");
+  const foot = o.label ? `\n<i>${e(o.label)}</i>` : "";
+  let html = head + foot;
+  if (a.kind === "channel_crashed" && a.stderrTail.length > 0) {
+    // keep the last lines (the ones that say why), as many as fit
+    const room = limit - html.length - "\n<pre></pre>".length;
+    const lines = a.stderrTail.map((l) => e(l.length > STDERR_LINE_MAX ? `${l.slice(0, STDERR_LINE_MAX)}…` : l));
+    const kept: string[] = [];
+    let used = 0;
+    for (let k = lines.length - 1; k >= 0; k--) {
+      const add = lines[k].length + (kept.length ? 1 : 0);
+      if (used + add > room - 2) break; // 2: "…\n" marker when lines are dropped
+      kept.unshift(lines[k]);
+      used += add;
+    }
+    if (kept.length < lines.length) kept.unshift("…");
+    html = `${head}\n<pre>${kept.join("\n")}</pre>${foot}`;
+  }
+  return cutHtml(html, limit);
+}
+
+/** A reply to a bot command: the daemon's plain text, escaped, monospace, cut to the limit. */
+export function formatReply(text: string, limit = TELEGRAM_TEXT_LIMIT): string {
+  return cutHtml(`<pre>${escapeHtml(text)}</pre>`, limit);
+}
