@@ -36,8 +36,12 @@ export class StreamClock {
     return this.lastBase >= 0;
   }
 
-  /** Feeds a PCR (27 MHz) seen in packet number `packetIndex` (counted over the stream). */
-  onPcr(pcr27: number, packetIndex: number): void {
+  /**
+   * Feeds a PCR (27 MHz) seen in packet number `packetIndex` (counted over the stream).
+   * `discontinuity`: the packet's discontinuity_indicator announces a new time base, which
+   * re-anchors however small the step.
+   */
+  onPcr(pcr27: number, packetIndex: number, discontinuity = false): void {
     const base = Math.floor(pcr27 / 300);
     if (this.lastBase < 0) {
       this.anchorPcr = base;
@@ -45,7 +49,7 @@ export class StreamClock {
     } else {
       const d = ptsDiff(base, this.lastBase);
       const packets = packetIndex - this.lastPacket;
-      if (d < 0 || d > this.jumpTicks) {
+      if (d < 0 || d > this.jumpTicks || discontinuity) {
         const wallNow = this.wallAt(this.now(packetIndex));
         this.jumps++;
         this.events.onJump?.({ fromPcr: this.lastBase, toPcr: base, deltaTicks: d, packetIndex });

@@ -5,6 +5,7 @@ import {
   PsiTracker,
   TS_PACKET_SIZE,
   createPesHeader,
+  discontinuityIndicator,
   hasPayload,
   hasPcr,
   nextVersionNumber,
@@ -132,7 +133,7 @@ export class Injector {
   private pmtCursor = 0;
   private packetIndex = 0;
   private readonly relativeBreaks: Array<{ startTicks: number; durationTicks: number; breakId?: string }> = [];
-  private readonly wallBreaks: Array<{ wallMs: number; durationTicks: number; breakId?: string }> = [];
+  private readonly wallBreaks: Array<{ wallMs: number; durationTicks: number; breakId?: string; spliceEventId?: number }> = [];
 
   readonly counters: StageCounters = {
     packetsIn: 0,
@@ -159,6 +160,12 @@ export class Injector {
       onJump: (j) => {
         this.counters.ptsJumps++;
         this.grid.reset();
+        // breaks whose splice point is still ahead were planned in the old time base: back to
+        // wall time (the clock still has the old anchor here), planned again under the same
+        // event id once the new anchor is set (SCTE 35 §9.4: new data under the same id)
+        for (const b of this.planner.rebase()) {
+          this.wallBreaks.push({ wallMs: this.clock.wallAt(b.pts), durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId });
+        }
         this.emitEvent({ event: "pts_jump", fromPcr: j.fromPcr, toPcr: j.toPcr, deltaTicks: j.deltaTicks, packet: j.packetIndex });
       },
     });
@@ -188,17 +195,17 @@ export class Injector {
   }
 
   /** A break at a wall-clock time (live schedule). */
-  addBreakAtWall(wallMs: number, durationTicks: number, breakId?: string): void {
+  addBreakAtWall(wallMs: number, durationTicks: number, breakId?: string, spliceEventId?: number): void {
     if (this.clock.ready) {
-      this.planner.addBreak({ duePts: this.clock.ptsForWall(wallMs), durationTicks, breakId });
+      this.planner.addBreak({ duePts: this.clock.ptsForWall(wallMs), durationTicks, breakId, spliceEventId });
     } else {
-      this.wallBreaks.push({ wallMs, durationTicks, breakId });
+      this.wallBreaks.push({ wallMs, durationTicks, breakId, spliceEventId });
     }
   }
 
   /** "As soon as possible": the first IDR after now + preroll. */
-  addImmediateBreak(durationTicks: number, breakId?: string): void {
-    this.planner.addImmediateBreak(durationTicks, breakId);
+  addImmediateBreak(durationTicks: number, breakId?: string, spliceEventId?: number): void {
+    this.planner.addImmediateBreak(durationTicks, breakId, spliceEventId);
   }
 
   /**
@@ -242,7 +249,7 @@ export class Injector {
       if (pid !== NULL_PID) {
         if (this.observed[pid] === 1) this.opts.si!.observe!(out, off, pid);
         this.tracker.push(out, off);
-        if (pid === this.pcrPid && hasPcr(out, off)) this.onPcr(readPcr(out, off), idx);
+        if (pid === this.pcrPid && hasPcr(out, off)) this.onPcr(readPcr(out, off), idx, discontinuityIndicator(out, off));
         if (pid === this.videoPid) this.onVideo(out, off);
       }
       const now = this.clock.now(idx);
@@ -286,12 +293,11 @@ export class Injector {
     this.opts.onEvent?.(e);
   }
 
-  private onPcr(pcr27: number, idx: number): void {
-    const wasReady = this.clock.ready;
-    this.clock.onPcr(pcr27, idx);
-    if (!wasReady && this.wallBreaks.length) {
+  private onPcr(pcr27: number, idx: number, discontinuity: boolean): void {
+    this.clock.onPcr(pcr27, idx, discontinuity);
+    if (this.wallBreaks.length) {
       for (const b of this.wallBreaks.splice(0)) {
-        this.planner.addBreak({ duePts: this.clock.ptsForWall(b.wallMs), durationTicks: b.durationTicks, breakId: b.breakId });
+        this.planner.addBreak({ duePts: this.clock.ptsForWall(b.wallMs), durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId });
       }
     }
   }

@@ -60,6 +60,8 @@ export interface BreakRequest {
   durationTicks: number;
   /** the break's id from the schedule, used as UPID in time_signal mode */
   breakId?: string;
+  /** an event id allocated (and stored) by the caller, e.g. to return it from the API */
+  spliceEventId?: number;
 }
 
 /** What one cue section says; the encoder turns it into splice_info_section bytes. */
@@ -116,6 +118,8 @@ export interface PlannedBreak {
 export interface PlannerCounters {
   breaksPlanned: number;
   breaksMoved: number;
+  /** breaks planned again after a time-base jump (same event id) */
+  breaksReplanned: number;
   cuesSent: Record<string, number>;
   cuesRepeated: number;
   /** sends dropped because their splice point was too close */
@@ -143,6 +147,7 @@ export class CuePlanner {
   readonly counters: PlannerCounters = {
     breaksPlanned: 0,
     breaksMoved: 0,
+    breaksReplanned: 0,
     cuesSent: {},
     cuesRepeated: 0,
     cuesDropped: 0,
@@ -171,9 +176,9 @@ export class CuePlanner {
   }
 
   /** "As soon as possible": the first IDR after now + preroll. */
-  addImmediateBreak(durationTicks: number, breakId?: string): void {
+  addImmediateBreak(durationTicks: number, breakId?: string, spliceEventId?: number): void {
     const now = this.lastPcr < 0 ? 0 : this.lastPcr;
-    this.addBreak({ duePts: ptsAdd(now, this.config.prerollTicks), durationTicks, breakId });
+    this.addBreak({ duePts: ptsAdd(now, this.config.prerollTicks), durationTicks, breakId, spliceEventId });
   }
 
   /** Cancels a planned break: its pending sends stop and a cancel goes out (same id). */
@@ -266,6 +271,34 @@ export class CuePlanner {
     this.recomputeNextDue(pcr);
   }
 
+  /**
+   * The stream's time base changed (an FFmpeg restart, a switch to the slate): takes back
+   * every break whose splice point is still ahead (its cues, sent or not, point into the old
+   * time base) and every request not planned yet, with its instant in the OLD time base, so
+   * the caller can map it through wall time and plan it again under the same event id.
+   * A break already past its splice point keeps nothing pending (its return, if any, is
+   * dropped and counted: auto_return covers it).
+   */
+  rebase(): Array<{ pts: number; durationTicks: number; breakId?: string; spliceEventId?: number }> {
+    const out: Array<{ pts: number; durationTicks: number; breakId?: string; spliceEventId?: number }> = [];
+    const now = this.lastPcr;
+    for (const b of this.planned) {
+      if (now < 0 || ptsDiff(b.splicePts, now) > 0) {
+        out.push({ pts: b.splicePts, durationTicks: b.breakDurationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId });
+      }
+    }
+    const replanned = new Set(out.map((b) => b.spliceEventId));
+    for (const r of this.pending.splice(0)) out.push({ pts: r.duePts, durationTicks: r.durationTicks, breakId: r.breakId, spliceEventId: r.spliceEventId });
+    for (const c of this.cues) if (c.kind !== "heartbeat" && !replanned.has(c.spliceEventId)) this.counters.cuesDropped += c.sendsLeft;
+    this.cues.length = 0;
+    // forget planned breaks that are over, so `planned` does not grow for ever
+    this.planned.length = 0;
+    this.counters.breaksReplanned += replanned.size;
+    this.nextHeartbeat = -1;
+    this.nextDue = Number.NEGATIVE_INFINITY;
+    return out;
+  }
+
   /** Cues still to be sent (for status and the "seconds to next splice" metric). */
   get upcoming(): readonly PlannedCue[] {
     return this.cues;
@@ -300,7 +333,11 @@ export class CuePlanner {
     }
     const returnPts = this.grid.predictAtOrAfter(ptsAdd(splicePts, req.durationTicks));
     const breakDurationTicks = ptsDiff(returnPts, splicePts);
-    const spliceEventId = this.allocateEventId();
+    const spliceEventId = req.spliceEventId ?? this.allocateEventId();
+    if (req.spliceEventId !== undefined) {
+      const i = this.planned.findIndex((b) => b.spliceEventId === req.spliceEventId);
+      if (i >= 0) this.planned.splice(i, 1);
+    }
     const plan: PlannedBreak = {
       spliceEventId,
       requestedPts: req.duePts,

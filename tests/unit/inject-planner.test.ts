@@ -134,4 +134,30 @@ describe("cue planning", () => {
     expect(sent.map((s) => s.cue.kind)).toEqual(["cancel"]);
     expect(sent[0].cue.spec).toEqual({ command: "splice_insert_cancel", spliceEventId: 42 });
   });
+
+  it("gives back breaks still ahead on a time-base change and plans them again under the same id", () => {
+    let ids = 0;
+    const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, () => ++ids);
+    p.addBreak({ duePts: 20 * TICKS, durationTicks: 30 * TICKS });
+    p.addBreak({ duePts: 9 * TICKS, durationTicks: 5 * TICKS });
+    const sent = run(p, 2 * TICKS, 17.5 * TICKS);
+    // both breaks went out completely; the 9 s one is past its splice point, the 20 s one is not
+    expect(sent.filter((s) => s.cue.spliceEventId === 2)).toHaveLength(3);
+    expect(sent.filter((s) => s.cue.spliceEventId === 1).map((s) => s.pcr)).toEqual([14 * TICKS, 15 * TICKS, 16 * TICKS]);
+    const back = p.rebase();
+    expect(back).toEqual([{ pts: 20 * TICKS, durationTicks: 30 * TICKS, breakId: undefined, spliceEventId: 1 }]);
+    expect(p.upcoming).toHaveLength(0);
+    // the new time base is 1000 s ahead
+    expect(p.planned).toHaveLength(0);
+    p.addBreak({ duePts: 1000 * TICKS + back[0].pts, durationTicks: back[0].durationTicks, spliceEventId: back[0].spliceEventId });
+    const g2 = gridAt25fps(1000 * TICKS, 4);
+    const p2 = p as unknown as { grid: KeyframeGrid };
+    p2.grid = g2;
+    const again = run(p, 1004 * TICKS, 1030 * TICKS);
+    expect(again.map((s) => s.cue.spliceEventId)).toEqual([1, 1, 1]);
+    expect(ids).toBe(2);
+    expect(p.planned.filter((b) => b.spliceEventId === 1)).toHaveLength(1);
+    expect(p.planned.find((b) => b.spliceEventId === 1)?.splicePts).toBe(1020 * TICKS);
+    expect(p.counters.breaksReplanned).toBe(1);
+  });
 });
