@@ -1,0 +1,321 @@
+import { EventEmitter } from "node:events";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { ChannelProfile } from "../config/profile-schema.js";
+import { systemClock, type Clock } from "../core/clock.js";
+import { Injector, type InjectorCounters, type InjectorEvent } from "../inject/injector.js";
+import { siOptionsFromProfile } from "../inject/offline.js";
+import { TICKS, defaultCuePlanConfig, type PlannedCue } from "../inject/planner.js";
+import { SiSlotFiller, type SiFillerStats } from "../inject/si-filler.js";
+import { siEventsFromItems } from "../schedule/si-events.js";
+import type { Store } from "../store/db.js";
+import { buildFfmpegArgs, checkFfmpeg, resolveFfmpegBinary } from "./ffmpeg-args.js";
+import { FileOutput, OutputFanout, StdoutOutput, UdpOutput, type Output, type OutputStats } from "./outputs.js";
+import { ensureSlateClip, slateLoopCommand } from "./slate.js";
+import { FfmpegSupervisor, type ExitedEvent, type StartedEvent, type SupervisorStatus } from "./supervisor.js";
+import { Switcher, type SwitcherSource } from "./switcher.js";
+
+export type ChannelState = "starting" | "on_air" | "slate" | "stopped";
+
+export interface ChannelEvents {
+  state: [ChannelState];
+  /** FFmpeg of the live input ended; the supervisor restarts it */
+  crashed: [ExitedEvent];
+  /** live output is back after a failure */
+  recovered: [{ outageMs: number; restarts: number }];
+  slate: [{ on: boolean; gapMs: number; reason: string }];
+  /** the live FFmpeg was spawned (first start or a restart) */
+  started: [StartedEvent];
+  cue: [{ kind: string; spliceEventId: number; splicePts: number; leadSeconds: number }];
+}
+
+export interface ChannelOptions {
+  profile: ChannelProfile;
+  store: Store;
+  logger: Logger;
+  /** the slate clip cache lives in dataDir/slate */
+  dataDir: string;
+  ffmpegPath?: string;
+  clock?: Clock;
+  /** live silent this long → slate (default 300 ms) */
+  liveTimeoutMs?: number;
+  /** how far ahead scheduled breaks are handed to the injector (default 10 min) */
+  breakHorizonMs?: number;
+  /** how often the schedule's breaks are looked up (default 30 s) */
+  breakRefreshMs?: number;
+}
+
+export interface ChannelStatus {
+  id: string;
+  name: string;
+  state: ChannelState;
+  source: SwitcherSource;
+  live: SupervisorStatus;
+  slate: SupervisorStatus | undefined;
+  injector: InjectorCounters;
+  si: SiFillerStats | undefined;
+  outputs: OutputStats[];
+  bytesOut: number;
+  /** wall ms of the last packet put out, or null */
+  lastOutputAt: number | null;
+  switches: number;
+  inputDamage: { resyncs: number; bytesSkipped: number };
+}
+
+/**
+ * One channel on air: the live FFmpeg (supervised) and a hot-standby slate FFmpeg feed the
+ * switcher; its packets go through the injector (SCTE-35 from the schedule's breaks, SI from
+ * the schedule) to every output. Nothing here stops the output: a dead input or a crashed
+ * FFmpeg means slate until the live TS is back.
+ */
+export class Channel extends EventEmitter<ChannelEvents> {
+  readonly id: string;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly live: FfmpegSupervisor;
+  private slate: FfmpegSupervisor | undefined;
+  private readonly switcher: Switcher;
+  readonly injector: Injector;
+  private readonly si: SiSlotFiller | undefined;
+  private readonly fanout = new OutputFanout();
+  private readonly scheduledBreaks = new Set<string>();
+  private ticker: NodeJS.Timeout | undefined;
+  private breakTimer: NodeJS.Timeout | undefined;
+  private _state: ChannelState = "stopped";
+  private bytesOut = 0;
+  private lastOutputAt: number | null = null;
+  private failedAt: number | null = null;
+  private readonly ffmpegPath: string;
+
+  constructor(private readonly opts: ChannelOptions) {
+    super();
+    const p = opts.profile;
+    this.id = p.channel.id;
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger.child({ channel: this.id });
+    this.ffmpegPath = opts.ffmpegPath ?? resolveFfmpegBinary();
+    const store = opts.store;
+    if (p.epg.enabled) {
+      this.si = new SiSlotFiller({
+        ...siOptionsFromProfile(p),
+        channel: this.id,
+        events: (from, to) => siEventsFromItems(store.eventsForSi(this.id, from, to), { defaultLanguage: p.epg.language, ratingCountry: p.epg.country }),
+        onEvent: (e) => this.log.info(e),
+      });
+    }
+    this.injector = new Injector({
+      scte35Pid: p.scte35.pid,
+      cue: defaultCuePlanConfig({
+        prerollTicks: Math.round(p.scte35.prerollSeconds * TICKS),
+        repeat: p.scte35.repeats,
+        mode: p.scte35.mode,
+        heartbeatTicks: Math.round(p.scte35.heartbeatSeconds * TICKS),
+        segmentationTypeStart: p.scte35.segmentationTypes[0] ?? 0x34,
+        segmentationTypeEnd: p.scte35.segmentationTypes[1] ?? 0x35,
+      }),
+      allocateEventId: () => store.allocateSpliceEventId(this.id),
+      startWall: () => this.clock.now(),
+      si: this.si,
+      onEvent: (e) => this.onInjectorEvent(e),
+      onCueSent: (c, pcr) => this.onCueSent(c, pcr),
+    });
+    this.switcher = new Switcher({
+      liveTimeoutMs: opts.liveTimeoutMs,
+      now: () => this.clock.monotonic(),
+      onPackets: (b, s, c) => this.injector.process(b, s, c, (out) => this.output(out)),
+      onSwitch: (to, info) => this.onSwitch(to, info),
+    });
+    const r = p.restart;
+    this.live = new FfmpegSupervisor(() => buildFfmpegArgs(p, { ffmpegPath: this.ffmpegPath }), {
+      channel: this.id,
+      backoffMinMs: r.backoffMinSeconds * 1000,
+      backoffMaxMs: r.backoffMaxSeconds * 1000,
+      stableAfterMs: r.stableAfterSeconds * 1000,
+      maxRetries: r.maxRetries,
+      stallTimeoutMs: r.stallTimeoutSeconds * 1000,
+      logger: this.log,
+    });
+    this.live.on("data", (chunk) => this.switcher.pushLive(chunk));
+    this.live.on("started", (e) => this.emit("started", e));
+    this.live.on("exited", (e) => {
+      this.switcher.resetLive();
+      this.failedAt ??= this.clock.now();
+      this.log.warn({ event: "ffmpeg_exited", reason: e.reason, code: e.code, signal: e.signal, restartNumber: e.restartNumber, nextRetryInMs: e.nextRetryInMs, stderrTail: e.stderrTail.slice(-5) });
+      this.emit("crashed", e);
+    });
+    for (const o of p.outputs) {
+      const out = this.makeOutput(o);
+      if (out) this.fanout.add(out);
+    }
+  }
+
+  get state(): ChannelState {
+    return this._state;
+  }
+
+  private setState(s: ChannelState): void {
+    if (s === this._state) return;
+    this._state = s;
+    this.log.info({ event: "channel_state", state: s });
+    this.emit("state", s);
+  }
+
+  private makeOutput(o: ChannelProfile["outputs"][number]): Output | undefined {
+    const name = `${o.kind}`;
+    switch (o.kind) {
+      case "udp":
+        return new UdpOutput({ host: o.host, port: o.port, ttl: o.ttl, interface: o.interface, packetsPerDatagram: o.packetsPerDatagram, name: `udp://${o.host}:${o.port}`, logger: this.log });
+      case "file":
+        return new FileOutput({ path: o.path, rotateSeconds: o.rotateSeconds, keep: o.keep, name: `file:${o.path}`, logger: this.log });
+      case "stdout":
+        return new StdoutOutput({ name, logger: this.log });
+      case "srt":
+        // not built yet: say so loudly rather than pretend
+        this.log.error({ event: "output_unsupported", output: `srt://${o.host}:${o.port}`, message: "SRT outputs are not supported yet; this output is skipped" });
+        return undefined;
+    }
+  }
+
+  /** Starts the slate and the live FFmpeg; resolves once both are spawned. */
+  async start(): Promise<void> {
+    this.setState("starting");
+    await checkFfmpeg(this.ffmpegPath);
+    await this.fanout.open();
+    const p = this.opts.profile;
+    if (p.encoding.mode === "transcode") {
+      const clip = await ensureSlateClip(p, join(this.opts.dataDir, "slate"), this.ffmpegPath);
+      this.slate = new FfmpegSupervisor(slateLoopCommand(p, clip, this.ffmpegPath), {
+        channel: `${this.id}:slate`,
+        backoffMinMs: 100,
+        backoffMaxMs: 2000,
+        stallTimeoutMs: 3000,
+        logger: this.log.child({ part: "slate" }),
+      });
+      this.slate.on("data", (chunk) => this.switcher.pushSlate(chunk));
+      this.slate.start();
+    } else {
+      this.log.warn({ event: "no_slate", message: "passthrough channel: no slate (no encoder settings to make one)" });
+    }
+    this.live.start();
+    this.ticker = setInterval(() => this.switcher.tick(), 100);
+    this.ticker.unref();
+    this.refreshBreaks();
+    this.breakTimer = setInterval(() => this.refreshBreaks(), this.opts.breakRefreshMs ?? 30_000);
+    this.breakTimer.unref();
+  }
+
+  /** Stops both FFmpeg processes and the outputs. */
+  async stop(): Promise<void> {
+    if (this.ticker) clearInterval(this.ticker);
+    if (this.breakTimer) clearInterval(this.breakTimer);
+    await Promise.all([this.live.stop(), this.slate?.stop()]);
+    this.injector.end();
+    await this.fanout.close();
+    this.setState("stopped");
+  }
+
+  /** Kills the live FFmpeg; the supervisor restarts it (control API). */
+  restart(): void {
+    const pid = this.live.pid;
+    if (pid !== undefined) process.kill(pid, "SIGTERM");
+  }
+
+  /**
+   * A break now (first IDR after now + preroll) or at a wall time; the event id is
+   * allocated and stored first, and returned.
+   */
+  addCue(durationSeconds: number, atMs?: number): number {
+    const id = this.opts.store.allocateSpliceEventId(this.id);
+    const ticks = Math.round(durationSeconds * TICKS);
+    if (atMs === undefined) this.injector.addImmediateBreak(ticks, undefined, id);
+    else this.injector.addBreakAtWall(atMs, ticks, undefined, id);
+    return id;
+  }
+
+  status(): ChannelStatus {
+    const p = this.opts.profile;
+    return {
+      id: this.id,
+      name: p.channel.name,
+      state: this._state,
+      source: this.switcher.source,
+      live: this.live.status(),
+      slate: this.slate?.status(),
+      injector: this.injector.stats,
+      si: this.si?.stats(),
+      outputs: this.fanout.stats(),
+      bytesOut: this.bytesOut,
+      lastOutputAt: this.lastOutputAt,
+      switches: this.switcher.switches,
+      inputDamage: { resyncs: this.switcher.liveStats.resyncs, bytesSkipped: this.switcher.liveStats.bytesSkipped },
+    };
+  }
+
+  private output(chunk: Buffer): void {
+    this.bytesOut += chunk.length;
+    this.lastOutputAt = this.clock.now();
+    this.fanout.write(chunk);
+  }
+
+  private onSwitch(to: SwitcherSource, info: { gapMs: number; reason: string }): void {
+    this.log.info({ event: to === "slate" ? "slate_on" : "slate_off", gapMs: Math.round(info.gapMs), reason: info.reason });
+    this.emit("slate", { on: to === "slate", gapMs: info.gapMs, reason: info.reason });
+    if (to === "live") {
+      if (this.failedAt !== null) {
+        const outageMs = this.clock.now() - this.failedAt;
+        this.failedAt = null;
+        this.emit("recovered", { outageMs, restarts: this.live.status().restarts });
+      }
+      this.setState("on_air");
+    } else {
+      this.failedAt ??= this.clock.now();
+      this.setState(this._state === "starting" ? "starting" : "slate");
+    }
+  }
+
+  private onInjectorEvent(e: InjectorEvent): void {
+    if (e.event === "break_moved" || e.event === "scte35_pid_conflict") this.log.warn(e);
+    else if (e.event !== "cue_sent") this.log.info(e);
+  }
+
+  private onCueSent(c: PlannedCue, pcr: number): void {
+    if (c.kind === "heartbeat") return;
+    const leadSeconds = c.splicePts >= 0 ? (c.splicePts - pcr) / TICKS : 0;
+    this.log.info({ event: "cue_sent", kind: c.kind, spliceEventId: c.spliceEventId, splicePts: c.splicePts, leadSeconds, send: c.sendsDone });
+    if (c.sendsDone !== 1) return;
+    this.emit("cue", { kind: c.kind, spliceEventId: c.spliceEventId, splicePts: c.splicePts, leadSeconds });
+    const st = this.opts.store;
+    try {
+      st.recordCue({ channel: this.id, spliceEventId: c.spliceEventId, kind: c.kind, pts: c.splicePts, section: Buffer.from(c.section).toString("base64") });
+      st.insertAsRun({ channel: this.id, kind: "cue", pts: c.splicePts, eventId: c.spliceEventId, details: { kind: c.kind, command: c.spec.command, leadSeconds } });
+    } catch (err) {
+      // a full disk must not stop playout: logged, the channel goes on
+      this.log.error({ event: "store_error", err });
+    }
+  }
+
+  /** Hands the schedule's breaks of the next minutes to the injector, once each. */
+  private refreshBreaks(): void {
+    const now = this.clock.now();
+    const horizon = now + (this.opts.breakHorizonMs ?? 600_000);
+    const st = this.opts.store;
+    let list: Array<{ startMs: number; durationMs: number; breakId?: string | undefined }>;
+    try {
+      list = [...st.listBreaks(this.id, now, horizon)];
+      for (const item of st.listItems(this.id, now - 86_400_000, horizon)) {
+        for (const b of item.breaks) list.push({ startMs: item.startMs + b.offsetMs, durationMs: b.durationMs, breakId: b.breakId });
+      }
+    } catch (err) {
+      this.log.error({ event: "store_error", err });
+      return;
+    }
+    for (const b of list) {
+      if (b.startMs <= now || b.startMs > horizon) continue;
+      const key = `${b.startMs}:${b.breakId ?? ""}`;
+      if (this.scheduledBreaks.has(key)) continue;
+      this.scheduledBreaks.add(key);
+      this.injector.addBreakAtWall(b.startMs, Math.round((b.durationMs / 1000) * TICKS), b.breakId);
+      this.log.info({ event: "break_scheduled", startMs: b.startMs, durationMs: b.durationMs, breakId: b.breakId });
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { ChannelProfile } from "../config/profile-schema.js";
+import { OnairError } from "../core/errors.js";
+import { buildFfmpegArgs, type FfmpegCommand } from "./ffmpeg-args.js";
+import type { CommandSpec } from "./supervisor.js";
+
+/**
+ * The slate: what the channel airs while its input is gone or FFmpeg restarts.
+ *
+ * Encoding a slate live would cost an encoder per channel all the time, so a short clip is
+ * encoded once with the channel's own encoder settings, PIDs and service ids (a color or an
+ * image, silent audio; cached by its arguments), and a hot-standby FFmpeg loops it with
+ * `-stream_loop -1 -c copy` in real time, which costs next to nothing. Both commands are
+ * derived from the channel's own argument list, so they cannot drift from it.
+ */
+
+/** The channel's encoder argv with the input replaced by the slate picture and silence. */
+function slateEncodeArgs(profile: ChannelProfile, ffmpegPath?: string): FfmpegCommand {
+  if (profile.encoding.mode !== "transcode") {
+    throw new OnairError("ONAIR_SLATE_PASSTHROUGH", "a passthrough channel has no encoder settings for a slate", {
+      channel: profile.channel.id,
+    });
+  }
+  const asTest: ChannelProfile = { ...profile, input: { kind: "test", pattern: "color", toneHz: 1000 } };
+  return buildFfmpegArgs(asTest, { ffmpegPath, setpriv: false, progress: false });
+}
+
+function indexOfPair(args: readonly string[], a: string, b: string): number {
+  for (let i = 0; i + 1 < args.length; i++) if (args[i] === a && args[i + 1] === b) return i;
+  return -1;
+}
+
+/** Arguments that encode `seconds` of slate into `clipPath`. */
+export function slateClipCommand(profile: ChannelProfile, clipPath: string, seconds: number, ffmpegPath?: string): CommandSpec {
+  const base = slateEncodeArgs(profile, ffmpegPath);
+  const args = base.ffmpegArgs.filter((a) => a !== "-re");
+  const tc = profile.encoding.mode === "transcode" ? profile.encoding : undefined;
+  const slate = profile.slate;
+  // video: color (generated), a still image, or a clip
+  const vi = args.findIndex((a) => a.startsWith("color=c="));
+  if (vi < 2) throw new OnairError("ONAIR_SLATE_ARGS", "cannot find the picture input in the encoder arguments");
+  const size = args[vi].slice(args[vi].indexOf(":") + 1);
+  if (slate.kind === "generated") {
+    args[vi] = `color=c=${slate.color}:${size}`;
+  } else {
+    const rate = /rate=([^:]+)/.exec(size)?.[1] ?? "25";
+    // replace `-f lavfi -i color=…` with the file input
+    const extra = slate.kind === "image" ? ["-loop", "1", "-framerate", rate, "-i", slate.path] : ["-i", slate.path];
+    args.splice(vi - 3, 4, ...extra);
+  }
+  const ai = args.findIndex((a) => a.startsWith("sine=frequency="));
+  if (ai < 0) throw new OnairError("ONAIR_SLATE_ARGS", "cannot find the audio input in the encoder arguments");
+  const channels = tc?.audio.channels ?? 2;
+  args[ai] = `anullsrc=r=${tc?.audio.sampleRate ?? 48000}:cl=${channels === 1 ? "mono" : "stereo"}`;
+  const fi = indexOfPair(args, "-f", "mpegts");
+  args.splice(fi, 0, "-t", String(seconds));
+  args[args.length - 1] = clipPath;
+  args.splice(args.length - 1, 0, "-y");
+  return { command: base.ffmpeg, args, progressFd: null };
+}
+
+/** Arguments that loop the clip in real time to stdout with the channel's mpegts options. */
+export function slateLoopCommand(profile: ChannelProfile, clipPath: string, ffmpegPath?: string): CommandSpec {
+  const base = slateEncodeArgs(profile, ffmpegPath);
+  const live = buildFfmpegArgs(profile, { ffmpegPath, progress: false });
+  const fi = indexOfPair(base.ffmpegArgs, "-f", "mpegts");
+  const muxOptions = base.ffmpegArgs.slice(fi, base.ffmpegArgs.length - 1);
+  const ffArgs = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+warning", "-re", "-stream_loop", "-1", "-i", clipPath, "-map", "0", "-c", "copy", "-flush_packets", "1", ...muxOptions, "pipe:1"];
+  // same wrapper as the live FFmpeg (setpriv --pdeathsig KILL), so the slate dies with us too
+  if (live.setpriv) return { command: live.command, args: [...live.args.slice(0, live.args.indexOf(live.ffmpeg)), live.ffmpeg, ...ffArgs], progressFd: null };
+  return { command: live.ffmpeg, args: ffArgs, progressFd: null };
+}
+
+function run(cmd: CommandSpec, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd.command, cmd.args, { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (c: Buffer) => {
+      err = (err + c.toString("utf8")).slice(-2000);
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new OnairError("ONAIR_SLATE_ENCODE", `encoding the slate failed (exit ${code})`, { stderr: err.trim().split("\n").slice(-5) }));
+    });
+  });
+}
+
+/**
+ * Encodes the slate clip into `dir` unless one with the same arguments exists; returns its
+ * path. Two GOPs long, so the loop point falls on a key frame.
+ */
+export async function ensureSlateClip(profile: ChannelProfile, dir: string, ffmpegPath?: string): Promise<string> {
+  const gop = profile.encoding.mode === "transcode" ? profile.encoding.video.gopSeconds : 2;
+  const seconds = Math.max(2, 2 * gop);
+  const probe = slateClipCommand(profile, "OUT", seconds, ffmpegPath);
+  const key = createHash("sha256").update(JSON.stringify([probe.command, probe.args])).digest("hex").slice(0, 16);
+  mkdirSync(dir, { recursive: true });
+  const clip = join(dir, `slate-${profile.channel.id}-${key}.ts`);
+  if (existsSync(clip)) return clip;
+  const tmp = `${clip}.part.ts`;
+  try {
+    await run(slateClipCommand(profile, tmp, seconds, ffmpegPath), 120_000);
+    renameSync(tmp, clip);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  return clip;
+}

@@ -1,0 +1,161 @@
+import {
+  NULL_PID,
+  PAT_PID,
+  TS_PACKET_SIZE,
+  TsReader,
+  adaptationFieldControl,
+  hasPcr,
+  pusi,
+  setContinuityCounter,
+  setDiscontinuityIndicator,
+  continuityCounter,
+  type TsReaderStats,
+} from "../ts/index.js";
+
+export type SwitcherSource = "live" | "slate";
+
+export interface SwitcherEvents {
+  /** the output switched to a source; `gapMs` = time since the previous source's last packet */
+  onSwitch?(to: SwitcherSource, info: { gapMs: number; reason: string }): void;
+}
+
+export interface SwitcherOptions extends SwitcherEvents {
+  /** Aligned packets for the next stage (the injector); the stage copies what it keeps. */
+  onPackets(buf: Uint8Array, start: number, count: number): void;
+  /** Live silent this long → slate (default 300 ms). */
+  liveTimeoutMs?: number;
+  /** monotonic ms */
+  now?: () => number;
+}
+
+/**
+ * Chooses between the live TS and a hot-standby slate TS, packet by packet, so the output
+ * never stops while FFmpeg restarts or the input is gone.
+ *
+ * - Live silent for `liveTimeoutMs` (checked by `tick()`, and on every slate chunk) → slate.
+ * - Live back → switch at its first PAT packet (FFmpeg sends PAT/PMT first and before key
+ *   frames), so the new segment starts with PSI.
+ * - Continuity counters: at each switch every PID's counter is re-based so the output
+ *   sequence stays continuous (the switcher owns CC across sources, keeping any damage
+ *   inside one source visible); the first PCR packet after a switch gets
+ *   discontinuity_indicator, since the time base changes.
+ */
+export class Switcher {
+  private readonly liveReader: TsReader;
+  private readonly slateReader: TsReader;
+  private readonly liveTimeoutMs: number;
+  private readonly now: () => number;
+  /** last CC written per PID, -1 = none */
+  private readonly lastOutCc = new Int8Array(8192).fill(-1);
+  /** CC offset per PID for the current segment, and whether it is still to be learnt */
+  private readonly ccOffset = new Uint8Array(8192);
+  private readonly ccPending = new Uint8Array(8192);
+  private pendingDiscontinuity = false;
+  private current: SwitcherSource = "slate";
+  private lastLiveAt = Number.NEGATIVE_INFINITY;
+  private lastOutAt = Number.NEGATIVE_INFINITY;
+  private waitingForLivePat = false;
+  switches = 0;
+  slatePackets = 0;
+  livePackets = 0;
+
+  constructor(private readonly opts: SwitcherOptions) {
+    this.liveTimeoutMs = opts.liveTimeoutMs ?? 300;
+    this.now = opts.now ?? (() => performance.now());
+    this.liveReader = new TsReader({ onPackets: (b, s, c) => this.onLive(b, s, c) });
+    this.slateReader = new TsReader({ onPackets: (b, s, c) => this.onSlate(b, s, c) });
+    this.ccPending.fill(1);
+  }
+
+  get source(): SwitcherSource {
+    return this.current;
+  }
+
+  get liveStats(): TsReaderStats {
+    return this.liveReader.stats;
+  }
+
+  pushLive(chunk: Uint8Array): void {
+    this.lastLiveAt = this.now();
+    if (this.current === "slate" && !this.waitingForLivePat) this.waitingForLivePat = true;
+    this.liveReader.push(chunk);
+  }
+
+  pushSlate(chunk: Uint8Array): void {
+    this.tick();
+    this.slateReader.push(chunk);
+  }
+
+  /** Forgets a partial packet of the live source (FFmpeg was restarted). */
+  resetLive(): void {
+    this.liveReader.end();
+    this.waitingForLivePat = this.current === "slate";
+  }
+
+  /** Checks the live timeout; call it periodically (the slate's chunks call it too). */
+  tick(): void {
+    if (this.current === "live" && this.now() - this.lastLiveAt > this.liveTimeoutMs) {
+      this.switchTo("slate", "live silent");
+    }
+  }
+
+  private switchTo(to: SwitcherSource, reason: string): void {
+    const t = this.now();
+    const gapMs = this.lastOutAt === Number.NEGATIVE_INFINITY ? 0 : t - this.lastOutAt;
+    this.current = to;
+    this.switches++;
+    this.ccPending.fill(1);
+    this.pendingDiscontinuity = true;
+    this.waitingForLivePat = to === "slate";
+    this.opts.onSwitch?.(to, { gapMs, reason });
+  }
+
+  private onLive(buf: Uint8Array, start: number, count: number): void {
+    if (this.current !== "live") {
+      if (!this.waitingForLivePat) return;
+      // switch at the first PAT of the live stream; drop what comes before it
+      let i = 0;
+      for (; i < count; i++) {
+        const off = start + i * TS_PACKET_SIZE;
+        if ((((buf[off + 1] & 0x1f) << 8) | buf[off + 2]) === PAT_PID && pusi(buf, off)) break;
+      }
+      if (i === count) return;
+      this.switchTo("live", "live back");
+      start += i * TS_PACKET_SIZE;
+      count -= i;
+    }
+    this.livePackets += count;
+    this.forward(buf, start, count);
+  }
+
+  private onSlate(buf: Uint8Array, start: number, count: number): void {
+    if (this.current !== "slate") return;
+    this.slatePackets += count;
+    this.forward(buf, start, count);
+  }
+
+  private forward(buf: Uint8Array, start: number, count: number): void {
+    const lastOut = this.lastOutCc;
+    for (let i = 0, off = start; i < count; i++, off += TS_PACKET_SIZE) {
+      const pid = ((buf[off + 1] & 0x1f) << 8) | buf[off + 2];
+      if (pid === NULL_PID) continue;
+      const cc = continuityCounter(buf, off);
+      const payload = (adaptationFieldControl(buf, off) & 1) === 1;
+      if (this.ccPending[pid] === 1) {
+        this.ccPending[pid] = 0;
+        const prev = lastOut[pid];
+        const want = prev < 0 ? cc : payload ? (prev + 1) & 15 : prev;
+        this.ccOffset[pid] = (want - cc) & 15;
+      }
+      const out = (cc + this.ccOffset[pid]) & 15;
+      if (out !== cc) setContinuityCounter(buf, off, out);
+      lastOut[pid] = out;
+      if (this.pendingDiscontinuity && hasPcr(buf, off)) {
+        setDiscontinuityIndicator(buf, off, true);
+        this.pendingDiscontinuity = false;
+      }
+    }
+    this.lastOutAt = this.now();
+    this.opts.onPackets(buf, start, count);
+  }
+}
