@@ -163,7 +163,7 @@ export class Injector {
         // breaks whose splice point is still ahead were planned in the old time base: back to
         // wall time (the clock still has the old anchor here), planned again under the same
         // event id once the new anchor is set (SCTE 35 §9.4: new data under the same id)
-        for (const b of this.planner.rebase()) {
+        for (const b of this.planner.rebase(j.fromPcr)) {
           this.wallBreaks.push({ wallMs: this.clock.wallAt(b.pts), durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId });
         }
         this.emitEvent({ event: "pts_jump", fromPcr: j.fromPcr, toPcr: j.toPcr, deltaTicks: j.deltaTicks, packet: j.packetIndex });

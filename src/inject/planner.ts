@@ -277,11 +277,14 @@ export class CuePlanner {
    * time base) and every request not planned yet, with its instant in the OLD time base, so
    * the caller can map it through wall time and plan it again under the same event id.
    * A break already past its splice point keeps nothing pending (its return, if any, is
-   * dropped and counted: auto_return covers it).
+   * dropped and counted: auto_return covers it). `oldNowPcr` is the last PCR (90 kHz) of
+   * the old time base.
    */
-  rebase(): Array<{ pts: number; durationTicks: number; breakId?: string; spliceEventId?: number }> {
+  rebase(oldNowPcr: number): Array<{ pts: number; durationTicks: number; breakId?: string; spliceEventId?: number }> {
     const out: Array<{ pts: number; durationTicks: number; breakId?: string; spliceEventId?: number }> = [];
-    const now = this.lastPcr;
+    // "now" in the old time base: the last PCR before the change (the planner's own last
+    // poll can be long ago when nothing was due)
+    const now = oldNowPcr;
     for (const b of this.planned) {
       if (now < 0 || ptsDiff(b.splicePts, now) > 0) {
         out.push({ pts: b.splicePts, durationTicks: b.breakDurationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId });

@@ -144,7 +144,7 @@ describe("cue planning", () => {
     // both breaks went out completely; the 9 s one is past its splice point, the 20 s one is not
     expect(sent.filter((s) => s.cue.spliceEventId === 2)).toHaveLength(3);
     expect(sent.filter((s) => s.cue.spliceEventId === 1).map((s) => s.pcr)).toEqual([14 * TICKS, 15 * TICKS, 16 * TICKS]);
-    const back = p.rebase();
+    const back = p.rebase(17.5 * TICKS);
     expect(back).toEqual([{ pts: 20 * TICKS, durationTicks: 30 * TICKS, breakId: undefined, spliceEventId: 1 }]);
     expect(p.upcoming).toHaveLength(0);
     // the new time base is 1000 s ahead
