@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Idempotent set-up, run first by `npm test`, `npm run demo` and `npm run bench`:
 #   1. FFmpeg from the OS packages when it is missing (as root; otherwise prints the command),
-#   2. `npm ci` when node_modules is missing or older than package-lock.json,
-#   3. build (TypeScript to dist/).
+#   2. with --test (npm test): promtool (Debian's `prometheus` package) when it is missing,
+#      for the rule and scrape tests,
+#   3. `npm ci` when node_modules is missing or older than package-lock.json,
+#   4. build (TypeScript to dist/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +19,19 @@ if ! command -v "${ONAIR_FFMPEG:-ffmpeg}" >/dev/null 2>&1 || ! command -v ffprob
   else
     say "ONAIR_FFMPEG_NOT_FOUND: FFmpeg is not installed. Run:"
     say "  sudo apt-get update && sudo apt-get install -y ffmpeg"
+    exit 1
+  fi
+fi
+
+if [ "${1:-}" = "--test" ] && ! command -v promtool >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    say "promtool is missing: installing Debian's prometheus package (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  else
+    say "promtool is not installed (needed by the Prometheus rule tests). Run:"
+    say "  sudo apt-get update && sudo apt-get install -y --no-install-recommends prometheus"
     exit 1
   fi
 fi
