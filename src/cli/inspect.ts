@@ -6,9 +6,10 @@
  *   default  a readable report: programs, PIDs, cues (heading + JSON), errors, summary.
  * The file is streamed, never read whole. Exit 0 whenever the file could be read, damage
  * or not (damage is reported); ONAIR_INSPECT_OPEN / ONAIR_INSPECT_READ otherwise. Live
- * input (udp://…) is ONAIR_INSPECT_UNSUPPORTED for now.
+ * input: `udp://HOST:PORT` (unicast, or a multicast group to join) read for `--duration`.
  */
 import type { Command } from "commander";
+import { createSocket } from "node:dgram";
 import { open } from "node:fs/promises";
 import { OnairError } from "../core/errors.js";
 import {
@@ -28,20 +29,44 @@ export function registerInspect(program: Command): void {
   program
     .command("inspect")
     .description("list programs, PIDs, SCTE-35 cues and damage in an MPEG-TS file")
-    .argument("<file>", "MPEG-TS file (live udp:// input is not supported yet)")
+    .argument("<file>", "MPEG-TS file, or udp://HOST:PORT (unicast or multicast) read live")
     .option("--json", "one JSON object per line (program, scte35, error, pid, summary)")
-    .action(async (file: string, opts: { json?: boolean }) => {
-      await inspectFile(file, opts.json ?? false);
+    .option("--duration <seconds>", "how long to read a live udp:// input", "10")
+    .action(async (file: string, opts: { json?: boolean; duration: string }) => {
+      if (/^udp:\/\//i.test(file)) await inspectUdp(file, opts.json ?? false, Number(opts.duration));
+      else await inspectFile(file, opts.json ?? false);
     });
+}
+
+/** Reads a live UDP source for `seconds` through the inspector. */
+async function inspectUdp(url: string, json: boolean, seconds: number): Promise<void> {
+  const m = /^udp:\/\/@?(\[[^\]]+\]|[^:/?]*):(\d+)/i.exec(url);
+  if (!m || !(seconds > 0)) {
+    throw new OnairError("ONAIR_INSPECT_UNSUPPORTED", `expected udp://HOST:PORT and a positive --duration (got ${url}, ${seconds})`, { input: url });
+  }
+  const host = m[1] || "0.0.0.0";
+  const port = Number(m[2]);
+  const multicast = /^(22[4-9]|23\d)\./.test(host);
+  const report = new HumanReport();
+  const inspector = new TsInspector({ onRecord: json ? (r) => out(JSON.stringify(r)) : (r) => report.add(r) });
+  const sock = createSocket({ type: "udp4", reuseAddr: true });
+  sock.on("message", (d) => inspector.push(d));
+  await new Promise<void>((resolve, reject) => {
+    sock.once("error", (e) => reject(new OnairError("ONAIR_INSPECT_OPEN", `cannot listen on ${url}: ${errorText(e)}`, { input: url }, { cause: e })));
+    sock.bind(port, multicast ? "0.0.0.0" : host, () => {
+      if (multicast) sock.addMembership(host);
+      resolve();
+    });
+  });
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  await new Promise<void>((r) => sock.close(() => r()));
+  inspector.end();
+  if (!json) out(report.render(url));
 }
 
 async function inspectFile(path: string, json: boolean): Promise<void> {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
-    throw new OnairError(
-      "ONAIR_INSPECT_UNSUPPORTED",
-      `live input (${path.split("://")[0]}://) is not supported yet: it comes with the pipeline work; inspect a recorded file`,
-      { input: path },
-    );
+    throw new OnairError("ONAIR_INSPECT_UNSUPPORTED", `live input other than udp:// (${path.split("://")[0]}://) is not supported; record it to a file first`, { input: path });
   }
   let handle;
   try {

@@ -10,6 +10,7 @@ import { registerScte35 } from "./scte35.js";
 import { registerProfile } from "./profile.js";
 import { registerInject } from "./inject.js";
 import { registerInspect } from "./inspect.js";
+import { registerRun } from "./run.js";
 // @register-imports (keep this marker: new command groups add their import above it)
 
 function packageVersion(): string {
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerProfile(program);
   registerInject(program);
   registerInspect(program);
+  registerRun(program);
   // @register-calls (keep this marker: new command groups add their register call above it)
   return program;
 }

@@ -216,6 +216,12 @@ export class Injector {
     return this.planner.cancel(spliceEventId);
   }
 
+  /** The next planned splice point from now (the stream's PCR), or null. */
+  nextSplice(): { plan: PlannedBreak; seconds: number } | null {
+    const now = this.clock.now(this.packetIndex);
+    return now < 0 ? null : this.planner.nextSplice(now);
+  }
+
   /** PTS of the first video access unit (file order), or -1. */
   get firstVideoPts(): number {
     return this.firstVideoPtsField;

@@ -120,6 +120,8 @@ export interface PlannerCounters {
   breaksMoved: number;
   /** breaks planned again after a time-base jump (same event id) */
   breaksReplanned: number;
+  /** planned breaks whose splice point has been reached */
+  breaksDue: number;
   cuesSent: Record<string, number>;
   cuesRepeated: number;
   /** sends dropped because their splice point was too close */
@@ -148,6 +150,7 @@ export class CuePlanner {
     breaksPlanned: 0,
     breaksMoved: 0,
     breaksReplanned: 0,
+    breaksDue: 0,
     cuesSent: {},
     cuesRepeated: 0,
     cuesDropped: 0,
@@ -215,6 +218,7 @@ export class CuePlanner {
   /** The next cue due at `nowPcr` (90 kHz), or undefined. */
   poll(nowPcr: number): PlannedCue | undefined {
     this.lastPcr = nowPcr;
+    this.countDue(nowPcr);
     if (this.pending.length && this.grid.ready) this.planPending(nowPcr);
     if (this.config.heartbeatTicks > 0) {
       if (this.nextHeartbeat < 0) this.nextHeartbeat = ptsAdd(nowPcr, this.config.heartbeatTicks);
@@ -302,6 +306,38 @@ export class CuePlanner {
     return out;
   }
 
+  private readonly dueCounted = new Set<number>();
+
+  /** Counts planned breaks whose splice point has passed, once each. */
+  private countDue(nowPcr: number): void {
+    for (const b of this.planned) {
+      if (!this.dueCounted.has(b.spliceEventId) && ptsDiff(nowPcr, b.splicePts) >= 0) {
+        this.dueCounted.add(b.spliceEventId);
+        this.counters.breaksDue++;
+      }
+    }
+    // keep `planned` bounded: drop breaks over for more than their duration
+    while (this.planned.length > 64 && this.dueCounted.has(this.planned[0].spliceEventId)) {
+      this.dueCounted.delete(this.planned[0].spliceEventId);
+      this.planned.shift();
+    }
+  }
+
+  /** The nearest planned splice point after `nowPcr` (90 kHz) and how far it is, or null. */
+  nextSplice(nowPcr: number): { plan: PlannedBreak; seconds: number } | null {
+    let best: { plan: PlannedBreak; seconds: number } | null = null;
+    for (const b of this.planned) {
+      const d = ptsDiff(b.splicePts, nowPcr);
+      if (d > 0 && (best === null || d / TICKS < best.seconds)) best = { plan: b, seconds: d / TICKS };
+    }
+    return best;
+  }
+
+  /** Seconds from `nowPcr` (90 kHz) to the next planned splice point, or null. */
+  secondsToNextSplice(nowPcr: number): number | null {
+    return this.nextSplice(nowPcr)?.seconds ?? null;
+  }
+
   /** Cues still to be sent (for status and the "seconds to next splice" metric). */
   get upcoming(): readonly PlannedCue[] {
     return this.cues;
@@ -314,6 +350,12 @@ export class CuePlanner {
       if (d < next) next = d;
     }
     if (this.pending.length) next = Math.min(next, 0);
+    // wake up at splice points too, so breaksDue counts them on time
+    for (const b of this.planned) {
+      if (this.dueCounted.has(b.spliceEventId)) continue;
+      const d = ptsDiff(b.splicePts, nowPcr);
+      if (d < next) next = d;
+    }
     if (this.config.heartbeatTicks > 0) {
       next = Math.min(next, this.nextHeartbeat < 0 ? 0 : ptsDiff(this.nextHeartbeat, nowPcr));
     }

@@ -14,6 +14,7 @@ import { FileOutput, OutputFanout, StdoutOutput, UdpOutput, type Output, type Ou
 import { ensureSlateClip, slateLoopCommand } from "./slate.js";
 import { FfmpegSupervisor, type ExitedEvent, type StartedEvent, type SupervisorStatus } from "./supervisor.js";
 import { Switcher, type SwitcherSource } from "./switcher.js";
+import { TsMonitor, type Tr101290Counters } from "../monitor/index.js";
 
 export type ChannelState = "starting" | "on_air" | "slate" | "stopped";
 
@@ -60,6 +61,8 @@ export interface ChannelStatus {
   lastOutputAt: number | null;
   switches: number;
   inputDamage: { resyncs: number; bytesSkipped: number };
+  /** TR 101 290 counters measured on the channel's own output */
+  monitor: Tr101290Counters;
 }
 
 /**
@@ -78,6 +81,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   readonly injector: Injector;
   private readonly si: SiSlotFiller | undefined;
   private readonly fanout = new OutputFanout();
+  private readonly monitor = new TsMonitor();
   private readonly scheduledBreaks = new Set<string>();
   private ticker: NodeJS.Timeout | undefined;
   private breakTimer: NodeJS.Timeout | undefined;
@@ -133,7 +137,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       stableAfterMs: r.stableAfterSeconds * 1000,
       maxRetries: r.maxRetries,
       stallTimeoutMs: r.stallTimeoutSeconds * 1000,
-      logger: this.log,
+      logger: opts.logger,
     });
     this.live.on("data", (chunk) => this.switcher.pushLive(chunk));
     this.live.on("started", (e) => this.emit("started", e));
@@ -185,11 +189,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (p.encoding.mode === "transcode") {
       const clip = await ensureSlateClip(p, join(this.opts.dataDir, "slate"), this.ffmpegPath);
       this.slate = new FfmpegSupervisor(slateLoopCommand(p, clip, this.ffmpegPath), {
-        channel: `${this.id}:slate`,
+        channel: this.id,
         backoffMinMs: 100,
         backoffMaxMs: 2000,
         stallTimeoutMs: 3000,
-        logger: this.log.child({ part: "slate" }),
+        logger: this.opts.logger.child({ part: "slate" }),
       });
       this.slate.on("data", (chunk) => this.switcher.pushSlate(chunk));
       this.slate.start();
@@ -248,11 +252,18 @@ export class Channel extends EventEmitter<ChannelEvents> {
       lastOutputAt: this.lastOutputAt,
       switches: this.switcher.switches,
       inputDamage: { resyncs: this.switcher.liveStats.resyncs, bytesSkipped: this.switcher.liveStats.bytesSkipped },
+      monitor: this.monitor.snapshot(),
     };
+  }
+
+  /** The channel's cue style (splice_insert or time_signal), for metrics labels. */
+  get profileMode(): "splice_insert" | "time_signal" {
+    return this.opts.profile.scte35.mode;
   }
 
   private output(chunk: Buffer): void {
     this.bytesOut += chunk.length;
+    this.monitor.pushRun(chunk, 0, chunk.length / 188);
     this.lastOutputAt = this.clock.now();
     this.fanout.write(chunk);
   }

@@ -3,10 +3,24 @@ import { createSocket, type Socket } from "node:dgram";
 import { validateProfile } from "../../src/config/profile.js";
 import type { ChannelProfile } from "../../src/config/profile-schema.js";
 
+export interface TestProfileOptions {
+  id?: string;
+  udpPort: number;
+  input?: unknown;
+  extraOutputs?: unknown[];
+  epg?: unknown;
+  scte35?: unknown;
+  restart?: unknown;
+}
+
 /** A 320x240 test channel with a 1 s closed GOP, CBR 1.5 Mb/s, short restart backoff. */
-export function testProfile(over: { id?: string; udpPort: number; input?: unknown; extraOutputs?: unknown[]; epg?: unknown; scte35?: unknown; restart?: unknown }): ChannelProfile {
-  return validateProfile(
-    {
+export function testProfile(over: TestProfileOptions): ChannelProfile {
+  return validateProfile(testProfileInput(over), "test-profile");
+}
+
+/** The same profile as authored (what a YAML/JSON profile file holds). */
+export function testProfileInput(over: TestProfileOptions): Record<string, unknown> {
+  return {
       channel: { id: over.id ?? "t1", name: "Test One" },
       service: { serviceId: 7, transportStreamId: 3, originalNetworkId: 0xff01, name: "Test One", provider: "onair tests" },
       input: over.input ?? { kind: "test", pattern: "testsrc2", toneHz: 440 },
@@ -21,9 +35,7 @@ export function testProfile(over: { id?: string; udpPort: number; input?: unknow
       epg: over.epg ?? { days: 2, language: "eng", timeZone: "Europe/Paris", country: "FRA" },
       restart: over.restart ?? { backoffMinSeconds: 0.1, backoffMaxSeconds: 1, stallTimeoutSeconds: 3 },
       slate: { kind: "generated", color: "navy" },
-    },
-    "test-profile",
-  );
+  };
 }
 
 export interface Capture {

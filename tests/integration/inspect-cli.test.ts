@@ -4,6 +4,7 @@
  * Expected values (packet counts, cue positions, CBR timing) are computed here from the
  * bytes, independently of the inspector.
  */
+import { createSocket } from "node:dgram";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +16,7 @@ import { PmtSection, STREAM_TYPE_SCTE35 } from "../../src/ts/pmt.js";
 import { sectionSize } from "../../src/ts/psi.js";
 import { runCli } from "../helpers/cli.js";
 import { cleanupTestTs, haveFfmpeg, makeTestTs } from "../helpers/ffmpeg.js";
+import { freeUdpPort } from "../helpers/pipeline.js";
 
 const PMT_PID = 0x1000;
 const CUE_PID = 0x1f4;
@@ -217,9 +219,35 @@ describe("onair inspect on unreadable or damaged input", () => {
     expect(r.stderr).toContain(`onair: ONAIR_INSPECT_OPEN: cannot open ${missing}`);
   });
 
-  it("refuses live udp:// input with ONAIR_INSPECT_UNSUPPORTED", async () => {
-    const r = await runCli(["inspect", "udp://239.0.0.1:1234"]);
+  it("refuses live input other than udp:// with ONAIR_INSPECT_UNSUPPORTED", async () => {
+    const r = await runCli(["inspect", "srt://127.0.0.1:9000"]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain("onair: ONAIR_INSPECT_UNSUPPORTED: live input (udp://) is not supported yet");
+    expect(r.stderr).toContain("onair: ONAIR_INSPECT_UNSUPPORTED: live input other than udp://");
+  });
+});
+
+describe.runIf(haveFfmpeg())("onair inspect udp://", () => {
+  afterAll(() => cleanupTestTs());
+
+  it("reads a live UDP source for --duration and reports what arrived", async () => {
+    const ts = readFileSync(await makeTestTs({ seconds: 2 }));
+    const port = await freeUdpPort();
+    const run = runCli(["inspect", `udp://127.0.0.1:${port}`, "--duration", "3", "--json"]);
+    const sock = createSocket("udp4");
+    // give the CLI a moment to bind, then send the file as 1316-byte datagrams for ~2 s
+    await new Promise((r) => setTimeout(r, 1000));
+    const datagrams = Math.floor(ts.length / 1316);
+    for (let i = 0; i < datagrams; i++) {
+      sock.send(ts.subarray(i * 1316, (i + 1) * 1316), port, "127.0.0.1");
+      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 25));
+    }
+    const r = await run;
+    sock.close();
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; packets?: number; pid?: number });
+    const summary = lines.find((l) => l.type === "summary")!;
+    expect(summary.packets).toBe(datagrams * 7);
+    expect(lines.some((l) => l.type === "program")).toBe(true);
+    expect(lines.filter((l) => l.type === "pid").map((l) => l.pid)).toEqual(expect.arrayContaining([0, 0x100, 0x101, 0x1000]));
   });
 });

@@ -160,4 +160,15 @@ describe("cue planning", () => {
     expect(p.planned.find((b) => b.spliceEventId === 1)?.splicePts).toBe(1020 * TICKS);
     expect(p.counters.breaksReplanned).toBe(1);
   });
+
+  it("counts a break as due at its splice point and reports the seconds to the next one", () => {
+    const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, () => 5);
+    p.addBreak({ duePts: 20 * TICKS, durationTicks: 10 * TICKS });
+    run(p, 4 * TICKS, 10 * TICKS);
+    expect(p.secondsToNextSplice(10 * TICKS)).toBe(10);
+    expect(p.counters.breaksDue).toBe(0);
+    run(p, 10 * TICKS + 900, 20 * TICKS);
+    expect(p.counters.breaksDue).toBe(1);
+    expect(p.secondsToNextSplice(20 * TICKS)).toBeNull();
+  });
 });

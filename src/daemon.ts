@@ -1,0 +1,351 @@
+/**
+ * The daemon: every channel of the profiles directory on air, the store, the HTTP server
+ * (metrics, health, control API) and Telegram alerts. Owns the one shutdown path:
+ * SIGTERM/SIGINT stop the HTTP server, every channel (their FFmpeg children), the alerter,
+ * then close the store and flush the logger, within a hard deadline. SIGHUP reloads the
+ * profiles (only changed channels restart) and the API tokens.
+ */
+import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { Alerter, routeFromProfile, type Alert } from "./alerts/index.js";
+import { resolveGlobalConfig, readSecretRef, type ResolvedConfig } from "./config/global.js";
+import { locateKey, resolveKey } from "./config/keys.js";
+import { ProfileDirectory, type LoadedProfile, type RefusedProfile } from "./config/loader.js";
+import type { ChannelProfile } from "./config/profile-schema.js";
+import { OnairError } from "./core/errors.js";
+import { resolveStorePath } from "./core/paths.js";
+import { AuditLog } from "./observe/audit.js";
+import { resolveApiTokenFile, startHttpServer, type ChannelView } from "./observe/http.js";
+import { createLogger, type OnairLogger } from "./observe/logger.js";
+import { createMetrics, siFromCarousel, type ChannelSnapshot } from "./observe/metrics.js";
+import { Channel } from "./pipeline/channel.js";
+import { openStore, type Store } from "./store/db.js";
+
+export interface DaemonOptions {
+  config?: string;
+  profilesDir?: string;
+  dataDir?: string;
+  http?: string;
+  logDir?: string;
+  store?: string;
+  keyFile?: string;
+  passphraseFile?: string;
+  apiTokenFile?: string;
+  allowClearProfiles?: boolean;
+  /** the hard deadline of a shutdown (default 10 s) */
+  shutdownDeadlineMs?: number;
+  env?: NodeJS.ProcessEnv;
+  logger?: OnairLogger;
+  /** called with the bound HTTP URL once listening */
+  onListening?: (url: string) => void;
+}
+
+export interface RunningDaemon {
+  url: string;
+  channels: Map<string, Channel>;
+  refused: RefusedProfile[];
+  reload(): Promise<void>;
+  shutdown(reason: string): Promise<void>;
+  /** resolves when the daemon has shut down */
+  done: Promise<void>;
+}
+
+interface Rate {
+  bytes: number;
+  at: number;
+  bps: number | null;
+}
+
+/** The monitor's counters (camelCase) under the metric's indicator names (snake_case). */
+function monitorIndicators(m: Record<string, number>): ChannelSnapshot["monitorErrors"] {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(m)) out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = v;
+  return out;
+}
+
+export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaemon> {
+  const env = opts.env ?? process.env;
+  const cfg: ResolvedConfig = await resolveGlobalConfig({
+    flags: { config: opts.config, profilesDir: opts.profilesDir, dataDir: opts.dataDir, http: opts.http, logDir: opts.logDir },
+    env,
+  });
+  const log = opts.logger ?? createLogger({ level: cfg.logLevel });
+  mkdirSync(cfg.dataDir, { recursive: true });
+  const store: Store = openStore(resolveStorePath(opts.store, { flag: cfg.dataDir }));
+  let storeErrors = 0;
+
+  const keyOpts = { keyFile: opts.keyFile, passphraseFile: opts.passphraseFile, env, config: cfg.keySource };
+  const keyLocation = await locateKey(keyOpts).catch(() => undefined);
+  const profiles = new ProfileDirectory({
+    dir: cfg.profilesDir,
+    key: () => resolveKey(keyOpts),
+    keyPath: keyLocation && keyLocation.kind !== "prompt" ? keyLocation.path : undefined,
+    allowClear: opts.allowClearProfiles ?? false,
+    logger: log,
+    secrets: log.secrets,
+  });
+  if (opts.allowClearProfiles) log.warn({ event: "clear_profiles_allowed", message: "clear (unsealed) profiles are allowed: use sealed profiles in production" });
+
+  const audit = new AuditLog({ path: join(cfg.dataDir, "audit.log"), logger: log, secrets: log.secrets });
+  const defaultBotToken = cfg.telegram?.botToken ? await readSecretRef(cfg.telegram.botToken, env).catch(() => undefined) : undefined;
+  if (defaultBotToken) log.secrets.add(defaultBotToken);
+
+  const channels = new Map<string, Channel>();
+  const rates = new Map<string, Rate>();
+  const metrics = createMetrics({ defaultMetrics: true, directories: [{ name: "data", path: cfg.dataDir }] });
+
+  const alerter = new Alerter({
+    store,
+    logger: log,
+    apiRoot: cfg.telegram?.apiRoot,
+    owner: `onair@${hostname()}`,
+    label: hostname(),
+    commands: {
+      status: () => [...channels.values()].map((c) => `${c.id}: ${c.state} (${c.status().source})`).join("\n") || "no channels",
+      channel: (id) => {
+        const c = channels.get(id);
+        if (!c) return undefined;
+        const s = c.status();
+        return `${id}: ${s.state}, source ${s.source}, restarts ${s.live.restarts}, cues ${JSON.stringify(s.injector.cuesSent)}`;
+      },
+    },
+  });
+  metrics.setAlertsSource(() => {
+    const s = alerter.stats();
+    const failed = Object.values(s.failed).reduce((a, b) => a + b, 0);
+    return { sent: s.sent, failed, outboxDepth: s.outboxDepth };
+  });
+  metrics.setStoreSource(() => ({ errors: storeErrors }));
+
+  const notify = (a: Alert): void => {
+    alerter.notify(a);
+  };
+
+  function snapshot(c: Channel): ChannelSnapshot {
+    const s = c.status();
+    const inj = s.injector;
+    const now = Date.now();
+    const r = rates.get(c.id) ?? { bytes: s.bytesOut, at: now, bps: null };
+    if (now - r.at >= 1000) {
+      r.bps = ((s.bytesOut - r.bytes) * 8 * 1000) / (now - r.at);
+      r.bytes = s.bytesOut;
+      r.at = now;
+    }
+    rates.set(c.id, r);
+    const mode = c.profileMode;
+    const si = s.si ? siFromCarousel(s.si.tables) : { tableVersions: {}, sectionsSent: {} };
+    return {
+      up: s.lastOutputAt !== null && now - s.lastOutputAt < 2000,
+      restartsByReason: { ...s.live.restartsByReason },
+      inputBitrateBps: s.live.lastProgress?.bitrate ?? null,
+      outputBitrateBps: r.bps,
+      packetsIn: inj.packetsIn,
+      packetsOut: inj.packetsOut,
+      nullsReplaced: inj.nullsReplaced,
+      packetsInserted: inj.inserted,
+      cuesSent: { ...inj.cuesSent },
+      cuesRepeated: { [mode]: inj.cuesRepeated },
+      cuesLate: { [mode]: inj.breaksMoved },
+      breaksDue: inj.breaksDue,
+      secondsToNextSplice: c.injector.nextSplice()?.seconds ?? null,
+      tableVersions: si.tableVersions,
+      sectionsSent: si.sectionsSent,
+      slateActive: s.source === "slate",
+      monitorErrors: monitorIndicators(s.monitor as unknown as Record<string, number>),
+    };
+  }
+
+  function view(c: Channel): ChannelView {
+    const s = c.status();
+    const now = Date.now();
+    let currentItem: ChannelView["currentItem"] = null;
+    let lastCue: ChannelView["lastCue"] = null;
+    try {
+      const pf = store.presentFollowing(c.id, now);
+      if (pf.present) {
+        currentItem = { title: pf.present.title, start: new Date(pf.present.startMs).toISOString(), end: new Date(pf.present.startMs + pf.present.durationMs).toISOString() };
+      }
+      const cues = store.listCues(c.id);
+      const last = cues[cues.length - 1];
+      if (last) lastCue = { spliceEventId: last.spliceEventId, command: last.kind, at: new Date(last.createdMs).toISOString(), durationSeconds: null };
+    } catch (err) {
+      storeErrors++;
+      log.error({ event: "store_error", err });
+    }
+    const next = c.injector.nextSplice();
+    return {
+      id: c.id,
+      enabled: true,
+      state: s.state,
+      up: s.lastOutputAt !== null && now - s.lastOutputAt < 2000,
+      slateActive: s.source === "slate",
+      currentItem,
+      lastCue,
+      nextCue: next
+        ? { spliceEventId: next.plan.spliceEventId, command: c.profileMode, at: new Date(now + next.seconds * 1000).toISOString(), durationSeconds: next.plan.breakDurationTicks / 90000 }
+        : null,
+      restarts: s.live.restarts,
+      source: s.source,
+    };
+  }
+
+  function addChannel(lp: LoadedProfile): Channel {
+    const p: ChannelProfile = lp.profile;
+    const c = new Channel({ profile: p, store, logger: log, dataDir: cfg.dataDir });
+    const route = routeFromProfile(p, defaultBotToken);
+    alerter.setChannel(p.channel.id, route);
+    if (route) log.secrets.add(route.botToken);
+    c.on("crashed", (e) =>
+      notify({ kind: "channel_crashed", channel: c.id, code: e.code ?? undefined, signal: e.signal ?? undefined, stderrTail: e.stderrTail, restartNumber: e.restartNumber ?? 0, nextRetryInMs: e.nextRetryInMs }),
+    );
+    c.on("recovered", (e) => notify({ kind: "recovered", channel: c.id, outageMs: e.outageMs }));
+    c.on("slate", (e) => notify(e.on ? { kind: "slate_on", channel: c.id, reason: e.reason } : { kind: "slate_off", channel: c.id }));
+    channels.set(c.id, c);
+    metrics.registerChannel(c.id, () => snapshot(c));
+    audit.profileLoaded({ who: "daemon", via: "daemon", path: lp.path, channel: c.id, reload: false, ok: true });
+    return c;
+  }
+
+  async function startChannel(c: Channel): Promise<void> {
+    try {
+      await c.start();
+      log.info({ event: "channel_started", channel: c.id });
+    } catch (err) {
+      // one channel that cannot start does not stop the others
+      log.error({ event: "channel_start_failed", channel: c.id, err });
+      notify({ kind: "channel_crashed", channel: c.id, stderrTail: [err instanceof Error ? err.message : String(err)], restartNumber: 0, nextRetryInMs: null });
+    }
+  }
+
+  async function stopChannel(id: string): Promise<void> {
+    const c = channels.get(id);
+    if (!c) return;
+    channels.delete(id);
+    metrics.unregisterChannel(id);
+    await c.stop();
+    log.info({ event: "channel_stopped", channel: id });
+  }
+
+  function reportRefused(list: RefusedProfile[]): void {
+    for (const r of list) {
+      log.error({ event: "profile_refused", file: r.file, code: r.code, message: r.message });
+      audit.profileLoaded({ who: "daemon", via: "daemon", path: r.path, reload: false, ok: false, error: `${r.code}: ${r.message}` });
+      notify({ kind: "profile_refused", file: r.file, code: r.code, message: r.message });
+    }
+  }
+
+  const snap = await profiles.load();
+  reportRefused(snap.refused);
+  for (const lp of snap.channels) addChannel(lp);
+
+  const tokenFile = resolveApiTokenFile(opts.apiTokenFile, env);
+  const http = await startHttpServer({
+    host: cfg.http.host,
+    port: cfg.http.port,
+    metrics,
+    tokenFile,
+    auditLog: audit,
+    logger: log,
+    directories: [{ name: "data", path: cfg.dataDir }],
+    health: {
+      storeOk: () => {
+        try {
+          store.raw.prepare("SELECT 1").get();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      channelsReady: () => {
+        const details = [...channels.values()].map((c) => ({ id: c.id, up: view(c).up }));
+        return { ready: details.length > 0 && details.every((d) => d.up), details };
+      },
+    },
+    api: {
+      listChannels: () => [...channels.values()].map(view),
+      channel: (id) => {
+        const c = channels.get(id);
+        return c ? view(c) : undefined;
+      },
+      addCue: (id, req, who) => {
+        const c = channels.get(id);
+        if (!c) return undefined;
+        const spliceEventId = c.addCue(req.durationSeconds, req.at?.getTime());
+        log.info({ event: "cue_requested", channel: id, who, spliceEventId, at: req.at?.toISOString() ?? "now", durationSeconds: req.durationSeconds });
+        return { spliceEventId };
+      },
+      restart: (id, who, reason) => {
+        const c = channels.get(id);
+        if (!c) return false;
+        log.info({ event: "restart_requested", channel: id, who, reason });
+        c.restart();
+        return true;
+      },
+    },
+  });
+  opts.onListening?.(http.url);
+  alerter.start();
+  await Promise.all([...channels.values()].map(startChannel));
+
+  let stopping: Promise<void> | undefined;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+
+  async function reload(): Promise<void> {
+    log.info({ event: "reload", message: "SIGHUP: reloading profiles and API tokens" });
+    http.reloadTokens();
+    const diff = await profiles.reload();
+    reportRefused(diff.refused);
+    for (const lp of diff.removed) await stopChannel(lp.profile.channel.id);
+    for (const lp of diff.changed) {
+      await stopChannel(lp.profile.channel.id);
+      await startChannel(addChannel(lp));
+    }
+    for (const lp of diff.added) await startChannel(addChannel(lp));
+    log.info({ event: "reloaded", added: diff.added.length, changed: diff.changed.length, removed: diff.removed.length, unchanged: diff.unchanged.length });
+  }
+
+  async function shutdown(reason: string): Promise<void> {
+    stopping ??= (async () => {
+      log.info({ event: "shutdown", reason });
+      const deadline = setTimeout(() => {
+        log.error({ event: "shutdown_deadline", message: "shutdown took too long; exiting" });
+        process.exit(1);
+      }, opts.shutdownDeadlineMs ?? 10_000);
+      deadline.unref();
+      try {
+        await http.close();
+        await Promise.allSettled([...channels.keys()].map((id) => stopChannel(id)));
+        await alerter.close();
+        audit.close();
+        store.close();
+        log.info({ event: "stopped" });
+        log.flush();
+      } finally {
+        clearTimeout(deadline);
+        resolveDone();
+      }
+    })();
+    return stopping;
+  }
+
+  return { url: http.url, channels, refused: snap.refused, reload, shutdown, done };
+}
+
+/** `onair run`: starts the daemon and wires the signals; resolves with the exit code. */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const d = await startDaemon(opts);
+  const onTerm = (sig: string) => () => void d.shutdown(sig);
+  const onHup = (): void => {
+    d.reload().catch((err: unknown) => (opts.logger ?? console).error(err));
+  };
+  process.on("SIGTERM", onTerm("SIGTERM"));
+  process.on("SIGINT", onTerm("SIGINT"));
+  process.on("SIGHUP", onHup);
+  await d.done;
+  process.off("SIGHUP", onHup);
+  return 0;
+}
+
+export { OnairError };
