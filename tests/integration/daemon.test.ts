@@ -4,49 +4,19 @@
  * one shutdown path: SIGTERM exits in time with no FFmpeg left, and after SIGKILL of the
  * daemon its FFmpeg children die too.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeSpliceInfoSection, type SpliceInsert } from "../../src/scte35/index.js";
 import { testProfileInput, udpCapture, type Capture } from "../helpers/channel.js";
-import { onairBin, runCli } from "../helpers/cli.js";
+import { runCli } from "../helpers/cli.js";
+import { startDaemon } from "../helpers/daemon.js";
 import { haveFfmpeg } from "../helpers/ffmpeg.js";
 import { alive, until } from "../helpers/pipeline.js";
 import { scanTs } from "../helpers/tsscan.js";
 
 const TOKEN = "daemon-test-token-0123456789";
-
-interface Daemon {
-  child: ChildProcessWithoutNullStreams;
-  url: string;
-  log: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** pids of every FFmpeg the daemon started, from its logs */
-  ffmpegPids: () => number[];
-}
-
-async function startDaemon(dir: string, extra: string[] = []): Promise<Daemon> {
-  const child = spawn(process.execPath, [onairBin, "run", "--profiles-dir", join(dir, "profiles"), "--data-dir", join(dir, "data"), "--http", "127.0.0.1:0", "--allow-clear-profiles", "--key-file", join(dir, "key"), "--api-token-file", join(dir, "api.token"), ...extra], {
-    stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, ONAIR_CONFIG: join(dir, "onair.yaml") },
-  });
-  let out = "";
-  child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on("exit", (code, signal) => r({ code, signal })));
-  await until(() => /listening on (http:\/\/\S+)/.test(out) || child.exitCode !== null, 30_000, "the daemon to listen");
-  const m = /listening on (http:\/\/\S+)/.exec(out);
-  if (!m) throw new Error(`daemon did not start: ${out}`);
-  return {
-    child,
-    url: m[1],
-    log: () => out,
-    exited,
-    ffmpegPids: () => [...out.matchAll(/"event":"ffmpeg\.started","pid":(\d+)/g)].map((x) => Number(x[1])),
-  };
-}
 
 describe.runIf(haveFfmpeg())("onair run", () => {
   let dir = "";
@@ -79,7 +49,8 @@ describe.runIf(haveFfmpeg())("onair run", () => {
     const d = await startDaemon(dir);
     try {
       expect(d.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect(d.log()).toContain('"event":"http_listening"');
+      // pino writes asynchronously: the log line may follow the stdout line
+      await until(() => d.log().includes('"event":"http_listening"'), 5000, "the http_listening log line");
       await until(() => cap.datagrams.length > 200, 30_000, "the good channel on UDP");
       expect(d.log()).toMatch(/"event":"profile_refused","file":"bad\.onair","code":"ONAIR_PROFILE_AUTH_FAILED"/);
       const list = (await (await fetch(`${d.url}/api/v1/channels`)).json()) as { channels?: Array<{ id: string }> } | Array<{ id: string }>;
