@@ -22,7 +22,7 @@ export interface ChannelEvents {
   state: [ChannelState];
   /** FFmpeg of the live input ended; the supervisor restarts it */
   crashed: [ExitedEvent];
-  /** live output is back after a failure */
+  /** live output is back after a failure and has stayed up for restart.stableAfterSeconds */
   recovered: [{ outageMs: number; restarts: number }];
   slate: [{ on: boolean; gapMs: number; reason: string }];
   /** the live FFmpeg was spawned (first start or a restart) */
@@ -89,6 +89,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private bytesOut = 0;
   private lastOutputAt: number | null = null;
   private failedAt: number | null = null;
+  private recoverTimer: NodeJS.Timeout | undefined;
   private readonly ffmpegPath: string;
 
   constructor(private readonly opts: ChannelOptions) {
@@ -143,6 +144,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.live.on("started", (e) => this.emit("started", e));
     this.live.on("exited", (e) => {
       this.switcher.resetLive();
+      if (this.recoverTimer !== undefined) {
+        clearTimeout(this.recoverTimer);
+        this.recoverTimer = undefined;
+      }
       this.failedAt ??= this.clock.now();
       this.log.warn({ event: "ffmpeg_exited", reason: e.reason, code: e.code, signal: e.signal, restartNumber: e.restartNumber, nextRetryInMs: e.nextRetryInMs, stderrTail: e.stderrTail.slice(-5) });
       this.emit("crashed", e);
@@ -211,6 +216,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** Stops both FFmpeg processes and the outputs. */
   async stop(): Promise<void> {
     if (this.ticker) clearInterval(this.ticker);
+    if (this.recoverTimer) clearTimeout(this.recoverTimer);
     if (this.breakTimer) clearInterval(this.breakTimer);
     await Promise.all([this.live.stop(), this.slate?.stop()]);
     this.injector.end();
@@ -272,10 +278,17 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.log.info({ event: to === "slate" ? "slate_on" : "slate_off", gapMs: Math.round(info.gapMs), reason: info.reason });
     this.emit("slate", { on: to === "slate", gapMs: info.gapMs, reason: info.reason });
     if (to === "live") {
-      if (this.failedAt !== null) {
-        const outageMs = this.clock.now() - this.failedAt;
-        this.failedAt = null;
-        this.emit("recovered", { outageMs, restarts: this.live.status().restarts });
+      // "recovered" once the live run has been stable for the profile's stableAfterSeconds:
+      // a channel that comes back for a moment and crashes again is flapping, not recovered
+      if (this.failedAt !== null && this.recoverTimer === undefined) {
+        const failedAt = this.failedAt;
+        const backAt = this.clock.now();
+        this.recoverTimer = setTimeout(() => {
+          this.recoverTimer = undefined;
+          this.failedAt = null;
+          this.emit("recovered", { outageMs: backAt - failedAt, restarts: this.live.status().restarts });
+        }, this.opts.profile.restart.stableAfterSeconds * 1000);
+        this.recoverTimer.unref();
       }
       this.setState("on_air");
     } else {

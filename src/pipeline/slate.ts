@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ChannelProfile } from "../config/profile-schema.js";
 import { OnairError } from "../core/errors.js";
-import { buildFfmpegArgs, type FfmpegCommand } from "./ffmpeg-args.js";
+import { buildFfmpegArgs, detectSetpriv, type FfmpegCommand } from "./ffmpeg-args.js";
 import type { CommandSpec } from "./supervisor.js";
 
 /**
@@ -65,13 +65,13 @@ export function slateClipCommand(profile: ChannelProfile, clipPath: string, seco
 /** Arguments that loop the clip in real time to stdout with the channel's mpegts options. */
 export function slateLoopCommand(profile: ChannelProfile, clipPath: string, ffmpegPath?: string): CommandSpec {
   const base = slateEncodeArgs(profile, ffmpegPath);
-  const live = buildFfmpegArgs(profile, { ffmpegPath, progress: false });
   const fi = indexOfPair(base.ffmpegArgs, "-f", "mpegts");
   const muxOptions = base.ffmpegArgs.slice(fi, base.ffmpegArgs.length - 1);
   const ffArgs = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+warning", "-re", "-stream_loop", "-1", "-i", clipPath, "-map", "0", "-c", "copy", "-flush_packets", "1", ...muxOptions, "pipe:1"];
   // same wrapper as the live FFmpeg (setpriv --pdeathsig KILL), so the slate dies with us too
-  if (live.setpriv) return { command: live.command, args: [...live.args.slice(0, live.args.indexOf(live.ffmpeg)), live.ffmpeg, ...ffArgs], progressFd: null };
-  return { command: live.ffmpeg, args: ffArgs, progressFd: null };
+  const setpriv = detectSetpriv();
+  if (setpriv) return { command: setpriv, args: ["--pdeathsig", "KILL", "--", base.ffmpeg, ...ffArgs], progressFd: null };
+  return { command: base.ffmpeg, args: ffArgs, progressFd: null };
 }
 
 function run(cmd: CommandSpec, timeoutMs: number): Promise<void> {
@@ -98,9 +98,14 @@ function run(cmd: CommandSpec, timeoutMs: number): Promise<void> {
  * Encodes the slate clip into `dir` unless one with the same arguments exists; returns its
  * path. Two GOPs long, so the loop point falls on a key frame.
  */
-export async function ensureSlateClip(profile: ChannelProfile, dir: string, ffmpegPath?: string): Promise<string> {
+/** Length of the slate clip: two GOPs, at least 2 s. */
+export function slateClipSeconds(profile: ChannelProfile): number {
   const gop = profile.encoding.mode === "transcode" ? profile.encoding.video.gopSeconds : 2;
-  const seconds = Math.max(2, 2 * gop);
+  return Math.max(2, 2 * gop);
+}
+
+export async function ensureSlateClip(profile: ChannelProfile, dir: string, ffmpegPath?: string): Promise<string> {
+  const seconds = slateClipSeconds(profile);
   const probe = slateClipCommand(profile, "OUT", seconds, ffmpegPath);
   const key = createHash("sha256").update(JSON.stringify([probe.command, probe.args])).digest("hex").slice(0, 16);
   mkdirSync(dir, { recursive: true });
@@ -115,3 +120,4 @@ export async function ensureSlateClip(profile: ChannelProfile, dir: string, ffmp
   }
   return clip;
 }
+

@@ -101,7 +101,7 @@ describe.runIf(haveFfmpeg())("a channel on air", () => {
       const t0 = performance.now();
       for (let k = 0; k < 20; k++) {
         const pid = ch.status().live.pid!;
-        const recovered = waitEvent(ch, "recovered", 10_000);
+        const recovered = waitEvent<{ on: boolean }>(ch, "slate", 10_000, (e) => !e.on);
         startedAt = 0;
         process.kill(pid, "SIGKILL");
         ch.once("started", () => (startedAt = performance.now()));

@@ -75,13 +75,15 @@ describe.runIf(haveFfmpeg())("onair run", () => {
       const metrics = await (await fetch(`${d.url}/metrics`)).text();
       expect(metrics).toMatch(/onair_channel_up\{channel="good"\} 1/);
     } finally {
+      // stop first, assert after: a failed assertion must not leave the daemon running
       const pids = d.ffmpegPids();
-      expect(pids.length).toBeGreaterThanOrEqual(2);
       const t0 = performance.now();
       d.child.kill("SIGTERM");
       const exit = await d.exited;
+      const took = performance.now() - t0;
+      expect(pids.length).toBeGreaterThanOrEqual(2);
       expect(exit.code).toBe(0);
-      expect(performance.now() - t0).toBeLessThan(10_000);
+      expect(took).toBeLessThan(10_000);
       for (const pid of pids) expect(alive(pid)).toBe(false);
     }
   }, 90_000);
