@@ -17,7 +17,7 @@ import { OnairError } from "./core/errors.js";
 import { resolveStorePath } from "./core/paths.js";
 import { AuditLog } from "./observe/audit.js";
 import { resolveApiTokenFile, startHttpServer, type ChannelView } from "./observe/http.js";
-import { createLogger, type OnairLogger } from "./observe/logger.js";
+import { createFileLogger, createLogger, logSizeBytes, type OnairLogger } from "./observe/logger.js";
 import { createMetrics, siFromCarousel, type ChannelSnapshot } from "./observe/metrics.js";
 import { Channel } from "./pipeline/channel.js";
 import { openStore, type Store } from "./store/db.js";
@@ -70,7 +70,12 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     flags: { config: opts.config, profilesDir: opts.profilesDir, dataDir: opts.dataDir, http: opts.http, logDir: opts.logDir },
     env,
   });
-  const log = opts.logger ?? createLogger({ level: cfg.logLevel });
+  // stdout (journald) always; with a log directory also a rotating file (the same redacted lines)
+  const log =
+    opts.logger ??
+    (cfg.logDir
+      ? await createFileLogger({ level: cfg.logLevel, file: { dir: cfg.logDir, sizeBytes: logSizeBytes(cfg.logRotation.size), files: cfg.logRotation.files, frequency: cfg.logRotation.frequency } })
+      : createLogger({ level: cfg.logLevel }));
   mkdirSync(cfg.dataDir, { recursive: true });
   const store: Store = openStore(resolveStorePath(opts.store, { flag: cfg.dataDir }));
   let storeErrors = 0;
@@ -321,7 +326,9 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
         audit.close();
         store.close();
         log.info({ event: "stopped" });
-        log.flush();
+        // last: stdout flushed, the log file's last lines written and the file closed
+        if (opts.logger) log.flush();
+        else await log.close();
       } finally {
         clearTimeout(deadline);
         resolveDone();

@@ -11,6 +11,8 @@ import { registerProfile } from "./profile.js";
 import { registerInject } from "./inject.js";
 import { registerInspect } from "./inspect.js";
 import { registerRun } from "./run.js";
+import { registerStatus } from "./status.js";
+import { registerCue } from "./cue.js";
 // @register-imports (keep this marker: new command groups add their import above it)
 
 function packageVersion(): string {
@@ -44,6 +46,8 @@ export function buildProgram(): Command {
   registerInject(program);
   registerInspect(program);
   registerRun(program);
+  registerStatus(program);
+  registerCue(program);
   // @register-calls (keep this marker: new command groups add their register call above it)
   return program;
 }

@@ -8,15 +8,30 @@
  * `scheme://user:***@host`), secret query parameters, Telegram bot tokens, and every
  * value registered in the logger's SecretSet (loaded profiles register theirs).
  *
- * File rotation (pino-roll) plugs in as `destination`: anything with `write(string)`.
+ * Where lines go: stdout (journald) by default, or any `destination` with `write(string)`.
+ * `createFileLogger()` (async: pino-roll opens its file before it returns) writes the same
+ * redacted line to stdout AND to a size-rotated file in the log directory. Redaction runs
+ * once, before the line is split, so the file can never hold what stdout does not.
+ *
+ * Rotated files (pino-roll naming): `DIR/onair.1.log`, `onair.2.log`, … (the highest number
+ * is the active file; `DIR/current.log` is a symlink to it). A restarted daemon continues
+ * the numbering, and `files` bounds the total on disk (`sizeBytes × files`), also across
+ * restarts (files of earlier processes count).
+ *
+ * Flushing: `await logger.close()` at shutdown flushes stdout and ends the file (waits for
+ * its last write and closes the descriptor); it is the last thing the daemon does.
  */
+import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import { pino, type DestinationStream, type Level, type Logger } from "pino";
 import { SecretSet, redactJsonLine, redactValue } from "../config/redact.js";
+import { OnairError } from "../core/errors.js";
 
 export type { Logger } from "pino";
 
 export interface LoggerOptions {
-  /** where lines go: a stream (tests: a buffer/PassThrough; later a pino-roll stream); default stdout */
+  /** where lines go: a stream (tests: a buffer/PassThrough); default stdout */
   destination?: { write(line: string): unknown; flushSync?: () => void; flush?: (cb?: (err?: Error | null) => void) => void };
   level?: Level | "silent";
   /** base fields on every line; default `{ service: "onair" }` (no pid/hostname noise) */
@@ -25,15 +40,50 @@ export interface LoggerOptions {
   secrets?: SecretSet;
 }
 
+type Destination = NonNullable<LoggerOptions["destination"]>;
+
+/** The rotating log file of `createFileLogger`. */
+export interface LogFileOptions {
+  /** the log directory (created 0750 if missing); the files are `onair.N.log` in it */
+  dir: string;
+  /** rotate when the active file reaches this many bytes (default 10 MiB) */
+  sizeBytes?: number;
+  /** files kept on disk, the active one included (default 5, at least 2) */
+  files?: number;
+  /** also rotate daily or hourly */
+  frequency?: "daily" | "hourly";
+}
+
+export const DEFAULT_LOG_FILE_SIZE_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_LOG_FILES = 5;
+export const LOG_FILE_BASENAME = "onair.log";
+
+/**
+ * The global config's `log.rotation.size` in bytes: `10m`, `512k`, `1g`, or a number,
+ * which (as in pino-roll) counts megabytes.
+ */
+export function logSizeBytes(size: number | string): number {
+  if (typeof size === "number") return size * 1024 * 1024;
+  const m = /^(\d+)([kKmMgG]?)$/.exec(size.trim());
+  if (!m) throw new Error(`invalid log size ${size}`);
+  const unit = m[2].toLowerCase();
+  return Number(m[1]) * (unit === "g" ? 1024 ** 3 : unit === "k" ? 1024 : 1024 ** 2);
+}
+
 export interface OnairLogger extends Logger {
   /** the secrets this logger scrubs (add to it as profiles load) */
   readonly secrets: SecretSet;
+  /**
+   * Flushes every destination and closes the log file, if any (shutdown, last step).
+   * Lines logged after it still go to stdout; the file is closed.
+   */
+  close(): Promise<void>;
 }
 
 /** A destination that redacts each line before passing it on. */
 class RedactingDestination implements DestinationStream {
   constructor(
-    private readonly inner: NonNullable<LoggerOptions["destination"]>,
+    private readonly inner: Destination,
     private readonly secrets: SecretSet,
   ) {}
   write(line: string): void {
@@ -42,12 +92,39 @@ class RedactingDestination implements DestinationStream {
   flushSync(): void {
     this.inner.flushSync?.();
   }
+  /** `logger.flush(cb)` lands here (pino calls the stream's flush) */
+  flush(cb?: (err?: Error | null) => void): void {
+    if (this.inner.flush) this.inner.flush(cb);
+    else {
+      this.inner.flushSync?.();
+      cb?.();
+    }
+  }
+}
+
+/** Flushes a destination, never throwing (a destroyed stream has nothing left to flush). */
+function flushQuietly(d: Destination): Promise<void> {
+  return new Promise<void>((resolve) => {
+    try {
+      if (d.flush) d.flush(() => resolve());
+      else {
+        d.flushSync?.();
+        resolve();
+      }
+    } catch {
+      resolve();
+    }
+  });
 }
 
 /** Creates the root logger. Channel code uses `channelLogger(root, id)`. */
 export function createLogger(opts: LoggerOptions = {}): OnairLogger {
-  const secrets = opts.secrets ?? new SecretSet();
   const inner = opts.destination ?? pino.destination({ dest: 1, sync: false });
+  return buildLogger(opts, inner, () => flushQuietly(inner));
+}
+
+function buildLogger(opts: LoggerOptions, inner: Destination, close: () => Promise<void>): OnairLogger {
+  const secrets = opts.secrets ?? new SecretSet();
   const logger = pino(
     {
       level: opts.level ?? "info",
@@ -72,7 +149,97 @@ export function createLogger(opts: LoggerOptions = {}): OnairLogger {
     },
     new RedactingDestination(inner, secrets),
   );
-  return Object.assign(logger, { secrets });
+  return Object.assign(logger, { secrets, close });
+}
+
+/** The SonicBoom stream pino-roll returns (the part of it used here). */
+interface RollStream {
+  write(data: string): boolean;
+  flush(cb?: (err?: Error | null) => void): void;
+  end(): void;
+  readonly destroyed: boolean;
+  once(event: "close", fn: () => void): unknown;
+  on(event: "error", fn: (err: Error) => void): unknown;
+}
+
+type PinoRoll = (opts: Record<string, unknown>) => Promise<RollStream>;
+
+/**
+ * The root logger writing to stdout (or `destination`) and to a rotating file (pino-roll)
+ * in `file.dir`. Async because pino-roll looks for existing files and opens the active one.
+ * A write error on the file (disk full, directory removed) is reported once on stderr; the
+ * stdout copy goes on, and logging never throws into the caller.
+ */
+export async function createFileLogger(opts: LoggerOptions & { file: LogFileOptions }): Promise<OnairLogger> {
+  const f = opts.file;
+  const sizeBytes = f.sizeBytes ?? DEFAULT_LOG_FILE_SIZE_BYTES;
+  const files = Math.max(2, f.files ?? DEFAULT_LOG_FILES);
+  // pino-roll is CommonJS without types: load it through require
+  const roll = createRequire(import.meta.url)("pino-roll") as PinoRoll;
+  let file: RollStream;
+  try {
+    mkdirSync(f.dir, { recursive: true, mode: 0o750 });
+    file = await openRoll(roll, f, sizeBytes, files);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e));
+    throw new OnairError("ONAIR_LOG_DIR", `cannot open the log file in ${f.dir} (${code})`, { dir: f.dir, errno: code });
+  }
+  let fileError = false;
+  file.on("error", (err: Error) => {
+    if (fileError) return;
+    fileError = true;
+    process.stderr.write(`onair: ONAIR_LOG_FILE_ERROR: cannot write the log file in ${f.dir} (${(err as NodeJS.ErrnoException).code ?? err.message})\n`);
+  });
+  const stdout = opts.destination ?? pino.destination({ dest: 1, sync: false });
+  let closed = false;
+  const tee: Destination = {
+    write(line: string) {
+      stdout.write(line);
+      if (closed || file.destroyed) return;
+      try {
+        file.write(line);
+      } catch {
+        // destroyed meanwhile: the stdout copy stands
+      }
+    },
+    flushSync: () => stdout.flushSync?.(),
+    flush: (cb) => {
+      void flushQuietly(stdout).then(() => cb?.());
+    },
+  };
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await flushQuietly(stdout);
+      if (file.destroyed) return;
+      closed = true;
+      // end() writes what is buffered, then closes the descriptor ("close")
+      await new Promise<void>((resolve) => {
+        file.once("close", resolve);
+        try {
+          file.end();
+        } catch {
+          resolve();
+        }
+      });
+    })());
+  return buildLogger(opts, tee, close);
+}
+
+/** Opens the pino-roll stream (its first file is created or continued). */
+function openRoll(roll: PinoRoll, f: LogFileOptions, sizeBytes: number, files: number): Promise<RollStream> {
+  return roll({
+    file: join(f.dir, LOG_FILE_BASENAME),
+    // "<n>b": pino-roll reads a bare number as MB
+    size: `${Math.max(1, Math.floor(sizeBytes))}b`,
+    ...(f.frequency ? { frequency: f.frequency } : {}),
+    // pino-roll keeps `count` files besides the active one; removeOtherLogFiles counts the
+    // files of earlier processes too, so a restarting daemon cannot fill the disk
+    limit: { count: files - 1, removeOtherLogFiles: true },
+    symlink: true,
+    mode: 0o640,
+    mkdir: true,
+  });
 }
 
 /** A child logger for one channel: every line carries `channel`. */

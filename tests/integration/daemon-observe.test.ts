@@ -1,0 +1,228 @@
+/**
+ * Observability of `onair run` as a real process: its /metrics passes `promtool check
+ * metrics`; a local HTTP server standing in for Telegram's API root receives the crash,
+ * flapping and recovery alerts when the channel's FFmpeg is killed; the log file of
+ * `--log-dir` holds JSON lines with channel and event and no secret, flushed at shutdown.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testProfileInput, udpCapture, type Capture } from "../helpers/channel.js";
+import { runCli } from "../helpers/cli.js";
+import { livePids, startDaemon, type Daemon } from "../helpers/daemon.js";
+import { haveFfmpeg } from "../helpers/ffmpeg.js";
+import { alive, until } from "../helpers/pipeline.js";
+
+const BOT_TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+const API_TOKEN = "observe-test-api-token-0123456789";
+const CHANNEL = "obs";
+
+interface Sent {
+  chatId: string;
+  text: string;
+}
+
+/** Telegram's Bot API on 127.0.0.1: records sendMessage, holds getUpdates like a long poll. */
+class FakeTelegram {
+  readonly sent: Sent[] = [];
+  readonly tokens = new Set<string>();
+  private readonly server: Server = createServer((req, res) => void this.handle(req, res));
+  private readonly polls = new Set<ServerResponse>();
+  url = "";
+
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.polls) res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, result: [] }));
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let body = "";
+    for await (const chunk of req) body += String(chunk);
+    const m = /^\/bot([^/]+)\/(\w+)$/.exec(req.url ?? "");
+    if (!m) {
+      res.writeHead(404).end();
+      return;
+    }
+    this.tokens.add(m[1]);
+    const params: Record<string, string> = (req.headers["content-type"] ?? "").includes("json")
+      ? Object.fromEntries(Object.entries(JSON.parse(body || "{}") as Record<string, unknown>).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]))
+      : Object.fromEntries(new URLSearchParams(body));
+    const json = (v: unknown): void => void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(v));
+    if (m[2] === "getUpdates") {
+      // a long poll with nothing to say: answered when the client goes away or at stop()
+      this.polls.add(res);
+      res.on("close", () => this.polls.delete(res));
+      return;
+    }
+    if (m[2] === "sendMessage") {
+      const chatId = params.chat_id ?? "";
+      this.sent.push({ chatId, text: params.text ?? "" });
+      json({ ok: true, result: { message_id: this.sent.length, date: Math.floor(Date.now() / 1000), chat: { id: Number(chatId), type: "private" }, text: params.text } });
+      return;
+    }
+    json({ ok: true, result: true });
+  }
+
+  /** Messages whose text matches. */
+  count(re: RegExp): number {
+    return this.sent.filter((s) => re.test(s.text)).length;
+  }
+}
+
+const CRASH = /killed by signal|exit code|exited \(no exit code\)/;
+const FLAPPING = /is flapping/;
+const RECOVERED = /recovered after/;
+
+function logFileText(dir: string): string {
+  return readdirSync(dir)
+    .filter((f) => /^onair\.\d+\.log$/.test(f))
+    .map((f) => readFileSync(join(dir, f), "utf8"))
+    .join("");
+}
+
+describe.runIf(haveFfmpeg())("onair run: metrics, alerts and logs", () => {
+  let dir = "";
+  let cap: Capture;
+  let tg: FakeTelegram;
+  let d: Daemon;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "onair-observe-"));
+    mkdirSync(join(dir, "profiles"), { mode: 0o700 });
+    writeFileSync(join(dir, "api.token"), `tests:${API_TOKEN}\n`, { mode: 0o600 });
+    tg = new FakeTelegram();
+    await tg.start();
+    writeFileSync(join(dir, "onair.yaml"), `log:\n  level: info\ntelegram:\n  apiRoot: ${tg.url}\n`);
+    cap = await udpCapture();
+    expect((await runCli(["profile", "keygen", "--out", join(dir, "key")])).code).toBe(0);
+    const profile = {
+      // recovered = back and stable for 3 s (the default is 60 s)
+      ...testProfileInput({ id: CHANNEL, udpPort: cap.port, epg: { enabled: false }, restart: { backoffMinSeconds: 0.1, backoffMaxSeconds: 1, stallTimeoutSeconds: 3, stableAfterSeconds: 3 } }),
+      alerts: { telegram: { chatIds: [123], botToken: BOT_TOKEN } },
+    };
+    writeFileSync(join(dir, "profiles", `${CHANNEL}.json`), JSON.stringify(profile));
+    d = await startDaemon(dir, ["--log-dir", join(dir, "logs")]);
+    await until(() => cap.datagrams.length > 200, 30_000, "the channel on UDP");
+  }, 60_000);
+
+  afterAll(async () => {
+    if (d && d.child.exitCode === null && d.child.signalCode === null) {
+      const pids = d.ffmpegPids();
+      d.child.kill("SIGTERM");
+      await d.exited;
+      await until(() => pids.every((p) => !alive(p)), 10_000, "FFmpeg children to end");
+    }
+    await tg?.stop();
+    await cap?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The current live FFmpeg pid once it has been logged after `after` (a pid already seen). */
+  async function nextLivePid(after: number | undefined): Promise<number> {
+    await until(() => {
+      const p = livePids(d.log(), CHANNEL);
+      return p.length > 0 && p[p.length - 1] !== after && alive(p[p.length - 1]);
+    }, 20_000, "a new live FFmpeg");
+    const p = livePids(d.log(), CHANNEL);
+    return p[p.length - 1];
+  }
+
+  it("serves /metrics that promtool check metrics accepts", async () => {
+    const text = await (await fetch(`${d.url}/metrics`)).text();
+    expect(text).toContain(`onair_channel_up{channel="${CHANNEL}"}`);
+    const r = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      const p = spawn("promtool", ["check", "metrics"], { stdio: ["pipe", "pipe", "pipe"] });
+      let output = "";
+      p.stdout.on("data", (c: Buffer) => (output += c.toString()));
+      p.stderr.on("data", (c: Buffer) => (output += c.toString()));
+      p.on("error", reject);
+      p.on("close", (code) => resolve({ code, output }));
+      p.stdin.end(text);
+    });
+    expect(r.output).toBe("");
+    expect(r.code).toBe(0);
+  });
+
+  it("sends one crash message naming the channel and the signal when FFmpeg is killed, and one when it recovers", async () => {
+    const pid = await nextLivePid(undefined);
+    process.kill(pid, "SIGKILL");
+    await until(() => tg.count(CRASH) >= 1, 20_000, "the crash alert");
+    await until(() => tg.count(RECOVERED) >= 1, 30_000, "the recovery alert");
+    await nextLivePid(pid);
+    const crash = tg.sent.find((s) => CRASH.test(s.text));
+    expect(crash?.chatId).toBe("123");
+    expect(crash?.text).toContain(CHANNEL);
+    expect(crash?.text).toContain("SIGKILL");
+    expect(tg.count(CRASH)).toBe(1);
+    expect(tg.count(RECOVERED)).toBe(1);
+    expect(tg.count(FLAPPING)).toBe(0);
+    expect([...tg.tokens]).toEqual([BOT_TOKEN]);
+  }, 60_000);
+
+  it("sends one flapping alert, not a crash message per kill, for 10 kills in a minute, then one recovery", async () => {
+    const before = { crash: tg.count(CRASH), recovered: tg.count(RECOVERED) };
+    const t0 = Date.now();
+    let pid = await nextLivePid(undefined);
+    const backOnAir = (): number => (d.log().match(/"event":"slate_off"/g) ?? []).length;
+    for (let k = 0; k < 10; k++) {
+      const back = backOnAir();
+      process.kill(pid, "SIGKILL");
+      pid = await nextLivePid(pid);
+      // the realistic case: the channel is back on air (briefly) before the next crash
+      await until(() => backOnAir() > back, 10_000, "live output back");
+    }
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    await until(() => tg.count(FLAPPING) >= 1, 20_000, "the flapping alert");
+    await until(() => tg.count(RECOVERED) > before.recovered, 30_000, "the recovery alert");
+    // let the outbox drain: every queued alert is sent (the log says what was queued)
+    const queued = (): number => (d.log().match(/"event":"alert_queued"/g) ?? []).length;
+    await until(() => tg.sent.length >= queued(), 20_000, "the outbox to drain");
+    expect(tg.count(FLAPPING)).toBe(1);
+    expect(tg.count(CRASH) - before.crash).toBeLessThanOrEqual(1);
+    expect(tg.count(RECOVERED) - before.recovered).toBe(1);
+    expect(tg.sent.find((s) => FLAPPING.test(s.text))?.text).toContain(CHANNEL);
+  }, 90_000);
+
+  it("takes a cue through `onair cue` and shows the channel with `onair status`", async () => {
+    const status = await runCli(["status", "--url", d.url]);
+    expect(status.stderr).toBe("");
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`^${CHANNEL}\\s+\\S+\\s+(yes|no)\\s+(live|slate)`, "m"));
+    const cue = await runCli(["cue", "--url", d.url, "--channel", CHANNEL, "--duration", "10", "--api-token-file", join(dir, "api.token"), "--json"]);
+    expect(cue.stderr).toBe("");
+    expect(cue.code).toBe(0);
+    expect(JSON.parse(cue.stdout)).toMatchObject({ channel: CHANNEL, spliceEventId: expect.any(Number) as number });
+  }, 30_000);
+
+  it("writes JSON lines with channel and event to the log file, without the bot or API token, flushed at shutdown", async () => {
+    const pids = d.ffmpegPids();
+    d.child.kill("SIGTERM");
+    expect((await d.exited).code).toBe(0);
+    await until(() => pids.every((p) => !alive(p)), 10_000, "FFmpeg children to end");
+    const text = logFileText(join(dir, "logs"));
+    const lines = text.trimEnd().split("\n");
+    expect(lines.length).toBeGreaterThan(10);
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(parsed.some((l) => l.channel === CHANNEL && l.event === "ffmpeg.started")).toBe(true);
+    expect(parsed.some((l) => l.channel === CHANNEL && l.event === "cue_requested")).toBe(true);
+    expect(parsed.filter((l) => typeof l.event === "string").length).toBeGreaterThan(lines.length / 2);
+    // the last line of the shutdown made it to the file
+    expect(parsed[parsed.length - 1]).toMatchObject({ event: "stopped" });
+    for (const secret of [BOT_TOKEN, "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", API_TOKEN]) {
+      expect(text).not.toContain(secret);
+      expect(d.log()).not.toContain(secret);
+    }
+    // stdout (journald) carries the same lines
+    expect(d.log()).toContain('"event":"stopped"');
+  }, 30_000);
+});
