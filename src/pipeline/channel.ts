@@ -10,7 +10,7 @@ import { SiSlotFiller, type SiFillerStats } from "../inject/si-filler.js";
 import { siEventsFromItems } from "../schedule/si-events.js";
 import type { Store } from "../store/db.js";
 import { buildFfmpegArgs, checkFfmpeg, resolveFfmpegBinary } from "./ffmpeg-args.js";
-import { FileOutput, OutputFanout, StdoutOutput, UdpOutput, type Output, type OutputStats } from "./outputs.js";
+import { FileOutput, OutputFanout, SrtOutput, StdoutOutput, UdpOutput, type Output, type OutputStats, type SrtOutputOptions } from "./outputs.js";
 import { ensureSlateClip, slateLoopCommand } from "./slate.js";
 import { FfmpegSupervisor, type ExitedEvent, type StartedEvent, type SupervisorStatus } from "./supervisor.js";
 import { Switcher, type SwitcherSource } from "./switcher.js";
@@ -179,9 +179,21 @@ export class Channel extends EventEmitter<ChannelEvents> {
       case "stdout":
         return new StdoutOutput({ name, logger: this.log });
       case "srt":
-        // not built yet: say so loudly rather than pretend
-        this.log.error({ event: "output_unsupported", output: `srt://${o.host}:${o.port}`, message: "SRT outputs are not supported yet; this output is skipped" });
-        return undefined;
+        // an FFmpeg (libsrt) child; its passphrase/stream id are in that child's argv (FFmpeg 5.1)
+        return new SrtOutput({
+          mode: o.mode,
+          host: o.host,
+          port: o.port,
+          passphrase: o.passphrase,
+          pbkeylen: o.pbkeylen,
+          latencyMs: o.latencyMs,
+          streamId: o.streamId,
+          ffmpegPath: this.ffmpegPath,
+          name: `srt://${o.host}:${o.port}`,
+          logger: this.log,
+          // the daemon's logger carries the SecretSet every loaded profile registers in
+          secrets: (this.opts.logger as { secrets?: SrtOutputOptions["secrets"] }).secrets,
+        });
     }
   }
 
