@@ -13,6 +13,8 @@ import { registerInspect } from "./inspect.js";
 import { registerRun } from "./run.js";
 import { registerStatus } from "./status.js";
 import { registerCue } from "./cue.js";
+import { registerBackup } from "./backup.js";
+import { registerAsRun } from "./asrun.js";
 // @register-imports (keep this marker: new command groups add their import above it)
 
 function packageVersion(): string {
@@ -48,6 +50,8 @@ export function buildProgram(): Command {
   registerRun(program);
   registerStatus(program);
   registerCue(program);
+  registerBackup(program);
+  registerAsRun(program);
   // @register-calls (keep this marker: new command groups add their register call above it)
   return program;
 }

@@ -1,0 +1,105 @@
+/**
+ * `onair backup [--to DIR] [--keep N]` and `onair restore BACKUP`.
+ *
+ * backup: an online copy of the store (safe while the daemon runs), the sealed profiles and
+ * the global config, into DIR/onair-STAMP/ (default DIR: backups/ in the data directory),
+ * keeping the newest N (default 14). Prints the backup directory.
+ *
+ * restore: stop the daemon first (`systemctl stop onair`). Checks the backup (checksums,
+ * PRAGMA integrity_check), then puts the store back (an existing store needs --force and is
+ * kept beside as onair.db.before-restore-STAMP); with --profiles / --config also the sealed
+ * profiles and the config. BACKUP may be a directory of backups: the newest is used.
+ */
+import type { Command } from "commander";
+import { join } from "node:path";
+import { resolveGlobalConfig } from "../config/global.js";
+import { OnairError } from "../core/errors.js";
+import { resolveStorePath } from "../core/paths.js";
+import { DEFAULT_BACKUP_KEEP, createBackup, restoreBackup } from "../store/backup.js";
+import { out } from "./io.js";
+
+interface CommonFlags {
+  config?: string;
+  dataDir?: string;
+  store?: string;
+  profilesDir?: string;
+  json?: boolean;
+}
+
+function keepCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new OnairError("ONAIR_CLI_BAD_ARG", `--keep "${v}" is not a whole number >= 0`, { value: v });
+  return n;
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .option("--config <file>", "global config (default ONAIR_CONFIG, then /etc/onair/onair.yaml)")
+    .option("--data-dir <dir>", "data directory (default: the config's, $STATE_DIRECTORY, /var/lib/onair or ~/.local/share/onair)")
+    .option("--store <file>", "store file (default onair.db in the data directory)")
+    .option("--profiles-dir <dir>", "sealed profiles directory (default: the config's)")
+    .option("--json", "print the result as JSON");
+}
+
+export function registerBackup(program: Command): void {
+  common(
+    program
+      .command("backup")
+      .description("back up the store (online, while the daemon runs), the sealed profiles and the config")
+      .option("--to <dir>", "directory of the backups (default: backups/ in the data directory)")
+      .option("--keep <n>", `backups kept, newest first (0 = all; default ${DEFAULT_BACKUP_KEEP})`, keepCount),
+  )
+    .addHelpText("after", "\nThe key is never in a backup: keep it (or its systemd credential) safe separately.")
+    .action(async (f: CommonFlags & { to?: string; keep?: number }) => {
+      const cfg = await resolveGlobalConfig({ flags: { config: f.config, dataDir: f.dataDir, profilesDir: f.profilesDir } });
+      const storePath = resolveStorePath(f.store, { flag: cfg.dataDir });
+      const r = await createBackup({
+        store: storePath,
+        destDir: f.to ?? join(cfg.dataDir, "backups"),
+        profilesDir: cfg.profilesDir,
+        configPath: cfg.configPath,
+        keep: f.keep ?? DEFAULT_BACKUP_KEEP,
+      });
+      if (f.json) {
+        out(JSON.stringify({ dir: r.dir, pruned: r.pruned, manifest: r.manifest }));
+        return;
+      }
+      const profiles = r.manifest.files.filter((x) => x.path.startsWith("profiles/")).length;
+      out(r.dir);
+      process.stderr.write(
+        `onair: backup of ${storePath} (schema ${r.manifest.schemaVersion}, integrity ok), ${profiles} sealed profiles` +
+          `${r.manifest.files.some((x) => x.path === "onair.yaml") ? ", the config" : ""}; ${r.pruned.length} old backups removed\n`,
+      );
+    });
+
+  common(
+    program
+      .command("restore")
+      .description("restore a backup made by `onair backup` (stop the daemon first)")
+      .argument("<backup>", "a backup directory, or a directory of backups (the newest is used)")
+      .option("--profiles", "also restore the sealed profiles into the profiles directory")
+      .option("--restore-config <file>", "also restore the global config to this file")
+      .option("--force", "replace an existing store (kept beside), profiles and config"),
+  )
+    .addHelpText(
+      "after",
+      "\nSteps: systemctl stop onair; onair restore /var/lib/onair/backups --force [--profiles]; systemctl start onair",
+    )
+    .action(async (backup: string, f: CommonFlags & { profiles?: boolean; restoreConfig?: string; force?: boolean }) => {
+      const cfg = await resolveGlobalConfig({ flags: { config: f.config, dataDir: f.dataDir, profilesDir: f.profilesDir } });
+      const r = restoreBackup({
+        from: backup,
+        storePath: resolveStorePath(f.store, { flag: cfg.dataDir }),
+        profilesDir: f.profiles ? cfg.profilesDir : undefined,
+        configPath: f.restoreConfig,
+        force: f.force ?? false,
+      });
+      if (f.json) {
+        out(JSON.stringify(r));
+        return;
+      }
+      out(`restored ${r.backup} to ${r.store}${r.keptStore ? ` (the old store is ${r.keptStore})` : ""}`);
+      if (r.profiles.length > 0) out(`restored ${r.profiles.length} sealed profiles into ${cfg.profilesDir}`);
+      if (r.config) out(`restored the config to ${r.config}`);
+    });
+}
