@@ -250,6 +250,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     port: cfg.http.port,
     metrics,
     tokenFile,
+    secrets: log.secrets,
     auditLog: audit,
     logger: log,
     directories: [{ name: "data", path: cfg.dataDir }],

@@ -53,12 +53,12 @@ export const globalConfigSchema = z.strictObject({
       rotation: z
         .strictObject({
           size: sizeSchema.default("10m"),
-          files: z.number().int().min(1).max(1000).default(10).describe("Rotated files kept"),
+          files: z.number().int().min(1).max(1000).default(5).describe("Rotated files kept"),
           frequency: z.enum(["daily", "hourly"]).optional(),
         })
-        .default({ size: "10m", files: 10 }),
+        .default({ size: "10m", files: 5 }),
     })
-    .default({ level: "info", rotation: { size: "10m", files: 10 } }),
+    .default({ level: "info", rotation: { size: "10m", files: 5 } }),
   telegram: z
     .strictObject({
       botToken: secretRefSchema.optional().describe("Default bot token for profiles that set none"),

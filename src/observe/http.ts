@@ -96,7 +96,7 @@ const TOKEN_NAME_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
 const digestOf = (s: string): Buffer => createHash("sha256").update(s, "utf8").digest();
 
 /** Parses token file text; `ignored` holds line numbers of lines that were not used (too short). */
-export function parseTokenFile(text: string): { tokens: ApiToken[]; ignored: number[] } {
+export function parseTokenFile(text: string, onSecret?: (token: string) => void): { tokens: ApiToken[]; ignored: number[] } {
   const tokens: ApiToken[] = [];
   const ignored: number[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
@@ -110,6 +110,7 @@ export function parseTokenFile(text: string): { tokens: ApiToken[]; ignored: num
       ignored.push(i + 1);
       return;
     }
+    onSecret?.(token);
     tokens.push({ name, digest: digestOf(token) });
   });
   return { tokens, ignored };
@@ -246,6 +247,8 @@ export interface HttpServerOptions {
   };
   /** Re-read the token file on SIGHUP (default false: the daemon calls reloadTokens()). */
   reloadOnSighup?: boolean;
+  /** Every token read is added here, so the logger redacts it wherever it would appear. */
+  secrets?: { add(secret: string): void };
   clock?: Clock;
 }
 
@@ -361,7 +364,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       if ((st.mode & 0o077) !== 0) {
         log?.warn({ event: "api_token_file_permissions", path: opts.tokenFile, mode: (st.mode & 0o777).toString(8) }, "the API token file is readable by others; chmod 600 it");
       }
-      const parsed = parseTokenFile(readFileSync(opts.tokenFile, "utf8"));
+      const parsed = parseTokenFile(readFileSync(opts.tokenFile, "utf8"), (t) => opts.secrets?.add(t));
       if (parsed.ignored.length > 0) {
         log?.warn({ event: "api_token_ignored", path: opts.tokenFile, lines: parsed.ignored, minLength: MIN_TOKEN_LENGTH }, "API tokens shorter than the minimum were ignored");
       }

@@ -29,7 +29,7 @@ describe("global config", () => {
     expect(r.profilesDir).toBe("/home/op/.config/onair/profiles");
     expect(r.dataDir).toBe("/home/op/.local/share/onair");
     expect(r.logDir).toBeUndefined();
-    expect(r.logRotation).toEqual({ size: "10m", files: 10 });
+    expect(r.logRotation).toEqual({ size: "10m", files: 5 });
     expect(r.keySource).toBeUndefined();
   });
 

@@ -42,6 +42,12 @@ describe("token file", () => {
     expect(JSON.stringify(tokens)).not.toContain("aaaaaaaaaaaaaaaaaaaa");
     expect(tokens[0].digest).toHaveLength(32);
   });
+
+  test("hands every used token to the redaction set, and no ignored one", () => {
+    const seen: string[] = [];
+    parseTokenFile("ops:aaaaaaaaaaaaaaaaaaaa\nweak:123\nbbbbbbbbbbbbbbbbbbbb\n", (t) => seen.push(t));
+    expect(seen).toEqual(["aaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbb"]);
+  });
 });
 
 describe("rate limiter", () => {
