@@ -6,78 +6,19 @@
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testProfileInput, udpCapture, type Capture } from "../helpers/channel.js";
 import { runCli } from "../helpers/cli.js";
 import { livePids, startDaemon, type Daemon } from "../helpers/daemon.js";
+import { FakeTelegram } from "../helpers/fake-telegram.js";
 import { haveFfmpeg } from "../helpers/ffmpeg.js";
 import { alive, until } from "../helpers/pipeline.js";
 
 const BOT_TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
 const API_TOKEN = "observe-test-api-token-0123456789";
 const CHANNEL = "obs";
-
-interface Sent {
-  chatId: string;
-  text: string;
-}
-
-/** Telegram's Bot API on 127.0.0.1: records sendMessage, holds getUpdates like a long poll. */
-class FakeTelegram {
-  readonly sent: Sent[] = [];
-  readonly tokens = new Set<string>();
-  private readonly server: Server = createServer((req, res) => void this.handle(req, res));
-  private readonly polls = new Set<ServerResponse>();
-  url = "";
-
-  async start(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    for (const res of this.polls) res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, result: [] }));
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let body = "";
-    for await (const chunk of req) body += String(chunk);
-    const m = /^\/bot([^/]+)\/(\w+)$/.exec(req.url ?? "");
-    if (!m) {
-      res.writeHead(404).end();
-      return;
-    }
-    this.tokens.add(m[1]);
-    const params: Record<string, string> = (req.headers["content-type"] ?? "").includes("json")
-      ? Object.fromEntries(Object.entries(JSON.parse(body || "{}") as Record<string, unknown>).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]))
-      : Object.fromEntries(new URLSearchParams(body));
-    const json = (v: unknown): void => void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(v));
-    if (m[2] === "getUpdates") {
-      // a long poll with nothing to say: answered when the client goes away or at stop()
-      this.polls.add(res);
-      res.on("close", () => this.polls.delete(res));
-      return;
-    }
-    if (m[2] === "sendMessage") {
-      const chatId = params.chat_id ?? "";
-      this.sent.push({ chatId, text: params.text ?? "" });
-      json({ ok: true, result: { message_id: this.sent.length, date: Math.floor(Date.now() / 1000), chat: { id: Number(chatId), type: "private" }, text: params.text } });
-      return;
-    }
-    json({ ok: true, result: true });
-  }
-
-  /** Messages whose text matches. */
-  count(re: RegExp): number {
-    return this.sent.filter((s) => re.test(s.text)).length;
-  }
-}
 
 const CRASH = /killed by signal|exit code|exited \(no exit code\)/;
 const FLAPPING = /is flapping/;
