@@ -15,12 +15,12 @@
  * spacings and predicts splice points to the frame. The period is N / fps (2.002 s here)
  * and is returned as `keyframes`.
  *
- * Secrets (profiles/README.md "Secrets and FFmpeg arguments"): output passphrases and
- * stream ids never reach FFmpeg (onair does the outputs), nor does any alert token.
- * FFmpeg 5.1/6.x have no file form for protocol options, so an SRT input's passphrase
- * and stream id, and an input URL's credentials (rtmp/http/hls/srt), are unavoidably in
- * argv; `secretsInArgv` names those profile paths so the caller can warn, and argv must
- * only ever be logged through the redacting logger.
+ * Secrets (profiles/README.md "Secrets and FFmpeg arguments"): no alert token ever reaches
+ * FFmpeg. FFmpeg 5.1/6.x have no file form for protocol options, so an SRT input's
+ * passphrase and stream id, and an input URL's credentials (rtmp/http/hls/srt), are
+ * unavoidably in this command's argv (an SRT output's passphrase likewise in the argv of its
+ * own FFmpeg child, src/pipeline/outputs.ts); `secretsInArgv` names those profile paths so
+ * the caller can warn, and argv must only ever be logged through the redacting logger.
  */
 import { accessSync, constants as fsConstants } from "node:fs";
 import { execFile, spawnSync } from "node:child_process";
