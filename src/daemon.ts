@@ -1,11 +1,28 @@
 /**
  * The daemon: every channel of the profiles directory on air, the store, the HTTP server
  * (metrics, health, control API) and Telegram alerts. Owns the one shutdown path:
- * SIGTERM/SIGINT stop the HTTP server, every channel (their FFmpeg children), the alerter,
- * then close the store and flush the logger, within a hard deadline. SIGHUP reloads the
+ * SIGTERM/SIGINT tell systemd STOPPING=1, stop the HTTP server, every channel (their FFmpeg
+ * children), the daily backup, flush the held-back store writes, stop the alerter, then
+ * close the store and flush the logger, within a hard deadline. SIGHUP reloads the
  * profiles (only changed channels restart) and the API tokens.
+ *
+ * Under systemd (Type=notify) it reports READY=1 once the HTTP server listens and the
+ * channels were started, and pings the watchdog (observe/sdnotify.ts).
+ *
+ * Store writes of the channels (as-run, cues) go through a retry queue: a full disk never
+ * stops playout; failures count in onair_store_errors_total, one `store_write_failed`
+ * alert per outage and a `store_recovered` when the held-back rows are in.
+ *
+ * Environment knobs for tests only (never needed in production):
+ * - ONAIR_BACKUP_DELAY_MS: the first daily backup runs this long after start (instead of
+ *   5 min when the last backup is more than a day old);
+ * - ONAIR_STORE_RETRY_MS: retry period of failed store writes (default 2 s);
+ * - ONAIR_TEST_STORE_LIMIT_FILE: while this file exists the store is full (capped with
+ *   PRAGMA max_page_count and filled: writes fail with SQLITE_FULL), a simulated full disk
+ *   where a test cannot mount a tiny filesystem (store/test-full.ts);
+ * - ONAIR_SYSTEMD_NOTIFY: the systemd-notify binary (see observe/sdnotify.ts).
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Alerter, routeFromProfile, type Alert } from "./alerts/index.js";
@@ -19,8 +36,12 @@ import { AuditLog } from "./observe/audit.js";
 import { resolveApiTokenFile, startHttpServer, type ChannelView } from "./observe/http.js";
 import { createFileLogger, createLogger, logSizeBytes, type OnairLogger } from "./observe/logger.js";
 import { createMetrics, siFromCarousel, type ChannelSnapshot } from "./observe/metrics.js";
+import { SdNotifier } from "./observe/sdnotify.js";
 import { Channel } from "./pipeline/channel.js";
+import { BackupScheduler, createBackup, listBackups, type BackupResult } from "./store/backup.js";
 import { openStore, type Store } from "./store/db.js";
+import { StoreWriteQueue } from "./store/write-queue.js";
+import { watchTestStoreLimit } from "./store/test-full.js";
 
 export interface DaemonOptions {
   config?: string;
@@ -39,6 +60,8 @@ export interface DaemonOptions {
   logger?: OnairLogger;
   /** called with the bound HTTP URL once listening */
   onListening?: (url: string) => void;
+  /** the systemd-notify binary (default $ONAIR_SYSTEMD_NOTIFY, else /usr/bin/systemd-notify) */
+  systemdNotify?: string;
 }
 
 export interface RunningDaemon {
@@ -79,6 +102,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   mkdirSync(cfg.dataDir, { recursive: true });
   const store: Store = openStore(resolveStorePath(opts.store, { flag: cfg.dataDir }));
   let storeErrors = 0;
+  const sd = new SdNotifier({ env, logger: log, binary: opts.systemdNotify });
 
   const keyOpts = { keyFile: opts.keyFile, passphraseFile: opts.passphraseFile, env, config: cfg.keySource };
   const keyLocation = await locateKey(keyOpts).catch(() => undefined);
@@ -126,6 +150,67 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   const notify = (a: Alert): void => {
     alerter.notify(a);
   };
+
+  // as-run and cue rows: a failed write is held in memory and retried, playout goes on
+  const errFields = (err: unknown): { code: string; sqliteCode?: string; message: string } => {
+    const e = err as { code?: unknown; fields?: { sqliteCode?: unknown }; message?: unknown };
+    const sqliteCode = typeof e?.fields?.sqliteCode === "string" ? e.fields.sqliteCode : typeof e?.code === "string" && e.code.startsWith("SQLITE_") ? e.code : undefined;
+    return {
+      code: typeof e?.code === "string" && e.code.startsWith("ONAIR_") ? e.code : "ONAIR_STORE_FAILED",
+      ...(sqliteCode ? { sqliteCode } : {}),
+      message: err instanceof Error ? err.message : String(err),
+    };
+  };
+  const writes = new StoreWriteQueue({
+    store,
+    retryMs: Number(env.ONAIR_STORE_RETRY_MS) > 0 ? Number(env.ONAIR_STORE_RETRY_MS) : 2000,
+    onError: (err, w) => {
+      storeErrors++;
+      log.error({ event: "store_write_failed", channel: w.channel, what: w.what, queued: w.queued, err });
+    },
+    onOutage: (err, w) => {
+      log.error({ event: "store_outage", channel: w.channel, what: w.what, message: "store writes fail; playout goes on, rows are held in memory and retried" });
+      notify({ kind: "store_write_failed", path: store.path, what: w.channel ? `${w.what} of ${w.channel}` : w.what, ...errFields(err) });
+    },
+    onRecovered: (r) => {
+      log.info({ event: "store_recovered", outageMs: r.outageMs, written: r.written, dropped: r.dropped });
+      notify({ kind: "store_recovered", path: store.path, outageMs: r.outageMs, written: r.written, dropped: r.dropped });
+    },
+    onDropped: (w) => log.error({ event: "store_write_dropped", channel: w.channel, what: w.what, message: "retry queue full: the oldest held-back row is lost" }),
+  });
+  const onStoreError = (channel: string) => (err: unknown, what: string): void => {
+    storeErrors++;
+    log.error({ event: "store_error", channel, what, err });
+  };
+
+  // test-only: a simulated full disk (see the module comment and store/test-full.ts)
+  const stopTestLimit = env.ONAIR_TEST_STORE_LIMIT_FILE ? watchTestStoreLimit(store, env.ONAIR_TEST_STORE_LIMIT_FILE, log) : undefined;
+
+  // the daily backup (03:30 UTC; soon after start when the last one is more than a day old)
+  const backupDir = join(cfg.dataDir, "backups");
+  const backupDelay = Number(env.ONAIR_BACKUP_DELAY_MS);
+  const backups = new BackupScheduler({
+    run: () => createBackup({ store, destDir: backupDir, profilesDir: cfg.profilesDir, configPath: cfg.configPath, pagesPerStep: 256 }),
+    lastBackupMs: (() => {
+      const newest = listBackups(backupDir)[0];
+      if (!newest) return undefined;
+      try {
+        return (JSON.parse(readFileSync(join(newest, "manifest.json"), "utf8")) as { createdMs?: number }).createdMs;
+      } catch {
+        return undefined;
+      }
+    })(),
+    ...(backupDelay >= 0 && env.ONAIR_BACKUP_DELAY_MS ? { catchUpDelayMs: backupDelay } : {}),
+    onDone: (r) => {
+      const b = r as BackupResult;
+      log.info({ event: "backup_done", dir: b.dir, rows: b.manifest.rows, pruned: b.pruned.length });
+    },
+    onError: (err) => {
+      log.error({ event: "backup_failed", dir: backupDir, err });
+      const code = (err as { code?: unknown }).code;
+      notify({ kind: "backup_failed", path: backupDir, code: typeof code === "string" && code.startsWith("ONAIR_") ? code : "ONAIR_BACKUP_FAILED", message: err instanceof Error ? err.message : String(err) });
+    },
+  });
 
   function snapshot(c: Channel): ChannelSnapshot {
     const s = c.status();
@@ -195,9 +280,9 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     };
   }
 
-  function addChannel(lp: LoadedProfile): Channel {
+  function addChannel(lp: LoadedProfile, reload: boolean): Channel {
     const p: ChannelProfile = lp.profile;
-    const c = new Channel({ profile: p, store, logger: log, dataDir: cfg.dataDir });
+    const c = new Channel({ profile: p, store, logger: log, dataDir: cfg.dataDir, writes, onStoreError: onStoreError(p.channel.id) });
     const route = routeFromProfile(p, defaultBotToken);
     alerter.setChannel(p.channel.id, route);
     if (route) log.secrets.add(route.botToken);
@@ -208,7 +293,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     c.on("slate", (e) => notify(e.on ? { kind: "slate_on", channel: c.id, reason: e.reason } : { kind: "slate_off", channel: c.id }));
     channels.set(c.id, c);
     metrics.registerChannel(c.id, () => snapshot(c));
-    audit.profileLoaded({ who: "daemon", via: "daemon", path: lp.path, channel: c.id, reload: false, ok: true });
+    audit.profileLoaded({ who: "daemon", via: "daemon", path: lp.path, channel: c.id, reload, ok: true });
     return c;
   }
 
@@ -232,17 +317,17 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     log.info({ event: "channel_stopped", channel: id });
   }
 
-  function reportRefused(list: RefusedProfile[]): void {
+  function reportRefused(list: RefusedProfile[], reload: boolean): void {
     for (const r of list) {
       log.error({ event: "profile_refused", file: r.file, code: r.code, message: r.message });
-      audit.profileLoaded({ who: "daemon", via: "daemon", path: r.path, reload: false, ok: false, error: `${r.code}: ${r.message}` });
+      audit.profileLoaded({ who: "daemon", via: "daemon", path: r.path, reload, ok: false, error: `${r.code}: ${r.message}` });
       notify({ kind: "profile_refused", file: r.file, code: r.code, message: r.message });
     }
   }
 
   const snap = await profiles.load();
-  reportRefused(snap.refused);
-  for (const lp of snap.channels) addChannel(lp);
+  reportRefused(snap.refused, false);
+  for (const lp of snap.channels) addChannel(lp, false);
 
   const tokenFile = resolveApiTokenFile(opts.apiTokenFile, env);
   const http = await startHttpServer({
@@ -293,6 +378,11 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   opts.onListening?.(http.url);
   alerter.start();
   await Promise.all([...channels.values()].map(startChannel));
+  backups.start();
+  if (sd.enabled) {
+    await sd.ready(`${channels.size} channel(s), HTTP ${http.url}`);
+    sd.startWatchdog();
+  }
 
   let stopping: Promise<void> | undefined;
   let resolveDone!: () => void;
@@ -302,19 +392,20 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     log.info({ event: "reload", message: "SIGHUP: reloading profiles and API tokens" });
     http.reloadTokens();
     const diff = await profiles.reload();
-    reportRefused(diff.refused);
+    reportRefused(diff.refused, true);
     for (const lp of diff.removed) await stopChannel(lp.profile.channel.id);
     for (const lp of diff.changed) {
       await stopChannel(lp.profile.channel.id);
-      await startChannel(addChannel(lp));
+      await startChannel(addChannel(lp, true));
     }
-    for (const lp of diff.added) await startChannel(addChannel(lp));
+    for (const lp of diff.added) await startChannel(addChannel(lp, true));
     log.info({ event: "reloaded", added: diff.added.length, changed: diff.changed.length, removed: diff.removed.length, unchanged: diff.unchanged.length });
   }
 
   async function shutdown(reason: string): Promise<void> {
     stopping ??= (async () => {
       log.info({ event: "shutdown", reason });
+      const notified = sd.stopping();
       const deadline = setTimeout(() => {
         log.error({ event: "shutdown_deadline", message: "shutdown took too long; exiting" });
         process.exit(1);
@@ -323,7 +414,12 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
       try {
         await http.close();
         await Promise.allSettled([...channels.keys()].map((id) => stopChannel(id)));
+        await backups.stop();
+        stopTestLimit?.();
+        const lost = writes.close();
+        if (lost > 0) log.error({ event: "store_writes_lost", rows: lost, message: "held-back as-run/cue rows could not be written before exit" });
         await alerter.close();
+        await notified;
         audit.close();
         store.close();
         log.info({ event: "stopped" });

@@ -42,6 +42,12 @@
  * answer; the user asks again). Commands older than `maxAgeMs` (default 10 min, e.g.
  * queued while the daemon was down) are not answered.
  *
+ * **When the store cannot be written** (full disk, I/O error): the alert is not lost. Its
+ * rows are kept in memory (at most `memoryMax`, oldest dropped and counted) and sent
+ * directly by the sender loop, with the same rate limits and retries; each round first
+ * tries to move them into the outbox, so once the store works again they take the durable
+ * path. Rows kept in memory are lost if the process dies before they are sent or stored.
+ *
  * Secrets: bot tokens live in memory only; the outbox stores the bot id (the public
  * numeric part). Nothing logs a request URL (it carries `/bot<token>/`), and the tokens
  * are registered with the logger's SecretSet when it has one.
@@ -66,7 +72,7 @@ import {
   type OutboxInput,
   type OutboxRow,
 } from "../store/outbox.js";
-import { formatAlert, formatReply, htmlToText, PROFILE_EVENT_OF, type Alert } from "./messages.js";
+import { BOX_WIDE_KINDS, formatAlert, formatReply, htmlToText, PROFILE_EVENT_OF, type Alert } from "./messages.js";
 import {
   AlertRules,
   ChatRateLimiter,
@@ -161,6 +167,8 @@ export interface AlerterOptions {
   keepSentMs?: number;
   /** aborting it closes the Alerter (the daemon's root signal) */
   signal?: AbortSignal;
+  /** alert rows kept in memory while the outbox cannot be written (default 500) */
+  memoryMax?: number;
 }
 
 export type NotifyResult =
@@ -207,6 +215,13 @@ interface Route {
   chatId: string;
 }
 
+/** An alert row the outbox could not take: sent from memory (see the module comment). */
+interface MemoryRow extends OutboxInput {
+  createdMs: number;
+  attempts: number;
+  nextAttemptMs: number;
+}
+
 const inc = (m: Record<string, number>, k: string): void => {
   m[k] = (m[k] ?? 0) + 1;
 };
@@ -238,6 +253,7 @@ export class Alerter extends EventEmitter {
   private started = false;
   private stopping = false;
   private closing: Promise<void> | undefined;
+  private readonly memory: MemoryRow[] = [];
   private readonly counters = {
     notified: 0,
     enqueued: 0,
@@ -313,8 +329,15 @@ export class Alerter extends EventEmitter {
     try {
       enqueueOutbox(this.store, rows, this.clock.now());
     } catch (err) {
-      this.log.error({ event: "alert_store_error", err, kind: alert.kind, channel: alert.channel }, "cannot queue an alert");
-      return this.suppress("store_error", alert);
+      // a full disk must not cost the alert (it is often the alert about the full disk)
+      this.keepInMemory(rows);
+      this.counters.enqueued += rows.length;
+      this.log.error(
+        { event: "alert_store_error", err, kind: alert.kind, channel: alert.channel, inMemory: this.memory.length },
+        "cannot queue an alert in the outbox; it is sent from memory",
+      );
+      this.wake();
+      return { enqueued: rows.length, alert };
     }
     this.counters.enqueued += rows.length;
     this.log.info({ event: "alert_queued", kind: alert.kind, channel: alert.channel, chats: rows.length }, `alert ${alert.kind} queued`);
@@ -325,7 +348,7 @@ export class Alerter extends EventEmitter {
   stats(): AlerterStats {
     let depth = -1;
     try {
-      depth = outboxDepth(this.store);
+      depth = outboxDepth(this.store) + this.memory.length;
     } catch {
       // store closed: depth unknown
     }
@@ -404,12 +427,88 @@ export class Alerter extends EventEmitter {
 
   private routesFor(a: Alert): Route[] | "disabled" {
     const route = a.channel !== undefined ? this.channels.get(a.channel) : undefined;
-    const boxWide = a.kind === "disk_low" || a.kind === "profile_refused";
+    const boxWide = BOX_WIDE_KINDS.has(a.kind);
     if (!route) return boxWide ? this.boxRoutes() : [];
     const ev = PROFILE_EVENT_OF[a.kind];
     if (ev !== null && !route.events.includes(ev)) return "disabled";
     const botId = botIdOf(route.botToken);
     return [...new Set(route.chatIds.map(String))].map((chatId) => ({ botId, chatId }));
+  }
+
+  private keepInMemory(rows: readonly OutboxInput[]): void {
+    const now = this.clock.now();
+    const max = Math.max(1, this.o.memoryMax ?? 500);
+    for (const r of rows) {
+      if (this.memory.length >= max) {
+        const lost = this.memory.shift() as MemoryRow;
+        inc(this.counters.dropped, "memory_full");
+        this.log.error({ event: "alert_dropped", kind: lost.kind, chatId: lost.chatId, reason: "memory_full" }, "alert lost: the outbox cannot be written and the memory queue is full");
+      }
+      this.memory.push({ ...r, createdMs: now, attempts: 0, nextAttemptMs: now });
+    }
+  }
+
+  /**
+   * Alert rows held in memory: into the outbox if it takes them again, else sent directly
+   * (one request at most per call). Returns whether a request was made and the ms until
+   * the earliest waiting row is due.
+   */
+  private async sendFromMemory(signal: AbortSignal): Promise<{ sent: boolean; waitMs: number }> {
+    let waitMs = Number.POSITIVE_INFINITY;
+    if (this.memory.length === 0) return { sent: false, waitMs };
+    try {
+      enqueueOutbox(this.store, this.memory, this.clock.now());
+      this.log.info({ event: "alert_outbox_resumed", rows: this.memory.length }, "alerts held in memory are in the outbox again");
+      this.memory.length = 0;
+      return { sent: false, waitMs: 0 };
+    } catch {
+      // still failing: send them from here
+    }
+    const now = this.clock.now();
+    const seen = new Set<string>();
+    for (let i = 0; i < this.memory.length; i++) {
+      const row = this.memory[i];
+      const queue = `${row.botId}:${row.chatId}`;
+      if (seen.has(queue)) continue; // one chat's messages in order: only its oldest row
+      seen.add(queue);
+      const client = this.bots.get(row.botId);
+      if (!client) continue;
+      if (row.nextAttemptMs > now) {
+        waitMs = Math.min(waitMs, row.nextAttemptMs - now);
+        continue;
+      }
+      const rate = this.limiter.waitMs(queue, this.clock.monotonic());
+      if (rate > 0) {
+        waitMs = Math.min(waitMs, rate);
+        continue;
+      }
+      this.limiter.record(queue, this.clock.monotonic());
+      row.attempts++;
+      const p = client.sendMessage(row.chatId, row.payload, signal);
+      this.inflight = p;
+      let res = await p;
+      this.inflight = undefined;
+      if (!res.ok && res.reason === "html_parse") res = await client.sendMessage(row.chatId, htmlToText(row.payload), signal, true);
+      const idx = this.memory.indexOf(row);
+      if (res.ok) {
+        if (idx >= 0) this.memory.splice(idx, 1);
+        this.counters.sent++;
+        this.backoffOf(queue).reset();
+        this.log.info({ event: "alert_sent_from_memory", chatId: row.chatId, kind: row.kind, attempts: row.attempts }, "alert sent without the outbox");
+        this.emit("sent", { id: 0, chatId: row.chatId, kind: row.kind } satisfies SentEvent);
+      } else if (res.reason !== "aborted") {
+        inc(this.counters.failed, res.reason);
+        if (res.retry === "never") {
+          if (idx >= 0) this.memory.splice(idx, 1);
+          inc(this.counters.dropped, res.reason);
+          this.log.error({ event: "alert_dropped", chatId: row.chatId, kind: row.kind, reason: res.reason, description: res.description }, "Telegram refused an alert for good");
+        } else {
+          row.nextAttemptMs = this.clock.now() + (res.retry === "after" ? res.retryAfterMs : Math.round(this.backoffOf(queue).next()));
+        }
+      }
+      return { sent: true, waitMs: 0 };
+    }
+    return { sent: false, waitMs };
   }
 
   private suppress(reason: SuppressReason | "disabled" | "no_route" | "store_error", a: Alert): NotifyResult {
@@ -470,6 +569,11 @@ export class Alerter extends EventEmitter {
       this.kicked = false;
       let waitMs = idle;
       let sentOne = false;
+      if (this.memory.length > 0) {
+        const m = await this.sendFromMemory(signal);
+        if (m.sent) continue;
+        waitMs = Math.min(waitMs, m.waitMs);
+      }
       try {
         const now = this.clock.now();
         for (const head of outboxHeads(this.store)) {

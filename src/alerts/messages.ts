@@ -91,13 +91,65 @@ export interface DiskLow {
   thresholdBytes?: number | undefined;
 }
 
-export type Alert = ChannelCrashed | Flapping | Recovered | SlateOn | SlateOff | CueFailed | CueLate | ProfileRefused | DiskLow;
+/** A store write (as-run row, cue record) failed; playout goes on and the write is retried. Once per outage. */
+export interface StoreWriteFailed {
+  kind: "store_write_failed";
+  /** the channel whose write failed first, when there is one */
+  channel?: string | undefined;
+  /** the store file */
+  path: string;
+  /** OnairError code, e.g. ONAIR_STORE_FAILED */
+  code: string;
+  /** SQLite's code when known, e.g. SQLITE_FULL */
+  sqliteCode?: string | undefined;
+  message: string;
+  /** what was being written, e.g. "as-run item" */
+  what: string;
+}
+
+/** The writes held back by a store outage went in. */
+export interface StoreRecovered {
+  kind: "store_recovered";
+  channel?: string | undefined;
+  path: string;
+  outageMs: number;
+  /** rows written late */
+  written: number;
+  /** rows lost (the retry queue was full) */
+  dropped: number;
+}
+
+/** The daemon's daily backup failed (the store itself may be fine). */
+export interface BackupFailed {
+  kind: "backup_failed";
+  channel?: undefined;
+  /** the backup directory */
+  path: string;
+  /** OnairError code, e.g. ONAIR_BACKUP_FAILED */
+  code: string;
+  message: string;
+}
+
+export type Alert =
+  | ChannelCrashed
+  | Flapping
+  | Recovered
+  | SlateOn
+  | SlateOff
+  | CueFailed
+  | CueLate
+  | ProfileRefused
+  | DiskLow
+  | StoreWriteFailed
+  | StoreRecovered
+  | BackupFailed;
 export type AlertKind = Alert["kind"];
 
 /**
  * The profile's `alerts.telegram.events` switch each kind belongs to. `cue_late` has no
- * switch of its own and follows `cue_failed`; `disk_low` is about the box, not a channel,
- * and is always on (null).
+ * switch of its own and follows `cue_failed`; `disk_low`, `store_write_failed`,
+ * `store_recovered` and `backup_failed` are about the box, not a channel, and are always
+ * on (null).
  */
 export const PROFILE_EVENT_OF: Record<AlertKind, ProfileAlertEvent | null> = {
   channel_crashed: "channel_down",
@@ -109,12 +161,20 @@ export const PROFILE_EVENT_OF: Record<AlertKind, ProfileAlertEvent | null> = {
   cue_late: "cue_failed",
   profile_refused: "profile_refused",
   disk_low: null,
+  store_write_failed: null,
+  store_recovered: null,
+  backup_failed: null,
 };
+
+/** Kinds about the box (the data directory, the store), sent to the box's chats when no channel route applies. */
+export const BOX_WIDE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>(["disk_low", "profile_refused", "store_write_failed", "store_recovered", "backup_failed"]);
 
 /** Dedupe key: same channel and kind (and, for box-wide kinds, same path or file). */
 export function dedupeKey(a: Alert): string {
-  const subject = a.kind === "disk_low" ? a.path : a.kind === "profile_refused" ? a.file : "";
-  return `${a.channel ?? ""}\u0000${a.kind}\u0000${subject}`;
+  const subject = a.kind === "disk_low" || a.kind === "store_write_failed" || a.kind === "store_recovered" || a.kind === "backup_failed" ? a.path : a.kind === "profile_refused" ? a.file : "";
+  // store alerts are about the one store, whichever channel's write noticed first
+  const channel = a.kind === "store_write_failed" || a.kind === "store_recovered" ? "" : (a.channel ?? "");
+  return `${channel}\u0000${a.kind}\u0000${subject}`;
 }
 
 // ── text helpers ─────────────────────────────────────────────────────────────
@@ -290,6 +350,19 @@ function bodyLines(a: Alert): string[] {
       if (a.thresholdBytes !== undefined) lines.push(`threshold ${formatBytes(a.thresholdBytes)}`);
       return lines;
     }
+    case "store_write_failed":
+      return [
+        `💾 store writes failing: ${code(a.path)}${a.channel ? ` (first: ${b(a.channel)}, ${e(a.what)})` : ` (${e(a.what)})`}`,
+        `${code(a.code)}${a.sqliteCode ? ` ${code(a.sqliteCode)}` : ""}: ${e(a.message)}`,
+        "playout continues; as-run and cue rows are kept in memory and retried",
+      ];
+    case "backup_failed":
+      return [`💾 daily backup failed: ${code(a.path)}`, `${code(a.code)}: ${e(a.message)}`];
+    case "store_recovered":
+      return [
+        `✅ store writes work again: ${code(a.path)} after ${formatDuration(a.outageMs)}`,
+        `${a.written} held-back row(s) written${a.dropped > 0 ? `, ${a.dropped} lost (retry queue full)` : ""}`,
+      ];
   }
 }
 

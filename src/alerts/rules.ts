@@ -11,8 +11,9 @@
  *   box-wide kinds) as one accepted less than `dedupeWindowMs` ago is suppressed. The
  *   window runs from the last accepted alert, so a condition that persists is reminded
  *   once per window. An alert that ends a condition clears the dedupe of its opposite
- *   (`recovered` clears `channel_crashed`/`flapping`, `slate_off` clears `slate_on` and
- *   the reverse), so a new episode is always reported.
+ *   (`recovered` clears `channel_crashed`/`flapping`, `slate_off` clears `slate_on`,
+ *   `store_recovered` clears `store_write_failed`, and the reverse), so a new episode is
+ *   always reported.
  */
 import { dedupeKey, type Alert, type AlertKind } from "./messages.js";
 
@@ -41,6 +42,8 @@ const CLEARS: Partial<Record<AlertKind, AlertKind[]>> = {
   flapping: ["recovered"],
   slate_off: ["slate_on"],
   slate_on: ["slate_off"],
+  store_recovered: ["store_write_failed"],
+  store_write_failed: ["store_recovered"],
 };
 
 interface ChannelState {

@@ -8,7 +8,9 @@ import { siOptionsFromProfile } from "../inject/offline.js";
 import { TICKS, defaultCuePlanConfig, type PlannedCue } from "../inject/planner.js";
 import { SiSlotFiller, type SiFillerStats } from "../inject/si-filler.js";
 import { siEventsFromItems } from "../schedule/si-events.js";
+import { recordItemAired } from "../store/asrun-export.js";
 import type { Store } from "../store/db.js";
+import type { StoreWriteQueue } from "../store/write-queue.js";
 import { buildFfmpegArgs, checkFfmpeg, resolveFfmpegBinary } from "./ffmpeg-args.js";
 import { FileOutput, OutputFanout, SrtOutput, StdoutOutput, UdpOutput, type Output, type OutputStats, type SrtOutputOptions } from "./outputs.js";
 import { ensureSlateClip, slateLoopCommand } from "./slate.js";
@@ -44,6 +46,14 @@ export interface ChannelOptions {
   breakHorizonMs?: number;
   /** how often the schedule's breaks are looked up (default 30 s) */
   breakRefreshMs?: number;
+  /**
+   * As-run and cue rows go through this queue (the daemon's: a failed write is kept and
+   * retried, playout goes on). Without it they are written directly and a failure is
+   * logged and reported to `onStoreError`.
+   */
+  writes?: StoreWriteQueue;
+  /** a store read or (without `writes`) write failed */
+  onStoreError?: (err: unknown, what: string) => void;
 }
 
 export interface ChannelStatus {
@@ -91,6 +101,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private failedAt: number | null = null;
   private recoverTimer: NodeJS.Timeout | undefined;
   private readonly ffmpegPath: string;
+  /** wall ms of the first packet put out by this run */
+  private outputSince: number | null = null;
+  /** the schedule item last written to the as-run log (start:event_id) */
+  private airedKey: string | undefined;
+  /** wall ms of the next look at the present item */
+  private itemCheckAt = 0;
 
   constructor(private readonly opts: ChannelOptions) {
     super();
@@ -218,7 +234,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.log.warn({ event: "no_slate", message: "passthrough channel: no slate (no encoder settings to make one)" });
     }
     this.live.start();
-    this.ticker = setInterval(() => this.switcher.tick(), 100);
+    this.ticker = setInterval(() => {
+      this.switcher.tick();
+      this.checkItemAired();
+    }, 100);
     this.ticker.unref();
     this.refreshBreaks();
     this.breakTimer = setInterval(() => this.refreshBreaks(), this.opts.breakRefreshMs ?? 30_000);
@@ -281,6 +300,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   private output(chunk: Buffer): void {
     this.bytesOut += chunk.length;
+    this.outputSince ??= this.clock.now();
     this.monitor.pushRun(chunk, 0, chunk.length / 188);
     this.lastOutputAt = this.clock.now();
     this.fanout.write(chunk);
@@ -320,14 +340,79 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.log.info({ event: "cue_sent", kind: c.kind, spliceEventId: c.spliceEventId, splicePts: c.splicePts, leadSeconds, send: c.sendsDone });
     if (c.sendsDone !== 1) return;
     this.emit("cue", { kind: c.kind, spliceEventId: c.spliceEventId, splicePts: c.splicePts, leadSeconds });
-    const st = this.opts.store;
+    const scheduledMs = this.cueWallMs(c);
+    const actualMs = this.clock.now();
+    const section = Buffer.from(c.section).toString("base64");
+    // one transaction: a retried write never leaves a cue without its as-run row or twice
+    this.writeStore("cue", (st) =>
+      st.transaction("cue as-run", () => {
+        st.recordCue({ channel: this.id, spliceEventId: c.spliceEventId, kind: c.kind, scheduledMs, pts: c.splicePts, section });
+        st.insertAsRun({ channel: this.id, kind: "cue", scheduledMs, actualMs, pts: c.splicePts, eventId: c.spliceEventId, details: { kind: c.kind, command: c.spec.command, leadSeconds } });
+      }),
+    );
+  }
+
+  /**
+   * The planned wall time of a cue's splice point: for an "out" the break's due time (the
+   * schedule's break start, or the API's requested time), otherwise the splice point the
+   * cue announces (the return). Undefined before the stream clock is anchored.
+   */
+  private cueWallMs(c: PlannedCue): number | undefined {
+    const clk = this.injector.clock;
+    if (!clk.ready || c.splicePts < 0) return undefined;
+    const plan = c.kind === "out" ? this.injector.planner.planned.find((b) => b.spliceEventId === c.spliceEventId) : undefined;
+    return Math.round(clk.wallAt(plan?.requestedPts ?? c.splicePts));
+  }
+
+  /**
+   * Writes the schedule item on air to the as-run log when it changes: looked up at the
+   * item boundaries the schedule gives (and at least every 30 s, for re-imports), once the
+   * output runs. The item already running when the output started is written with
+   * `joined_late: true` (scheduled = its real start, actual = when we joined).
+   */
+  private checkItemAired(): void {
+    const now = this.clock.now();
+    if (this.outputSince === null || now < this.itemCheckAt) return;
+    let pf: ReturnType<Store["presentFollowing"]>;
     try {
-      st.recordCue({ channel: this.id, spliceEventId: c.spliceEventId, kind: c.kind, pts: c.splicePts, section: Buffer.from(c.section).toString("base64") });
-      st.insertAsRun({ channel: this.id, kind: "cue", pts: c.splicePts, eventId: c.spliceEventId, details: { kind: c.kind, command: c.spec.command, leadSeconds } });
+      pf = this.opts.store.presentFollowing(this.id, now);
     } catch (err) {
-      // a full disk must not stop playout: logged, the channel goes on
-      this.log.error({ event: "store_error", err });
+      this.storeError(err, "present item lookup");
+      this.itemCheckAt = now + 5000;
+      return;
     }
+    const boundary = pf.present ? pf.present.startMs + pf.present.durationMs : pf.following?.startMs;
+    this.itemCheckAt = Math.min(boundary ?? Number.POSITIVE_INFINITY, now + 30_000);
+    const item = pf.present;
+    if (!item) return;
+    const key = `${item.startMs}:${item.eventId}`;
+    if (key === this.airedKey) return;
+    const joinedLate = this.airedKey === undefined && item.startMs < this.outputSince;
+    this.airedKey = key;
+    const pts = this.injector.clock.ready ? this.injector.clock.ptsForWall(now) : undefined;
+    const extra: Record<string, unknown> = { source: this.switcher.source };
+    if (joinedLate) extra.joined_late = true;
+    this.log.info({ event: "item_aired", eventId: item.eventId, startMs: item.startMs, title: item.title, lateMs: now - item.startMs, joinedLate });
+    this.writeStore("as-run item", (st) => recordItemAired(st, this.id, item, now, pts, extra));
+  }
+
+  /** A store write that must not stop playout: through the daemon's retry queue when there is one. */
+  private writeStore(what: string, run: (st: Store) => void): void {
+    if (this.opts.writes) {
+      this.opts.writes.write(what, this.id, run);
+      return;
+    }
+    try {
+      run(this.opts.store);
+    } catch (err) {
+      // a full disk must not stop playout: logged and reported, the channel goes on
+      this.storeError(err, what);
+    }
+  }
+
+  private storeError(err: unknown, what: string): void {
+    this.log.error({ event: "store_error", what, err });
+    this.opts.onStoreError?.(err, what);
   }
 
   /** Hands the schedule's breaks of the next minutes to the injector, once each. */
@@ -342,7 +427,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
         for (const b of item.breaks) list.push({ startMs: item.startMs + b.offsetMs, durationMs: b.durationMs, breakId: b.breakId });
       }
     } catch (err) {
-      this.log.error({ event: "store_error", err });
+      this.storeError(err, "break lookup");
       return;
     }
     for (const b of list) {

@@ -149,9 +149,12 @@ export function recordItemAired(
   item: Pick<ScheduleItem, "startMs" | "durationMs" | "title" | "eventId"> & { subtitle?: string | undefined },
   actualMs: number,
   pts?: number,
+  /** more details, e.g. `{ joined_late: true }` for the item already running at start */
+  extra?: Record<string, unknown>,
 ): number {
   const details: Record<string, unknown> = { title: item.title, durationMs: item.durationMs };
   if (item.subtitle) details.subtitle = item.subtitle;
+  if (extra) Object.assign(details, extra);
   return store.insertAsRun({
     channel,
     kind: "item",

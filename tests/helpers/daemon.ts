@@ -15,12 +15,12 @@ export interface Daemon {
 
 /**
  * `dir` holds profiles/, data/, key, api.token and onair.yaml (the global config, so nothing
- * from /etc/onair is read).
+ * from /etc/onair is read). `env` is added to the daemon's environment.
  */
-export async function startDaemon(dir: string, extra: string[] = []): Promise<Daemon> {
+export async function startDaemon(dir: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
   const child = spawn(process.execPath, [onairBin, "run", "--profiles-dir", join(dir, "profiles"), "--data-dir", join(dir, "data"), "--http", "127.0.0.1:0", "--allow-clear-profiles", "--key-file", join(dir, "key"), "--api-token-file", join(dir, "api.token"), ...extra], {
     stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, ONAIR_CONFIG: join(dir, "onair.yaml") },
+    env: { ...process.env, ONAIR_CONFIG: join(dir, "onair.yaml"), ...env },
   });
   let out = "";
   child.stdout.on("data", (c: Buffer) => (out += c.toString()));

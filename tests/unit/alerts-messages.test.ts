@@ -96,6 +96,22 @@ describe("formatAlert", () => {
     expect(disk).toContain("512 MiB free of 100 GiB (0.5%)");
   });
 
+  it("writes the store and backup alerts: the path, the codes, what failed and what was kept", () => {
+    const failed = formatAlert({ kind: "store_write_failed", channel: "news", path: "/var/lib/onair/onair.db", code: "ONAIR_STORE_FAILED", sqliteCode: "SQLITE_FULL", message: "database or disk is full <x>", what: "as-run item" });
+    expect(wellFormed(failed)).toBe(true);
+    expect(htmlToText(failed)).toContain("store writes failing: /var/lib/onair/onair.db (first: news, as-run item)");
+    expect(htmlToText(failed)).toContain("ONAIR_STORE_FAILED SQLITE_FULL: database or disk is full <x>");
+    expect(htmlToText(failed)).toContain("playout continues");
+    const back = htmlToText(formatAlert({ kind: "store_recovered", path: "/d/onair.db", outageMs: 95_000, written: 12, dropped: 0 }));
+    expect(back).toContain("store writes work again: /d/onair.db after 1 min 35 s");
+    expect(back).toContain("12 held-back row(s) written");
+    expect(back).not.toContain("lost");
+    expect(htmlToText(formatAlert({ kind: "store_recovered", path: "/d/onair.db", outageMs: 1000, written: 10_000, dropped: 7 }))).toContain("7 lost (retry queue full)");
+    const bk = htmlToText(formatAlert({ kind: "backup_failed", path: "/d/backups", code: "ONAIR_BACKUP_FAILED", message: "ENOSPC" }));
+    expect(bk).toContain("daily backup failed: /d/backups");
+    expect(bk).toContain("ONAIR_BACKUP_FAILED: ENOSPC");
+  });
+
   it("adds the label in italics", () => {
     expect(formatAlert({ kind: "slate_off", channel: "c1" }, { label: "box-1" })).toMatch(/\n<i>box-1<\/i>$/);
   });

@@ -1,0 +1,108 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ManualClock } from "../../src/core/clock.js";
+import { openStore, type Store } from "../../src/store/db.js";
+import { StoreWriteQueue } from "../../src/store/write-queue.js";
+
+let dir: string;
+let store: Store;
+const clock = new ManualClock(1_750_000_000_000, 0);
+
+/** A store that refuses writes (SQLITE_READONLY through query_only) until `heal()`. */
+const breakStore = (): void => void store.raw.pragma("query_only = ON");
+const heal = (): void => void store.raw.pragma("query_only = OFF");
+const asRun = (n: number) => (st: Store): void => void st.insertAsRun({ channel: "c", kind: "cue", actualMs: n, eventId: n });
+const rows = (): number[] => store.queryAsRun({ channel: "c" }).map((r) => r.eventId ?? -1);
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "onair-wq-"));
+  store = openStore(join(dir, "onair.db"), { clock });
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("StoreWriteQueue", () => {
+  it("writes at once while the store works", () => {
+    const q = new StoreWriteQueue({ store, clock });
+    expect(q.write("as-run", "c", asRun(1))).toBe(true);
+    expect(rows()).toEqual([1]);
+    expect(q.stats()).toMatchObject({ queued: 0, failures: 0 });
+    q.close();
+  });
+
+  it("holds failed writes in order, alerts once per outage, and writes them when the store works again", () => {
+    const events: string[] = [];
+    const errors: unknown[] = [];
+    const q = new StoreWriteQueue({
+      store,
+      clock,
+      onError: (e) => errors.push(e),
+      onOutage: () => events.push("outage"),
+      onRecovered: (r) => events.push(`recovered ${r.written} ${r.dropped} ${r.outageMs}`),
+    });
+    q.write("as-run", "c", asRun(1));
+    breakStore();
+    for (let n = 2; n <= 5; n++) expect(q.write("as-run", "c", asRun(n))).toBe(false);
+    // the first failure tried the store; the rows behind it queue without a try each
+    expect(errors.length).toBe(1);
+    q.flush();
+    expect(errors.length).toBe(2);
+    expect(q.stats().queued).toBe(4);
+    expect(events).toEqual(["outage"]);
+    clock.advance(7000);
+    heal();
+    // a row written after the store healed still goes after the held-back ones
+    q.write("as-run", "c", asRun(6));
+    expect(rows()).toEqual([1]);
+    q.flush();
+    expect(rows()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(events).toEqual(["outage", "recovered 5 0 7000"]);
+    expect(q.stats()).toMatchObject({ queued: 0, failures: 2, retried: 5, dropped: 0, outages: 1 });
+    // a second outage is a new episode
+    breakStore();
+    q.write("as-run", "c", asRun(7));
+    expect(events.filter((e) => e === "outage")).toHaveLength(2);
+    heal();
+    expect(q.close()).toBe(0);
+    expect(rows()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it("keeps at most `max` rows, dropping the oldest and counting them", () => {
+    const dropped: string[] = [];
+    let recovered: { written: number; dropped: number } | undefined;
+    const q = new StoreWriteQueue({ store, clock, max: 3, onDropped: (w) => dropped.push(w.what), onRecovered: (r) => (recovered = r) });
+    breakStore();
+    for (let n = 1; n <= 5; n++) q.write(`row ${n}`, "c", asRun(n));
+    expect(q.stats()).toMatchObject({ queued: 3, dropped: 2 });
+    expect(dropped).toEqual(["row 1", "row 2"]);
+    heal();
+    q.flush();
+    expect(rows()).toEqual([3, 4, 5]);
+    expect(recovered).toMatchObject({ written: 3, dropped: 2 });
+    q.close();
+  });
+
+  it("retries on its own every retryMs", async () => {
+    const q = new StoreWriteQueue({ store, retryMs: 20 });
+    breakStore();
+    q.write("as-run", "c", asRun(1));
+    heal();
+    const t0 = performance.now();
+    while (rows().length === 0 && performance.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 5));
+    expect(rows()).toEqual([1]);
+    q.close();
+  });
+
+  it("close() tries once more and reports what is still lost", () => {
+    const q = new StoreWriteQueue({ store, clock });
+    breakStore();
+    q.write("as-run", "c", asRun(1));
+    q.write("as-run", "c", asRun(2));
+    expect(q.close()).toBe(2);
+    heal();
+  });
+});
