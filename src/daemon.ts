@@ -227,7 +227,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     const si = s.si ? siFromCarousel(s.si.tables) : { tableVersions: {}, sectionsSent: {} };
     return {
       up: s.lastOutputAt !== null && now - s.lastOutputAt < 2000,
-      restartsByReason: { ...s.live.restartsByReason },
+      restartsByReason: { ...s.live.restartsByReason, manual: s.live.replacements.manual, planned: s.live.replacements.planned },
       inputBitrateBps: s.live.lastProgress?.bitrate ?? null,
       outputBitrateBps: r.bps,
       packetsIn: inj.packetsIn,
@@ -243,6 +243,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
       sectionsSent: si.sectionsSent,
       slateActive: s.source === "slate",
       monitorErrors: monitorIndicators(s.monitor as unknown as Record<string, number>),
+      playlistMediaMissing: s.playlist?.mediaMissing,
     };
   }
 

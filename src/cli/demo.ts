@@ -75,7 +75,7 @@ export function registerDemo(program: Command): void {
           out(`  recordings:      ${recordings}`);
           out(`  metrics:         curl ${url}/metrics`);
           out(`  channel state:   curl ${url}/api/v1/channels`);
-          out(`  a break now:     curl -X POST -H "Authorization: Bearer $(cut -d: -f2 ${tokenFile})" -d '{"durationSeconds":30}' ${url}/api/v1/channels/demo/cues`);
+          out(`  a break now:     curl -X POST -H "Authorization: Bearer $(cut -d: -f2 ${tokenFile})" -H 'Content-Type: application/json' -d '{"durationSeconds":30}' ${url}/api/v1/channels/demo/cues`);
           out(`  (API token in ${tokenFile})`);
         },
       });

@@ -25,7 +25,7 @@ import { cpus, freemem, totalmem } from "node:os";
 import { Counter, Gauge, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration } from "prom-client";
 
 /** Why a channel's pipeline restarted: the supervisor's exit reasons, a restart asked for (API, CLI), anything else. */
-export const RESTART_REASONS = ["exit_code", "signal", "stall", "input_unreachable", "codec_error", "spawn_error", "manual", "other"] as const;
+export const RESTART_REASONS = ["exit_code", "signal", "stall", "input_unreachable", "codec_error", "spawn_error", "manual", "planned", "other"] as const;
 export type RestartReason = (typeof RESTART_REASONS)[number];
 
 /** SCTE-35 splice commands we send. */
@@ -69,7 +69,7 @@ const CPU_MODES = ["user", "nice", "sys", "idle", "irq"] as const;
 export interface ChannelSnapshot {
   /** The channel is putting out packets (its outputs received some in the last interval). → onair_channel_up */
   up: boolean;
-  /** Pipeline restarts by reason (supervisor `restartsByReason`, plus `manual`). → onair_channel_restarts_total */
+  /** Pipeline restarts by reason (supervisor `restartsByReason`, plus `manual` (API) and `planned` (playlist runs) replacements). → onair_channel_restarts_total */
   restartsByReason: Partial<Record<RestartReason, number>>;
   /** Measured bitrate of what FFmpeg hands the injector, bit/s; null when unknown. → onair_channel_input_bytes_per_second (÷ 8) */
   inputBitrateBps: number | null;
@@ -101,6 +101,8 @@ export interface ChannelSnapshot {
   slateActive: boolean;
   /** TR 101 290 error counts of the output monitor. → onair_ts_monitor_errors_total */
   monitorErrors: Partial<Record<Tr101290Indicator, number>>;
+  /** Playlist inputs only: schedule items planned as filler because their media is missing. → onair_playlist_media_missing_total */
+  playlistMediaMissing?: number | undefined;
 }
 
 /** Alerter counters (cumulative). */
@@ -250,6 +252,7 @@ export function createMetrics(opts: MetricsOptions): OnairMetrics {
     cuesRepeated: new CumulativeTotals(),
     cuesLate: new CumulativeTotals(),
     breaksDue: new CumulativeTotals(),
+    mediaMissing: new CumulativeTotals(),
     sections: new CumulativeTotals(),
     monitor: new CumulativeTotals(),
     alertsSent: new CumulativeTotals(),
@@ -308,6 +311,7 @@ export function createMetrics(opts: MetricsOptions): OnairMetrics {
       totals.cuesLate.observe({ channel, command }, count(s.cuesLate[command]));
     }
     totals.breaksDue.observe({ channel }, count(s.breaksDue));
+    if (s.playlistMediaMissing !== undefined) totals.mediaMissing.observe({ channel }, count(s.playlistMediaMissing));
     for (const table of SI_TABLES) totals.sections.observe({ channel, table }, count(s.sectionsSent[table]));
     for (const indicator of TR101290_INDICATOR_NAMES) {
       const priority = String(TR101290_INDICATORS[indicator]);
@@ -394,6 +398,7 @@ export function createMetrics(opts: MetricsOptions): OnairMetrics {
     { name: "onair_scte35_cues_late_total", help: "SCTE-35 cues sent late or dropped because the splice point was too close.", labelNames: ["channel", "command"] },
     totals.cuesLate,
   );
+  counter({ name: "onair_playlist_media_missing_total", help: "Playlist items planned as filler because their media file is missing or unreadable (counted per run planned).", labelNames: ["channel"] }, totals.mediaMissing);
   counter({ name: "onair_scte35_breaks_due_total", help: "Planned breaks whose splice time has come.", labelNames: ["channel"] }, totals.breaksDue);
   gauge(
     { name: "onair_scte35_seconds_to_next_splice", help: "Seconds until the next planned splice point (absent when none is planned).", labelNames: ["channel"] },

@@ -12,6 +12,7 @@ import { recordItemAired } from "../store/asrun-export.js";
 import type { Store } from "../store/db.js";
 import type { StoreWriteQueue } from "../store/write-queue.js";
 import { buildFfmpegArgs, checkFfmpeg, resolveFfmpegBinary } from "./ffmpeg-args.js";
+import { PlaylistSource, type PlaylistCounters } from "./playlist.js";
 import { FileOutput, OutputFanout, SrtOutput, StdoutOutput, UdpOutput, type Output, type OutputStats, type SrtOutputOptions } from "./outputs.js";
 import { ensureSlateClip, slateLoopCommand } from "./slate.js";
 import { FfmpegSupervisor, type ExitedEvent, type StartedEvent, type SupervisorStatus } from "./supervisor.js";
@@ -31,6 +32,9 @@ export interface ChannelEvents {
   started: [StartedEvent];
   cue: [{ kind: string; spliceEventId: number; splicePts: number; leadSeconds: number }];
 }
+
+/** How long the slate of a run ended on purpose may last before it counts as an outage. */
+const QUIET_REPLACE_MS = 10_000;
 
 export interface ChannelOptions {
   profile: ChannelProfile;
@@ -73,6 +77,8 @@ export interface ChannelStatus {
   inputDamage: { resyncs: number; bytesSkipped: number };
   /** TR 101 290 counters measured on the channel's own output */
   monitor: Tr101290Counters;
+  /** playlist inputs: runs planned, items without media, replans */
+  playlist?: PlaylistCounters;
 }
 
 /**
@@ -101,12 +107,21 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private failedAt: number | null = null;
   private recoverTimer: NodeJS.Timeout | undefined;
   private readonly ffmpegPath: string;
+  /** playlist inputs: plans each FFmpeg run from the schedule (playlist.ts) */
+  private readonly playlist: PlaylistSource | undefined;
   /** wall ms of the first packet put out by this run */
   private outputSince: number | null = null;
   /** the schedule item last written to the as-run log (start:event_id) */
   private airedKey: string | undefined;
   /** wall ms of the next look at the present item */
   private itemCheckAt = 0;
+  /**
+   * A run ended on purpose (playlist replan, API restart): until this wall ms a switch to
+   * the slate is expected and not reported (no slate alert, no outage); if the new run is
+   * not back by then, or crashes, the slate is reported after all.
+   */
+  private quietUntil = 0;
+  private quietSlateOn = false;
 
   constructor(private readonly opts: ChannelOptions) {
     super();
@@ -147,7 +162,18 @@ export class Channel extends EventEmitter<ChannelEvents> {
       onSwitch: (to, info) => this.onSwitch(to, info),
     });
     const r = p.restart;
-    this.live = new FfmpegSupervisor(() => buildFfmpegArgs(p, { ffmpegPath: this.ffmpegPath }), {
+    if (p.input.kind === "playlist") {
+      this.playlist = new PlaylistSource({
+        profile: p,
+        items: (from, to) => store.listItems(this.id, from, to),
+        dir: join(opts.dataDir, "playlist"),
+        ffmpegPath: this.ffmpegPath,
+        logger: this.log,
+        now: () => this.clock.now(),
+      });
+    }
+    const playlist = this.playlist;
+    this.live = new FfmpegSupervisor(() => (playlist ? playlist.command() : buildFfmpegArgs(p, { ffmpegPath: this.ffmpegPath })), {
       channel: this.id,
       backoffMinMs: r.backoffMinSeconds * 1000,
       backoffMaxMs: r.backoffMaxSeconds * 1000,
@@ -156,9 +182,18 @@ export class Channel extends EventEmitter<ChannelEvents> {
       stallTimeoutMs: r.stallTimeoutSeconds * 1000,
       logger: opts.logger,
     });
-    this.live.on("data", (chunk) => this.switcher.pushLive(chunk));
+    this.live.on("data", (chunk) => {
+      this.playlist?.noteData();
+      this.switcher.pushLive(chunk);
+    });
     this.live.on("started", (e) => this.emit("started", e));
+    this.live.on("replaced", (e) => {
+      this.quietUntil = this.clock.now() + QUIET_REPLACE_MS;
+      this.switcher.resetLive();
+      this.log.info({ event: "ffmpeg_replaced", reason: e.reason, detail: e.detail, runMs: e.runMs });
+    });
     this.live.on("exited", (e) => {
+      this.reportQuietSlate("live_exited");
       this.switcher.resetLive();
       if (this.recoverTimer !== undefined) {
         clearTimeout(this.recoverTimer);
@@ -233,9 +268,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
     } else {
       this.log.warn({ event: "no_slate", message: "passthrough channel: no slate (no encoder settings to make one)" });
     }
+    if (this.playlist) {
+      await this.playlist.prepare();
+      this.playlist.watch((why) => this.live.replace("planned", why));
+    }
     this.live.start();
     this.ticker = setInterval(() => {
       this.switcher.tick();
+      if (this.quietSlateOn && this.clock.now() >= this.quietUntil) this.reportQuietSlate("replaced_run_not_back");
       this.checkItemAired();
     }, 100);
     this.ticker.unref();
@@ -249,16 +289,19 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (this.ticker) clearInterval(this.ticker);
     if (this.recoverTimer) clearTimeout(this.recoverTimer);
     if (this.breakTimer) clearInterval(this.breakTimer);
+    this.playlist?.unwatch();
     await Promise.all([this.live.stop(), this.slate?.stop()]);
     this.injector.end();
     await this.fanout.close();
     this.setState("stopped");
   }
 
-  /** Kills the live FFmpeg; the supervisor restarts it (control API). */
-  restart(): void {
-    const pid = this.live.pid;
-    if (pid !== undefined) process.kill(pid, "SIGTERM");
+  /**
+   * Ends the live FFmpeg and starts a new one at once (control API): counted as a `manual`
+   * restart, not a crash (no crash alert, no backoff); the slate covers the gap quietly.
+   */
+  restart(): boolean {
+    return this.live.replace("manual");
   }
 
   /**
@@ -289,6 +332,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       lastOutputAt: this.lastOutputAt,
       switches: this.switcher.switches,
       inputDamage: { resyncs: this.switcher.liveStats.resyncs, bytesSkipped: this.switcher.liveStats.bytesSkipped },
+      ...(this.playlist ? { playlist: { ...this.playlist.counters } } : {}),
       monitor: this.monitor.snapshot(),
     };
   }
@@ -307,7 +351,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   private onSwitch(to: SwitcherSource, info: { gapMs: number; reason: string }): void {
-    this.log.info({ event: to === "slate" ? "slate_on" : "slate_off", gapMs: Math.round(info.gapMs), reason: info.reason });
+    const quiet = to === "slate" ? this.clock.now() < this.quietUntil : this.quietSlateOn;
+    this.log.info({ event: to === "slate" ? "slate_on" : "slate_off", gapMs: Math.round(info.gapMs), reason: info.reason, ...(quiet ? { planned: true } : {}) });
+    if (quiet) {
+      // the planned gap of a replaced run: not an outage
+      this.quietSlateOn = to === "slate";
+      if (to === "live") this.quietUntil = 0;
+      return;
+    }
     this.emit("slate", { on: to === "slate", gapMs: info.gapMs, reason: info.reason });
     if (to === "live") {
       // "recovered" once the live run has been stable for the profile's stableAfterSeconds:
@@ -327,6 +378,17 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.failedAt ??= this.clock.now();
       this.setState(this._state === "starting" ? "starting" : "slate");
     }
+  }
+
+  /** The slate of a replaced run turned into an outage: reported as any other. */
+  private reportQuietSlate(reason: string): void {
+    this.quietUntil = 0;
+    if (!this.quietSlateOn) return;
+    this.quietSlateOn = false;
+    this.log.warn({ event: "slate_on", reason, message: "the replaced FFmpeg run is not back" });
+    this.emit("slate", { on: true, gapMs: 0, reason });
+    this.failedAt ??= this.clock.now();
+    this.setState("slate");
   }
 
   private onInjectorEvent(e: InjectorEvent): void {

@@ -49,8 +49,11 @@ export interface FfmpegArgsOptions {
   progress?: boolean;
   /** FFmpeg log level (default "warning"). */
   loglevel?: "error" | "warning" | "info" | "verbose" | "debug";
-  /** For `playlist` inputs: the media file of the item to play now. */
-  playlistItem?: string;
+  /**
+   * For `playlist` inputs: the run's filter graph script (outputs `[vout]`, `[aout]`) and its
+   * forced key-frame times (comma-separated seconds) — see playlist.ts.
+   */
+  playlist?: { script: string; keyframes: string };
   /** x264/x265 preset when the profile gives none (default "veryfast"). */
   defaultPreset?: string;
 }
@@ -230,10 +233,12 @@ function inputArgs(input: Input, opts: FfmpegArgsOptions, tc: Transcode | null, 
     case "file":
       return ["-re", ...(input.loop ? ["-stream_loop", "-1"] : []), "-i", input.path];
     case "playlist": {
-      if (!opts.playlistItem) {
-        throw new OnairError("ONAIR_FFMPEG_ARGS", "a playlist input needs the item to play (playlistItem)", { path: "input" });
+      if (!opts.playlist) {
+        throw new OnairError("ONAIR_FFMPEG_ARGS", "a playlist input needs its run's filter graph (playlist.ts)", { path: "input" });
       }
-      return ["-re", "-i", opts.playlistItem];
+      if (!tc) throw new OnairError("ONAIR_FFMPEG_ARGS", "a playlist must be transcoded", { path: "encoding.mode" });
+      // the sources are movie filters in the graph, paced by realtime/arealtime (no -re)
+      return ["-filter_complex_script", opts.playlist.script];
     }
     case "udp": {
       const url = withQuery(input.url, [
@@ -287,7 +292,7 @@ function videoArgs(tc: Transcode, input: Input, grid: KeyframeGridSpec, opts: Ff
   const v = tc.video;
   const rate = String(v.bitrate);
   const args: string[] = [];
-  if (input.kind !== "test") {
+  if (input.kind !== "test" && input.kind !== "playlist") {
     // any source size and rate → the profile's, letterboxed, square pixels
     args.push(
       "-vf",
@@ -296,7 +301,9 @@ function videoArgs(tc: Transcode, input: Input, grid: KeyframeGridSpec, opts: Ff
   }
   args.push("-c:v", v.codec, "-b:v", rate, "-maxrate", rate, "-bufsize", rate, "-pix_fmt", v.pixFmt);
   const n = String(grid.frames);
-  args.push("-g", n, "-keyint_min", n, "-sc_threshold", "0", "-force_key_frames", `expr:gte(n,n_forced*${n})`);
+  // a playlist forces its own list: every item start and the grid from there (playlist.ts)
+  const forced = input.kind === "playlist" && opts.playlist ? opts.playlist.keyframes : `expr:gte(n,n_forced*${n})`;
+  args.push("-g", n, "-keyint_min", n, "-sc_threshold", "0", "-force_key_frames", forced);
   switch (v.codec) {
     case "libx264":
       args.push("-preset", v.preset ?? opts.defaultPreset ?? "veryfast", "-forced-idr", "1", "-flags", "+cgop");
@@ -353,6 +360,7 @@ export function buildFfmpegArgs(profile: ChannelProfile, opts: FfmpegArgsOptions
   if (tc) {
     grid = keyframeGrid(tc.video.gopSeconds, tc.video.fps);
     if (profile.input.kind === "test") args.push("-map", "0:v:0", "-map", "1:a:0");
+    else if (profile.input.kind === "playlist") args.push("-map", "[vout]", "-map", "[aout]");
     else args.push("-map", "0:v:0", "-map", "0:a:0?");
     args.push(...videoArgs(tc, profile.input, grid, opts), ...audioArgs(tc));
   } else {

@@ -32,6 +32,12 @@ export { realTimers, type Timers } from "./timers.js";
 export type ExitReason = "exit_code" | "signal" | "stall" | "input_unreachable" | "codec_error" | "spawn_error";
 export const EXIT_REASONS: readonly ExitReason[] = ["exit_code", "signal", "stall", "input_unreachable", "codec_error", "spawn_error"];
 
+/**
+ * Why a run was ended on purpose by `replace()`: `manual` (the control API), `planned`
+ * (a playlist run ends or the schedule changed). Not failures: no backoff, no `exited`.
+ */
+export type ReplaceReason = "manual" | "planned";
+
 export type SupervisorState = "idle" | "starting" | "running" | "backoff" | "stopped";
 
 /** What to run; a function is called before every spawn (a playlist's next item). */
@@ -128,6 +134,17 @@ export interface SupervisorEvents {
   state: [SupervisorState];
   gave_up: [{ restarts: number }];
   stopped: [];
+  /** A run ended by `replace()` is gone; the next one is being spawned at once. */
+  replaced: [ReplacedEvent];
+}
+
+export interface ReplacedEvent {
+  reason: ReplaceReason;
+  /** Why, in words (e.g. the playlist's "plan_end"). */
+  detail?: string | undefined;
+  runMs: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
 export interface SupervisorStatus {
@@ -138,6 +155,8 @@ export interface SupervisorStatus {
   spawns: number;
   restarts: number;
   restartsByReason: Record<ExitReason, number>;
+  /** Runs ended on purpose by `replace()`, by reason (not in `restarts`). */
+  replacements: Record<ReplaceReason, number>;
   /** Wall-clock ms of the last spawn. */
   lastStartAt: number | null;
   lastExit: ExitedEvent | null;
@@ -153,6 +172,8 @@ interface Attempt {
   lastByteAt: number;
   bytes: number;
   stalled: boolean;
+  /** Ended by `replace()`: respawn at once, not a failure. */
+  replacedBy?: { reason: ReplaceReason; detail?: string | undefined };
   spawnError?: Error;
   done: boolean;
   watchdog?: unknown;
@@ -184,6 +205,7 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
   private spawns = 0;
   private restarts = 0;
   private readonly byReason = Object.fromEntries(EXIT_REASONS.map((r) => [r, 0])) as Record<ExitReason, number>;
+  private readonly replaced: Record<ReplaceReason, number> = { manual: 0, planned: 0 };
   private lastStartAt: number | null = null;
   private lastExit: ExitedEvent | null = null;
   private lastProgress: ProgressReport | null = null;
@@ -252,6 +274,7 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
       spawns: this.spawns,
       restarts: this.restarts,
       restartsByReason: { ...this.byReason },
+      replacements: { ...this.replaced },
       lastStartAt: this.lastStartAt,
       lastExit: this.lastExit,
       nextRetryInMs: this.nextRetryInMs,
@@ -269,6 +292,30 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
       return;
     }
     this.spawnAttempt();
+  }
+
+  /**
+   * Ends the running FFmpeg on purpose (SIGTERM, SIGKILL after the kill grace) and spawns
+   * the next one as soon as it is gone: no backoff, no `exited` event (so no crash alert),
+   * counted in `replacements`; a `replaced` event instead. While in backoff, the pending
+   * restart happens now. Returns false when stopped or idle.
+   */
+  replace(reason: ReplaceReason, detail?: string): boolean {
+    if (this.stopping || this._state === "idle" || this._state === "stopped") return false;
+    const a = this.attempt;
+    if (a && !a.done) {
+      a.replacedBy ??= { reason, detail };
+      this.terminate(a, this.opts.killGraceMs);
+      return true;
+    }
+    if (this.retryTimer !== undefined) {
+      this.timers.clearTimeout(this.retryTimer);
+      this.replaced[reason]++;
+      this.log?.info({ event: "ffmpeg.replaced", reason, detail, runMs: 0 });
+      this.spawnAttempt();
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -480,6 +527,16 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
     if (this.stopping) {
       this.log?.info({ event: "ffmpeg.exited", reason: "stopped", code, signal, runMs });
       return; // stop() resolves through a.closed
+    }
+
+    if (a.replacedBy) {
+      const r = a.replacedBy;
+      this.replaced[r.reason]++;
+      this.log?.info({ event: "ffmpeg.replaced", reason: r.reason, detail: r.detail, code, signal, runMs });
+      this.emit("replaced", { reason: r.reason, detail: r.detail, runMs, code, signal });
+      this.setState("starting");
+      this.retryTimer = this.timers.setTimeout(() => this.spawnAttempt(), 0);
+      return;
     }
 
     const { reason, error } = this.classify(a, signal);

@@ -11,7 +11,8 @@
  *     "content"?: { "level1": 0-15, "level2": 0-15 },   // DVB nibbles; default from genre
  *     "rating"?: { "system"?: "FSK", "value": "12", "minAge"?: 12 } | 12,
  *     "episodeNum"?: [{ "system": "xmltv_ns", "value": "0.4." }],
- *     "breaks"?: [{ "start": ISO, "duration": seconds, "id"?: "…" }]   // inside the item
+ *     "breaks"?: [{ "start": ISO, "duration": seconds, "id"?: "…" }],  // inside the item
+ *     "media"?: "clips/news.mp4"           // playlist inputs: path (relative to input.mediaDir) or URL
  *   }],
  *   "breaks"?: [{ "start": ISO, "duration": seconds, "id"?: "…" }]     // standalone
  * }
@@ -55,6 +56,7 @@ const itemSchema = z
       .optional(),
     episodeNum: z.array(z.strictObject({ system: z.string().min(1), value: z.string().min(1) })).optional(),
     breaks: z.array(breakSchema).optional(),
+    media: z.string().trim().min(1).max(4096).optional(),
   })
   .refine((i) => (i.duration === undefined) !== (i.stop === undefined), { message: "give exactly one of duration or stop" });
 
@@ -139,6 +141,7 @@ export function parseJsonSchedule(jsonText: string, opts: { channel: string; sou
       }
     }
     if (breaks.length > 0) item.breaks = breaks;
+    if (it.media !== undefined) item.media = it.media;
     return { item, k };
   });
 
@@ -196,6 +199,7 @@ export function exportJsonSchedule(channel: string, items: ScheduleItem[], break
         o.rating = r;
       }
       if (it.episodeNums && it.episodeNums.length > 0) o.episodeNum = it.episodeNums.map((e) => ({ system: e.system, value: e.value }));
+      if (it.media !== undefined) o.media = it.media;
       if (it.breaks.length > 0) {
         o.breaks = it.breaks.map((b) => {
           const x: { start: string; duration: number; id?: string } = { start: iso(it.startMs + b.offsetMs), duration: b.durationMs / 1000 };

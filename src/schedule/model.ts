@@ -60,6 +60,11 @@ export interface ScheduleItemInput {
   parentalRating?: ParentalRating | undefined;
   episodeNums?: EpisodeNum[] | undefined;
   breaks?: ItemBreak[] | undefined;
+  /**
+   * The item's media for playlist inputs: a path or URL; a relative path resolves against
+   * the profile's `input.mediaDir`. None: the item airs as filler.
+   */
+  media?: string | undefined;
 }
 
 /** An item as the store holds it. */

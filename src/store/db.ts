@@ -113,6 +113,7 @@ interface ItemRow {
   rating_age: number | null;
   episode_nums: string | null;
   event_id: number;
+  media: string | null;
 }
 
 interface BreakRow {
@@ -251,8 +252,11 @@ export class Store {
   ): ReplaceResult {
     return this.transaction("schedule import", () => {
       const old = this.st(
-        "SELECT id, start_ms, duration_ms, title, event_id FROM schedule_items WHERE channel = ? AND start_ms >= ? AND start_ms < ?",
-      ).all(channel, windowStartMs, windowEndMs) as Pick<ItemRow, "id" | "start_ms" | "duration_ms" | "title" | "event_id">[];
+        "SELECT id, start_ms, duration_ms, title, event_id, media FROM schedule_items WHERE channel = ? AND start_ms >= ? AND start_ms < ?",
+      ).all(channel, windowStartMs, windowEndMs) as Pick<ItemRow, "id" | "start_ms" | "duration_ms" | "title" | "event_id" | "media">[];
+      // XMLTV carries no media: an unchanged item (event_id kept) keeps its media, like its breaks
+      const oldMedia = new Map<number, string>();
+      if (!breaks) for (const r of old) if (r.media !== null) oldMedia.set(r.event_id, r.media);
       const reusable = new Map<string, number>();
       const oldBreaks = new Map<number, ItemBreak[]>();
       for (const r of old) reusable.set(eventKey({ startMs: r.start_ms, durationMs: r.duration_ms, title: r.title }), r.event_id);
@@ -317,8 +321,8 @@ export class Store {
 
       const ins = this.st(
         `INSERT INTO schedule_items (channel, start_ms, duration_ms, title, subtitle, description, language, genre,
-           content_l1, content_l2, rating_system, rating_value, rating_age, episode_nums, event_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           content_l1, content_l2, rating_system, rating_value, rating_age, episode_nums, event_id, media)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       const insBreak = this.st("INSERT INTO item_breaks (item_id, offset_ms, duration_ms, break_id) VALUES (?, ?, ?, ?)");
       for (let i = 0; i < items.length; i++) {
@@ -339,6 +343,7 @@ export class Store {
           it.parentalRating?.minAge ?? null,
           it.episodeNums && it.episodeNums.length > 0 ? JSON.stringify(it.episodeNums) : null,
           assigned[i],
+          it.media ?? (keptId[i] ? oldMedia.get(assigned[i]) : undefined) ?? null,
         );
         const itemBreaks = it.breaks && it.breaks.length > 0 ? it.breaks : keptId[i] ? oldBreaks.get(assigned[i]) : undefined;
         if (itemBreaks) {
@@ -592,5 +597,6 @@ function rowToItem(r: ItemRow, breaks: ItemBreak[]): ScheduleItem {
     if (r.rating_age !== null) item.parentalRating.minAge = r.rating_age;
   }
   if (r.episode_nums !== null) item.episodeNums = JSON.parse(r.episode_nums) as ScheduleItem["episodeNums"];
+  if (r.media !== null) item.media = r.media;
   return item;
 }

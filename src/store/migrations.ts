@@ -107,4 +107,9 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 3: the media file of a schedule item, for playlist inputs (path or URL; relative paths
+  //    resolve against the profile's input.mediaDir); NULL = no media (the item airs as filler)
+  `
+  ALTER TABLE schedule_items ADD COLUMN media TEXT;
+  `,
 ];

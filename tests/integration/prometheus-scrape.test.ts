@@ -53,7 +53,7 @@ function news(): ChannelSnapshot {
 function sport(): ChannelSnapshot {
   return {
     up: false,
-    restartsByReason: { spawn_error: 5, manual: 1 },
+    restartsByReason: { spawn_error: 5, manual: 1, planned: 4 },
     inputBitrateBps: null,
     outputBitrateBps: 2_000_000,
     packetsIn: 0,
@@ -68,6 +68,7 @@ function sport(): ChannelSnapshot {
     tableVersions: { sdt: 0 },
     sectionsSent: { sdt: 40 },
     slateActive: true,
+    playlistMediaMissing: 3,
     monitorErrors: { ts_sync_loss: 1 },
   };
 }
@@ -114,6 +115,8 @@ describe("a scrape of the running server", () => {
       'onair_channel_up{channel="sport"} 0',
       'onair_channel_restarts_total{channel="news",reason="input_unreachable"} 2',
       'onair_channel_restarts_total{channel="sport",reason="manual"} 1',
+      'onair_channel_restarts_total{channel="sport",reason="planned"} 4',
+      'onair_playlist_media_missing_total{channel="sport"} 3',
       'onair_channel_output_bytes_per_second{channel="news"} 750000',
       'onair_scte35_cues_sent_total{channel="news",command="splice_insert"} 8',
       'onair_scte35_cues_late_total{channel="sport",command="time_signal"} 1',

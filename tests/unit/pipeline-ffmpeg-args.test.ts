@@ -158,10 +158,14 @@ describe("buildFfmpegArgs", () => {
     expect(all(a, "-map")).toEqual(["0:v:0", "0:a:0?"]);
   });
 
-  it("needs the item for a playlist input", () => {
+  it("runs a playlist from its filter graph script and key-frame list", () => {
     const p = profile({ input: { kind: "playlist" } });
-    expect(() => buildFfmpegArgs(p, { setpriv: false })).toThrow(/playlistItem/);
-    expect(opt(buildFfmpegArgs(p, { setpriv: false, playlistItem: "/m/a.mp4" }).args, "-i")).toBe("/m/a.mp4");
+    expect(() => buildFfmpegArgs(p, { setpriv: false })).toThrow(/filter graph/);
+    const args = buildFfmpegArgs(p, { setpriv: false, playlist: { script: "/d/g.txt", keyframes: "0,2,3.5" } }).args;
+    expect(opt(args, "-filter_complex_script")).toBe("/d/g.txt");
+    expect(opt(args, "-force_key_frames")).toBe("0,2,3.5");
+    expect(args).not.toContain("-re");
+    expect(args.join(" ")).toContain("-map [vout] -map [aout]");
   });
 
   it("uses codec-specific closed-GOP options for x265", () => {

@@ -145,6 +145,43 @@ describe("FfmpegSupervisor (injected time)", () => {
     expect(exits[0]).toMatchObject({ reason: "stall", signal: "SIGKILL" });
   });
 
+  it("replace() ends the run on purpose and respawns at once: no exited event, no backoff, counted apart", () => {
+    const h = harness((sig) => sig === "SIGKILL"); // ignores SIGTERM: the kill grace applies
+    const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 500, jitter: "none", killGraceMs: 2000, stallTimeoutMs: 1e9 });
+    const exits: ExitedEvent[] = [];
+    const replaced: unknown[] = [];
+    s.on("exited", (e) => exits.push(e));
+    s.on("replaced", (e) => replaced.push(e));
+    s.start();
+    // a failure first: the backoff state must not be touched by the replacements
+    h.children[0].exit(1, null);
+    h.timers.advance(500);
+    h.children[1].stdout.write(Buffer.alloc(188, 0x47));
+    h.timers.advance(1000);
+    expect(s.replace("planned", "plan_end")).toBe(true);
+    expect(h.children[1].signals).toEqual(["SIGTERM"]);
+    h.timers.advance(2000);
+    expect(h.children[1].signals).toEqual(["SIGTERM", "SIGKILL"]);
+    expect(replaced).toEqual([{ reason: "planned", detail: "plan_end", runMs: 3000, code: null, signal: "SIGKILL" }]);
+    h.timers.advance(0);
+    expect(h.children).toHaveLength(3); // respawned with no delay
+    h.children[2].exit(0, null); // FFmpeg's own answer to SIGTERM is a clean exit: same thing
+    expect(s.replace("manual")).toBe(true); // while in backoff: the pending restart happens now
+    expect(h.children).toHaveLength(4);
+    expect(exits).toHaveLength(2); // the two real failures only
+    expect(exits[1].nextRetryInMs).toBe(1000); // the backoff went on from the first failure, not reset by a replacement
+    const st = s.status();
+    expect(st.replacements).toEqual({ manual: 1, planned: 1 });
+    expect(st.restarts).toBe(2);
+    expect(st.restartsByReason.exit_code).toBe(2);
+    // stopped: nothing to replace, nothing respawns
+    void s.stop();
+    h.children[3].exit(null, "SIGTERM");
+    expect(s.replace("manual")).toBe(false);
+    h.timers.advance(1e6);
+    expect(h.children).toHaveLength(4);
+  });
+
   it("gives up after maxRetries consecutive failures", () => {
     const h = harness();
     const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 100, jitter: "none", maxRetries: 2 });

@@ -162,3 +162,23 @@ describe("schedule items in the store", () => {
     expect(store.raw.prepare("SELECT count(*) FROM item_breaks").pluck().get()).toBe(0);
   });
 });
+
+describe("item media (schema version 3)", () => {
+  it("stores media, exports it to JSON and imports it back; an XMLTV-style refresh keeps it", async () => {
+    const { exportJsonSchedule, parseJsonSchedule } = await import("../../src/schedule/json.js");
+    const items: ScheduleItemInput[] = [
+      { startMs: T0, durationMs: H, title: "with media", media: "news/a b.mp4" },
+      { startMs: T0 + H, durationMs: H, title: "without" },
+    ];
+    put("ch", items);
+    expect(store.listItems("ch").map((i) => i.media)).toEqual(["news/a b.mp4", undefined]);
+    const back = parseJsonSchedule(exportJsonSchedule("ch", store.listItems("ch")), { channel: "ch" });
+    expect(back.items.map((i) => i.media)).toEqual(["news/a b.mp4", undefined]);
+    // no breaks argument (XMLTV): unchanged items keep their media
+    put("ch", items.map(({ media: _m, ...rest }) => rest));
+    expect(store.listItems("ch")[0].media).toBe("news/a b.mp4");
+    // JSON (breaks given): the file's word is final
+    store.replaceItems("ch", T0, T0 + 2 * H, back.items.map(({ media: _m, ...rest }) => rest), []);
+    expect(store.listItems("ch")[0].media).toBeUndefined();
+  });
+});

@@ -1,0 +1,240 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../../src/observe/logger.js";
+import { graphValue, keyframeArg, planPlaylist, playlistGraph, PlaylistSource, resolveMedia, type MediaInfo, type PlanOptions } from "../../src/pipeline/playlist.js";
+import type { ScheduleItem, ScheduleItemInput } from "../../src/schedule/model.js";
+import { testProfile } from "../helpers/channel.js";
+
+const info = (durationS: number | null, audio = true): MediaInfo => ({ durationS, startS: 0, video: true, audio });
+const T = Date.UTC(2025, 5, 1, 12, 0, 0);
+
+function plan(over: Partial<PlanOptions>, files: Record<string, MediaInfo | "missing"> = {}): ReturnType<typeof planPlaylist> {
+  return planPlaylist({
+    items: [],
+    nowMs: T,
+    fps: 25,
+    sampleRate: 48000,
+    gopSeconds: 1,
+    mediaDir: "/media",
+    fallback: "slate",
+    lookup: (p) => files[p],
+    tailMs: 10_000,
+    ...over,
+  });
+}
+
+describe("planPlaylist", () => {
+  it("joins the current item mid-way with an in-point, cuts an overrun, fills a gap, and ends with a tail", () => {
+    const p = plan(
+      {
+        items: [
+          { id: 1, title: "A", startMs: T - 12_500, durationMs: 20_000, media: "a.mp4" }, // on air since 12.5 s
+          { id: 2, title: "B", startMs: T + 10_000, durationMs: 3000, media: "/abs/b.mp4" }, // file 6 s: overrun
+        ],
+      },
+      { "/media/a.mp4": info(60), "/abs/b.mp4": info(6) },
+    );
+    expect(p.entries.map((e) => [e.kind, e.reason ?? e.title, e.startFrame, e.frames])).toEqual([
+      ["item", "A", 0, 188], // 7.5 s left of A
+      ["filler", "gap", 188, 62],
+      ["item", "B", 250, 75], // cut to its 3 s slot
+      ["filler", "tail", 325, 250],
+    ]);
+    expect(p.entries[0].inpointS).toBe(12.5);
+    expect(p.entries[2].inpointS).toBe(0);
+    expect(p.entries[2].wallStartMs).toBe(T + 10_000);
+    // samples follow the frame boundaries exactly (48000 / 25 = 1920 per frame)
+    expect(p.entries[1].startSample).toBe(188 * 1920);
+    expect(p.entries[1].samples).toBe(62 * 1920);
+    // key frames: every entry start and the 1 s grid from each start
+    expect(p.keyframes.slice(0, 10)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 7.52, 8.52]);
+    expect(p.keyframes).toContain(10);
+    expect(p.keyframes).toContain(13);
+    expect(keyframeArg(p).startsWith("0,1,2,3,4,5,6,7,7.52,8.52,")).toBe(true);
+    expect(p.cut).toBe("schedule_end");
+    expect(p.endMs).toBe(T + 23_000);
+  });
+
+  it("airs an item without media, or with a missing file, as filler and lists it", () => {
+    const p = plan(
+      {
+        items: [
+          { id: 1, title: "no media", startMs: T, durationMs: 2000 },
+          { id: 2, title: "gone", startMs: T + 2000, durationMs: 2000, media: "gone.mp4" },
+          { id: 3, title: "not probed yet", startMs: T + 4000, durationMs: 2000, media: "new.mp4" },
+        ],
+      },
+      { "/media/gone.mp4": "missing" },
+    );
+    expect(p.entries.map((e) => [e.kind, e.reason])).toEqual([
+      ["filler", "missing"],
+      ["filler", "missing"],
+      ["filler", "unprobed"],
+      ["filler", "tail"],
+    ]);
+    expect(p.missing).toEqual([
+      { itemId: 1, title: "no media", media: undefined },
+      { itemId: 2, title: "gone", media: "/media/gone.mp4" },
+    ]);
+  });
+
+  it("follows a file shorter than its slot with filler, but stretches one a frame or two short", () => {
+    const p = plan(
+      {
+        items: [
+          { id: 1, title: "short", startMs: T, durationMs: 5000, media: "s.mp4" },
+          { id: 2, title: "almost", startMs: T + 5000, durationMs: 5000, media: "x.mp4" },
+        ],
+      },
+      { "/media/s.mp4": info(3), "/media/x.mp4": info(4.96) },
+    );
+    expect(p.entries.map((e) => [e.kind, e.reason ?? e.title, e.frames])).toEqual([
+      ["item", "short", 75],
+      ["filler", "underrun", 50],
+      ["item", "almost", 125],
+      ["filler", "tail", 250],
+    ]);
+  });
+
+  it("loops the previous item in gaps with fallback loop", () => {
+    const p = plan(
+      {
+        fallback: "loop",
+        items: [
+          { id: 1, title: "A", startMs: T, durationMs: 2000, media: "a.mp4" },
+          { id: 2, title: "B", startMs: T + 5000, durationMs: 2000, media: "b.mp4" },
+        ],
+      },
+      { "/media/a.mp4": info(10), "/media/b.mp4": info(10, false) },
+    );
+    expect(p.entries[1]).toMatchObject({ kind: "filler", reason: "gap", loopMedia: "/media/a.mp4" });
+    const g = playlistGraph(p, { width: 320, height: 240, pixFmt: "yuv420p", fps: "25", sampleRate: 48000, channels: 2, slate: { kind: "generated", color: "black" } });
+    expect(g).toContain("movie=/media/a.mp4:s=dv+da:loop=0[m1v][m1a]");
+    // B has no audio: silence of its exact length
+    expect(g).toContain("movie=/media/b.mp4:s=dv[m2v]");
+    expect(g).toContain("anullsrc=r=48000:cl=stereo,atrim=end_sample=96000,asetpts=N/SR/TB[a2]");
+  });
+
+  it("caps a run by key frames (argv limit) and by movie sources", () => {
+    const items = Array.from({ length: 30 }, (_, k) => ({ id: k + 1, title: `i${k}`, startMs: T + k * 60_000, durationMs: 60_000, media: `${k}.mp4` }));
+    const files = Object.fromEntries(items.map((i) => [`/media/${i.media}`, info(600)]));
+    const byKf = plan({ items, maxKeyframes: 200 }, files);
+    expect(byKf.cut).toBe("keyframes");
+    expect(byKf.keyframes.length).toBeLessThanOrEqual(200);
+    expect(byKf.entries.filter((e) => e.kind === "item")).toHaveLength(3); // 60 key frames each
+    const byChars = plan({ items, maxKeyframeChars: 1000 }, files);
+    expect(keyframeArg(byChars).length).toBeLessThanOrEqual(1000);
+    const bySources = plan({ items }, files);
+    expect(bySources.cut).toBe("sources");
+    expect(bySources.entries.filter((e) => e.kind === "item")).toHaveLength(12);
+    // the default cap keeps the argument far below one argv string's 128 KiB
+    const long = Array.from({ length: 12 }, (_, k) => ({ id: k + 1, title: `l${k}`, startMs: T + k * 3_600_000, durationMs: 3_600_000, media: `${k}.mp4` }));
+    const big = plan({ items: long, horizonMs: 48 * 3_600_000 }, Object.fromEntries(long.map((i) => [`/media/${i.media}`, info(3600)])));
+    expect(big.keyframes.length).toBeLessThanOrEqual(9000);
+    expect(keyframeArg(big).length).toBeLessThan(120_000);
+  });
+
+  it("keeps item starts on the nearest frame at 30000/1001", () => {
+    const p = planPlaylist({
+      items: [{ id: 1, title: "A", startMs: T + 10_000, durationMs: 1000, media: "/a.mp4" }],
+      nowMs: T,
+      fps: "30000/1001",
+      sampleRate: 48000,
+      gopSeconds: 2,
+      fallback: "slate",
+      lookup: () => info(100),
+    });
+    const a = p.entries.find((e) => e.kind === "item")!;
+    expect(a.startFrame).toBe(300); // 10 s × 29.97 = 299.7
+    expect(Math.abs(a.wallStartMs - (T + 10_000))).toBeLessThan(1000 / 29.97 / 2);
+    expect(p.keyframes).toContain(10.01);
+    // audio samples follow the frame lattice without drift
+    expect(a.startSample).toBe(Math.round((300 * 1001 * 48000) / 30000));
+  });
+});
+
+describe("filter graph", () => {
+  it("escapes file names for the option and the graph level", () => {
+    expect(graphValue("/m/c, it's:[x];.mp4")).toBe("/m/c\\, it\\\\\\'s\\\\:\\[x\\]\\;.mp4");
+    expect(resolveMedia("a.mp4", "/media")).toBe("/media/a.mp4");
+    expect(resolveMedia("http://h/a.mp4", "/media")).toBe("http://h/a.mp4");
+  });
+
+  it("seeks and trims a joined item and normalises it to the channel's format", () => {
+    const p = plan({ items: [{ id: 1, title: "A", startMs: T - 2500, durationMs: 10_000, media: "a.mp4" }] }, { "/media/a.mp4": { durationS: 20, startS: 1.4, video: true, audio: true } });
+    const g = playlistGraph(p, { width: 640, height: 360, pixFmt: "yuv420p", fps: "25", sampleRate: 48000, channels: 2, slate: { kind: "generated", color: "navy" } });
+    expect(g).toContain("movie=/media/a.mp4:s=dv+da:sp=2.5[m0v][m0a]");
+    expect(g).toContain("[m0v]trim=start=3.9,setpts=PTS-3.9/TB,scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:-1:-1,setsar=1,fps=25:start_time=0");
+    expect(g).toContain("trim=end_frame=188,setpts=N/FRAME_RATE/TB[v0]");
+    expect(g).toContain("atrim=end_sample=360960,asetpts=N/SR/TB[a0]");
+    expect(g).toContain("color=c=navy:s=640x360:r=25");
+    expect(g).toContain("[v0][a0][v1][a1]concat=n=2:v=1:a=1[pv][pa]");
+    expect(g).toContain("[pv]realtime[vout]");
+  });
+});
+
+describe("PlaylistSource.restartDueAt", () => {
+  /** A source over a mutable schedule, media probed as 60 s files, the clock at `now`. */
+  async function source(items: ScheduleItemInput[]) {
+    const dir = mkdtempSync(join(tmpdir(), "onair-pl-due-"));
+    for (const f of ["a.mp4", "b.mp4", "c.mp4"]) writeFileSync(join(dir, f), f);
+    const state = { now: T, items: items.map((it, k) => ({ ...it, id: k + 1, eventId: k + 1, breaks: [] }) as unknown as ScheduleItem) };
+    const src = new PlaylistSource({
+      profile: testProfile({ id: "due", udpPort: 9, input: { kind: "playlist", mediaDir: dir } }),
+      items: (from, to) => state.items.filter((i) => i.startMs < to && i.startMs + i.durationMs > from),
+      dir,
+      ffmpegPath: "ffmpeg",
+      logger: createLogger({ level: "silent" }),
+      now: () => state.now,
+      startupMs: 50,
+      probe: () => Promise.resolve(info(60)),
+    });
+    await src.prepare();
+    src.command(); // the running plan, from T (+ the start-up estimate)
+    const set = (next: ScheduleItemInput[]): void => {
+      state.items = next.map((it, k) => ({ ...it, id: k + 10, eventId: k + 10, breaks: [] }) as unknown as ScheduleItem);
+    };
+    return { src, state, set, done: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  /** Boundaries of the running plan sit on its frame lattice (from T + 50 ms): within half a frame. */
+  const near = (due: { atMs: number; reason: string } | null, atMs: number, reason: string): void => {
+    expect(due?.reason).toBe(reason);
+    expect(Math.abs(due!.atMs - atMs)).toBeLessThanOrEqual(20);
+  };
+  const A = { title: "A", startMs: T - 10_000, durationMs: 70_000, media: "a.mp4" };
+  const B = { title: "B", startMs: T + 60_000, durationMs: 30_000, media: "b.mp4" };
+
+  it("says plan_end, lead before the end, when nothing changed", async () => {
+    const s = await source([A, B]);
+    const end = s.src.plan!.endMs;
+    expect(s.src.restartDueAt(T + 5000)).toEqual({ atMs: end - 1500, reason: "plan_end" });
+    s.done();
+  });
+
+  it("sees the item on air cut short for an inserted one, lead before it, and at once when it is due within the lead", async () => {
+    const s = await source([A, B]);
+    s.set([{ ...A, durationMs: 30_000 }, { title: "C", startMs: T + 20_000, durationMs: 40_000, media: "c.mp4" }, B]);
+    expect(s.src.restartDueAt(T + 5000)).toEqual({ atMs: T + 18_500, reason: "schedule_changed" });
+    expect(s.src.restartDueAt(T + 19_500)).toEqual({ atMs: T + 19_500, reason: "schedule_changed" });
+    s.done();
+  });
+
+  it("sees the item on air lengthened (the next one moved later)", async () => {
+    const s = await source([A, B]);
+    s.set([{ ...A, durationMs: 100_000 }, { ...B, startMs: T + 90_000 }]);
+    near(s.src.restartDueAt(T + 5000), T + 58_500, "schedule_changed");
+    s.done();
+  });
+
+  it("sees another file for a coming item, and ignores a change among plain filler", async () => {
+    const s = await source([A, B]);
+    s.set([A, { ...B, media: "c.mp4" }]);
+    near(s.src.restartDueAt(T + 5000), T + 58_500, "schedule_changed");
+    // B removed: from its start the new plan has filler where B was
+    s.set([A]);
+    expect(s.src.restartDueAt(T + 5000)?.reason).toBe("schedule_changed");
+    s.done();
+  });
+});
