@@ -22,7 +22,7 @@
 #   --rollback        point `current` back at the previous release and restart the units
 #
 # Layout (with DESTDIR prefixed):
-#   /opt/onair/releases/NAME/    bin/ dist/src/ node_modules/ (production) profiles/ systemd/ scripts/
+#   /opt/onair/releases/NAME/    bin/ dist/src/ node_modules/ (production) profiles/ systemd/ scripts/ prometheus/
 #   /opt/onair/current -> releases/NAME, /opt/onair/previous -> the one before
 #   /usr/local/bin/onair -> /opt/onair/current/bin/onair.js
 #   /etc/systemd/system/onair.service, onair@.service
@@ -153,11 +153,13 @@ say "installing onair $version as release $release into $rel"
 mkdir -p "$stage/dist"
 cp -a "$from/bin" "$stage/bin"
 cp -a "$from/dist/src" "$stage/dist/src"
-for d in profiles systemd scripts; do [ -d "$from/$d" ] && cp -a "$from/$d" "$stage/$d"; done
+for d in profiles systemd scripts prometheus; do [ -d "$from/$d" ] && cp -a "$from/$d" "$stage/$d"; done
 for f in package.json package-lock.json README.md LICENSE; do [ -f "$from/$f" ] && cp -a "$from/$f" "$stage/$f"; done
 chmod 0755 "$stage/bin/onair.js"
 if [ "$npm_ci" = 0 ] && [ -d "$from/node_modules" ]; then
-  cp -a "$from/node_modules" "$stage/node_modules"
+  # the contents, also when node_modules is a symlink (a git worktree, a shared cache)
+  mkdir -p "$stage/node_modules"
+  cp -a "$from/node_modules/." "$stage/node_modules/"
   (cd "$stage" && npm prune --omit=dev --no-audit --no-fund --loglevel=error >/dev/null) \
     || die "npm prune --omit=dev failed in $stage"
   find "$stage/node_modules" -mindepth 1 -maxdepth 2 -type d -empty -delete

@@ -20,7 +20,7 @@
  */
 import Database from "better-sqlite3";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { systemClock, type Clock } from "../core/clock.js";
 import { OnairError } from "../core/errors.js";
@@ -167,6 +167,14 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
       if (own) own.pragma("busy_timeout = 5000");
       const db = own ?? (o.store as Store).raw;
       await db.backup(dbCopy, { progress: () => step });
+      // a self-contained file: out of WAL mode (no -wal/-shm beside it), readable by group only
+      const copy = new Database(dbCopy);
+      try {
+        copy.pragma("journal_mode = DELETE");
+      } finally {
+        copy.close();
+      }
+      chmodSync(dbCopy, 0o640);
     } catch (e) {
       throw fail(`copying the store ${storePath}`, e, fields);
     } finally {

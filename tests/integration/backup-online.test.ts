@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -116,6 +116,12 @@ describe("online backup", () => {
       await w;
       expect(integrityCheck(join(r.dir, "onair.db"))).toBe("ok");
       expect(r.manifest.rows.asrun).toBeGreaterThanOrEqual(2001);
+      // one self-contained file (not in WAL mode: no -wal/-shm beside it), not world-readable
+      expect(readdirSync(r.dir).filter((f) => f.startsWith("onair.db"))).toEqual(["onair.db"]);
+      expect(statSync(join(r.dir, "onair.db")).mode & 0o777).toBe(0o640);
+      const h = new Database(join(r.dir, "onair.db"), { readonly: true });
+      expect(h.pragma("journal_mode", { simple: true })).toBe("delete");
+      h.close();
     } finally {
       store.close();
     }

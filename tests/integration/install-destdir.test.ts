@@ -27,7 +27,7 @@ describe("scripts/install.sh into a DESTDIR", () => {
     expect(r.stdout).toContain("Next steps");
     expect(readlinkSync(join(d, "opt/onair/current"))).toBe("releases/r1");
     const rel = join(d, "opt/onair/releases/r1");
-    for (const p of ["bin/onair.js", "dist/src/cli/main.js", "node_modules/better-sqlite3", "node_modules/commander", "systemd/check-units.sh"]) {
+    for (const p of ["bin/onair.js", "dist/src/cli/main.js", "node_modules/better-sqlite3", "node_modules/commander", "systemd/check-units.sh", "prometheus/onair.rules.yml", "prometheus/grafana-dashboard.json"]) {
       expect(existsSync(join(rel, p)), p).toBe(true);
     }
     for (const dev of ["vitest", "typescript", "eslint", "mux.js"]) expect(existsSync(join(rel, "node_modules", dev)), dev).toBe(false);
