@@ -321,7 +321,7 @@ async function measureRestarts(ch: Channel, cmd: FfmpegCommand, kills: number): 
   const overhead = results.map((r, i) => r.toLive - refs[i]);
   const overheadNoBackoff = results.map((r, i) => r.toLive - r.backoff - refs[i]);
   const med = quantile(toLive, 0.5);
-  line(`kills           ${kills} × kill -9 of the live FFmpeg, restart.backoffMinSeconds 0.1 (first step drawn in [100, 300] ms, decorrelated jitter)`);
+  line(`kills           ${kills} × kill -9 of the live FFmpeg, restart.backoffMinSeconds 0.1 (first step drawn in [100, 150] ms, decorrelated jitter)`);
   const noSlate = results.filter((r) => !r.slate).length;
   if (noSlate > 0) line(`note            ${noSlate} of ${kills} restarts were back before the switch to slate (timed to the new FFmpeg's first byte)`);
   line(`kill → live     ${dist(toLive)}  (target ≤ 500 ms median: ${med <= 500 ? "ok" : "MISSED"})`);

@@ -4,10 +4,12 @@
  * so tests drive both.
  *
  * Jitter (AWS "Exponential Backoff and Jitter"):
- * - `decorrelated` (default): delay = min(max, uniform(min, 3 × previous delay)), starting
- *   from previous = min. Every delay is in [min, max], grows about ×3 per failure on average
- *   and spreads channels that failed together (a shared input going down) without ever
- *   retrying sooner than `min`.
+ * - `decorrelated` (default): delay = min(max, uniform(min, 3 × previous delay)); the first
+ *   delay after a reset is uniform(min, 1.5 × min). Every delay is in [min, max], grows about
+ *   ×3 per failure on average and spreads channels that failed together (a shared input
+ *   going down) without ever retrying sooner than `min`. The first retry stays close to
+ *   `min` because most crashes of a channel that ran well are one-offs: the output is back
+ *   soonest (the slate covers the gap), and repeated failures still spread out fast.
  * - `full`: delay = max(min, uniform(0, min(max, min × 2^attempt))). Widest spread, but
  *   half the retries come early, so `min` is kept as a floor.
  * - `none`: min × 2^attempt, capped (deterministic; for tests and tools).
@@ -18,6 +20,9 @@
  */
 import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
+
+/** Decorrelated jitter: the first delay after a reset is drawn in [min, min × this]. */
+const FIRST_SPREAD = 1.5;
 
 export type JitterKind = "decorrelated" | "full" | "none";
 
@@ -100,7 +105,7 @@ export class Backoff {
   upperBound(): number {
     switch (this.jitter) {
       case "decorrelated":
-        return Math.min(this.maxMs, this.failures === 0 ? this.minMs * 3 : this.previous * 3);
+        return Math.min(this.maxMs, this.failures === 0 ? this.minMs * FIRST_SPREAD : this.previous * 3);
       case "full":
       case "none":
         return this.exponential(this.failures);
@@ -116,7 +121,7 @@ export class Backoff {
     const r = Math.min(Math.max(this.random(), 0), 1);
     switch (this.jitter) {
       case "decorrelated": {
-        const hi = Math.max(this.minMs, this.previous * 3);
+        const hi = this.failures === 0 ? this.minMs * FIRST_SPREAD : Math.max(this.minMs, this.previous * 3);
         return Math.min(this.maxMs, this.minMs + r * (hi - this.minMs));
       }
       case "full":

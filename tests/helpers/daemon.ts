@@ -2,7 +2,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { join } from "node:path";
 import { onairBin } from "./cli.js";
-import { until } from "./pipeline.js";
+import { alive, until } from "./pipeline.js";
 
 export interface Daemon {
   child: ChildProcessWithoutNullStreams;
@@ -36,6 +36,18 @@ export async function startDaemon(dir: string, extra: string[] = [], env: NodeJS
     exited,
     ffmpegPids: () => [...out.matchAll(/"event":"ffmpeg\.started","pid":(\d+)/g)].map((x) => Number(x[1])),
   };
+}
+
+/**
+ * SIGTERM to a daemon still running, then waits for it and for every FFmpeg it started to
+ * be gone (test teardown; a daemon already ended or never started is left alone).
+ */
+export async function stopDaemon(d: Daemon | undefined): Promise<void> {
+  if (!d || d.child.exitCode !== null || d.child.signalCode !== null) return;
+  const pids = d.ffmpegPids();
+  d.child.kill("SIGTERM");
+  await d.exited;
+  await until(() => pids.every((p) => !alive(p)), 10_000, "FFmpeg children to end");
 }
 
 /** Pids of a channel's live FFmpeg (not the slate's) in start order, from the daemon's log. */

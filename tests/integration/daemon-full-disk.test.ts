@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/db.js";
 import { testProfileInput, udpCapture, type Capture } from "../helpers/channel.js";
 import { runCli } from "../helpers/cli.js";
-import { startDaemon, type Daemon } from "../helpers/daemon.js";
+import { startDaemon, stopDaemon, type Daemon } from "../helpers/daemon.js";
 import { FakeTelegram } from "../helpers/fake-telegram.js";
 import { haveFfmpeg } from "../helpers/ffmpeg.js";
 import { alive, until } from "../helpers/pipeline.js";
@@ -91,12 +91,7 @@ describe.runIf(haveFfmpeg())("onair run on a full disk", () => {
   }, 30_000);
 
   afterAll(async () => {
-    if (d && d.child.exitCode === null && d.child.signalCode === null) {
-      const pids = d.ffmpegPids();
-      d.child.kill("SIGTERM");
-      await d.exited;
-      await until(() => pids.every((p) => !alive(p)), 10_000, "FFmpeg children to end");
-    }
+    await stopDaemon(d);
     await tg?.stop();
     await cap?.close();
     if (mounted) spawnSync("umount", [dataDir], { stdio: "ignore" });

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testProfileInput, udpCapture, type Capture } from "../helpers/channel.js";
 import { runCli } from "../helpers/cli.js";
-import { livePids, startDaemon, type Daemon } from "../helpers/daemon.js";
+import { livePids, startDaemon, stopDaemon, type Daemon } from "../helpers/daemon.js";
 import { FakeTelegram } from "../helpers/fake-telegram.js";
 import { haveFfmpeg } from "../helpers/ffmpeg.js";
 import { alive, until } from "../helpers/pipeline.js";
@@ -57,12 +57,7 @@ describe.runIf(haveFfmpeg())("onair run: metrics, alerts and logs", () => {
   }, 60_000);
 
   afterAll(async () => {
-    if (d && d.child.exitCode === null && d.child.signalCode === null) {
-      const pids = d.ffmpegPids();
-      d.child.kill("SIGTERM");
-      await d.exited;
-      await until(() => pids.every((p) => !alive(p)), 10_000, "FFmpeg children to end");
-    }
+    await stopDaemon(d);
     await tg?.stop();
     await cap?.close();
     rmSync(dir, { recursive: true, force: true });

@@ -17,7 +17,7 @@ import { checkBackup, integrityCheck, listBackups } from "../../src/store/backup
 import { openStore } from "../../src/store/db.js";
 import { testProfileInput, udpCapture, type Capture } from "../helpers/channel.js";
 import { runCli } from "../helpers/cli.js";
-import { startDaemon, type Daemon } from "../helpers/daemon.js";
+import { startDaemon, stopDaemon, type Daemon } from "../helpers/daemon.js";
 import { haveFfmpeg } from "../helpers/ffmpeg.js";
 import { alive, until } from "../helpers/pipeline.js";
 
@@ -105,12 +105,7 @@ describe.runIf(haveFfmpeg())("onair run in production: sd_notify, daily backup, 
   }, 60_000);
 
   afterAll(async () => {
-    if (d && d.child.exitCode === null && d.child.signalCode === null) {
-      const pids = d.ffmpegPids();
-      d.child.kill("SIGTERM");
-      await d.exited;
-      await until(() => pids.every((p) => !alive(p)), 10_000, "FFmpeg children to end");
-    }
+    await stopDaemon(d);
     await cap?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

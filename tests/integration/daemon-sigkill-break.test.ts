@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/db.js";
 import { testProfileInput, udpCapture, type Capture } from "../helpers/channel.js";
 import { runCli } from "../helpers/cli.js";
-import { startDaemon, type Daemon } from "../helpers/daemon.js";
+import { startDaemon, stopDaemon, type Daemon } from "../helpers/daemon.js";
 import { haveFfmpeg } from "../helpers/ffmpeg.js";
 import { alive, until } from "../helpers/pipeline.js";
 
@@ -57,13 +57,7 @@ describe.runIf(haveFfmpeg())("onair run killed with SIGKILL during a break", () 
   });
 
   afterAll(async () => {
-    for (const d of daemons) {
-      if (d.child.exitCode !== null || d.child.signalCode !== null) continue;
-      const pids = d.ffmpegPids();
-      d.child.kill("SIGTERM");
-      await d.exited;
-      await until(() => pids.every((p) => !alive(p)), 10_000, "FFmpeg children to end");
-    }
+    for (const d of daemons) await stopDaemon(d);
     await cap?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

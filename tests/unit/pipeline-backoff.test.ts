@@ -27,10 +27,11 @@ describe("Backoff", () => {
   it("grows from min toward the cap with decorrelated jitter", () => {
     const b = new Backoff({ minMs: 500, maxMs: 30_000, random: () => 0.999999 });
     const seq = Array.from({ length: 8 }, () => b.next());
-    expect(seq[0]).toBeCloseTo(1500, 0);
-    expect(seq[1]).toBeCloseTo(4500, 0);
-    expect(seq[2]).toBeCloseTo(13_500, 0);
-    expect(seq.slice(3)).toEqual([30_000, 30_000, 30_000, 30_000, 30_000]);
+    expect(seq[0]).toBeCloseTo(750, 0); // the first retry stays near min: [min, 1.5 min]
+    expect(seq[1]).toBeCloseTo(2250, 0);
+    expect(seq[2]).toBeCloseTo(6750, 0);
+    expect(seq[3]).toBeCloseTo(20_250, 0);
+    expect(seq.slice(4)).toEqual([30_000, 30_000, 30_000, 30_000]);
   });
 
   it("never goes below min, even with random() = 0", () => {
