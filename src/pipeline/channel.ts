@@ -189,12 +189,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.live.on("started", (e) => this.emit("started", e));
     this.live.on("replaced", (e) => {
       this.quietUntil = this.clock.now() + QUIET_REPLACE_MS;
-      this.switcher.resetLive();
+      this.switcher.resetLive("live replaced");
       this.log.info({ event: "ffmpeg_replaced", reason: e.reason, detail: e.detail, runMs: e.runMs });
     });
     this.live.on("exited", (e) => {
       this.reportQuietSlate("live_exited");
-      this.switcher.resetLive();
+      this.switcher.resetLive("live exited");
       if (this.recoverTimer !== undefined) {
         clearTimeout(this.recoverTimer);
         this.recoverTimer = undefined;

@@ -606,7 +606,10 @@ export class PlaylistSource {
     const lead = this.o.leadMs ?? 1500;
     let due = cur.endMs - lead;
     let reason: "schedule_changed" | "plan_end" = "plan_end";
-    const fresh = this.planAt(nowMs);
+    // a run spawned but not yet on air was planned from its coming t0: compare from there,
+    // or its first entry (starting at t0, not now) would look like a change
+    const from = Math.max(nowMs, cur.t0Ms);
+    const fresh = this.planAt(from);
     // both plans round each boundary to their own lattice's nearest frame: ≤ 1 frame apart
     const halfFrameMs = (1000 * cur.fpsDen) / cur.fpsNum + 1;
     const what = (e: PlanEntry): string => (e.kind === "item" ? `item|${e.media ?? ""}` : `filler|${e.loopMedia ?? ""}`);
@@ -615,7 +618,7 @@ export class PlaylistSource {
     const firstChange = (a: PlanEntry[], b: PlanEntry[], limitMs: number): number | undefined => {
       for (const e of a) {
         // entries already started are not compared; one due within `lead` is (replaced at once)
-        if (e.wallStartMs <= nowMs) continue;
+        if (e.wallStartMs <= from) continue;
         if (e.wallStartMs >= limitMs) break;
         const f = b.find((x) => Math.abs(x.wallStartMs - e.wallStartMs) <= halfFrameMs);
         const fillerBoth = e.kind === "filler" && !e.loopMedia && b.some((x) => x.kind === "filler" && !x.loopMedia && x.wallStartMs <= e.wallStartMs + halfFrameMs && x.wallEndMs > e.wallStartMs);

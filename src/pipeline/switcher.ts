@@ -86,10 +86,17 @@ export class Switcher {
     this.slateReader.push(chunk);
   }
 
-  /** Forgets a partial packet of the live source (FFmpeg was restarted). */
-  resetLive(): void {
+  /**
+   * The live FFmpeg ended (exited or replaced; all its output has been pushed): forgets a
+   * partial packet and, when live is on air, switches to the slate now rather than after
+   * `liveTimeoutMs` of silence. A new FFmpeg can be back within that timeout; its stream
+   * must still start a new segment (at its PAT, counters re-based, PCR discontinuity), or
+   * its restarted continuity counters and time base would go out unmarked.
+   */
+  resetLive(reason = "live ended"): void {
     this.liveReader.end();
-    this.waitingForLivePat = this.current === "slate";
+    if (this.current === "live") this.switchTo("slate", reason);
+    else this.waitingForLivePat = true;
   }
 
   /** Checks the live timeout; call it periodically (the slate's chunks call it too). */

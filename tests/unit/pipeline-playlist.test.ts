@@ -213,6 +213,19 @@ describe("PlaylistSource.restartDueAt", () => {
     s.done();
   });
 
+  it("does not take a run still starting (now before its t0) for a changed schedule", async () => {
+    const s = await source([A, B]);
+    const t0 = s.src.plan!.t0Ms;
+    expect(t0).toBe(T + 50);
+    const end = s.src.plan!.endMs;
+    // checked 250 ms before the run's first frame (a start-up estimate over 250 ms): nothing changed
+    expect(s.src.restartDueAt(t0 - 250)).toEqual({ atMs: end - 1500, reason: "plan_end" });
+    // a real change is still seen from there
+    s.set([A, { ...B, media: "c.mp4" }]);
+    near(s.src.restartDueAt(t0 - 250), T + 58_500, "schedule_changed");
+    s.done();
+  });
+
   it("sees the item on air cut short for an inserted one, lead before it, and at once when it is due within the lead", async () => {
     const s = await source([A, B]);
     s.set([{ ...A, durationMs: 30_000 }, { title: "C", startMs: T + 20_000, durationMs: 40_000, media: "c.mp4" }, B]);
