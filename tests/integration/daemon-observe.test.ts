@@ -115,7 +115,11 @@ describe.runIf(haveFfmpeg())("onair run: metrics, alerts and logs", () => {
       process.kill(pid, "SIGKILL");
       pid = await nextLivePid(pid);
       // the realistic case: the channel is back on air (briefly) before the next crash
-      await until(() => backOnAir() > back, 10_000, "live output back");
+      await until(() => backOnAir() > back, 10_000, `live output back after kill ${k + 1}`).catch((e: unknown) => {
+        // say what the daemon did meanwhile
+        const events = d.log().split("\n").slice(-40).map((l) => /"event":"([^"]+)"/.exec(l)?.[1]).filter(Boolean);
+        throw new Error(`${String(e)}; last events: ${events.join(" ")}`);
+      });
     }
     expect(Date.now() - t0).toBeLessThan(60_000);
     await until(() => tg.count(FLAPPING) >= 1, 20_000, "the flapping alert");
