@@ -158,7 +158,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.switcher = new Switcher({
       liveTimeoutMs: opts.liveTimeoutMs,
       now: () => this.clock.monotonic(),
-      onPackets: (b, s, c) => this.injector.process(b, s, c, (out) => this.output(out)),
+      onPackets: (b, s, c, owned) => this.injector.process(b, s, c, this.emitOut, owned),
       onSwitch: (to, info) => this.onSwitch(to, info),
     });
     const r = p.restart;
@@ -341,6 +341,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   get profileMode(): "splice_insert" | "time_signal" {
     return this.opts.profile.scte35.mode;
   }
+
+  private readonly emitOut = (chunk: Buffer): void => this.output(chunk);
 
   private output(chunk: Buffer): void {
     this.bytesOut += chunk.length;

@@ -20,8 +20,12 @@ export interface SwitcherEvents {
 }
 
 export interface SwitcherOptions extends SwitcherEvents {
-  /** Aligned packets for the next stage (the injector); the stage copies what it keeps. */
-  onPackets(buf: Uint8Array, start: number, count: number): void;
+  /**
+   * Aligned packets for the next stage (the injector). `owned`: `buf` is a chunk pushed to
+   * the switcher, which nothing else writes later (the stage may keep and edit it in place);
+   * otherwise it is the reader's scratch buffer, and the stage copies what it keeps.
+   */
+  onPackets(buf: Uint8Array, start: number, count: number, owned: boolean): void;
   /** Live silent this long → slate (default 300 ms). */
   liveTimeoutMs?: number;
   /** monotonic ms */
@@ -55,6 +59,8 @@ export class Switcher {
   private lastLiveAt = Number.NEGATIVE_INFINITY;
   private lastOutAt = Number.NEGATIVE_INFINITY;
   private waitingForLivePat = false;
+  /** The chunk being pushed, while it is. */
+  private pushing: Uint8Array | undefined;
   switches = 0;
   slatePackets = 0;
   livePackets = 0;
@@ -75,15 +81,21 @@ export class Switcher {
     return this.liveReader.stats;
   }
 
+  /** `chunk` is the switcher's from now on (FFmpeg's stdout chunks are fresh buffers). */
   pushLive(chunk: Uint8Array): void {
     this.lastLiveAt = this.now();
     if (this.current === "slate" && !this.waitingForLivePat) this.waitingForLivePat = true;
+    this.pushing = chunk;
     this.liveReader.push(chunk);
+    this.pushing = undefined;
   }
 
+  /** As `pushLive`. */
   pushSlate(chunk: Uint8Array): void {
     this.tick();
+    this.pushing = chunk;
     this.slateReader.push(chunk);
+    this.pushing = undefined;
   }
 
   /**
@@ -163,6 +175,6 @@ export class Switcher {
       }
     }
     this.lastOutAt = this.now();
-    this.opts.onPackets(buf, start, count);
+    this.opts.onPackets(buf, start, count, buf === this.pushing);
   }
 }

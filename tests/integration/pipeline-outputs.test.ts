@@ -78,6 +78,28 @@ describe("UdpOutput", () => {
     }
   });
 
+  it("sends the partly filled datagram at close, and reused datagram buffers never mix their contents", async () => {
+    const rx = await receiver();
+    const out = new UdpOutput({ host: "127.0.0.1", port: rx.port });
+    const pkts = ts.subarray(0, 188 * 40); // 5 whole datagrams and 5 packets
+    try {
+      await out.open();
+      // one datagram at a time, each sent only after the previous one arrived: the same buffer comes back
+      for (let d = 0; d < 5; d++) {
+        out.write(pkts.subarray(d * 1316, (d + 1) * 1316));
+        await until(() => rx.got.length === d + 1, 3000, `datagram ${d + 1}`);
+      }
+      out.write(pkts.subarray(5 * 1316));
+      expect(rx.got.length).toBe(5);
+    } finally {
+      await out.close();
+    }
+    await until(() => rx.got.length === 6, 3000, "the flushed datagram");
+    rx.sock.close();
+    expect(rx.got.map((d) => d.length)).toEqual([1316, 1316, 1316, 1316, 1316, 5 * 188]);
+    expect(Buffer.concat(rx.got).equals(pkts)).toBe(true);
+  });
+
   it("regains packet sync after garbage and honours packetsPerDatagram", async () => {
     const rx = await receiver();
     const out = new UdpOutput({ host: "127.0.0.1", port: rx.port, packetsPerDatagram: 2 });
