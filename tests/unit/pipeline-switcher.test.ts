@@ -109,6 +109,25 @@ describe("Switcher", () => {
     expect(out.discontinuities).toEqual([0, 29, 58]);
   });
 
+  it("hands the stage FFmpeg's own chunks as owned, and a packet stitched across chunks as not", () => {
+    const runs: { len: number; owned: boolean; pushed: boolean }[] = [];
+    const pushed: Uint8Array[] = [];
+    const sw = new Switcher({
+      now: () => 0,
+      onPackets: (b, _s, c, owned) => runs.push({ len: c, owned, pushed: pushed.includes(b) }),
+    });
+    const stream = ffmpegRun(20, 0);
+    const cut = 10 * TS_PACKET_SIZE + 100; // packet 10 split across the two chunks
+    for (const part of [stream.slice(0, cut), stream.slice(cut)]) {
+      pushed.push(part);
+      sw.pushLive(part);
+    }
+    expect(runs.reduce((n, r) => n + r.len, 0)).toBe(20);
+    // owned exactly when the stage gets the pushed chunk itself (free to edit in place)
+    for (const r of runs) expect(r.owned).toBe(r.pushed);
+    expect(runs.filter((r) => !r.owned)).toEqual([{ len: 1, owned: false, pushed: false }]);
+  });
+
   it("still falls back to the slate when live goes silent without ending (stalled input)", () => {
     const { sw, clock } = harness();
     sw.pushLive(ffmpegRun(30, 0));
