@@ -34,6 +34,12 @@ export interface ChannelEvents {
 }
 
 /** How long the slate of a run ended on purpose may last before it counts as an outage. */
+/**
+ * Inputs that a second FFmpeg can open while the first still reads them (files and pulled
+ * URLs). A listener (UDP port, SRT/RTMP listen) or a caller a server takes once cannot.
+ */
+const OVERLAP_INPUTS: ReadonlySet<string> = new Set(["file", "playlist", "test", "http", "hls"]);
+
 const QUIET_REPLACE_MS = 10_000;
 
 export interface ChannelOptions {
@@ -182,12 +188,16 @@ export class Channel extends EventEmitter<ChannelEvents> {
       stallTimeoutMs: r.stallTimeoutSeconds * 1000,
       logger: opts.logger,
     });
-    this.live.on("data", (chunk) => {
-      this.playlist?.noteData();
-      this.switcher.pushLive(chunk);
+    this.live.on("data", (chunk) => this.switcher.pushLive(chunk));
+    this.live.on("first_data", () => this.playlist?.noteData());
+    this.live.on("handover", (e) => {
+      // an overlapped replacement: the new FFmpeg took over without a gap
+      this.switcher.newLiveSegment();
+      this.log.info({ event: "ffmpeg_handover", reason: e.reason, detail: e.detail, runMs: Math.round(e.runMs), overlapMs: Math.round(e.overlapMs) });
     });
     this.live.on("started", (e) => this.emit("started", e));
     this.live.on("replaced", (e) => {
+      if (e.handedOver) return; // its successor already airs (see "handover")
       this.quietUntil = this.clock.now() + QUIET_REPLACE_MS;
       this.switcher.resetLive("live replaced");
       this.log.info({ event: "ffmpeg_replaced", reason: e.reason, detail: e.detail, runMs: e.runMs });
@@ -270,7 +280,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
     if (this.playlist) {
       await this.playlist.prepare();
-      this.playlist.watch((why) => this.live.replace("planned", why));
+      // file sources: the next run starts beside the running one and takes over gaplessly
+      this.playlist.watch((why) => this.live.replace("planned", why, { overlap: true }));
     }
     this.live.start();
     this.ticker = setInterval(() => {
@@ -297,11 +308,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /**
-   * Ends the live FFmpeg and starts a new one at once (control API): counted as a `manual`
-   * restart, not a crash (no crash alert, no backoff); the slate covers the gap quietly.
+   * Replaces the live FFmpeg at once (control API): counted as a `manual` restart, not a
+   * crash (no crash alert, no backoff). With an input two FFmpegs can open at once (see
+   * OVERLAP_INPUTS) the new one starts beside the old one and takes over at its first
+   * packet, without a gap; otherwise the old one ends first and the slate covers the gap.
    */
   restart(): boolean {
-    return this.live.replace("manual");
+    return this.live.replace("manual", undefined, { overlap: OVERLAP_INPUTS.has(this.opts.profile.input.kind) });
   }
 
   /**

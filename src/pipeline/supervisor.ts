@@ -136,6 +136,22 @@ export interface SupervisorEvents {
   stopped: [];
   /** A run ended by `replace()` is gone; the next one is being spawned at once. */
   replaced: [ReplacedEvent];
+  /**
+   * `replace(…, { overlap: true })`: the new run wrote its first byte, emitted right before
+   * that byte's `data`; the old run's data stops here (it is being ended).
+   */
+  handover: [HandoverEvent];
+  /** An attempt wrote its first stdout byte (spawn to first byte, ms). */
+  first_data: [{ startupMs: number }];
+}
+
+export interface HandoverEvent {
+  reason: ReplaceReason;
+  detail?: string | undefined;
+  /** How long the old run had run, ms. */
+  runMs: number;
+  /** Spawn of the new run to its first byte: how long both ran side by side, ms. */
+  overlapMs: number;
 }
 
 export interface ReplacedEvent {
@@ -145,6 +161,8 @@ export interface ReplacedEvent {
   runMs: number;
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** The new run had already taken over when this one ended (an overlapped replacement). */
+  handedOver?: boolean;
 }
 
 export interface SupervisorStatus {
@@ -173,7 +191,9 @@ interface Attempt {
   bytes: number;
   stalled: boolean;
   /** Ended by `replace()`: respawn at once, not a failure. */
-  replacedBy?: { reason: ReplaceReason; detail?: string | undefined };
+  replacedBy?: { reason: ReplaceReason; detail?: string | undefined; overlap?: boolean };
+  /** Replaced with overlap and its successor has taken over: its data is no longer emitted. */
+  handedOver?: boolean;
   spawnError?: Error;
   done: boolean;
   watchdog?: unknown;
@@ -197,6 +217,8 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
 
   private _state: SupervisorState = "idle";
   private attempt: Attempt | undefined;
+  /** The run being replaced with overlap: it airs until `attempt` writes its first byte. */
+  private retiring: Attempt | undefined;
   private stopping = false;
   private retryTimer: unknown;
   private nextRetryAt: number | null = null;
@@ -300,9 +322,20 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
    * counted in `replacements`; a `replaced` event instead. While in backoff, the pending
    * restart happens now. Returns false when stopped or idle.
    */
-  replace(reason: ReplaceReason, detail?: string): boolean {
+  replace(reason: ReplaceReason, detail?: string, opts: { overlap?: boolean } = {}): boolean {
     if (this.stopping || this._state === "idle" || this._state === "stopped") return false;
+    // an overlapped replacement under way: the new run is coming
+    if (this.retiring && !this.retiring.done && !this.retiring.handedOver) return true;
     const a = this.attempt;
+    if (a && !a.done && opts.overlap && this._state === "running" && this.retiring === undefined) {
+      // the new run starts beside the old one, which keeps airing until the new one's
+      // first byte (no gap, no slate); then the old one is ended
+      a.replacedBy = { reason, detail, overlap: true };
+      this.retiring = a;
+      this.log?.info({ event: "ffmpeg.replacing", reason, detail, overlap: true });
+      this.spawnAttempt();
+      return true;
+    }
     if (a && !a.done) {
       a.replacedBy ??= { reason, detail };
       this.terminate(a, this.opts.killGraceMs);
@@ -331,9 +364,14 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
     }
     this.nextRetryAt = null;
     const a = this.attempt;
+    const r = this.retiring;
+    if (r && !r.done) this.terminate(r, this.opts.stopTimeoutMs);
+    const retired = r && !r.done ? r.closed : Promise.resolve();
     if (a && !a.done) {
       this.terminate(a, this.opts.stopTimeoutMs);
-      this.stopPromise = a.closed.then(() => this.finishStop());
+      this.stopPromise = Promise.all([a.closed, retired]).then(() => this.finishStop());
+    } else if (r && !r.done) {
+      this.stopPromise = retired.then(() => this.finishStop());
     } else {
       this.finishStop();
       this.stopPromise = Promise.resolve();
@@ -419,11 +457,23 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private onData(a: Attempt, chunk: Buffer): void {
-    if (a.done) return;
+    if (a.done || a.handedOver) return;
+    const first = a.bytes === 0;
     a.bytes += chunk.length;
     this.bytes += chunk.length;
     a.lastByteAt = this.clock.monotonic();
-    if (this._state === "starting" && !this.stopping) {
+    if (first) this.emit("first_data", { startupMs: a.lastByteAt - a.spawnedAt });
+    let retired: Attempt | undefined;
+    const r = this.retiring;
+    if (r && a === this.attempt && !r.handedOver) {
+      // the new run of an overlapped replacement is on: the old one's data stops here
+      r.handedOver = true;
+      retired = r;
+      const ev: HandoverEvent = { reason: r.replacedBy!.reason, detail: r.replacedBy!.detail, runMs: a.lastByteAt - r.spawnedAt, overlapMs: a.lastByteAt - a.spawnedAt };
+      this.log?.info({ event: "ffmpeg.handover", ...ev, pid: a.child.pid, oldPid: r.child.pid });
+      this.emit("handover", ev);
+    }
+    if (a === this.attempt && this._state === "starting" && !this.stopping) {
       this.setState("running");
       this.backoff.started();
       if (this.failingSince !== null) {
@@ -435,6 +485,7 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
       }
     }
     this.emit("data", chunk);
+    if (retired) this.terminate(retired, this.opts.killGraceMs);
   }
 
   private onStderrLine(a: Attempt, l: { line: string; class: StderrClass }): void {
@@ -524,9 +575,33 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
     const runMs = now - a.spawnedAt;
     a.resolveClosed();
 
+    if (a === this.retiring) this.retiring = undefined;
     if (this.stopping) {
       this.log?.info({ event: "ffmpeg.exited", reason: "stopped", code, signal, runMs });
       return; // stop() resolves through a.closed
+    }
+
+    if (a.replacedBy?.overlap) {
+      // the old run of an overlapped replacement: its successor is already spawned
+      const r = a.replacedBy;
+      this.replaced[r.reason]++;
+      const handedOver = a.handedOver === true;
+      this.log?.info({ event: "ffmpeg.replaced", reason: r.reason, detail: r.detail, code, signal, runMs, handedOver });
+      this.emit("replaced", { reason: r.reason, detail: r.detail, runMs, code, signal, handedOver });
+      return;
+    }
+
+    const r = this.retiring;
+    if (r && !r.handedOver) {
+      // the new run of an overlapped replacement died before its first byte; the old one
+      // still airs: try again after the backoff, the old one airing meanwhile
+      const { reason } = this.classify(a, signal);
+      this.byReason[reason]++;
+      this.restarts++;
+      const delay = Math.round(this.backoff.next());
+      this.log?.warn({ event: "ffmpeg.replace_failed", reason, code, signal, runMs, nextRetryInMs: delay, stderrTail: this.stderrTail(5) });
+      this.retryTimer = this.timers.setTimeout(() => this.spawnAttempt(), delay);
+      return;
     }
 
     if (a.replacedBy) {

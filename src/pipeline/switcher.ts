@@ -59,6 +59,10 @@ export class Switcher {
   private lastLiveAt = Number.NEGATIVE_INFINITY;
   private lastOutAt = Number.NEGATIVE_INFINITY;
   private waitingForLivePat = false;
+  /** Live is on air and goes on from a new FFmpeg: its packets count from its first PAT. */
+  private liveNeedsPat = false;
+  /** Live segments started without a switch (overlapped replacements). */
+  handovers = 0;
   /** The chunk being pushed, while it is. */
   private pushing: Uint8Array | undefined;
   switches = 0;
@@ -111,6 +115,18 @@ export class Switcher {
     else this.waitingForLivePat = true;
   }
 
+  /**
+   * Live goes on from a new FFmpeg that took over from the old one without a gap (an
+   * overlapped replacement; call before its first chunk): the old run's partial packet is
+   * dropped, and live starts a new segment at the new run's first PAT (counters re-based,
+   * PCR discontinuity), without going through the slate.
+   */
+  newLiveSegment(): void {
+    this.liveReader.end();
+    if (this.current === "live") this.liveNeedsPat = true;
+    else this.waitingForLivePat = true;
+  }
+
   /** Checks the live timeout; call it periodically (the slate's chunks call it too). */
   tick(): void {
     if (this.current === "live" && this.now() - this.lastLiveAt > this.liveTimeoutMs) {
@@ -126,20 +142,26 @@ export class Switcher {
     this.ccPending.fill(1);
     this.pendingDiscontinuity = true;
     this.waitingForLivePat = to === "slate";
+    this.liveNeedsPat = false;
     this.opts.onSwitch?.(to, { gapMs, reason });
   }
 
   private onLive(buf: Uint8Array, start: number, count: number): void {
-    if (this.current !== "live") {
-      if (!this.waitingForLivePat) return;
-      // switch at the first PAT of the live stream; drop what comes before it
+    if (this.current !== "live" || this.liveNeedsPat) {
+      if (this.current !== "live" && !this.waitingForLivePat) return;
+      // a new segment starts at the first PAT of the live stream; drop what comes before it
       let i = 0;
       for (; i < count; i++) {
         const off = start + i * TS_PACKET_SIZE;
         if ((((buf[off + 1] & 0x1f) << 8) | buf[off + 2]) === PAT_PID && pusi(buf, off)) break;
       }
       if (i === count) return;
-      this.switchTo("live", "live back");
+      if (this.current === "live") {
+        this.liveNeedsPat = false;
+        this.handovers++;
+        this.ccPending.fill(1);
+        this.pendingDiscontinuity = true;
+      } else this.switchTo("live", "live back");
       start += i * TS_PACKET_SIZE;
       count -= i;
     }

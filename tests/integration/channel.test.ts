@@ -163,6 +163,44 @@ describe.runIf(haveFfmpeg())("a channel on air", () => {
     expect([...scanTs(cap.bytes(), []).ccErrors]).toEqual([]);
   }, 90_000);
 
+  it("restart() (the API's) starts the new FFmpeg beside the old one and takes over at its first packet: no slate, no gap", async () => {
+    const cap = await udpCapture();
+    const ch = new Channel({ profile: testProfile({ id: "t5", udpPort: cap.port, epg: { enabled: false } }), store, logger: quiet, dataDir: dir });
+    const sw = (ch as unknown as { switcher: { slatePackets: number; handovers: number } }).switcher;
+    const slates: unknown[] = [];
+    const crashes: unknown[] = [];
+    try {
+      await ch.start();
+      await waitEvent(ch, "state", 10_000, (s) => s === "on_air");
+      await sleep(1000);
+      ch.on("slate", (e) => slates.push(e));
+      ch.on("crashed", (e) => crashes.push(e));
+      const oldPid = ch.status().live.pid!;
+      const slateBefore = sw.slatePackets;
+      const t0 = performance.now();
+      expect(ch.restart()).toBe(true);
+      await until(() => sw.handovers === 1 && ch.status().live.replacements.manual === 1, 10_000, "the handover");
+      await sleep(500);
+      const s = ch.status();
+      expect(s.live.pid).not.toBe(oldPid);
+      expect(s.source).toBe("live");
+      expect(s.live.restarts).toBe(0);
+      expect(sw.slatePackets).toBe(slateBefore);
+      expect(slates).toEqual([]);
+      expect(crashes).toEqual([]);
+      const gap = cap.maxGap(t0);
+      console.log(`[measure] manual restart with overlap: largest gap between output datagrams ${gap.toFixed(0)} ms`);
+      expect(gap).toBeLessThan(500);
+      await until(() => childPids().length === 2, 5000, "the old FFmpeg to end"); // one live, one slate
+    } finally {
+      await ch.stop();
+      await cap.close();
+    }
+    const scan = scanTs(cap.bytes(), []);
+    expect([...scan.ccErrors]).toEqual([]);
+    expect(scan.resyncs).toBe(0);
+  }, 60_000);
+
   it("keeps the UDP output flowing while a recording output cannot write", async () => {
     const cap = await udpCapture();
     const blocker = join(dir, "not-a-dir");

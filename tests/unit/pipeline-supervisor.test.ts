@@ -182,6 +182,81 @@ describe("FfmpegSupervisor (injected time)", () => {
     expect(h.children).toHaveLength(4);
   });
 
+  it("replace(…, { overlap }) airs the old run until the new one's first byte, then ends it: no gap, no exited event", () => {
+    const h = harness();
+    const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 500, jitter: "none", stallTimeoutMs: 1e9 });
+    const events: string[] = [];
+    s.on("data", (c) => events.push(`data ${c[0]}`));
+    s.on("handover", (e) => events.push(`handover ${e.reason} ${e.detail} run ${e.runMs} overlap ${e.overlapMs}`));
+    s.on("replaced", (e) => events.push(`replaced handedOver=${e.handedOver}`));
+    s.on("exited", () => events.push("exited"));
+    s.on("first_data", (e) => events.push(`first_data ${e.startupMs}`));
+    s.start();
+    h.timers.advance(100);
+    h.children[0].stdout.write(Buffer.from([1]));
+    h.timers.advance(5000);
+    expect(s.replace("planned", "plan_end", { overlap: true })).toBe(true);
+    expect(h.children).toHaveLength(2); // spawned beside the old one, which is not signalled yet
+    expect(h.children[0].signals).toEqual([]);
+    expect(s.replace("planned", "again", { overlap: true })).toBe(true); // one at a time
+    expect(h.children).toHaveLength(2);
+    h.children[0].stdout.write(Buffer.from([2])); // the old one still airs
+    h.timers.advance(300);
+    h.children[1].stdout.write(Buffer.from([3]));
+    h.children[0].stdout.write(Buffer.from([4])); // after the handover: not aired
+    expect(h.children[0].signals).toEqual(["SIGTERM"]);
+    expect(events).toEqual([
+      "first_data 100",
+      "data 1",
+      "data 2",
+      "first_data 300",
+      "handover planned plan_end run 5400 overlap 300",
+      "data 3",
+      "replaced handedOver=true",
+    ]);
+    const st = s.status();
+    expect(st).toMatchObject({ state: "running", pid: h.children[1].pid, restarts: 0, replacements: { manual: 0, planned: 1 } });
+  });
+
+  it("keeps the old run on air when the overlapping new one dies before its first byte, and tries again after the backoff", () => {
+    const h = harness();
+    const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 500, jitter: "none", stallTimeoutMs: 1e9 });
+    const aired: number[] = [];
+    const exits: ExitedEvent[] = [];
+    let handovers = 0;
+    s.on("data", (c) => aired.push(c[0]));
+    s.on("exited", (e) => exits.push(e));
+    s.on("handover", () => handovers++);
+    s.start();
+    h.children[0].stdout.write(Buffer.from([1]));
+    s.replace("manual", undefined, { overlap: true });
+    h.children[1].exit(1, null); // the new one fails at start
+    h.children[0].stdout.write(Buffer.from([2]));
+    expect(h.children[0].signals).toEqual([]);
+    h.timers.advance(499);
+    expect(h.children).toHaveLength(2);
+    h.timers.advance(1);
+    expect(h.children).toHaveLength(3);
+    h.children[0].stdout.write(Buffer.from([3]));
+    h.children[2].stdout.write(Buffer.from([4]));
+    h.children[0].stdout.write(Buffer.from([5]));
+    expect(aired).toEqual([1, 2, 3, 4]);
+    expect(handovers).toBe(1);
+    expect(exits).toEqual([]); // not a crash of the channel: the old run never stopped airing
+    expect(s.status()).toMatchObject({ restarts: 1, restartsByReason: { exit_code: 1 }, replacements: { manual: 1, planned: 0 } });
+  });
+
+  it("stop() during an overlapped replacement ends both FFmpegs", async () => {
+    const h = harness();
+    const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, stallTimeoutMs: 1e9 });
+    s.start();
+    h.children[0].stdout.write(Buffer.from([1]));
+    s.replace("planned", undefined, { overlap: true });
+    await s.stop();
+    expect(h.children.map((c) => c.signals)).toEqual([["SIGTERM"], ["SIGTERM"]]);
+    expect(s.state).toBe("stopped");
+  });
+
   it("gives up after maxRetries consecutive failures", () => {
     const h = harness();
     const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 100, jitter: "none", maxRetries: 2 });

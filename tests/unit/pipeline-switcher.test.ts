@@ -95,6 +95,21 @@ describe("Switcher", () => {
     expect(out.discontinuities).toEqual([0, firstRun]);
   });
 
+  it("goes on from a new FFmpeg that took over (overlapped replacement) without the slate: new segment at its PAT", () => {
+    const { sw, out } = harness();
+    sw.pushLive(ffmpegRun(30, 0));
+    const tail = ffmpegRun(30, 0).subarray(0, 100); // a partial packet the old run left
+    sw.pushLive(tail);
+    sw.newLiveSegment();
+    sw.pushLive(ffmpegRun(30, 90_000_000));
+    expect(sw.source).toBe("live");
+    expect(out.switches.map((x) => x.to)).toEqual(["live"]); // the first start only: no slate in between
+    expect(sw.handovers).toBe(1);
+    expect(out.ccs.length).toBe(58);
+    expectContinuous(out.ccs);
+    expect(out.discontinuities).toEqual([0, 29]);
+  });
+
   it("keeps counters continuous across live → slate → live", () => {
     const { sw, out, clock } = harness();
     sw.pushLive(ffmpegRun(30, 0));
