@@ -428,6 +428,9 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
 
     child.stdout?.on("data", (chunk: Buffer) => this.onData(a, chunk));
     child.stderr?.on("data", (chunk: Buffer) => {
+      // a run being replaced with overlap is no longer read: its lines (and a fatal one as it
+      // is ended) must not mix into its successor's, which the reader now holds
+      if (a.replacedBy?.overlap) return;
       for (const l of this.stderr.push(chunk)) this.onStderrLine(a, l);
     });
     if (progressFd !== null) {
@@ -563,7 +566,8 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
     if (a.done) return;
     a.done = true;
     for (const t of [a.watchdog, a.killTimer, a.fatalTimer]) if (t !== undefined) this.timers.clearTimeout(t);
-    for (const l of this.stderr.end()) this.onStderrLine(a, l);
+    // (the stderr reader holds the successor's lines when this run was replaced with overlap)
+    if (!a.replacedBy?.overlap) for (const l of this.stderr.end()) this.onStderrLine(a, l);
     a.child.stdout?.destroy();
     a.child.stderr?.destroy();
     for (const s of a.child.stdio ?? []) (s as Readable | null)?.destroy?.();

@@ -246,6 +246,24 @@ describe("FfmpegSupervisor (injected time)", () => {
     expect(s.status()).toMatchObject({ restarts: 1, restartsByReason: { exit_code: 1 }, replacements: { manual: 1, planned: 0 } });
   });
 
+  it("does not take the replaced run's last stderr lines for its successor's", () => {
+    const h = harness();
+    const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 500, jitter: "none", stallTimeoutMs: 1e9 });
+    const exits: ExitedEvent[] = [];
+    s.on("exited", (e) => exits.push(e));
+    s.start();
+    h.children[0].stdout.write(Buffer.from([1]));
+    s.replace("planned", undefined, { overlap: true });
+    h.children[0].stderr.write("[error] Connection refused\n"); // the old run dying noisily
+    h.children[1].stdout.write(Buffer.from([2]));
+    h.children[1].stderr.write("frame=1 ");
+    h.timers.advance(60_000);
+    h.children[1].exit(1, null);
+    expect(exits).toHaveLength(1);
+    expect(exits[0].reason).toBe("exit_code"); // not input_unreachable
+    expect(exits[0].stderrTail.join("\n")).not.toContain("Connection refused");
+  });
+
   it("stop() during an overlapped replacement ends both FFmpegs", async () => {
     const h = harness();
     const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, stallTimeoutMs: 1e9 });
