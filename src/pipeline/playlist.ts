@@ -460,6 +460,8 @@ export class PlaylistSource {
   private readonly warned = new Set<string>();
   private current: PlaylistPlan | undefined;
   private restartAsked = false;
+  /** The difference behind the last `schedule_changed` (for the log). */
+  private lastChange: Record<string, unknown> | undefined;
   /** Spawn to first TS byte of a run, ms: a run is planned from now + this (measured, smoothed). */
   private startupMs: number;
   private spawnedAt: number | null = null;
@@ -615,21 +617,25 @@ export class PlaylistSource {
     const what = (e: PlanEntry): string => (e.kind === "item" ? `item|${e.media ?? ""}` : `filler|${e.loopMedia ?? ""}`);
     // the first boundary of `a` (after now, before `limitMs`) where `b` does not start
     // the same thing; plain filler over filler is the same whatever its boundaries
-    const firstChange = (a: PlanEntry[], b: PlanEntry[], limitMs: number): number | undefined => {
+    const firstChange = (a: PlanEntry[], b: PlanEntry[], limitMs: number, side: string): number | undefined => {
       for (const e of a) {
         // entries already started are not compared; one due within `lead` is (replaced at once)
         if (e.wallStartMs <= from) continue;
         if (e.wallStartMs >= limitMs) break;
         const f = b.find((x) => Math.abs(x.wallStartMs - e.wallStartMs) <= halfFrameMs);
         const fillerBoth = e.kind === "filler" && !e.loopMedia && b.some((x) => x.kind === "filler" && !x.loopMedia && x.wallStartMs <= e.wallStartMs + halfFrameMs && x.wallEndMs > e.wallStartMs);
-        if ((f === undefined || what(f) !== what(e)) && !fillerBoth) return e.wallStartMs;
+        if ((f === undefined || what(f) !== what(e)) && !fillerBoth) {
+          // what differs, for the log line of the replacement
+          this.lastChange = { side, entry: `${what(e)}@${Math.round(e.wallStartMs)}`, other: f ? `${what(f)}@${Math.round(f.wallStartMs)}` : null, from: Math.round(from), t0: Math.round(cur.t0Ms) };
+          return e.wallStartMs;
+        }
       }
       return undefined;
     };
     // both ways: an entry of the running plan that is gone or changed, and a new boundary
     // (the item on air cut short, an item inserted) that the running plan does not have
     const limit = Math.min(cur.endMs, fresh.endMs);
-    const changes = [firstChange(cur.entries, fresh.entries, limit), firstChange(fresh.entries, cur.entries, limit)].filter((t): t is number => t !== undefined);
+    const changes = [firstChange(cur.entries, fresh.entries, limit, "running"), firstChange(fresh.entries, cur.entries, limit, "fresh")].filter((t): t is number => t !== undefined);
     if (changes.length > 0 && Math.min(...changes) - lead < due) {
       due = Math.min(...changes) - lead;
       reason = "schedule_changed";
@@ -661,7 +667,7 @@ export class PlaylistSource {
       // new media in the schedule is probed first, so the new run plays it (not filler)
       const unprobed = due.reason === "schedule_changed" && this.planAt(now).entries.some((e) => e.kind === "filler" && e.reason === "unprobed");
       const go = (): void => {
-        this.log.info({ event: "playlist_replan", reason: due.reason, planEnd, probedFirst: unprobed });
+        this.log.info({ event: "playlist_replan", reason: due.reason, planEnd, probedFirst: unprobed, ...(due.reason === "schedule_changed" ? { change: this.lastChange } : {}) });
         restart(due.reason);
       };
       if (!unprobed) return go();
