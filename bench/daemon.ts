@@ -356,7 +356,7 @@ async function soak(ch: Channel, minutes: number): Promise<void> {
   };
   const gc = typeof (globalThis as { gc?: unknown }).gc === "function";
   const arenas = process.env.MALLOC_ARENA_MAX;
-  line(`soak            a kill every ${SOAK_KILL_EVERY_MS / 1000} s: 1 min warm-up, then ${minutes} min measured; RSS ${gc ? "after a forced GC" : "as sampled (run node --expose-gc for post-GC samples)"}; MALLOC_ARENA_MAX ${arenas ?? "unset (glibc's default: RSS rises ~25 MB in the first minutes; the systemd units set 2)"}`);
+  line(`soak            a kill every ${SOAK_KILL_EVERY_MS / 1000} s: 1 min warm-up, then ${minutes} min measured; RSS ${gc ? "after a forced GC" : "as sampled (run node --expose-gc for post-GC samples)"}; MALLOC_ARENA_MAX ${arenas ?? "unset (glibc's default; the systemd units set 2)"}`);
   await runFor(60_000, false);
   const first = rssSample();
   const rest0 = ch.status().live.restarts;
