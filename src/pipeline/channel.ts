@@ -33,13 +33,13 @@ export interface ChannelEvents {
   cue: [{ kind: string; spliceEventId: number; splicePts: number; leadSeconds: number }];
 }
 
-/** How long the slate of a run ended on purpose may last before it counts as an outage. */
 /**
  * Inputs that a second FFmpeg can open while the first still reads them (files and pulled
  * URLs). A listener (UDP port, SRT/RTMP listen) or a caller a server takes once cannot.
  */
 const OVERLAP_INPUTS: ReadonlySet<string> = new Set(["file", "playlist", "test", "http", "hls"]);
 
+/** How long the slate of a run ended on purpose may last before it counts as an outage. */
 const QUIET_REPLACE_MS = 10_000;
 
 export interface ChannelOptions {

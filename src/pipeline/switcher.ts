@@ -139,11 +139,16 @@ export class Switcher {
     const gapMs = this.lastOutAt === Number.NEGATIVE_INFINITY ? 0 : t - this.lastOutAt;
     this.current = to;
     this.switches++;
-    this.ccPending.fill(1);
-    this.pendingDiscontinuity = true;
+    this.newSegment();
     this.waitingForLivePat = to === "slate";
     this.liveNeedsPat = false;
     this.opts.onSwitch?.(to, { gapMs, reason });
+  }
+
+  /** The output's next packets come from another stream: counters re-based, PCR discontinuity. */
+  private newSegment(): void {
+    this.ccPending.fill(1);
+    this.pendingDiscontinuity = true;
   }
 
   private onLive(buf: Uint8Array, start: number, count: number): void {
@@ -159,8 +164,7 @@ export class Switcher {
       if (this.current === "live") {
         this.liveNeedsPat = false;
         this.handovers++;
-        this.ccPending.fill(1);
-        this.pendingDiscontinuity = true;
+        this.newSegment();
       } else this.switchTo("live", "live back");
       start += i * TS_PACKET_SIZE;
       count -= i;
