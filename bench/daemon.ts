@@ -23,6 +23,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import v8 from "node:v8";
 import { validateProfile } from "../src/config/profile.js";
 import type { ChannelProfile } from "../src/config/profile-schema.js";
 import { createLogger } from "../src/observe/logger.js";
@@ -73,6 +74,16 @@ function procCpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** Minor page faults of this process so far (from /proc/self/stat). */
+function minorFaults(): number {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Live (non-zombie) children of this process. */
 function childPids(): number[] {
   const out: number[] = [];
@@ -89,10 +100,47 @@ function childPids(): number[] {
   return out;
 }
 
-function rssSample(): { rss: number; heap: number; buffers: number } {
+interface MemSample {
+  rss: number;
+  heap: number;
+  buffers: number;
+  /** V8's committed heap (all spaces) and, within it, the young generation */
+  heapTotal: number;
+  newSpace: number;
+  /** resident kB of this process's mappings by kind, from /proc/self/smaps */
+  brk: number;
+  anon: number;
+  file: number;
+}
+
+/** Resident bytes by mapping kind: the brk heap (glibc's main arena), anonymous maps (V8 pages, other arenas, large mallocs), files. */
+function smapsBreakdown(): { brk: number; anon: number; file: number } {
+  const out = { brk: 0, anon: 0, file: 0 };
+  let kind: keyof typeof out = "anon";
+  let text = "";
+  try {
+    text = readFileSync("/proc/self/smaps", "utf8");
+  } catch {
+    return out;
+  }
+  for (const l of text.split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(l);
+    if (head) {
+      const path = head[1];
+      kind = path === "[heap]" ? "brk" : path === "" || path.startsWith("[anon") ? "anon" : path.startsWith("[") ? "anon" : "file";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(l);
+    if (rss) out[kind] += Number(rss[1]) * 1024;
+  }
+  return out;
+}
+
+function rssSample(): MemSample {
   (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
-  return { rss: m.rss, heap: m.heapUsed, buffers: m.arrayBuffers };
+  const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
+  return { rss: m.rss, heap: m.heapUsed, buffers: m.arrayBuffers, heapTotal: m.heapTotal, newSpace: young?.space_size ?? 0, ...smapsBreakdown() };
 }
 
 function benchProfile(port: number, size: string): ChannelProfile {
@@ -178,6 +226,45 @@ async function udpReceiver(): Promise<Receiver> {
       await closed;
     },
   };
+}
+
+/**
+ * The floor for this machine: a separate Node process that only sends datagrams of the same
+ * size at the same rate (in 25 ms bursts, as pipe reads come) to its own receiver, for
+ * `seconds`; its CPU % of one core. Sending each datagram is a syscall, and on loopback the
+ * kernel's delivery is charged to the sender: on some machines this alone is over 2 %.
+ */
+async function referenceSender(datagramsPerSecond: number, size: number, seconds: number): Promise<number> {
+  const sink = await udpReceiver();
+  const script = `
+    const s = require("node:dgram").createSocket("udp4");
+    const [port, rate, size, secs] = process.argv.slice(1).map(Number);
+    const bufs = Array.from({ length: 64 }, () => Buffer.alloc(size, 0x47));
+    let k = 0, owed = 0;
+    const cb = () => {};
+    s.bind(0, () => {
+      const c0 = process.cpuUsage(), t0 = performance.now();
+      const iv = setInterval(() => {
+        owed += rate / 40;
+        for (; owed >= 1; owed--) s.send(bufs[k++ & 63], port, "127.0.0.1", cb);
+        const wall = (performance.now() - t0) / 1000;
+        if (wall < secs) return;
+        clearInterval(iv);
+        const c = process.cpuUsage(c0);
+        process.stdout.write(JSON.stringify({ cpu: (c.user + c.system) / 1e6 / wall * 100, sent: k }) + "\n");
+        s.close();
+      }, 25);
+    });
+  `;
+  try {
+    const child = spawn(process.execPath, ["-e", script, String(sink.port), String(datagramsPerSecond), String(size), String(seconds)], { stdio: ["ignore", "pipe", "inherit"] });
+    const out = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const r = await out.next();
+    await once(child, "close");
+    return (JSON.parse(String(r.value)) as { cpu: number }).cpu;
+  } finally {
+    await sink.close();
+  }
 }
 
 /** Spawns the channel's FFmpeg command alone; ms from spawn to its first stdout byte. */
@@ -287,8 +374,10 @@ async function measureCpu(ch: Channel, rx: Receiver, seconds: number): Promise<v
   const cues0 = st0.injector.cuesSent.splice_insert ?? 0;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
+  const faults0 = minorFaults();
   await sleep(seconds * 1000);
   const cpu = process.cpuUsage(cpu0);
+  const faults = minorFaults() - faults0;
   const wall = (performance.now() - t0) / 1000;
   const st1 = ch.status();
   const rx1 = await rx.count();
@@ -301,8 +390,12 @@ async function measureCpu(ch: Channel, rx: Receiver, seconds: number): Promise<v
   const si = st1.si;
   line(`run             ${wall.toFixed(1)} s on air, source ${st1.source}, ${(st1.injector.cuesSent.splice_insert ?? 0) - cues0} cue sends, ${st1.live.restarts} restarts${si ? ", EIT/SDT/TDT on" : ""}`);
   line(`output rate     ${(rate * 8 / 1e6).toFixed(2)} Mb/s (${rate.toFixed(0)} B/s) from the channel; ${(rxRate * 8 / 1e6).toFixed(2)} Mb/s received (${rx1.datagrams - rx0.datagrams} datagrams)`);
-  line(`daemon CPU      ${share.toFixed(2)} % of one core  (user ${(cpu.user / 1e6 / wall * 100).toFixed(2)} %, system ${(cpu.system / 1e6 / wall * 100).toFixed(2)} %; FFmpeg excluded)`);
+  line(`daemon CPU      ${share.toFixed(2)} % of one core  (user ${(cpu.user / 1e6 / wall * 100).toFixed(2)} %, system ${(cpu.system / 1e6 / wall * 100).toFixed(2)} %; FFmpeg excluded; ${(faults / wall).toFixed(0)} page faults/s)`);
   line(`per 10 Mb/s     ${per10.toFixed(2)} % of one core  (target ≤ 2 %: ${per10 <= 2 ? "ok" : "MISSED"})`);
+  // the same datagram rate from a process that does nothing else, right after (same load)
+  const dgRate = (rx1.datagrams - rx0.datagrams) / wall;
+  const ref = await referenceSender(dgRate, 7 * 188, Math.min(seconds, 30));
+  line(`reference       ${ref.toFixed(2)} % of one core: a bare Node process sending the same ${dgRate.toFixed(0)} datagrams/s (the floor on this machine); daemon / reference ${(share / ref).toFixed(2)}`);
   line(`for reference   live FFmpeg ${ffLive.toFixed(1)} %, slate FFmpeg ${ffSlate.toFixed(1)} % of one core (children, not counted above)`);
 }
 
@@ -345,13 +438,20 @@ async function soak(ch: Channel, minutes: number): Promise<void> {
       line(`  soak kill failed: ${(e as Error).message}`);
     }
   };
+  // ONAIR_BENCH_SOAK_TRACE=1: every sample as a JSON line on stderr, to find where memory moves
+  const trace = process.env.ONAIR_BENCH_SOAK_TRACE === "1";
+  const t0 = performance.now();
   const runFor = async (totalMs: number, sample: boolean): Promise<void> => {
     const end = performance.now() + totalMs;
     while (performance.now() < end) {
       const next = performance.now() + SOAK_KILL_EVERY_MS;
       await kill();
       await sleep(Math.max(0, Math.min(next, end) - performance.now()));
-      if (sample) samples.push(rssSample());
+      if (sample) {
+        const m = rssSample();
+        samples.push(m);
+        if (trace) process.stderr.write(`${JSON.stringify({ t: Math.round(performance.now() - t0) / 1000, restarts: ch.status().live.restarts, ...m })}\n`);
+      }
     }
   };
   const gc = typeof (globalThis as { gc?: unknown }).gc === "function";
@@ -368,6 +468,9 @@ async function soak(ch: Channel, minutes: number): Promise<void> {
   line(`heap used       start ${mb(first.heap)} MB, end ${mb(last.heap)} MB; Buffers (arrayBuffers) start ${mb(first.buffers)} MB, end ${mb(last.buffers)} MB`);
   const perMinute = samples.filter((_, i) => (i + 1) % Math.round(60_000 / SOAK_KILL_EVERY_MS) === 0);
   line(`by minute       RSS ${perMinute.map((x) => mb(x.rss)).join(", ")} MB; Buffers ${perMinute.map((x) => mb(x.buffers)).join(", ")} MB`);
+  line(`  V8 committed  ${perMinute.map((x) => mb(x.heapTotal)).join(", ")} MB (young generation ${perMinute.map((x) => mb(x.newSpace)).join(", ")} MB)`);
+  line(`  brk heap      ${perMinute.map((x) => mb(x.brk)).join(", ")} MB (glibc's main arena)`);
+  line(`  anonymous     ${perMinute.map((x) => mb(x.anon)).join(", ")} MB (V8 pages, other arenas, large mallocs)`);
   line(`soak restarts   ${ch.status().live.restarts - rest0} in the measured part, ${failures} not back within 15 s; kill → live ${toLive.length ? dist(toLive) : "n/a"}`);
 }
 

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+// (the flag fixes V8's young generation at 1 MB semi-spaces: see src/core/runtime.ts)
 // Entry point: runs the compiled CLI. In a clone, `npm run setup` (or `npm test`) builds dist/.
 import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";

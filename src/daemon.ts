@@ -32,6 +32,7 @@ import { ProfileDirectory, type LoadedProfile, type RefusedProfile } from "./con
 import type { ChannelProfile } from "./config/profile-schema.js";
 import { OnairError } from "./core/errors.js";
 import { resolveStorePath } from "./core/paths.js";
+import { YOUNG_GENERATION_FLAG, youngGenerationCapped } from "./core/runtime.js";
 import { AuditLog } from "./observe/audit.js";
 import { resolveApiTokenFile, startHttpServer, type ChannelView } from "./observe/http.js";
 import { createFileLogger, createLogger, logSizeBytes, type OnairLogger } from "./observe/logger.js";
@@ -115,6 +116,9 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     secrets: log.secrets,
   });
   if (opts.allowClearProfiles) log.warn({ event: "clear_profiles_allowed", message: "clear (unsealed) profiles are allowed: use sealed profiles in production" });
+  if (!youngGenerationCapped()) {
+    log.warn({ event: "young_generation_default", message: `node was started without ${YOUNG_GENERATION_FLAG} (bin/onair.js passes it when executed directly): RSS may step up ~25 MB after some minutes on air` });
+  }
 
   const audit = new AuditLog({ path: join(cfg.dataDir, "audit.log"), logger: log, secrets: log.secrets });
   const defaultBotToken = cfg.telegram?.botToken ? await readSecretRef(cfg.telegram.botToken, env).catch(() => undefined) : undefined;

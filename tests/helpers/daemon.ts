@@ -1,6 +1,6 @@
 /** Spawns `onair run` as a real process for tests and follows its log. */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { onairBin } from "./cli.js";
 import { alive, until } from "./pipeline.js";
 
@@ -18,9 +18,10 @@ export interface Daemon {
  * from /etc/onair is read). `env` is added to the daemon's environment.
  */
 export async function startDaemon(dir: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
-  const child = spawn(process.execPath, [onairBin, "run", "--profiles-dir", join(dir, "profiles"), "--data-dir", join(dir, "data"), "--http", "127.0.0.1:0", "--allow-clear-profiles", "--key-file", join(dir, "key"), "--api-token-file", join(dir, "api.token"), ...extra], {
+  // executed as the systemd units do (its shebang runs the `node` on PATH, with its flags)
+  const child = spawn(onairBin, ["run", "--profiles-dir", join(dir, "profiles"), "--data-dir", join(dir, "data"), "--http", "127.0.0.1:0", "--allow-clear-profiles", "--key-file", join(dir, "key"), "--api-token-file", join(dir, "api.token"), ...extra], {
     stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, ONAIR_CONFIG: join(dir, "onair.yaml"), ...env },
+    env: { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`, ONAIR_CONFIG: join(dir, "onair.yaml"), ...env },
   });
   let out = "";
   child.stdout.on("data", (c: Buffer) => (out += c.toString()));

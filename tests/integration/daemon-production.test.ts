@@ -13,6 +13,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { YOUNG_GENERATION_FLAG } from "../../src/core/runtime.js";
 import { checkBackup, integrityCheck, listBackups } from "../../src/store/backup.js";
 import { openStore } from "../../src/store/db.js";
 import { testProfileInput, udpCapture, type Capture } from "../helpers/channel.js";
@@ -128,6 +129,19 @@ describe.runIf(haveFfmpeg())("onair run in production: sd_notify, daily backup, 
     expect(Math.max(...gaps)).toBeLessThan(WATCHDOG_USEC / 1000); // never near the watchdog timeout
     console.log(`sd_notify: READY ${ready!.at - logTime(d.log(), "http_listening")!} ms after listening; watchdog mean gap ${mean.toFixed(0)} ms (asked ${period}), max ${Math.max(...gaps)} ms`);
   }, 30_000);
+
+  it("runs with the young generation fixed at 1 MB semi-spaces when executed as the units do (bin/onair.js's shebang)", async () => {
+    // node's own command line, as the kernel has it
+    const argv = readFileSync(`/proc/${d.child.pid}/cmdline`, "utf8").split("\0");
+    expect(argv).toContain(YOUNG_GENERATION_FLAG);
+    expect(argv.indexOf(YOUNG_GENERATION_FLAG)).toBeLessThan(argv.findIndex((a) => a.endsWith("onair.js")));
+    expect(d.log()).not.toContain("young_generation_default");
+    // what V8 made of it, as Prometheus sees it: new space ≤ 2 semi-spaces of 1 MB
+    const metrics = await (await fetch(`${d.url}/metrics`)).text();
+    const m = /^nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)/m.exec(metrics);
+    expect(m).not.toBeNull();
+    expect(Number(m![1])).toBeLessThanOrEqual(2 * 1024 * 1024);
+  });
 
   it("takes the daily backup while the channel runs; it passes PRAGMA integrity_check", async () => {
     await until(() => listBackups(join(dir, "data", "backups")).length > 0, 30_000, "the daily backup");
