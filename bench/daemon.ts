@@ -258,7 +258,7 @@ async function referenceSender(datagramsPerSecond: number, size: number, seconds
   `;
   try {
     const child = spawn(process.execPath, ["-e", script, String(sink.port), String(datagramsPerSecond), String(size), String(seconds)], { stdio: ["ignore", "pipe", "inherit"] });
-    const out = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const out = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const r = await out.next();
     await once(child, "close");
     return (JSON.parse(String(r.value)) as { cpu: number }).cpu;
