@@ -251,7 +251,7 @@ async function referenceSender(datagramsPerSecond: number, size: number, seconds
         if (wall < secs) return;
         clearInterval(iv);
         const c = process.cpuUsage(c0);
-        process.stdout.write(JSON.stringify({ cpu: (c.user + c.system) / 1e6 / wall * 100, sent: k }) + "\n");
+        process.stdout.write(JSON.stringify({ cpu: (c.user + c.system) / 1e6 / wall * 100, sent: k }) + "\\n");
         s.close();
       }, 25);
     });
@@ -259,9 +259,11 @@ async function referenceSender(datagramsPerSecond: number, size: number, seconds
   try {
     const child = spawn(process.execPath, ["-e", script, String(sink.port), String(datagramsPerSecond), String(size), String(seconds)], { stdio: ["ignore", "pipe", "inherit"] });
     const out = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const closed = once(child, "close");
     const r = await out.next();
-    await once(child, "close");
-    return (JSON.parse(String(r.value)) as { cpu: number }).cpu;
+    await closed;
+    // NaN when the reference failed (its error is on stderr)
+    return r.done ? Number.NaN : (JSON.parse(String(r.value)) as { cpu: number }).cpu;
   } finally {
     await sink.close();
   }
