@@ -13,7 +13,9 @@
  *    a full GC (steadier figures); without it the samples are taken as they come.
  *
  * The picture is ONAIR_BENCH_DAEMON_SIZE (default 1280x720, ultrafast, 8 Mb/s video in a 10 Mb/s
- * CBR mux): the daemon's cost follows the TS rate, not the picture. The UDP receiver is a
+ * CBR mux): the daemon's cost follows the TS rate, not the picture. `tune: zerolatency`: without
+ * it x264's frame threads hold ~3 frames of a live-paced source before the first packet, which
+ * adds ~125 ms to every restart (profiles/README.md). The UDP receiver is a
  * separate Node process, so its cost is not counted; on loopback the kernel's delivery to it
  * is partly charged to the sender's system time, which a real NIC would not do.
  */
@@ -153,7 +155,7 @@ function benchProfile(port: number, size: string): ChannelProfile {
       input: { kind: "test", pattern: "testsrc2", toneHz: 440 },
       encoding: {
         mode: "transcode",
-        video: { codec: "libx264", width: Number(m[1]), height: Number(m[2]), fps: 25, bitrate: "8M", gopSeconds: 2, preset: "ultrafast" },
+        video: { codec: "libx264", width: Number(m[1]), height: Number(m[2]), fps: 25, bitrate: "8M", gopSeconds: 2, preset: "ultrafast", tune: "zerolatency" },
         audio: { codec: "aac", bitrate: "128k" },
         muxRate: "10M",
       },
@@ -490,7 +492,7 @@ export async function run(): Promise<void> {
     const spanMs = (seconds + kills * 10 + (soakMinutes + 1) * 60 + 600) * 1000;
     const filled = fillStore(store, spanMs);
     const cmd = buildFfmpegArgs(profile);
-    line(`channel         ${size} testsrc2 25 fps, libx264 ultrafast 8 Mb/s + AAC 128k, CBR mux 10 Mb/s, UDP to 127.0.0.1; EPG 2 days from ${filled.items} items, a ${BREAK_MS / 1000} s break every ${BREAK_EVERY_MS / 1000} s (${filled.breaks} in the store)`);
+    line(`channel         ${size} testsrc2 25 fps, libx264 ultrafast zerolatency 8 Mb/s + AAC 128k, CBR mux 10 Mb/s, UDP to 127.0.0.1; EPG 2 days from ${filled.items} items, a ${BREAK_MS / 1000} s break every ${BREAK_EVERY_MS / 1000} s (${filled.breaks} in the store)`);
     const channel = new Channel({ profile, store, logger: createLogger({ level: "silent" }), dataDir: dir });
     ch = channel;
     await channel.start();

@@ -182,6 +182,11 @@ const videoSchema = z.strictObject({
     .default(2)
     .describe("Closed-GOP length: a forced IDR every N seconds (-force_key_frames) so splices land on IDR frames"),
   preset: z.string().regex(/^[a-z0-9]+$/).optional(),
+  tune: z
+    .string()
+    .regex(/^[a-z0-9,]+$/)
+    .optional()
+    .describe("x264/x265 -tune, e.g. zerolatency: no frame-thread and lookahead delay, so a restarted encoder answers ~3 frames sooner, for some compression efficiency"),
   profile: z.string().regex(/^[a-z0-9]+$/).optional(),
   pixFmt: z.string().regex(/^[a-z0-9]+$/).default("yuv420p"),
 });

@@ -329,6 +329,7 @@ function videoArgs(tc: Transcode, input: Input, grid: KeyframeGridSpec, opts: Ff
       if (v.preset) args.push("-preset", v.preset);
       break;
   }
+  if (v.tune && (v.codec === "libx264" || v.codec === "libx265")) args.push("-tune", v.tune);
   if (v.profile) args.push("-profile:v", v.profile);
   return args;
 }

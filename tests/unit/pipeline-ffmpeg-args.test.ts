@@ -75,6 +75,17 @@ describe("buildFfmpegArgs", () => {
     expect(opt(a, "-preset")).toBe("veryfast");
   });
 
+  it("passes the profile's tune to x264 and x265 only, after the preset", () => {
+    const withVideo = (video: object): ReturnType<typeof profile> =>
+      profile({ encoding: { ...(base.encoding as object), video: { width: 1280, height: 720, fps: 25, bitrate: "2500k", tune: "zerolatency", ...video } } as never });
+    const a = buildFfmpegArgs(withVideo({ codec: "libx264", preset: "ultrafast" }), { ffmpegPath: "ffmpeg", setpriv: false }).args;
+    expect(opt(a, "-tune")).toBe("zerolatency");
+    expect(a.indexOf("-tune")).toBeGreaterThan(a.indexOf("-preset"));
+    expect(opt(buildFfmpegArgs(withVideo({ codec: "libx265" }), { ffmpegPath: "ffmpeg", setpriv: false }).args, "-tune")).toBe("zerolatency");
+    expect(buildFfmpegArgs(withVideo({ codec: "mpeg2video" }), { ffmpegPath: "ffmpeg", setpriv: false }).args).not.toContain("-tune");
+    expect(buildFfmpegArgs(profile(), { ffmpegPath: "ffmpeg", setpriv: false }).args).not.toContain("-tune");
+  });
+
   it("rounds a GOP to whole frames at 30000/1001 and reports the exact period", () => {
     const g = keyframeGrid(2, "30000/1001");
     expect(g.frames).toBe(60);
