@@ -63,27 +63,28 @@ function dist(xs: number[]): string {
   return `median ${ms(quantile(xs, 0.5))} ms, p90 ${ms(quantile(xs, 0.9))} ms, min ${ms(Math.min(...xs))}, max ${ms(Math.max(...xs))}`;
 }
 
-/** CPU seconds (user + system) of a process from /proc, or NaN when it is gone. */
-function procCpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
+/**
+ * The fields of /proc/PID/stat after the command name (state(0) ppid(1) … minflt(7) …
+ * utime(11) stime(12)), or null when the process is gone.
+ */
+function procStat(pid: number | "self"): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // fields after comm: state(0) ppid(1) … utime(11) stime(12), in clock ticks (100 Hz on Linux)
-    return (Number(f[11]) + Number(f[12])) / 100;
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
-    return Number.NaN;
+    return null;
   }
 }
 
-/** Minor page faults of this process so far (from /proc/self/stat). */
+/** CPU seconds (user + system) of a process, or NaN when it is gone (clock ticks: 100 Hz on Linux). */
+function procCpuSeconds(pid: number | undefined): number {
+  const f = pid === undefined ? null : procStat(pid);
+  return f ? (Number(f[11]) + Number(f[12])) / 100 : Number.NaN;
+}
+
+/** Minor page faults of this process so far. */
 function minorFaults(): number {
-  try {
-    const stat = readFileSync("/proc/self/stat", "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
-  } catch {
-    return Number.NaN;
-  }
+  return Number(procStat("self")?.[7] ?? Number.NaN);
 }
 
 /** Live (non-zombie) children of this process. */
@@ -91,13 +92,8 @@ function childPids(): number[] {
   const out: number[] = [];
   for (const d of readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(rest[1]) === process.pid && rest[0] !== "Z") out.push(Number(d));
-    } catch {
-      /* gone meanwhile */
-    }
+    const f = procStat(Number(d)); // null: gone meanwhile
+    if (f && Number(f[1]) === process.pid && f[0] !== "Z") out.push(Number(d));
   }
   return out;
 }
@@ -109,7 +105,7 @@ interface MemSample {
   /** V8's committed heap (all spaces) and, within it, the young generation */
   heapTotal: number;
   newSpace: number;
-  /** resident kB of this process's mappings by kind, from /proc/self/smaps */
+  /** resident bytes of this process's mappings by kind, from /proc/self/smaps */
   brk: number;
   anon: number;
   file: number;
@@ -129,7 +125,7 @@ function smapsBreakdown(): { brk: number; anon: number; file: number } {
     const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(l);
     if (head) {
       const path = head[1];
-      kind = path === "[heap]" ? "brk" : path === "" || path.startsWith("[anon") ? "anon" : path.startsWith("[") ? "anon" : "file";
+      kind = path === "[heap]" ? "brk" : path === "" || path.startsWith("[") ? "anon" : "file";
       continue;
     }
     const rss = /^Rss:\s+(\d+) kB/.exec(l);
@@ -253,7 +249,7 @@ async function referenceSender(datagramsPerSecond: number, size: number, seconds
         if (wall < secs) return;
         clearInterval(iv);
         const c = process.cpuUsage(c0);
-        process.stdout.write(JSON.stringify({ cpu: (c.user + c.system) / 1e6 / wall * 100, sent: k }) + "\\n");
+        process.stdout.write(JSON.stringify({ cpu: (c.user + c.system) / 1e6 / wall * 100 }) + "\\n");
         s.close();
       }, 25);
     });
@@ -397,8 +393,9 @@ async function measureCpu(ch: Channel, rx: Receiver, seconds: number): Promise<v
   line(`daemon CPU      ${share.toFixed(2)} % of one core  (user ${(cpu.user / 1e6 / wall * 100).toFixed(2)} %, system ${(cpu.system / 1e6 / wall * 100).toFixed(2)} %; FFmpeg excluded; ${(faults / wall).toFixed(0)} page faults/s)`);
   line(`per 10 Mb/s     ${per10.toFixed(2)} % of one core  (target ≤ 2 %: ${per10 <= 2 ? "ok" : "MISSED"})`);
   // the same datagram rate from a process that does nothing else, right after (same load)
-  const dgRate = (rx1.datagrams - rx0.datagrams) / wall;
-  const ref = await referenceSender(dgRate, 7 * 188, Math.min(seconds, 30));
+  const datagrams = rx1.datagrams - rx0.datagrams;
+  const dgRate = datagrams / wall;
+  const ref = await referenceSender(dgRate, Math.round((rx1.bytes - rx0.bytes) / datagrams), Math.min(seconds, 30));
   line(`reference       ${ref.toFixed(2)} % of one core: a bare Node process sending the same ${dgRate.toFixed(0)} datagrams/s (the floor on this machine); daemon / reference ${(share / ref).toFixed(2)}`);
   line(`for reference   live FFmpeg ${ffLive.toFixed(1)} %, slate FFmpeg ${ffSlate.toFixed(1)} % of one core (children, not counted above)`);
 }
