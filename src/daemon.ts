@@ -248,6 +248,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
       slateActive: s.source === "slate",
       monitorErrors: monitorIndicators(s.monitor as unknown as Record<string, number>),
       playlistMediaMissing: s.playlist?.mediaMissing,
+      playlistMediaFailed: s.playlist?.mediaFailed,
     };
   }
 

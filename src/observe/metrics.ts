@@ -103,6 +103,8 @@ export interface ChannelSnapshot {
   monitorErrors: Partial<Record<Tr101290Indicator, number>>;
   /** Playlist inputs only: schedule items planned as filler because their media is missing. → onair_playlist_media_missing_total */
   playlistMediaMissing?: number | undefined;
+  /** Playlist inputs only: files set aside because an FFmpeg run failed on them. → onair_playlist_media_failed_total */
+  playlistMediaFailed?: number | undefined;
 }
 
 /** Alerter counters (cumulative). */
@@ -253,6 +255,7 @@ export function createMetrics(opts: MetricsOptions): OnairMetrics {
     cuesLate: new CumulativeTotals(),
     breaksDue: new CumulativeTotals(),
     mediaMissing: new CumulativeTotals(),
+    mediaFailed: new CumulativeTotals(),
     sections: new CumulativeTotals(),
     monitor: new CumulativeTotals(),
     alertsSent: new CumulativeTotals(),
@@ -312,6 +315,7 @@ export function createMetrics(opts: MetricsOptions): OnairMetrics {
     }
     totals.breaksDue.observe({ channel }, count(s.breaksDue));
     if (s.playlistMediaMissing !== undefined) totals.mediaMissing.observe({ channel }, count(s.playlistMediaMissing));
+    if (s.playlistMediaFailed !== undefined) totals.mediaFailed.observe({ channel }, count(s.playlistMediaFailed));
     for (const table of SI_TABLES) totals.sections.observe({ channel, table }, count(s.sectionsSent[table]));
     for (const indicator of TR101290_INDICATOR_NAMES) {
       const priority = String(TR101290_INDICATORS[indicator]);
@@ -399,6 +403,7 @@ export function createMetrics(opts: MetricsOptions): OnairMetrics {
     totals.cuesLate,
   );
   counter({ name: "onair_playlist_media_missing_total", help: "Playlist items planned as filler because their media file is missing or unreadable (counted per run planned).", labelNames: ["channel"] }, totals.mediaMissing);
+  counter({ name: "onair_playlist_media_failed_total", help: "Playlist files set aside (aired as filler until they change, retried after 10 min) because an FFmpeg run failed on them.", labelNames: ["channel"] }, totals.mediaFailed);
   counter({ name: "onair_scte35_breaks_due_total", help: "Planned breaks whose splice time has come.", labelNames: ["channel"] }, totals.breaksDue);
   gauge(
     { name: "onair_scte35_seconds_to_next_splice", help: "Seconds until the next planned splice point (absent when none is planned).", labelNames: ["channel"] },

@@ -202,7 +202,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.switcher.resetLive("live replaced");
       this.log.info({ event: "ffmpeg_replaced", reason: e.reason, detail: e.detail, runMs: e.runMs });
     });
+    // a playlist run that failed on a file (FFmpeg named it): the next run plans it as filler
+    this.live.on("replace_failed", (e) => this.playlist?.noteRunFailed(e.errorLines));
     this.live.on("exited", (e) => {
+      this.playlist?.noteRunFailed(e.errorLines);
       this.reportQuietSlate("live_exited");
       this.switcher.resetLive("live exited");
       if (this.recoverTimer !== undefined) {

@@ -46,6 +46,8 @@ import { buildFfmpegArgs, keyframeGrid, parseFps, type FfmpegCommand } from "./f
 
 /** Log code of an item whose media is missing or unreadable (it airs as filler). */
 export const MEDIA_MISSING = "ONAIR_PLAYLIST_MEDIA_MISSING";
+/** Log code of a file that probed fine but made an FFmpeg run fail (it airs as filler until it changes). */
+export const MEDIA_FAILED = "ONAIR_PLAYLIST_MEDIA_FAILED";
 
 /** What a probe found out about a media file. */
 export interface MediaInfo {
@@ -124,6 +126,13 @@ export interface PlanOptions {
   /** Characters of the -force_key_frames argument (default 120 000). */
   maxKeyframeChars?: number;
 }
+
+/**
+ * A file a run failed on is tried again after this long, unchanged (a URL never changes; a
+ * network share may have been down). The retry is a planned replacement: when it fails the
+ * running FFmpeg goes on airing and the file is set aside again, so viewers see nothing.
+ */
+export const FAILED_RETRY_MS = 600_000;
 
 export const PLAN_DEFAULTS = { horizonMs: 4 * 3600_000, tailMs: 600_000, maxSources: 12, maxKeyframes: 9000, maxKeyframeChars: 120_000 };
 
@@ -426,6 +435,8 @@ export interface PlaylistCounters {
   mediaMissing: number;
   /** Restarts asked for because the schedule changed or the plan ran out. */
   replans: number;
+  /** Files set aside because a run failed on them (FFmpeg named them in its errors). */
+  mediaFailed: number;
 }
 
 export interface PlaylistSourceOptions {
@@ -445,6 +456,8 @@ export interface PlaylistSourceOptions {
   startupMs?: number;
   /** How a media file is probed (default ffprobe next to the FFmpeg binary). */
   probe?: (path: string) => Promise<MediaInfo | "missing">;
+  /** A file a run failed on is tried again after this long even if unchanged, ms (default 10 min). */
+  failedRetryMs?: number;
 }
 
 /**
@@ -458,6 +471,8 @@ export class PlaylistSource {
   private readonly ffprobe: string;
   private readonly log: Logger;
   private readonly warned = new Set<string>();
+  /** Files a run failed on: filler until their size or mtime changes, or `failedRetryMs` passed. */
+  private readonly failed = new Map<string, { key: string; atMs: number }>();
   private current: PlaylistPlan | undefined;
   private restartAsked = false;
   /** The difference behind the last `schedule_changed` (for the log). */
@@ -467,7 +482,7 @@ export class PlaylistSource {
   private spawnedAt: number | null = null;
   private checkTimer: NodeJS.Timeout | undefined;
   private prepareTimer: NodeJS.Timeout | undefined;
-  readonly counters: PlaylistCounters = { runs: 0, mediaMissing: 0, replans: 0 };
+  readonly counters: PlaylistCounters = { runs: 0, mediaMissing: 0, replans: 0, mediaFailed: 0 };
 
   constructor(private readonly o: PlaylistSourceOptions) {
     if (o.profile.input.kind !== "playlist") throw new OnairError("ONAIR_PLAYLIST_INPUT", "not a playlist input", { channel: o.profile.channel.id });
@@ -529,10 +544,43 @@ export class PlaylistSource {
   }
 
   private lookup = (path: string): MediaInfo | "missing" | undefined => {
+    const key = statKey(path);
+    const f = this.failed.get(path);
+    if (f) {
+      if (f.key === key && this.o.now() - f.atMs < (this.o.failedRetryMs ?? FAILED_RETRY_MS)) return "missing";
+      this.failed.delete(path);
+    }
     const c = this.probes.get(path);
-    if (c) return c.key === statKey(path) ? c.info : undefined;
-    return statKey(path) === "absent" ? "missing" : undefined;
+    if (c) return c.key === key ? c.info : undefined;
+    return key === "absent" ? "missing" : undefined;
   };
+
+  /**
+   * A run of the current plan failed (call with its last stderr lines). A file probes fine
+   * and still fails in FFmpeg (a decoder it lacks, a file rewritten in place): its \`movie\`
+   * source fails when the graph is built, so every run that reaches it would fail, for as
+   * long as it is in a run's window. A file of the plan that an error line names is set
+   * aside (planned as filler, as a missing file) until it changes or \`failedRetryMs\` passed.
+   * Returns the files set aside.
+   */
+  noteRunFailed(stderrTail: readonly string[]): string[] {
+    const plan = this.current;
+    if (!plan) return [];
+    const files = new Set<string>();
+    for (const e of plan.entries) for (const m of [e.media, e.loopMedia]) if (m !== undefined) files.add(m);
+    const out: string[] = [];
+    for (const path of files) {
+      // FFmpeg names the file as given (avformat_open_input) or as escaped in the graph
+      const esc = graphValue(path);
+      const line = stderrTail.find((l) => l.includes(path) || l.includes(esc));
+      if (line === undefined || this.failed.has(path)) continue;
+      this.failed.set(path, { key: statKey(path), atMs: this.o.now() });
+      this.counters.mediaFailed++;
+      out.push(path);
+      this.log.warn({ event: "playlist_media_failed", code: MEDIA_FAILED, media: path, line, retryInS: Math.round((this.o.failedRetryMs ?? FAILED_RETRY_MS) / 1000) });
+    }
+    return out;
+  }
 
   /** Plans from `nowMs` without writing anything. */
   planAt(nowMs: number): PlaylistPlan {

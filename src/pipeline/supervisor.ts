@@ -106,6 +106,19 @@ export interface ExitedEvent {
   nextRetryInMs: number | null;
   /** For spawn_error: ONAIR_FFMPEG_NOT_FOUND or the spawn error. */
   error?: Error;
+  /** This attempt's own error lines (FFmpeg's error/fatal level, or fatal by the classifier), last 20. */
+  errorLines: string[];
+}
+
+/** The new run of an overlapped replacement failed before its first byte; the old one still airs. */
+export interface ReplaceFailedEvent {
+  reason: ExitReason;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  runMs: number;
+  nextRetryInMs: number;
+  /** The failed run's own error lines, last 20. */
+  errorLines: string[];
 }
 
 export interface StalledEvent {
@@ -136,6 +149,7 @@ export interface SupervisorEvents {
   stopped: [];
   /** A run ended by `replace()` is gone; the next one is being spawned at once. */
   replaced: [ReplacedEvent];
+  replace_failed: [ReplaceFailedEvent];
   /**
    * `replace(…, { overlap: true })`: the new run wrote its first byte, emitted right before
    * that byte's `data`; the old run's data stops here (it is being ended).
@@ -199,6 +213,8 @@ interface Attempt {
   watchdog?: unknown;
   killTimer?: unknown;
   fatalTimer?: unknown;
+  /** Its error lines (see ExitedEvent.errorLines). */
+  errorLines: string[];
   closed: Promise<void>;
   resolveClosed: () => void;
 }
@@ -417,13 +433,13 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
     } catch (e) {
       // synchronous spawn failures (invalid arguments); treated like an async spawn error
       const fake = new EventEmitter() as unknown as ChildProcess;
-      const a: Attempt = { child: fake, spawnedAt: now, lastByteAt: now, bytes: 0, stalled: false, done: false, closed, resolveClosed };
+      const a: Attempt = { child: fake, spawnedAt: now, lastByteAt: now, bytes: 0, stalled: false, done: false, errorLines: [], closed, resolveClosed };
       this.attempt = a;
       a.spawnError = e as Error;
       this.finishAttempt(a, null, null);
       return;
     }
-    const a: Attempt = { child, spawnedAt: now, lastByteAt: now, bytes: 0, stalled: false, done: false, closed, resolveClosed };
+    const a: Attempt = { child, spawnedAt: now, lastByteAt: now, bytes: 0, stalled: false, done: false, errorLines: [], closed, resolveClosed };
     this.attempt = a;
 
     child.stdout?.on("data", (chunk: Buffer) => this.onData(a, chunk));
@@ -493,6 +509,11 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
 
   private onStderrLine(a: Attempt, l: { line: string; class: StderrClass }): void {
     this.emit("stderr", l);
+    const lv = l.class.level;
+    if (l.class.severity === "fatal" || lv === "error" || lv === "fatal" || lv === "panic") {
+      a.errorLines.push(l.line);
+      if (a.errorLines.length > 20) a.errorLines.shift();
+    }
     if (l.class.severity === "fatal" && l.class.topLevel && a.fatalTimer === undefined && !a.done) {
       // FFmpeg's own last word: it should exit now; make sure it does
       a.fatalTimer = this.timers.setTimeout(() => {
@@ -604,6 +625,7 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
       this.restarts++;
       const delay = Math.round(this.backoff.next());
       this.log?.warn({ event: "ffmpeg.replace_failed", reason, code, signal, runMs, nextRetryInMs: delay, stderrTail: this.stderrTail(5) });
+      this.emit("replace_failed", { reason, code, signal, runMs, nextRetryInMs: delay, errorLines: a.errorLines });
       this.retryTimer = this.timers.setTimeout(() => this.spawnAttempt(), delay);
       return;
     }
@@ -622,7 +644,7 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
     this.byReason[reason]++;
     this.failingSince ??= now;
     const fatalLine = this.stderr.fatal?.line;
-    const base = { reason, code, signal, stderrTail: this.stderrTail(), runMs, ...(fatalLine ? { fatalLine } : {}), ...(error ? { error } : {}) };
+    const base = { reason, code, signal, stderrTail: this.stderrTail(), errorLines: a.errorLines, runMs, ...(fatalLine ? { fatalLine } : {}), ...(error ? { error } : {}) };
 
     if (this.opts.maxRetries !== null && this.restartsSinceUp >= this.opts.maxRetries) {
       const ev: ExitedEvent = { ...base, restartNumber: null, nextRetryInMs: null };

@@ -9,7 +9,8 @@
  * first video PTS of the live FFmpeg's own stdout.
  */
 import type { EventEmitter } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -264,4 +265,67 @@ describe.runIf(haveFfmpeg())("a playlist channel", () => {
     // the kill, the slate and the handover: counters continuous throughout
     expect([...scanTs(cap.bytes(), []).ccErrors]).toEqual([]);
   }, 50_000);
+
+  it("sets aside a file that probed fine but fails in FFmpeg: the replacement fails beside the airing run, then plays without it", async () => {
+    const cap = await udpCapture();
+    const now = Date.now();
+    const y = join(dir, "y.mp4");
+    const z = join(dir, "z.mp4");
+    await Promise.all([
+      clip(join(dir, "x.mp4"), { color: "red", size: "320x180", rate: 25, tone: 440, sr: 48000, seconds: 25 }),
+      clip(y, { color: "green", size: "320x180", rate: 25, tone: 880, sr: 48000, seconds: 3 }),
+      clip(z, { color: "blue", size: "320x180", rate: 25, tone: 1320, sr: 48000, seconds: 3 }),
+    ]);
+    // whole-second mtimes, so the files can be rewritten in place with the same size and mtime:
+    // the probe cache (keyed by size and mtime) still takes them for the files it probed
+    for (const f of [y, z]) utimesSync(f, 1_700_000_000, 1_700_000_000);
+    const corrupt = (f: string): void => {
+      writeFileSync(f, randomBytes(statSync(f).size));
+      utimesSync(f, 1_700_000_000, 1_700_000_000);
+    };
+    store.replaceItems("pl3", now - 1000, now + 60_000, [
+      { startMs: now - 1000, durationMs: 31_000, title: "X", media: "x.mp4" },
+      { startMs: now + 30_000, durationMs: 10_000, title: "Y", media: "y.mp4" },
+      { startMs: now + 40_000, durationMs: 20_000, title: "Z", media: "z.mp4" },
+    ]);
+    const ch = new Channel({ profile: testProfile({ id: "pl3", udpPort: cap.port, input: { kind: "playlist", mediaDir: dir }, epg: { enabled: false } }), store, logger: quiet, dataDir: dir });
+    const internals = ch as unknown as { playlist: { plan: PlaylistPlan | undefined } };
+    const entryAt = (t: number) => internals.playlist.plan!.entries.find((e) => Math.abs(e.wallStartMs - t) <= 40);
+    const sw = (ch as unknown as { switcher: { slatePackets: number; handovers: number } }).switcher;
+    try {
+      await ch.start();
+      await until(() => ch.status().source === "live", 10_000, "live");
+      expect(entryAt(now + 30_000)).toMatchObject({ kind: "item", title: "Y" });
+      await sleep(500);
+
+      // Y rewritten: an operator's restart (overlapped) spawns a run that fails on it at start-up;
+      // the old run airs on, Y is set aside and the retry takes over: not one slate packet
+      corrupt(y);
+      const slateBefore = sw.slatePackets;
+      expect(ch.restart()).toBe(true);
+      await until(() => sw.handovers === 1 && ch.status().source === "live", 10_000, "the retried replacement on air");
+      expect(ch.status().playlist!.mediaFailed).toBe(1);
+      expect(ch.status().live.restartsByReason.codec_error + ch.status().live.restartsByReason.exit_code).toBe(1);
+      expect(entryAt(now + 30_000)).toMatchObject({ kind: "filler", reason: "missing" });
+      expect(entryAt(now + 40_000)).toMatchObject({ kind: "item", title: "Z" });
+      expect(sw.slatePackets).toBe(slateBefore);
+
+      // Z rewritten, FFmpeg killed: the respawn fails on Z (slate meanwhile), the next plays without it
+      corrupt(z);
+      const spawns = ch.status().live.spawns;
+      process.kill(ch.status().live.pid!, "SIGKILL");
+      await until(() => ch.status().live.spawns === spawns + 2 && ch.status().source === "live", 10_000, "live again without Z");
+      expect(ch.status().playlist!.mediaFailed).toBe(2);
+      expect(entryAt(now + 40_000)).toMatchObject({ kind: "filler", reason: "missing" });
+      expect(internals.playlist.plan!.missing.map((m) => m.title)).toEqual(["Y", "Z"]);
+      // and it stays on air
+      await sleep(1500);
+      expect(ch.status().live.spawns).toBe(spawns + 2);
+      expect(ch.status().source).toBe("live");
+      expect(cap.maxGap()).toBeLessThan(1000);
+    } finally {
+      await ch.stop();
+      await cap.close();
+    }
+  }, 40_000);
 });

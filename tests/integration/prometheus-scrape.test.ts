@@ -69,6 +69,7 @@ function sport(): ChannelSnapshot {
     sectionsSent: { sdt: 40 },
     slateActive: true,
     playlistMediaMissing: 3,
+    playlistMediaFailed: 1,
     monitorErrors: { ts_sync_loss: 1 },
   };
 }
@@ -117,6 +118,7 @@ describe("a scrape of the running server", () => {
       'onair_channel_restarts_total{channel="sport",reason="manual"} 1',
       'onair_channel_restarts_total{channel="sport",reason="planned"} 4',
       'onair_playlist_media_missing_total{channel="sport"} 3',
+      'onair_playlist_media_failed_total{channel="sport"} 1',
       'onair_channel_output_bytes_per_second{channel="news"} 750000',
       'onair_scte35_cues_sent_total{channel="news",command="splice_insert"} 8',
       'onair_scte35_cues_late_total{channel="sport",command="time_signal"} 1',

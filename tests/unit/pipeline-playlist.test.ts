@@ -177,7 +177,7 @@ describe("filter graph", () => {
 
 describe("PlaylistSource.restartDueAt", () => {
   /** A source over a mutable schedule, media probed as 60 s files, the clock at `now`. */
-  async function source(items: ScheduleItemInput[]) {
+  async function source(items: ScheduleItemInput[], failedRetryMs?: number) {
     const dir = mkdtempSync(join(tmpdir(), "onair-pl-due-"));
     for (const f of ["a.mp4", "b.mp4", "c.mp4"]) writeFileSync(join(dir, f), f);
     const state = { now: T, items: items.map((it, k) => ({ ...it, id: k + 1, eventId: k + 1, breaks: [] }) as unknown as ScheduleItem) };
@@ -190,6 +190,7 @@ describe("PlaylistSource.restartDueAt", () => {
       now: () => state.now,
       startupMs: 50,
       probe: () => Promise.resolve(info(60)),
+      ...(failedRetryMs !== undefined ? { failedRetryMs } : {}),
     });
     await src.prepare();
     src.command(); // the running plan, from T (+ the start-up estimate)
@@ -248,6 +249,51 @@ describe("PlaylistSource.restartDueAt", () => {
     // B removed: from its start the new plan has filler where B was
     s.set([A]);
     expect(s.src.restartDueAt(T + 5000)?.reason).toBe("schedule_changed");
+    s.done();
+  });
+
+  it("sets aside a file a failed run named (as given or as escaped in the graph) until it changes or the retry time passed", async () => {
+    const s = await source([A, B], 20_000);
+    const dir = s.src.plan!.entries[0].media!.replace(/\/a\.mp4$/, "");
+    // a name the graph escapes
+    const b = join(dir, "b: it's.mp4");
+    expect(graphValue(b)).not.toBe(b);
+    writeFileSync(b, "b");
+    s.set([A, { ...B, media: "b: it's.mp4" }]);
+    await s.src.prepare();
+    s.src.command();
+    expect(s.src.plan!.entries.find((e) => e.title === "B")?.kind).toBe("item");
+    // lines that name no file of the plan set nothing aside
+    expect(s.src.noteRunFailed(["[error] [h264 @ 0x1] error while decoding MB 3 4", `[error] [Parsed_movie_3 @ 0x2] Failed to avformat_open_input '${join(dir, "zz.mp4")}'`])).toEqual([]);
+    expect(s.src.noteRunFailed([`[error] [Parsed_movie_3 @ 0x2] Failed to avformat_open_input '${b}'`])).toEqual([b]);
+    expect(s.src.counters.mediaFailed).toBe(1);
+    // the next run plans B as filler (listed as missing), and the running one is not replaced for it
+    near(s.src.restartDueAt(T + 5000), T + 58_500, "schedule_changed");
+    s.src.command();
+    const bEntry = s.src.plan!.entries.find((e) => Math.abs(e.wallStartMs - (T + 60_000)) <= 20);
+    expect(bEntry).toMatchObject({ kind: "filler", reason: "missing" });
+    expect(s.src.plan!.missing.map((m) => m.title)).toEqual(["B"]);
+    expect(s.src.restartDueAt(T + 5000)?.reason).toBe("plan_end");
+    // named again: not counted twice
+    expect(s.src.noteRunFailed([`[error] Failed to avformat_open_input '${b}'`])).toEqual([]);
+    // the file changes (size): B plays again once probed (the 30 s probe round)
+    writeFileSync(b, "a new file");
+    expect(s.src.restartDueAt(T + 5000)?.reason).toBe("plan_end");
+    await s.src.prepare();
+    near(s.src.restartDueAt(T + 5000), T + 58_500, "schedule_changed");
+    s.src.command();
+    expect(s.src.plan!.entries.find((e) => e.title === "B")?.kind).toBe("item");
+    // set aside again (escaped form), unchanged: tried again after failedRetryMs (default 10 min)
+    s.src.noteRunFailed([`[error] [AVFilterGraph @ 0x3] Error initializing filter 'movie' with args 'filename=${graphValue(b)}:streams=dv'`]);
+    s.src.command();
+    expect(s.src.plan!.missing.map((m) => m.title)).toEqual(["B"]);
+    s.state.now = T + 19_000;
+    s.src.command();
+    expect(s.src.plan!.missing.map((m) => m.title)).toEqual(["B"]);
+    s.state.now = T + 20_000;
+    s.src.command();
+    expect(s.src.plan!.entries.find((e) => e.title === "B")?.kind).toBe("item");
+    expect(s.src.counters.mediaFailed).toBe(2);
     s.done();
   });
 });
