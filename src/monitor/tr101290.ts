@@ -247,7 +247,17 @@ export class TsMonitor {
   // per-PID state
   private readonly lastCc = new Int8Array(PIDS).fill(-1);
   private readonly dupUsed = new Uint8Array(PIDS);
+  /** Hash of the PID's last payload packet when it is in an earlier run (see `lastOff`). */
   private readonly lastHash = new Int32Array(PIDS);
+  /**
+   * Offset of the PID's last payload packet in the current run's buffer, or -1: a duplicate
+   * is compared byte for byte within a run, and against `lastHash` across runs, so only the
+   * last packet of each PID in a run is hashed (not every packet: 184 bytes each).
+   */
+  private readonly lastOff = new Int32Array(PIDS).fill(-1);
+  /** PIDs with `lastOff` set in the current run. */
+  private readonly touched = new Uint16Array(PIDS);
+  private nTouched = 0;
   private readonly lastSeen = new Float64Array(PIDS);
   private readonly watch = new Uint8Array(PIDS);
   private readonly overdue = new Uint8Array(PIDS);
@@ -360,6 +370,13 @@ export class TsMonitor {
   pushRun(buf: Uint8Array, start: number, count: number, nowMs?: number): void {
     if (nowMs !== undefined) this.wallNow = nowMs;
     for (let i = 0, o = start; i < count; i++, o += TS_PACKET_SIZE) this.packet(buf, o);
+    // the run's buffer is not kept: hash each PID's last payload packet for the next run
+    for (let k = 0; k < this.nTouched; k++) {
+      const p = this.touched[k];
+      this.lastHash[p] = payloadHash(buf, this.lastOff[p]);
+      this.lastOff[p] = -1;
+    }
+    this.nTouched = 0;
     if (count > 0) this.scan();
   }
 
@@ -431,9 +448,8 @@ export class TsMonitor {
       }
       return;
     }
-    const h = payloadHash(buf, o);
     if (last >= 0 && cc !== ((last + 1) & 0x0f) && !discontinuityIndicator(buf, o)) {
-      if (cc === last && this.dupUsed[p] === 0 && h === this.lastHash[p]) {
+      if (cc === last && this.dupUsed[p] === 0 && this.samePayload(buf, o, p)) {
         this.dupUsed[p] = 1;
         return;
       }
@@ -442,7 +458,21 @@ export class TsMonitor {
     }
     this.lastCc[p] = cc;
     this.dupUsed[p] = 0;
-    this.lastHash[p] = h;
+    if (this.lastOff[p] < 0) this.touched[this.nTouched++] = p;
+    this.lastOff[p] = o;
+  }
+
+  /** Whether the packet at `o` repeats the PID's last payload packet (PUSI and payload bytes). */
+  private samePayload(buf: Uint8Array, o: number, p: number): boolean {
+    const q = this.lastOff[p];
+    if (q < 0) return payloadHash(buf, o) === this.lastHash[p];
+    if (((buf[o + 1] ^ buf[q + 1]) & 0x40) !== 0) return false;
+    const a = payloadOffset(buf, o);
+    const b = payloadOffset(buf, q);
+    if (a < 0 || b < 0) return a < 0 && b < 0;
+    if (a - o !== b - q) return false;
+    for (let i = a, j = b; i < o + TS_PACKET_SIZE; i++, j++) if (buf[i] !== buf[j]) return false;
+    return true;
   }
 
   private onPcr(buf: Uint8Array, o: number, p: number, idx: number): void {

@@ -130,6 +130,25 @@ describe("UdpOutput", () => {
     }
   });
 
+  it("sends to a unicast port nobody listens on without an error (no receiver yet is normal for UDP)", async () => {
+    const rx = await receiver();
+    const port = rx.port;
+    await new Promise<void>((r) => rx.sock.close(r));
+    const out = new UdpOutput({ host: "127.0.0.1", port });
+    try {
+      await out.open();
+      // each datagram draws an ICMP port unreachable; it must not turn into output errors
+      for (let k = 0; k < 20; k++) {
+        out.write(ts.subarray(k * 1316 * 3, (k + 1) * 1316 * 3));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await until(() => out.stats.datagrams === 60, 3000, "60 datagrams");
+      expect(out.stats).toMatchObject({ errors: 0, droppedBytes: 0, failing: false });
+    } finally {
+      await out.close();
+    }
+  });
+
   it("counts a lookup failure and keeps dropping (bounded) instead of throwing", async () => {
     const out = new UdpOutput({ host: "no-such-host.invalid", port: 5000, retryMinMs: 50, retryMaxMs: 100 });
     try {

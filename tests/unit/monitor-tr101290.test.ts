@@ -226,11 +226,11 @@ function concat(pkts: readonly Uint8Array[]): Uint8Array {
   return buf;
 }
 
-function run(pkts: readonly Uint8Array[], opts?: TsMonitorOptions): TsMonitor {
+function run(pkts: readonly Uint8Array[], opts?: TsMonitorOptions, runLength = 7): TsMonitor {
   const m = new TsMonitor(opts);
   const buf = concat(pkts);
-  // runs of 7 packets, as from UDP datagrams
-  for (let i = 0; i < pkts.length; i += 7) m.pushRun(buf, i * TS_PACKET_SIZE, Math.min(7, pkts.length - i));
+  // runs of 7 packets by default, as from UDP datagrams
+  for (let i = 0; i < pkts.length; i += runLength) m.pushRun(buf, i * TS_PACKET_SIZE, Math.min(runLength, pkts.length - i));
   return m;
 }
 
@@ -270,6 +270,17 @@ describe("TsMonitor on a synthetic CBR stream", () => {
   it("counts a third copy of a packet", () => {
     const m = run(buildStream(2000, { copiesAtMs: [{ atMs: 400, copies: 3 }] }));
     expect(m.snapshot()).toEqual(expected({ continuityCountError: 1 }));
+  });
+
+  // a repeat is compared byte for byte within a run and by the hash of the last packet
+  // across runs: runs of one packet (always across), and the whole stream as one run
+  it.each([1, 1_000_000])("tells a duplicate from a CC error the same way in runs of %i packets", (runLength) => {
+    const clean = buildStream(2000, { copiesAtMs: [{ atMs: 400, copies: 2 }], discontinuityJumpAtMs: [800, 1200] });
+    expect(run(clean, undefined, runLength).snapshot()).toEqual(createTr101290Counters());
+    expect(run(buildStream(2000, { copiesAtMs: [{ atMs: 400, copies: 3 }] }), undefined, runLength).snapshot()).toEqual(expected({ continuityCountError: 1 }));
+    const pkts = buildStream(1000);
+    pkts[403][3] = (pkts[403][3] & 0xf0) | (pkts[402][3] & 0x0f);
+    expect(run(pkts, undefined, runLength).snapshot()).toEqual(expected({ continuityCountError: 2 }));
   });
 
   it("counts a same-CC packet whose payload differs", () => {
