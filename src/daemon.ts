@@ -297,6 +297,11 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     );
     c.on("recovered", (e) => notify({ kind: "recovered", channel: c.id, outageMs: e.outageMs }));
     c.on("slate", (e) => notify(e.on ? { kind: "slate_on", channel: c.id, reason: e.reason } : { kind: "slate_off", channel: c.id }));
+    c.on("input_lost", (e) => notify({ kind: "input_lost", channel: c.id, reason: e.reason, detail: e.detail }));
+    c.on("input_restored", (e) => notify({ kind: "input_restored", channel: c.id, downMs: e.downMs }));
+    c.on("stall", (e) => notify({ kind: "stall", channel: c.id, silentMs: e.silentMs, neverProduced: e.neverProduced }));
+    c.on("output_error", (e) => notify({ kind: "output_error", channel: c.id, output: e.output, error: e.error }));
+    c.on("epg_empty", (e) => notify({ kind: "epg_empty", channel: c.id, days: e.days }));
     channels.set(c.id, c);
     metrics.registerChannel(c.id, () => snapshot(c));
     audit.profileLoaded({ who: "daemon", via: "daemon", path: lp.path, channel: c.id, reload, ok: true });

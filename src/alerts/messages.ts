@@ -130,8 +130,56 @@ export interface BackupFailed {
   message: string;
 }
 
+/** The live input is gone: FFmpeg could not reach it, or a network input went silent (the stall watchdog). Once per outage. */
+export interface InputLost {
+  kind: "input_lost";
+  channel: string;
+  reason: "input_unreachable" | "silent";
+  /** FFmpeg's line that said so, when there is one */
+  detail?: string | undefined;
+}
+
+/** Live input back on air after an `input_lost`. */
+export interface InputRestored {
+  kind: "input_restored";
+  channel: string;
+  /** from the loss to live data on air again */
+  downMs: number;
+}
+
+/** The stall watchdog ended an FFmpeg that wrote no TS for the profile's timeout. */
+export interface Stall {
+  kind: "stall";
+  channel: string;
+  silentMs: number;
+  /** nothing at all since it was started */
+  neverProduced: boolean;
+}
+
+/** An output (UDP, SRT, file, stdout) started failing; it retries on its own and the others go on. Once per failure episode. */
+export interface OutputError {
+  kind: "output_error";
+  channel: string;
+  /** the output's name, e.g. srt://host:port or file:/path */
+  output: string;
+  error: string;
+}
+
+/** The channel's EPG has nothing to show: no programme now nor in the coming schedule window. */
+export interface EpgEmpty {
+  kind: "epg_empty";
+  channel: string;
+  /** the schedule window looked at, days */
+  days: number;
+}
+
 export type Alert =
   | ChannelCrashed
+  | InputLost
+  | InputRestored
+  | Stall
+  | OutputError
+  | EpgEmpty
   | Flapping
   | Recovered
   | SlateOn
@@ -153,6 +201,11 @@ export type AlertKind = Alert["kind"];
  */
 export const PROFILE_EVENT_OF: Record<AlertKind, ProfileAlertEvent | null> = {
   channel_crashed: "channel_down",
+  input_lost: "input_lost",
+  input_restored: "input_restored",
+  stall: "stall",
+  output_error: "output_error",
+  epg_empty: "epg_empty",
   flapping: "restart_flapping",
   recovered: "channel_recovered",
   slate_on: "slate_on",
@@ -171,7 +224,14 @@ export const BOX_WIDE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>(["disk_
 
 /** Dedupe key: same channel and kind (and, for box-wide kinds, same path or file). */
 export function dedupeKey(a: Alert): string {
-  const subject = a.kind === "disk_low" || a.kind === "store_write_failed" || a.kind === "store_recovered" || a.kind === "backup_failed" ? a.path : a.kind === "profile_refused" ? a.file : "";
+  const subject =
+    a.kind === "disk_low" || a.kind === "store_write_failed" || a.kind === "store_recovered" || a.kind === "backup_failed"
+      ? a.path
+      : a.kind === "profile_refused"
+        ? a.file
+        : a.kind === "output_error"
+          ? a.output
+          : "";
   // store alerts are about the one store, whichever channel's write noticed first
   const channel = a.kind === "store_write_failed" || a.kind === "store_recovered" ? "" : (a.channel ?? "");
   return `${channel}\u0000${a.kind}\u0000${subject}`;
@@ -320,6 +380,19 @@ function bodyLines(a: Alert): string[] {
       const next = a.nextRetryInMs === null ? "retry limit reached: no further restart" : `next retry in ${formatDuration(a.nextRetryInMs)}`;
       return [`🔴 ${b(a.channel)} crashed: ${how}`, `restart #${a.restartNumber}, ${next}`];
     }
+    case "input_lost":
+      return [
+        `📡 ${b(a.channel)}: input lost (${a.reason === "silent" ? "no data from it" : "unreachable"}); the slate is on air and FFmpeg keeps retrying`,
+        ...(a.detail ? [code(a.detail.length > STDERR_LINE_MAX ? `${a.detail.slice(0, STDERR_LINE_MAX)}…` : a.detail)] : []),
+      ];
+    case "input_restored":
+      return [`📡 ${b(a.channel)}: input back on air after ${formatDuration(a.downMs)}`];
+    case "stall":
+      return [`⏸ ${b(a.channel)}: FFmpeg stalled, no TS for ${formatDuration(a.silentMs)}${a.neverProduced ? " (none since it started)" : ""}; it is being restarted`];
+    case "output_error":
+      return [`⚠️ ${b(a.channel)}: output ${code(a.output)} failing: ${e(a.error)}`, "it retries on its own; the other outputs go on"];
+    case "epg_empty":
+      return [`📺 ${b(a.channel)}: EPG empty, no programme now or in the next ${a.days} day(s)`, `import a schedule: ${code("onair schedule import")}`];
     case "flapping":
       return [
         `🔁 ${b(a.channel)} is flapping: ${a.restarts} restarts in ${formatDuration(a.windowMs)}`,

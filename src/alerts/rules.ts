@@ -43,6 +43,8 @@ const CLEARS: Partial<Record<AlertKind, AlertKind[]>> = {
   slate_off: ["slate_on"],
   slate_on: ["slate_off"],
   store_recovered: ["store_write_failed"],
+  input_restored: ["input_lost"],
+  input_lost: ["input_restored"],
   store_write_failed: ["store_recovered"],
 };
 

@@ -138,6 +138,8 @@ export class SiSlotFiller implements SlotFiller {
   private eventLoads = 0;
   private eventChanges = 0;
   private eventCount = 0;
+  /** Nothing on now nor to come in the window at the last load (`epg_empty` / `epg_filled` on a change). */
+  private empty = false;
 
   constructor(opts: SiFillerOptions) {
     this.opts = opts;
@@ -343,6 +345,12 @@ export class SiSlotFiller implements SlotFiller {
     const events = this.opts.events(wallMs - DAY_MS, wallMs + days * DAY_MS);
     this.eventLoads++;
     this.eventCount = events.length;
+    // what a receiver's EPG shows: no present and no following event is an empty guide
+    const empty = !events.some((ev) => ev.startMs + ev.durationSec * 1000 > wallMs);
+    if (empty !== this.empty) {
+      this.empty = empty;
+      this.emit({ event: empty ? "epg_empty" : "epg_filled", days, wallMs });
+    }
     return events;
   }
 

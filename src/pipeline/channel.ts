@@ -31,7 +31,20 @@ export interface ChannelEvents {
   /** the live FFmpeg was spawned (first start or a restart) */
   started: [StartedEvent];
   cue: [{ kind: string; spliceEventId: number; splicePts: number; leadSeconds: number }];
+  /** the input is gone: FFmpeg could not reach it, or a network input went silent (once per outage) */
+  input_lost: [{ reason: "input_unreachable" | "silent"; detail?: string | undefined }];
+  /** live data on air again after `input_lost` */
+  input_restored: [{ downMs: number }];
+  /** the stall watchdog ended the live FFmpeg */
+  stall: [{ silentMs: number; neverProduced: boolean }];
+  /** an output started failing (once per failure episode; it retries on its own) */
+  output_error: [{ output: string; error: string }];
+  /** the EPG has no programme now nor in the schedule window (on the change to empty) */
+  epg_empty: [{ days: number }];
 }
+
+/** Inputs a network delivers: a stall of their FFmpeg means the input went silent. */
+const NETWORK_INPUTS: ReadonlySet<string> = new Set(["udp", "srt", "rtmp", "http", "hls"]);
 
 /**
  * Inputs that a second FFmpeg can open while the first still reads them (files and pulled
@@ -142,7 +155,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
         ...siOptionsFromProfile(p),
         channel: this.id,
         events: (from, to) => siEventsFromItems(store.eventsForSi(this.id, from, to), { defaultLanguage: p.epg.language, ratingCountry: p.epg.country }),
-        onEvent: (e) => this.log.info(e),
+        onEvent: (e) => {
+          if (e.event === "epg_empty") {
+            this.log.warn(e);
+            this.emit("epg_empty", { days: Number(e.days) });
+          } else this.log.info(e);
+        },
       });
     }
     this.injector = new Injector({
@@ -215,10 +233,17 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.failedAt ??= this.clock.now();
       this.log.warn({ event: "ffmpeg_exited", reason: e.reason, code: e.code, signal: e.signal, restartNumber: e.restartNumber, nextRetryInMs: e.nextRetryInMs, stderrTail: e.stderrTail.slice(-5) });
       this.emit("crashed", e);
+      if (e.reason === "input_unreachable") this.inputLost("input_unreachable", e.fatalLine);
+    });
+    this.live.on("stalled", (e) => {
+      this.emit("stall", { silentMs: e.silentMs, neverProduced: e.neverProduced });
+      if (NETWORK_INPUTS.has(p.input.kind)) this.inputLost("silent");
     });
     for (const o of p.outputs) {
       const out = this.makeOutput(o);
-      if (out) this.fanout.add(out);
+      if (!out) continue;
+      out.on("failed", ({ error }) => this.emit("output_error", { output: out.name, error: (error as NodeJS.ErrnoException).code ?? error.message }));
+      this.fanout.add(out);
     }
   }
 
@@ -368,6 +393,16 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.fanout.write(chunk);
   }
 
+  /** When the input was lost (wall ms), until live is on air again. */
+  private inputLostAt: number | null = null;
+
+  private inputLost(reason: "input_unreachable" | "silent", detail?: string): void {
+    if (this.inputLostAt !== null) return;
+    this.inputLostAt = this.clock.now();
+    this.log.warn({ event: "input_lost", reason, ...(detail ? { detail } : {}) });
+    this.emit("input_lost", { reason, detail });
+  }
+
   private onSwitch(to: SwitcherSource, info: { gapMs: number; reason: string }): void {
     const quiet = to === "slate" ? this.clock.now() < this.quietUntil : this.quietSlateOn;
     this.log.info({ event: to === "slate" ? "slate_on" : "slate_off", gapMs: Math.round(info.gapMs), reason: info.reason, ...(quiet ? { planned: true } : {}) });
@@ -378,6 +413,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
       return;
     }
     this.emit("slate", { on: to === "slate", gapMs: info.gapMs, reason: info.reason });
+    // a network input whose FFmpeg goes quiet: the input went silent (an exit says why itself)
+    if (to === "slate" && info.reason === "live silent" && NETWORK_INPUTS.has(this.opts.profile.input.kind)) this.inputLost("silent");
+    if (to === "live" && this.inputLostAt !== null) {
+      this.emit("input_restored", { downMs: this.clock.now() - this.inputLostAt });
+      this.inputLostAt = null;
+    }
     if (to === "live") {
       // "recovered" once the live run has been stable for the profile's stableAfterSeconds:
       // a channel that comes back for a moment and crashes again is flapping, not recovered

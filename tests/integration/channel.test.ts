@@ -136,6 +136,11 @@ describe.runIf(haveFfmpeg())("a channel on air", () => {
       spawn("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", "-f", "mpegts", `udp://127.0.0.1:${inPort}?pkt_size=1316`], { stdio: "ignore" });
     const profile = testProfile({ id: "t3", udpPort: cap.port, input: { kind: "udp", url: `udp://127.0.0.1:${inPort}`, timeoutSeconds: 2 }, epg: { enabled: false }, restart: { backoffMinSeconds: 0.1, backoffMaxSeconds: 1, stallTimeoutSeconds: 5 } });
     const ch = new Channel({ profile, store, logger: quiet, dataDir: dir });
+    const inputEvents: string[] = [];
+    const crashReasons: string[] = [];
+    ch.on("input_lost", (e) => inputEvents.push(`lost:${e.reason}`));
+    ch.on("input_restored", (e) => inputEvents.push(`restored:${e.downMs > 3000 ? "ok" : e.downMs}`));
+    ch.on("crashed", (e) => crashReasons.push(e.reason));
     let src = sender();
     try {
       await ch.start();
@@ -155,6 +160,10 @@ describe.runIf(haveFfmpeg())("a channel on air", () => {
       await sleep(1000);
       expect(cap.maxGap(killedAt - 2000)).toBeLessThan(1000);
       expect(ch.status().outputs[0].droppedChunks).toBe(0);
+      // one input_lost for the outage (however many restarts it took), one input_restored
+      expect(inputEvents.length, `crashes: ${crashReasons.join(", ")}`).toBe(2);
+      expect(inputEvents[0]).toMatch(/^lost:(input_unreachable|silent)$/);
+      expect(inputEvents[1]).toBe("restored:ok");
     } finally {
       src.kill("SIGKILL");
       await ch.stop();
@@ -207,11 +216,15 @@ describe.runIf(haveFfmpeg())("a channel on air", () => {
     writeFileSync(blocker, "x");
     const profile = testProfile({ id: "t4", udpPort: cap.port, extraOutputs: [{ kind: "file", path: join(blocker, "rec-%H%M%S.ts"), rotateSeconds: 60, keep: 2 }], epg: { enabled: false } });
     const ch = new Channel({ profile, store, logger: quiet, dataDir: dir });
+    const outputErrors: Array<{ output: string; error: string }> = [];
+    ch.on("output_error", (e) => outputErrors.push(e));
     try {
       await ch.start();
       await waitEvent(ch, "state", 10_000, (s) => s === "on_air");
       const t0 = performance.now();
       await sleep(4000);
+      // one output_error for the episode, naming the output (the recording keeps retrying)
+      expect(outputErrors).toEqual([{ output: `file:${join(blocker, "rec-%H%M%S.ts")}`, error: expect.stringMatching(/^E[A-Z]+$/) }]);
       const outs = ch.status().outputs;
       const file = outs.find((o) => o.name.startsWith("file:"))!;
       expect(file.errors).toBeGreaterThan(0);

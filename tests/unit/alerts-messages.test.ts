@@ -112,6 +112,19 @@ describe("formatAlert", () => {
     expect(bk).toContain("ONAIR_BACKUP_FAILED: ENOSPC");
   });
 
+  it("writes the input, stall, output and EPG alerts, escaping what comes from outside", () => {
+    const lost = htmlToText(formatAlert({ kind: "input_lost", channel: "c1", reason: "input_unreachable", detail: "[error] udp://10.0.0.1:5000: Connection refused <x>" }));
+    expect(lost).toContain("c1: input lost (unreachable)");
+    expect(lost).toContain("Connection refused <x>");
+    expect(formatAlert({ kind: "input_lost", channel: "c1", reason: "silent" })).toContain("input lost (no data from it)");
+    expect(htmlToText(formatAlert({ kind: "input_restored", channel: "c1", downMs: 65_000 }))).toContain("c1: input back on air after 1 min 5 s");
+    expect(htmlToText(formatAlert({ kind: "stall", channel: "c1", silentMs: 5000, neverProduced: true }))).toContain("no TS for 5 s (none since it started)");
+    const out = formatAlert({ kind: "output_error", channel: "c1", output: "file:/rec/<a>.ts", error: "EROFS" });
+    expect(out).toContain("<code>file:/rec/&lt;a&gt;.ts</code>");
+    expect(htmlToText(out)).toContain("failing: EROFS");
+    expect(htmlToText(formatAlert({ kind: "epg_empty", channel: "c1", days: 7 }))).toContain("EPG empty, no programme now or in the next 7 day(s)");
+  });
+
   it("adds the label in italics", () => {
     expect(formatAlert({ kind: "slate_off", channel: "c1" }, { label: "box-1" })).toMatch(/\n<i>box-1<\/i>$/);
   });

@@ -36,6 +36,19 @@ describe("dedupe", () => {
     expect(sent(r.decide(crash(), 50_000))).toBe("channel_crashed");
   });
 
+  it("clears input_lost with input_restored, and keeps output errors of different outputs apart", () => {
+    const r = new AlertRules({ dedupeWindowMs: 300_000 });
+    const lost: Alert = { kind: "input_lost", channel: "a", reason: "silent" };
+    expect(sent(r.decide(lost, 0))).toBe("input_lost");
+    expect(sent(r.decide(lost, 1000))).toBe("suppressed:duplicate");
+    expect(sent(r.decide({ kind: "input_restored", channel: "a", downMs: 5000 }, 5000))).toBe("input_restored");
+    expect(sent(r.decide(lost, 6000))).toBe("input_lost");
+    const out = (output: string): Alert => ({ kind: "output_error", channel: "a", output, error: "ECONNREFUSED" });
+    expect(sent(r.decide(out("srt://x:9000"), 0))).toBe("output_error");
+    expect(sent(r.decide(out("file:/rec/a.ts"), 0))).toBe("output_error");
+    expect(sent(r.decide(out("srt://x:9000"), 1000))).toBe("suppressed:duplicate");
+  });
+
   it("keeps box-wide alerts about different paths apart", () => {
     const r = new AlertRules();
     expect(sent(r.decide({ kind: "disk_low", role: "data", path: "/a", freeBytes: 1 }, 0))).toBe("disk_low");

@@ -226,6 +226,22 @@ describe("SI slot filler", () => {
     expect(EitSection.decode(pf[pf.length - 1].bytes).events[0].descriptors[0]).toMatchObject({ eventName: "Changed" });
   });
 
+  it("says epg_empty when nothing is on now nor to come, once, and epg_filled when the schedule fills", () => {
+    let list: readonly SiEvent[] = [];
+    const seen: Array<{ event: string; days?: unknown }> = [];
+    const f = filler({ service: profileService, scheduleDays: 2, onEvent: (e) => seen.push(e) }, () => list);
+    const h = new Harness(f);
+    h.run(REF, REF + 130_000, 10);
+    expect(seen.filter((e) => e.event.startsWith("epg_"))).toEqual([expect.objectContaining({ event: "epg_empty", days: 2 })]);
+    // only past events: still empty
+    list = [{ ...events[0], startMs: REF - 7_200_000, durationSec: 3600 }];
+    h.run(REF + 130_000, REF + 200_000, 10);
+    expect(seen.filter((e) => e.event.startsWith("epg_")).map((e) => e.event)).toEqual(["epg_empty"]);
+    list = events;
+    h.run(REF + 200_000, REF + 270_000, 10);
+    expect(seen.filter((e) => e.event.startsWith("epg_")).map((e) => e.event)).toEqual(["epg_empty", "epg_filled"]);
+  });
+
   it("sends only SDT and time tables when the EPG is off", () => {
     const f = filler({ service: profileService, eit: false });
     const h = new Harness(f);
