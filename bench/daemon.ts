@@ -227,10 +227,12 @@ async function udpReceiver(): Promise<Receiver> {
 }
 
 /**
- * The floor for this machine: a separate Node process that only sends datagrams of the same
- * size at the same rate (in 25 ms bursts, as pipe reads come) to its own receiver, for
- * `seconds`; its CPU % of one core. Sending each datagram is a syscall, and on loopback the
- * kernel's delivery is charged to the sender: on some machines this alone is over 2 %.
+ * A same-run reference: a separate Node process that only sends datagrams of the same size
+ * at the same rate (in 25 ms bursts, as pipe reads come) to its own receiver, for `seconds`;
+ * its CPU % of one core. Sending each datagram is a syscall, and on loopback the kernel's
+ * delivery is charged to the sender: on some machines this alone is over 2 %. It is not the
+ * daemon's floor: a native sendmmsg sender (tried, not shipped) halved this figure and left
+ * the daemon's unchanged.
  */
 async function referenceSender(datagramsPerSecond: number, size: number, seconds: number): Promise<number> {
   const sink = await udpReceiver();
@@ -396,7 +398,7 @@ async function measureCpu(ch: Channel, rx: Receiver, seconds: number): Promise<v
   const datagrams = rx1.datagrams - rx0.datagrams;
   const dgRate = datagrams / wall;
   const ref = await referenceSender(dgRate, Math.round((rx1.bytes - rx0.bytes) / datagrams), Math.min(seconds, 30));
-  line(`reference       ${ref.toFixed(2)} % of one core: a bare Node process sending the same ${dgRate.toFixed(0)} datagrams/s (the floor on this machine); daemon / reference ${(share / ref).toFixed(2)}`);
+  line(`reference       ${ref.toFixed(2)} % of one core: a bare Node process sending the same ${dgRate.toFixed(0)} datagrams/s with dgram (what the sends alone cost it, on this machine); daemon / reference ${(share / ref).toFixed(2)}`);
   line(`for reference   live FFmpeg ${ffLive.toFixed(1)} %, slate FFmpeg ${ffSlate.toFixed(1)} % of one core (children, not counted above)`);
 }
 

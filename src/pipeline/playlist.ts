@@ -556,14 +556,14 @@ export class PlaylistSource {
   };
 
   /**
-   * A run of the current plan failed (call with its last stderr lines). A file probes fine
-   * and still fails in FFmpeg (a decoder it lacks, a file rewritten in place): its \`movie\`
+   * A run of the current plan failed (call with that run's error lines). A file probes fine
+   * and still fails in FFmpeg (a decoder it lacks, a file rewritten in place): its `movie`
    * source fails when the graph is built, so every run that reaches it would fail, for as
    * long as it is in a run's window. A file of the plan that an error line names is set
-   * aside (planned as filler, as a missing file) until it changes or \`failedRetryMs\` passed.
+   * aside (planned as filler, as a missing file) until it changes or `failedRetryMs` passed.
    * Returns the files set aside.
    */
-  noteRunFailed(stderrTail: readonly string[]): string[] {
+  noteRunFailed(errorLines: readonly string[]): string[] {
     const plan = this.current;
     if (!plan) return [];
     const files = new Set<string>();
@@ -572,7 +572,7 @@ export class PlaylistSource {
     for (const path of files) {
       // FFmpeg names the file as given (avformat_open_input) or as escaped in the graph
       const esc = graphValue(path);
-      const line = stderrTail.find((l) => l.includes(path) || l.includes(esc));
+      const line = errorLines.find((l) => l.includes(path) || l.includes(esc));
       if (line === undefined || this.failed.has(path)) continue;
       this.failed.set(path, { key: statKey(path), atMs: this.o.now() });
       this.counters.mediaFailed++;
