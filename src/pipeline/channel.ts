@@ -181,6 +181,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     });
     this.switcher = new Switcher({
       liveTimeoutMs: opts.liveTimeoutMs,
+      overlapping: () => this.live.overlapping,
       now: () => this.clock.monotonic(),
       onPackets: (b, s, c, owned) => this.injector.process(b, s, c, this.emitOut, owned),
       onSwitch: (to, info) => this.onSwitch(to, info),

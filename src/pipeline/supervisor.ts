@@ -338,6 +338,12 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
    * counted in `replacements`; a `replaced` event instead. While in backoff, the pending
    * restart happens now. Returns false when stopped or idle.
    */
+  /** An overlapped replacement is under way: the old run airs on while the new one starts. */
+  get overlapping(): boolean {
+    const r = this.retiring;
+    return r !== undefined && !r.done && !r.handedOver;
+  }
+
   replace(reason: ReplaceReason, detail?: string, opts: { overlap?: boolean } = {}): boolean {
     if (this.stopping || this._state === "idle" || this._state === "stopped") return false;
     // an overlapped replacement under way: the new run is coming

@@ -28,6 +28,18 @@ export interface SwitcherOptions extends SwitcherEvents {
   onPackets(buf: Uint8Array, start: number, count: number, owned: boolean): void;
   /** Live silent this long → slate (default 300 ms). */
   liveTimeoutMs?: number;
+  /**
+   * An overlapped replacement is under way: the old FFmpeg airs on while the new one starts
+   * beside it, to take over at its first byte.
+   */
+  overlapping?: () => boolean;
+  /**
+   * The live timeout while `overlapping()` (default 600 ms). A starting FFmpeg can starve the
+   * running one of CPU for a few hundred ms on a loaded box; its successor is on its way, and
+   * a slate flash at a planned handover (two time-base breaks) is worse than a short hold.
+   * With the 100 ms tick the output's longest gap stays under 1 s.
+   */
+  overlapTimeoutMs?: number;
   /** monotonic ms */
   now?: () => number;
 }
@@ -36,7 +48,8 @@ export interface SwitcherOptions extends SwitcherEvents {
  * Chooses between the live TS and a hot-standby slate TS, packet by packet, so the output
  * never stops while FFmpeg restarts or the input is gone.
  *
- * - Live silent for `liveTimeoutMs` (checked by `tick()`, and on every slate chunk) → slate.
+ * - Live silent for `liveTimeoutMs` (checked by `tick()`, and on every slate chunk) → slate;
+ *   `overlapTimeoutMs` while an overlapped replacement is under way.
  * - Live back → switch at its first PAT packet (FFmpeg sends PAT/PMT first and before key
  *   frames), so the new segment starts with PSI.
  * - Continuity counters: at each switch every PID's counter is re-based so the output
@@ -48,6 +61,7 @@ export class Switcher {
   private readonly liveReader: TsReader;
   private readonly slateReader: TsReader;
   private readonly liveTimeoutMs: number;
+  private readonly overlapTimeoutMs: number;
   private readonly now: () => number;
   /** last CC written per PID, -1 = none */
   private readonly lastOutCc = new Int8Array(8192).fill(-1);
@@ -71,6 +85,7 @@ export class Switcher {
 
   constructor(private readonly opts: SwitcherOptions) {
     this.liveTimeoutMs = opts.liveTimeoutMs ?? 300;
+    this.overlapTimeoutMs = Math.max(this.liveTimeoutMs, opts.overlapTimeoutMs ?? 600);
     this.now = opts.now ?? (() => performance.now());
     this.liveReader = new TsReader({ onPackets: (b, s, c) => this.onLive(b, s, c) });
     this.slateReader = new TsReader({ onPackets: (b, s, c) => this.onSlate(b, s, c) });
@@ -129,9 +144,11 @@ export class Switcher {
 
   /** Checks the live timeout; call it periodically (the slate's chunks call it too). */
   tick(): void {
-    if (this.current === "live" && this.now() - this.lastLiveAt > this.liveTimeoutMs) {
-      this.switchTo("slate", "live silent");
-    }
+    if (this.current !== "live") return;
+    const silentMs = this.now() - this.lastLiveAt;
+    if (silentMs <= this.liveTimeoutMs) return;
+    if (silentMs <= this.overlapTimeoutMs && this.opts.overlapping?.() === true) return;
+    this.switchTo("slate", "live silent");
   }
 
   private switchTo(to: SwitcherSource, reason: string): void {

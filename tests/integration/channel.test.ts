@@ -210,6 +210,48 @@ describe.runIf(haveFfmpeg())("a channel on air", () => {
     expect(scan.resyncs).toBe(0);
   }, 60_000);
 
+  it("holds live, not the slate, when the old FFmpeg goes quiet for 420 ms while its overlapped replacement starts", async () => {
+    const cap = await udpCapture();
+    const ch = new Channel({ profile: testProfile({ id: "t5b", udpPort: cap.port, epg: { enabled: false } }), store, logger: quiet, dataDir: dir });
+    const sw = (ch as unknown as { switcher: { slatePackets: number; handovers: number } }).switcher;
+    const slates: unknown[] = [];
+    const stopped: number[] = [];
+    try {
+      await ch.start();
+      await waitEvent(ch, "state", 10_000, (s) => s === "on_air");
+      await sleep(1000);
+      ch.on("slate", (e) => slates.push(e));
+      const oldPid = ch.status().live.pid!;
+      const slateBefore = sw.slatePackets;
+      const t0 = performance.now();
+      // a loaded box: the running FFmpeg gets no CPU while its successor starts (and the
+      // successor is slow to start): live is silent for longer than the 300 ms live timeout
+      process.kill(oldPid, "SIGSTOP");
+      stopped.push(oldPid);
+      expect(ch.restart()).toBe(true);
+      const newPid = ch.status().live.pid!;
+      expect(newPid).not.toBe(oldPid);
+      process.kill(newPid, "SIGSTOP");
+      stopped.push(newPid);
+      await sleep(420);
+      for (const pid of stopped.splice(0)) process.kill(pid, "SIGCONT");
+      await until(() => sw.handovers === 1, 10_000, "the handover");
+      await sleep(500);
+      expect(slates).toEqual([]);
+      expect(sw.slatePackets).toBe(slateBefore);
+      expect(ch.status().source).toBe("live");
+      const gap = cap.maxGap(t0);
+      console.log(`[measure] overlapped replacement with both FFmpegs stopped 420 ms: largest gap between output datagrams ${gap.toFixed(0)} ms`);
+      expect(gap).toBeGreaterThan(300); // the hold did happen
+      expect(gap).toBeLessThan(1000);
+    } finally {
+      for (const pid of stopped) process.kill(pid, "SIGCONT");
+      await ch.stop();
+      await cap.close();
+    }
+    expect([...scanTs(cap.bytes(), []).ccErrors]).toEqual([]);
+  }, 60_000);
+
   it("keeps the UDP output flowing while a recording output cannot write", async () => {
     const cap = await udpCapture();
     const blocker = join(dir, "not-a-dir");

@@ -42,12 +42,13 @@ interface Out {
   switches: { to: SwitcherSource; reason: string }[];
 }
 
-function harness(): { sw: Switcher; out: Out; clock: { t: number } } {
+function harness(overlap = { on: false }): { sw: Switcher; out: Out; clock: { t: number } } {
   const clock = { t: 0 };
   const out: Out = { ccs: [], discontinuities: [], switches: [] };
   const sw = new Switcher({
     now: () => clock.t,
     liveTimeoutMs: 300,
+    overlapping: () => overlap.on,
     onPackets: (b, s, c) => {
       for (let i = 0; i < c; i++) {
         const off = s + i * TS_PACKET_SIZE;
@@ -108,6 +109,34 @@ describe("Switcher", () => {
     expect(out.ccs.length).toBe(58);
     expectContinuous(out.ccs);
     expect(out.discontinuities).toEqual([0, 29]);
+  });
+
+  it("holds live through a silence up to overlapTimeoutMs (600 ms) while an overlapped replacement starts, and no longer", () => {
+    const overlap = { on: false };
+    const { sw, out, clock } = harness(overlap);
+    sw.pushLive(ffmpegRun(30, 0));
+    overlap.on = true; // the new run is starting beside the old one, which goes quiet
+    clock.t = 450;
+    sw.tick();
+    sw.pushSlate(ffmpegRun(30, 5_000_000));
+    expect(sw.source).toBe("live");
+    expect(out.switches.map((x) => x.to)).toEqual(["live"]);
+    clock.t = 601;
+    sw.tick();
+    expect(sw.source).toBe("slate");
+    expect(out.switches.at(-1)).toEqual({ to: "slate", reason: "live silent" });
+  });
+
+  it("without an overlapped replacement, 301 ms of live silence is the slate", () => {
+    const overlap = { on: false };
+    const { sw, clock } = harness(overlap);
+    sw.pushLive(ffmpegRun(30, 0));
+    clock.t = 300;
+    sw.tick();
+    expect(sw.source).toBe("live");
+    clock.t = 301;
+    sw.tick();
+    expect(sw.source).toBe("slate");
   });
 
   it("keeps counters continuous across live → slate → live", () => {
