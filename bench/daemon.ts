@@ -18,6 +18,13 @@
  * adds ~125 ms to every restart (profiles/README.md). The UDP receiver is a
  * separate Node process, so its cost is not counted; on loopback the kernel's delivery to it
  * is partly charged to the sender's system time, which a real NIC would not do.
+ *
+ * Where the daemon's CPU goes (perf, 20 s of this bench on a 2-core Firecracker VM where it
+ * measured 2.8 %): dgram sends 33 % (the sendmsg syscalls alone 28 %, a tenth of it waking the
+ * receiver), reading FFmpeg's pipes and the packet path (switcher, injector, TR 101 290
+ * monitor, output) 37 %, sleeping and waking ~11 %, timers 3 %, GC 2 %; no JS function over
+ * 3 %. A Node timer wakeup alone cost ~140 µs of CPU there (a C loop's: 40–50 µs), so the
+ * same-run references below are what tell a slow machine from a slow daemon.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -399,6 +406,9 @@ async function measureCpu(ch: Channel, rx: Receiver, seconds: number): Promise<v
   const dgRate = datagrams / wall;
   const ref = await referenceSender(dgRate, Math.round((rx1.bytes - rx0.bytes) / datagrams), Math.min(seconds, 30));
   line(`reference       ${ref.toFixed(2)} % of one core: a bare Node process sending the same ${dgRate.toFixed(0)} datagrams/s with dgram (what the sends alone cost it, on this machine); daemon / reference ${(share / ref).toFixed(2)}`);
+  // the same process sending nothing: what its 40 timer wakeups/s alone cost on this machine
+  const idle = await referenceSender(0, 188, Math.min(seconds, 15));
+  line(`  of which      ${idle.toFixed(2)} % is the same process sending nothing (its 40 timer wakeups/s alone: ${(idle / 100 / 40 * 1e6).toFixed(0)} µs of CPU per wakeup)`);
   line(`for reference   live FFmpeg ${ffLive.toFixed(1)} %, slate FFmpeg ${ffSlate.toFixed(1)} % of one core (children, not counted above)`);
 }
 
