@@ -167,7 +167,11 @@ describe("UdpOutput", () => {
 describe("FileOutput", () => {
   it("rotates by size into several files whose concatenation is the input", async () => {
     const dir = join(tmp, "rot");
-    const out = new FileOutput({ path: join(dir, "rec-%Y%m%d-%H%M%S.ts"), rotateBytes: 188 * 1000 });
+    // wall time stands still, so that every file opens in the same second (a real clock can
+    // cross a second between two files, and the suffix is only for same-second names)
+    const at = Date.UTC(2026, 0, 2, 3, 4, 5, 600);
+    const clock = { now: () => at, monotonic: () => performance.now() };
+    const out = new FileOutput({ path: join(dir, "rec-%Y%m%d-%H%M%S.ts"), rotateBytes: 188 * 1000, clock });
     const rotated: string[] = [];
     out.on("rotated", (e) => rotated.push(e.path));
     for (const c of chunksOf(ts)) out.write(c);
@@ -181,6 +185,7 @@ describe("FileOutput", () => {
     // names carry the timestamp; same-second files get a -N suffix, never overwrite
     expect(rotated[0]).toMatch(/rec-\d{8}-\d{6}\.ts$/);
     expect(rotated[1]).toMatch(/rec-\d{8}-\d{6}-1\.ts$/);
+    expect(rotated[1].replace(/-1\.ts$/, ".ts")).toBe(rotated[0]);
     expect(out.stats).toMatchObject({ bytes: ts.length, files: expected, droppedBytes: 0, errors: 0 });
   });
 
