@@ -332,22 +332,22 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
     this.spawnAttempt();
   }
 
-  /**
-   * Ends the running FFmpeg on purpose (SIGTERM, SIGKILL after the kill grace) and spawns
-   * the next one as soon as it is gone: no backoff, no `exited` event (so no crash alert),
-   * counted in `replacements`; a `replaced` event instead. While in backoff, the pending
-   * restart happens now. Returns false when stopped or idle.
-   */
   /** An overlapped replacement is under way: the old run airs on while the new one starts. */
   get overlapping(): boolean {
     const r = this.retiring;
     return r !== undefined && !r.done && !r.handedOver;
   }
 
+  /**
+   * Ends the running FFmpeg on purpose (SIGTERM, SIGKILL after the kill grace) and spawns
+   * the next one as soon as it is gone: no backoff, no `exited` event (so no crash alert),
+   * counted in `replacements`; a `replaced` event instead. While in backoff, the pending
+   * restart happens now. Returns false when stopped or idle.
+   */
   replace(reason: ReplaceReason, detail?: string, opts: { overlap?: boolean } = {}): boolean {
     if (this.stopping || this._state === "idle" || this._state === "stopped") return false;
     // an overlapped replacement under way: the new run is coming
-    if (this.retiring && !this.retiring.done && !this.retiring.handedOver) return true;
+    if (this.overlapping) return true;
     const a = this.attempt;
     if (a && !a.done && opts.overlap && this._state === "running" && this.retiring === undefined) {
       // the new run starts beside the old one, which keeps airing until the new one's
