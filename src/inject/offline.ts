@@ -1,4 +1,5 @@
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream, fstatSync, type BigIntStats } from "node:fs";
+import { realpath, stat } from "node:fs/promises";
 import { once } from "node:events";
 import { OnairError } from "../core/errors.js";
 import { TsReader, type TsReaderStats } from "../ts/index.js";
@@ -75,11 +76,41 @@ export function siOptionsFromProfile(p: ChannelProfile): Omit<SiFillerOptions, "
   };
 }
 
+/** A regular file's stats (a path, or fd 0/1 for "-"), or undefined: missing, a pipe, a tty. */
+async function regularFile(path: string, fd: 0 | 1): Promise<BigIntStats | undefined> {
+  try {
+    const st = path === "-" ? fstatSync(fd, { bigint: true }) : await stat(path, { bigint: true });
+    return st.isFile() ? st : undefined;
+  } catch {
+    return undefined; // a missing input is reported when it is opened; a missing output is new
+  }
+}
+
+/**
+ * Refuses an output that is the input file, under any name: the same path, a symlink or a
+ * hard link to it, or stdin/stdout redirected from/to it (same device and inode). Called
+ * before the output is opened, since opening it for writing truncates the input.
+ */
+export async function refuseOutputOntoInput(input: string, output: string): Promise<void> {
+  const a = await regularFile(input, 0);
+  if (!a) return;
+  const b = await regularFile(output, 1);
+  if (!b || a.dev !== b.dev || a.ino !== b.ino) return;
+  const real = input === "-" ? undefined : await realpath(input).catch(() => undefined);
+  throw new OnairError(
+    "ONAIR_INJECT_SAME_FILE",
+    `the output ${output === "-" ? "(stdout)" : output} is the input file${real ? ` ${real}` : ""}: writing it would destroy the input; choose another output`,
+    { input, output, realpath: real, dev: Number(a.dev), ino: Number(a.ino) },
+  );
+}
+
 /**
  * Runs the injector over a file: the same stage the live channel runs, with no lookahead.
  * Respects the output's back-pressure; the read side is never ahead by more than a chunk.
+ * Refuses (ONAIR_INJECT_SAME_FILE) an output that is the input, before touching either.
  */
 export async function injectFile(opts: OfflineInjectOptions): Promise<OfflineInjectResult> {
+  await refuseOutputOntoInput(opts.input, opts.output);
   const injector = new Injector({
     scte35Pid: opts.scte35Pid,
     cue: opts.cue,
