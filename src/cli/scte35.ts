@@ -2,6 +2,7 @@
  * `onair scte35 decode|encode`: SCTE-35 cues between base64/hex and their JSON form.
  *   decode <cue>     prints the splice_info_section as JSON (2-space); the cue is base64, or
  *                    hex with a 0x prefix or starting with fc; read from stdin when absent.
+ *                    Longer than a 4096-byte section can be: ONAIR_SCTE35_TOO_LARGE.
  *   encode [--hex]   reads that JSON on stdin, prints base64 (or hex).
  * Errors are OnairErrors (ONAIR_SCTE35_…); main prints `onair: CODE: message`, exit 1.
  */
@@ -9,6 +10,7 @@ import type { Command } from "commander";
 import {
   decodeSpliceInfoSection,
   encodeSpliceInfoSection,
+  MAX_CUE_STRING_CHARS,
   parseCueString,
   parseSpliceInfoSectionJson,
   toBase64,
@@ -25,7 +27,8 @@ export function registerScte35(program: Command): void {
     .argument("[cue]", "base64 or hex splice_info_section")
     .option("--no-crc-check", "decode even when CRC_32 does not match")
     .action(async (cue: string | undefined, opts: { crcCheck: boolean }) => {
-      const text = cue ?? (await readStdin());
+      // stdin is read no further than a cue can be long (a stray pipe from /dev/zero ends)
+      const text = cue ?? (await readStdin(MAX_CUE_STRING_CHARS));
       const section = decodeSpliceInfoSection(parseCueString(text), { verifyCrc: opts.crcCheck });
       out(JSON.stringify(section, null, 2));
     });

@@ -6,7 +6,7 @@ export * from "./types.js";
 export { decodeSpliceInfoSection, SUB_SEGMENT_TYPES, type DecodeOptions } from "./decode.js";
 export { encodeSpliceInfoSection } from "./encode.js";
 export { validateSpliceInfoSection, parseSpliceInfoSectionJson } from "./validate.js";
-export { parseCueString, toBase64, toHex } from "./bytes.js";
+export { MAX_CUE_STRING_CHARS, MAX_SECTION_BYTES, parseCueString, toBase64, toHex } from "./bytes.js";
 export { UPID_FIXED_LENGTH, UPID_NAMES, eidrText, iso7064Mod3736, upidLengthProblem, upidText } from "./upid.js";
 export {
   DEFAULT_HEADER,

@@ -36,6 +36,8 @@ export function runCli(
         stderr: Buffer.concat(err).toString("utf8"),
       });
     });
+    // a command may stop reading its stdin early (a size limit) and exit: EPIPE is its answer, not ours
+    child.stdin.on("error", () => undefined);
     child.stdin.end(opts.stdin ?? "");
   });
 }

@@ -52,6 +52,12 @@ describe("onair scte35", () => {
     expect(r.stderr).toContain("onair: ONAIR_SCTE35_BAD_INPUT:");
   });
 
+  it("decode of a 5 MB cue string exits 1 with ONAIR_SCTE35_TOO_LARGE (not a stack overflow)", async () => {
+    const r = await runCli(["scte35", "decode"], { stdin: "A".repeat(5 * 1024 * 1024) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^onair: ONAIR_SCTE35_TOO_LARGE: cue string too long \(\d+ characters\): a splice_info_section is at most 4096 bytes/);
+  });
+
   it("decode of another table exits 1 with ONAIR_SCTE35_BAD_TABLE_ID", async () => {
     const r = await runCli(["scte35", "decode", "0x00b00d0001c100000001f0002ab104b2"]);
     expect(r.code).toBe(1);

@@ -59,6 +59,33 @@ describe("cue strings: hex or base64", () => {
     }
     expect(thrown(() => parseCueString("0xabc")).message).toContain("odd number of hex digits");
   });
+
+  it("refuses a 5 MB cue string with ONAIR_SCTE35_TOO_LARGE, in every form, before any pattern runs", () => {
+    const mb5 = 5 * 1024 * 1024;
+    for (const big of ["A".repeat(mb5), `0x${"fc".repeat(mb5 / 2)}`, "fc".repeat(mb5 / 2), " ".repeat(mb5)]) {
+      const e = thrown(() => parseCueString(big));
+      expect(e.code).toBe("ONAIR_SCTE35_TOO_LARGE");
+      expect(e.message).toBe(
+        `cue string too long (${big.length} characters): a splice_info_section is at most 4096 bytes (8192 hex digits, 5464 base64 characters)`,
+      );
+    }
+  });
+
+  it("reads a cue of the largest section size (4096 bytes) and refuses one byte more", () => {
+    const max = Buffer.alloc(4096, 0xab);
+    max[0] = 0xfc;
+    expect(parseCueString(max.toString("base64")).length).toBe(4096);
+    expect(parseCueString(max.toString("base64url")).length).toBe(4096);
+    expect(parseCueString(max.toString("hex")).length).toBe(4096);
+    expect(parseCueString(`0x${max.toString("hex")}`).length).toBe(4096);
+    // a spaced hex dump, 16 bytes a line, fits the whitespace allowance
+    const dump = max.toString("hex").replace(/(..)/g, "$1 ").replace(/((?:.. ){16})/g, "$1\r\n");
+    expect(parseCueString(dump).length).toBe(4096);
+    const over = Buffer.concat([max, Buffer.of(0)]);
+    expect(thrown(() => parseCueString(over.toString("base64"))).code).toBe("ONAIR_SCTE35_TOO_LARGE");
+    expect(thrown(() => parseCueString(over.toString("hex"))).message).toContain("(8194 hex digits)");
+    expect(thrown(() => parseCueString(`0x${over.toString("hex")}`)).code).toBe("ONAIR_SCTE35_TOO_LARGE");
+  });
 });
 
 describe("JSON validation on encode", () => {
