@@ -5,7 +5,8 @@
 import { Command, Option } from "commander";
 import { OnairError } from "../core/errors.js";
 import { resolveStorePath } from "../core/paths.js";
-import { injectFile, parseBreakArg, siOptionsFromProfile, type OfflineBreak } from "../inject/offline.js";
+import { injectFile, parseBreakArg, siOptionsFromProfile, type OfflineBreak, type OfflineInjectResult } from "../inject/offline.js";
+import { breaksNotPlacedError } from "../inject/offline-breaks.js";
 import type { InjectorEvent } from "../inject/injector.js";
 import { SiSlotFiller, type SiFillerOptions, type SiFillerStats } from "../inject/si-filler.js";
 import { isSealedName, loadProfileFile } from "../config/loader.js";
@@ -71,6 +72,26 @@ function num(v: string, flag: string, min: number, max: number, integer = false)
     throw new OnairError("ONAIR_CLI_BAD_OPTION", `${flag} must be ${integer ? "a whole number" : "a number"} in ${min}..${max} (got "${v}")`);
   }
   return n;
+}
+
+/** The run's summary on stdout (on stderr when the TS goes to stdout): text, or one JSON line. */
+function printSummary(o: InjectOpts, result: OfflineInjectResult, si: SiFillerStats | undefined): void {
+  const s = result.injector;
+  const out = o.output === "-" ? (line: string) => process.stderr.write(`${line}\n`) : outLine;
+  if (o.json) {
+    out(JSON.stringify({ reader: result.reader, injector: s, bytesOut: result.bytesOut, breaks: result.breaks, ...(si ? { si } : {}) }));
+    return;
+  }
+  out(`packets: ${s.packetsIn} in, ${s.packetsOut} out (${s.nullsReplaced} nulls replaced, ${s.inserted} inserted)`);
+  const placed = result.breaks.filter((b) => b.placed).length;
+  out(`breaks: ${placed} of ${result.breaks.length} placed; ${s.breaksPlanned} planned, ${s.breaksMoved} moved for lead time`);
+  out(`cues sent: ${Object.entries(s.cuesSent).map(([k, v]) => `${k} ${v}`).join(", ") || "none"} (${s.cuesRepeated} repeats, ${s.cuesDropped} dropped)`);
+  out(`PMT version ${s.pmtVersion}; IDRs seen ${s.idrs}; PTS jumps ${s.ptsJumps}`);
+  if (si) for (const line of siSummary(si)) out(line);
+  const r = result.reader;
+  if (r.resyncs || r.bytesSkipped || r.truncatedPackets || r.transportErrors) {
+    out(`damage: ${r.resyncs} resyncs, ${r.bytesSkipped} bytes skipped, ${r.truncatedBytes} bytes of a truncated packet, ${r.transportErrors} transport errors`);
+  }
 }
 
 export function registerInject(program: Command): void {
@@ -157,21 +178,10 @@ export function registerInject(program: Command): void {
             });
           },
         });
-        const s = result.injector;
-        const out = o.output === "-" ? (line: string) => process.stderr.write(`${line}\n`) : outLine;
-        if (o.json) {
-          out(JSON.stringify({ reader: result.reader, injector: s, bytesOut: result.bytesOut, ...(si ? { si: si.stats() } : {}) }));
-        } else {
-          out(`packets: ${s.packetsIn} in, ${s.packetsOut} out (${s.nullsReplaced} nulls replaced, ${s.inserted} inserted)`);
-          out(`breaks: ${s.breaksPlanned} planned, ${s.breaksMoved} moved for lead time`);
-          out(`cues sent: ${Object.entries(s.cuesSent).map(([k, v]) => `${k} ${v}`).join(", ") || "none"} (${s.cuesRepeated} repeats, ${s.cuesDropped} dropped)`);
-          out(`PMT version ${s.pmtVersion}; IDRs seen ${s.idrs}; PTS jumps ${s.ptsJumps}`);
-          if (si) for (const line of siSummary(si.stats())) out(line);
-          const r = result.reader;
-          if (r.resyncs || r.bytesSkipped || r.truncatedPackets || r.transportErrors) {
-            out(`damage: ${r.resyncs} resyncs, ${r.bytesSkipped} bytes skipped, ${r.truncatedBytes} bytes of a truncated packet, ${r.transportErrors} transport errors`);
-          }
-        }
+        printSummary(o, result, si?.stats());
+        // the output is complete; a requested break missing from it still fails the command
+        const notPlaced = breaksNotPlacedError(result.breaks, result.lastIdrSeconds);
+        if (notPlaced) throw notPlaced;
       } finally {
         store.close();
       }

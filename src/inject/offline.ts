@@ -7,6 +7,7 @@ import type { ChannelProfile } from "../config/profile-schema.js";
 import type { DvbCharset } from "../si/text.js";
 import type { SiFillerOptions } from "./si-filler.js";
 import { Injector, type InjectorCounters, type InjectorEvent, type SlotFiller } from "./injector.js";
+import { OfflineBreakTracker, type BreakOutcome } from "./offline-breaks.js";
 import type { CuePlanConfig, PlannedCue } from "./planner.js";
 import { TICKS } from "./planner.js";
 
@@ -37,6 +38,10 @@ export interface OfflineInjectResult {
   reader: TsReaderStats;
   injector: InjectorCounters;
   bytesOut: number;
+  /** each requested break, in order, and whether it is in the output (see offline-breaks.ts) */
+  breaks: BreakOutcome[];
+  /** seconds from the first video frame to the last IDR, when there was video */
+  lastIdrSeconds?: number;
 }
 
 /** Parses `START,DURATION` (seconds, fractions allowed) as the CLI's --break takes it. */
@@ -111,13 +116,21 @@ export async function refuseOutputOntoInput(input: string, output: string): Prom
  */
 export async function injectFile(opts: OfflineInjectOptions): Promise<OfflineInjectResult> {
   await refuseOutputOntoInput(opts.input, opts.output);
+  const tracker = new OfflineBreakTracker(opts.breaks);
   const injector = new Injector({
     scte35Pid: opts.scte35Pid,
     cue: opts.cue,
     allocateEventId: opts.allocateEventId,
     startWall: opts.startWallMs ?? Date.now(),
-    onEvent: opts.onEvent,
-    onCueSent: opts.onCueSent,
+    onEvent: (e) => {
+      tracker.onEvent(e);
+      opts.onEvent?.(e);
+    },
+    onCueSent: (cue, pcr, packetIndex) => {
+      tracker.onCueSent(cue);
+      opts.onCueSent?.(cue, pcr, packetIndex);
+    },
+    onIdr: (pts) => tracker.onIdr(pts),
     si: opts.si,
   });
   for (const b of opts.breaks) {
@@ -166,5 +179,6 @@ export async function injectFile(opts: OfflineInjectOptions): Promise<OfflineInj
     }
     throw e;
   }
-  return { reader: { ...reader.stats }, injector: injector.stats, bytesOut };
+  const first = injector.firstVideoPts;
+  return { reader: { ...reader.stats }, injector: injector.stats, bytesOut, breaks: tracker.outcomes(first), lastIdrSeconds: tracker.lastIdrSeconds(first) };
 }

@@ -205,6 +205,26 @@ describe.runIf(enabled)("onair inject on a real FFmpeg TS", () => {
     for (let i = 1; i < times.length; i++) expect(Math.abs(ptsDiff(times[i], times[i - 1]) - 5 * 90000)).toBeLessThan(9000);
   });
 
+  it("writes the output but exits 1 with ONAIR_INJECT_BREAK_NOT_PLACED naming each break not placed", async () => {
+    const out = join(dir, "partly.ts");
+    // 40 s of stream, last IDR at 39 s: 39.5 s gets its cues but no splice frame; 60 s gets nothing
+    const r = await runCli(["inject", "--input", input, "--output", out, "--break", "10,5", "--break", "39.5,5,late", "--break", "60,5", "--store", join(dir, "s.db"), "--json"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'onair: ONAIR_INJECT_BREAK_NOT_PLACED: 2 of 3 breaks not placed: break 2 "late" (--break 39.5,5): the input ends before its splice point (splice point at 40.0 s); break 3 (--break 60,5): the input ends before its splice point (splice point at 60.0 s); the input\'s last key frame is at 39.0 s; the output was written without them',
+    );
+    const summary = JSON.parse(r.stdout.trim()) as { breaks: Array<{ placed: boolean; reason?: string }> };
+    expect(summary.breaks.map((b) => [b.placed, b.reason])).toEqual([
+      [true, undefined],
+      [false, "splice_after_end"],
+      [false, "splice_after_end"],
+    ]);
+    // what could be placed is there: the whole stream, with the first break's three sends
+    expect(statSync(out).size).toBe(statSync(input).size);
+    const first = cuesOf(scanTs(out, [SCTE35_PID])).filter((c) => c.packet < outScan.packets / 2);
+    expect(first).toHaveLength(3);
+  });
+
   it("refuses a preroll under 4 s with ONAIR_CUE_PREROLL", async () => {
     const r = await runCli(["inject", "--input", input, "--output", join(dir, "x.ts"), "--preroll", "3", "--store", join(dir, "s.db")]);
     expect(r.code).not.toBe(0);
