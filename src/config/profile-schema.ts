@@ -258,7 +258,7 @@ const fileOutput = z.strictObject({
     .min(1)
     .describe("Recording path; strftime-style %Y %m %d %H %M %S are expanded at each rotation"),
   rotateSeconds: z.number().int().min(60).default(3600).describe("Start a new file every N seconds"),
-  keep: z.number().int().min(1).default(24).describe("Recordings kept; older ones are deleted"),
+  keep: z.number().int().min(1).default(24).describe("Recordings kept, counting every file on disk that matches path, from any run; the oldest beyond are deleted"),
 });
 
 const stdoutOutput = z.strictObject({ kind: z.literal("stdout") });

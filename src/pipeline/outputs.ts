@@ -27,6 +27,7 @@ import { Backoff } from "../core/backoff.js";
 import { systemClock, type Clock } from "../core/clock.js";
 import { detectSetpriv, resolveFfmpegBinary } from "./ffmpeg-args.js";
 import { ProgressParser, type ProgressReport } from "./progress.js";
+import { pruneRecordings, type RecordingsFs } from "./recordings.js";
 import { StderrReader } from "./stderr.js";
 import type { SpawnFn } from "./supervisor.js";
 import { realTimers, type Timers } from "./timers.js";
@@ -372,10 +373,9 @@ export class UdpOutput extends Output {
 // ── file recording ─────────────────────────────────────────────────────────────
 
 /** The part of node:fs/promises the file output uses (injectable for fault tests). */
-export interface FileSystem {
+export interface FileSystem extends RecordingsFs {
   mkdir(path: string, opts: { recursive: true }): Promise<unknown>;
   open(path: string, flags: string, mode?: number): Promise<FileLike>;
-  unlink(path: string): Promise<void>;
 }
 export interface FileLike {
   write(buf: Buffer, offset: number, length: number): Promise<{ bytesWritten: number }>;
@@ -386,6 +386,8 @@ export const nodeFileSystem: FileSystem = {
   mkdir: (p, o) => fsp.mkdir(p, o),
   open: (p, f, m) => fsp.open(p, f, m),
   unlink: (p) => fsp.unlink(p),
+  readdir: (p) => fsp.readdir(p, { withFileTypes: true }),
+  stat: (p) => fsp.stat(p),
 };
 
 export interface FileOutputOptions {
@@ -395,7 +397,11 @@ export interface FileOutputOptions {
   rotateSeconds?: number;
   /** Start a new file when this many bytes are reached (rounded down to whole packets). */
   rotateBytes?: number;
-  /** Files kept (only the ones this output created are ever deleted). */
+  /**
+   * Recordings kept, counting every file on disk that matches `path` (from any run, the
+   * one being written included); the oldest beyond are deleted at each new file. Only files
+   * matching the template are ever deleted (see recordings.ts).
+   */
   keep?: number;
   /** Bytes queued before chunks are dropped (default 8 MiB). */
   maxQueueBytes?: number;
@@ -465,8 +471,6 @@ export class FileOutput extends Output {
   private retryTimer: unknown;
   private closed = false;
   private readonly nextSuffix = new Map<string, number>();
-  /** Files created by this output, oldest first. */
-  readonly created: string[] = [];
 
   constructor(opts: FileOutputOptions) {
     super("file", opts.name ?? `file:${opts.path}`, opts.logger);
@@ -545,8 +549,6 @@ export class FileOutput extends Output {
         if (empty) {
           // a file the failure left empty is noise next to the recordings
           await this.fs.unlink(empty).catch(() => undefined);
-          const k = this.created.indexOf(empty);
-          if (k >= 0) this.created.splice(k, 1);
         }
         if (this.closed) {
           this.dropQueue();
@@ -599,13 +601,18 @@ export class FileOutput extends Output {
     this.stats.files++;
     const period = (this.opts.rotateSeconds ?? 0) * 1000;
     this.rotateAt = period > 0 ? Math.floor(now / period) * period + period : Infinity;
-    this.created.push(this.filePath);
     this.log?.info({ event: "output.file_open", path: this.filePath });
     this.emit("rotated", { path: this.filePath });
-    const keep = this.opts.keep;
-    while (keep !== undefined && this.created.length > keep) {
-      const old = this.created.shift()!;
-      await this.fs.unlink(old).catch(() => undefined);
+    if (this.opts.keep !== undefined) await this.prune(this.opts.keep, this.filePath);
+  }
+
+  /** Keeps the newest `keep` recordings on disk; a failure is logged, never a write error. */
+  private async prune(keep: number, current: string): Promise<void> {
+    try {
+      const deleted = await pruneRecordings(this.fs, this.opts.path, keep, current);
+      if (deleted.length) this.log?.info({ event: "output.file_pruned", keep, deleted });
+    } catch (e) {
+      this.log?.warn({ event: "output.file_prune_failed", error: errText(e) }, `cannot list old recordings: ${errText(e)}`);
     }
   }
 

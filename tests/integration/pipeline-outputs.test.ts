@@ -2,12 +2,12 @@
  * Outputs on 127.0.0.1 and a temp dir, fed with a real FFmpeg TS (tests/helpers/ffmpeg.ts).
  */
 import { createSocket, type Socket } from "node:dgram";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FileOutput, OutputFanout, StdoutOutput, UdpOutput } from "../../src/pipeline/outputs.js";
+import { expandPathTemplate, FileOutput, OutputFanout, StdoutOutput, UdpOutput } from "../../src/pipeline/outputs.js";
 import { cleanupTestTs, makeTestTs } from "../helpers/ffmpeg.js";
 import { until, waitEvent } from "../helpers/pipeline.js";
 
@@ -195,6 +195,33 @@ describe("FileOutput", () => {
     out.write(ts.subarray(0, 188 * 450));
     await out.close();
     expect(readdirSync(dir).sort()).toEqual(["k-3.ts", "k-4.ts"]);
+  });
+
+  it("keep counts the recordings of earlier runs too, and deletes only files of its own pattern", async () => {
+    const dir = join(tmp, "keep-runs");
+    mkdirSync(join(dir, "rec-20250101-000000.ts"), { recursive: true }); // a directory with a matching name
+    const other = join(tmp, "elsewhere.ts");
+    writeFileSync(other, "x");
+    symlinkSync(other, join(dir, "rec-20250101-000001.ts")); // a symlink with a matching name
+    const foreign = ["notes.txt", "rec-2025.ts", "tv-20250101-000000.ts", "rec-20250101-000000.ts.part", "rec-20250101-000000-x.ts"];
+    for (const f of foreign) writeFileSync(join(dir, f), "keep me");
+    // six starts, three files each, with keep: 3 (the issue saw 13 left after 6 starts)
+    let at = Date.UTC(2026, 0, 2, 3, 4, 5);
+    for (let run = 0; run < 6; run++) {
+      at += 3600_000;
+      const clock = { now: () => at, monotonic: () => performance.now() };
+      const out = new FileOutput({ path: join(dir, "rec-%Y%m%d-%H%M%S.ts"), rotateBytes: 188 * 100, keep: 3, clock });
+      out.write(ts.subarray(0, 188 * 250));
+      await out.close();
+      const recs = readdirSync(dir).filter((f) => /^rec-\d{8}-\d{6}(-\d+)?\.ts$/.test(f) && statSync(join(dir, f)).isFile() && !lstatSync(join(dir, f)).isSymbolicLink());
+      expect(recs.length, `after start ${run + 1}`).toBe(3);
+    }
+    // the last run's three files are the ones kept; nothing else was touched
+    const stamp = expandPathTemplate("rec-%Y%m%d-%H%M%S", at);
+    expect(readdirSync(dir).sort()).toEqual(
+      [...foreign, "rec-20250101-000000.ts", "rec-20250101-000001.ts", `${stamp}.ts`, `${stamp}-1.ts`, `${stamp}-2.ts`].sort(),
+    );
+    expect(readFileSync(other, "utf8")).toBe("x");
   });
 
   it("a recording that cannot be written keeps erroring while UDP gets everything", async () => {

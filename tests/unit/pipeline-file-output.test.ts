@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
 import { expandPathTemplate, FileOutput, type FileLike, type FileSystem } from "../../src/pipeline/outputs.js";
+import type { DirEntry } from "../../src/pipeline/recordings.js";
 import type { Timers } from "../../src/pipeline/timers.js";
 
 /** An in-memory file system whose writes fail with ENOSPC while `full` is set. */
@@ -31,6 +32,19 @@ class MemFs implements FileSystem {
     this.files.delete(path);
     this.unlinked.push(path);
     return Promise.resolve();
+  }
+  readdir(dir: string): Promise<DirEntry[]> {
+    const names = new Map<string, boolean>(); // name → is a file
+    for (const p of this.files.keys()) {
+      if (!p.startsWith(`${dir}/`)) continue;
+      const rest = p.slice(dir.length + 1).split("/");
+      names.set(rest[0], rest.length === 1);
+    }
+    return Promise.resolve([...names].map(([name, file]) => ({ name, isFile: () => file, isDirectory: () => !file })));
+  }
+  stat(path: string): Promise<{ mtimeMs: number }> {
+    // creation order stands in for modification time
+    return Promise.resolve({ mtimeMs: [...this.files.keys()].indexOf(path) });
   }
   content(path: string): Buffer {
     return Buffer.concat(this.files.get(path) ?? []);
