@@ -75,7 +75,8 @@ async function entries(fs: RecordingsFs, dir: string): Promise<DirEntry[]> {
   try {
     return await fs.readdir(dir);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return []; // no such directory: no recordings in it
     throw e;
   }
 }

@@ -63,7 +63,7 @@ describe("recordings of a path template", () => {
     expect(templateMatcher("/%Y.ts").root).toBe("/");
   });
 
-  it("prunes the oldest by modification time, never the current file, and a missing directory is empty", async () => {
+  it("prunes the oldest by modification time, never the current file; a missing directory (or a file in its place) is empty", async () => {
     const root = join(tmp, "prune");
     files(root, ["b.ts", "b-1.ts", "b-2.ts", "b-3.ts", "other.ts"]);
     // the newest by time is kept even though its name sorts first
@@ -74,5 +74,6 @@ describe("recordings of a path template", () => {
     expect(readdirSync(root).sort()).toEqual(["b-1.ts", "b.ts", "other.ts"]);
     expect(await pruneRecordings(nodeFileSystem, join(root, "b.ts"), 1, join(root, "b.ts"))).toEqual([join(root, "b-1.ts")]);
     expect(await listRecordings(nodeFileSystem, join(tmp, "absent", "%Y", "a.ts"))).toEqual([]);
+    expect(await listRecordings(nodeFileSystem, join(root, "other.ts", "%Y", "a.ts"))).toEqual([]); // a file where a directory should be
   });
 });
