@@ -64,10 +64,4 @@ describe("onair inject onto its own input", () => {
       closeSync(fd);
     }
   });
-
-  it("still writes to another file", async () => {
-    const r = await inject(input, join(dir, "out.ts"));
-    expect(r.code, r.stderr).toBe(0);
-    expect(readFileSync(join(dir, "out.ts")).length).toBe(content.length);
-  });
 });
