@@ -22,7 +22,7 @@
  *   where a test cannot mount a tiny filesystem (store/test-full.ts);
  * - ONAIR_SYSTEMD_NOTIFY: the systemd-notify binary (see observe/sdnotify.ts).
  */
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Alerter, routeFromProfile, type Alert } from "./alerts/index.js";
@@ -31,7 +31,7 @@ import { locateKey, resolveKey } from "./config/keys.js";
 import { ProfileDirectory, type LoadedProfile, type RefusedProfile } from "./config/loader.js";
 import type { ChannelProfile } from "./config/profile-schema.js";
 import { OnairError } from "./core/errors.js";
-import { resolveStorePath } from "./core/paths.js";
+import { ensureDataDir, resolveStorePath } from "./core/paths.js";
 import { YOUNG_GENERATION_FLAG, youngGenerationCapped } from "./core/runtime.js";
 import { AuditLog } from "./observe/audit.js";
 import { resolveApiTokenFile, startHttpServer, type ChannelView } from "./observe/http.js";
@@ -100,7 +100,10 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     (cfg.logDir
       ? await createFileLogger({ level: cfg.logLevel, file: { dir: cfg.logDir, sizeBytes: logSizeBytes(cfg.logRotation.size), files: cfg.logRotation.files, frequency: cfg.logRotation.frequency } })
       : createLogger({ level: cfg.logLevel }));
-  mkdirSync(cfg.dataDir, { recursive: true });
+  const dataDir = ensureDataDir(cfg.dataDir);
+  if ((dataDir.mode & 0o007) !== 0) {
+    log.warn({ event: "data_dir_open", dir: cfg.dataDir, mode: dataDir.mode.toString(8) }, "the data directory can be entered by others; chmod 700 it");
+  }
   const store: Store = openStore(resolveStorePath(opts.store, { flag: cfg.dataDir }));
   let storeErrors = 0;
   const sd = new SdNotifier({ env, logger: log, binary: opts.systemdNotify });

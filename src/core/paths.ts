@@ -1,3 +1,4 @@
+import { mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
@@ -30,4 +31,17 @@ export function resolveDataDir(src: DataDirSources = {}): string {
 /** The store file: --store FILE, else onair.db in the data directory. */
 export function resolveStorePath(storeFlag: string | undefined, src: DataDirSources = {}): string {
   return storeFlag ?? join(resolveDataDir(src), "onair.db");
+}
+
+/** Mode of a data directory onair creates (and of the directories it makes inside it). */
+export const DATA_DIR_MODE = 0o700;
+
+/**
+ * Creates the data directory (and missing parents) mode 0700 when it does not exist; an
+ * existing one keeps its mode (under systemd StateDirectoryMode= owns it, elsewhere the
+ * admin may share it): the caller warns when others can enter it. Returns its mode.
+ */
+export function ensureDataDir(dir: string): { created: boolean; mode: number } {
+  const created = mkdirSync(dir, { recursive: true, mode: DATA_DIR_MODE }) !== undefined;
+  return { created, mode: statSync(dir).mode & 0o777 };
 }

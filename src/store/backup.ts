@@ -10,7 +10,8 @@
  *     manifest.json     what is in it: times, schema version, row counts, file sha256
  *
  * A backup is written under a `.partial` name and renamed when complete, so a directory
- * with the final name is always whole. Retention keeps the newest `keep` backups.
+ * with the final name is always whole. Retention keeps the newest `keep` backups. Owner
+ * only, as the store: directories 0700, files 0600.
  *
  * The key is deliberately not in a backup: a sealed profile next to its key is a clear
  * profile. Keep the key (or its systemd credential) backed up separately.
@@ -149,7 +150,7 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
   const storePath = typeof o.store === "string" ? o.store : o.store.path;
   const fields = { destDir: o.destDir, store: storePath };
   try {
-    mkdirSync(o.destDir, { recursive: true, mode: 0o750 });
+    mkdirSync(o.destDir, { recursive: true, mode: 0o700 });
   } catch (e) {
     throw fail(`creating ${o.destDir}`, e, fields);
   }
@@ -158,7 +159,7 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
   const partial = join(o.destDir, `.${name}.partial`);
   const final = join(o.destDir, name);
   rmSync(partial, { recursive: true, force: true });
-  mkdirSync(partial, { mode: 0o750 });
+  mkdirSync(partial, { mode: 0o700 });
   try {
     const dbCopy = join(partial, BACKUP_DB);
     const step = Math.max(1, Math.min(0x7fffffff, Math.floor(o.pagesPerStep ?? 0x7fffffff)));
@@ -167,14 +168,14 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
       if (own) own.pragma("busy_timeout = 5000");
       const db = own ?? (o.store as Store).raw;
       await db.backup(dbCopy, { progress: () => step });
-      // a self-contained file: out of WAL mode (no -wal/-shm beside it), readable by group only
+      // a self-contained file: out of WAL mode (no -wal/-shm beside it), owner only as the store
       const copy = new Database(dbCopy);
       try {
         copy.pragma("journal_mode = DELETE");
       } finally {
         copy.close();
       }
-      chmodSync(dbCopy, 0o640);
+      chmodSync(dbCopy, 0o600);
     } catch (e) {
       throw fail(`copying the store ${storePath}`, e, fields);
     } finally {
@@ -189,16 +190,18 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
     const copied: string[] = [BACKUP_DB];
     if (o.profilesDir && existsSync(o.profilesDir)) {
       const sealed = readdirSync(o.profilesDir).filter((f) => f.endsWith(".onair") && !f.startsWith(".")).sort();
-      if (sealed.length > 0) mkdirSync(join(partial, "profiles"), { mode: 0o750 });
+      if (sealed.length > 0) mkdirSync(join(partial, "profiles"), { mode: 0o700 });
       for (const f of sealed) {
         const src = join(o.profilesDir, f);
         if (!statSync(src).isFile()) continue;
         copyFileSync(src, join(partial, "profiles", f));
+        chmodSync(join(partial, "profiles", f), 0o600);
         copied.push(join("profiles", f));
       }
     }
     if (o.configPath && existsSync(o.configPath)) {
       copyFileSync(o.configPath, join(partial, BACKUP_CONFIG));
+      chmodSync(join(partial, BACKUP_CONFIG), 0o600);
       copied.push(BACKUP_CONFIG);
     }
     const manifest: BackupManifest = {
@@ -211,7 +214,7 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
       rows: counts.rows,
       files: copied.map((p) => ({ path: p, bytes: statSync(join(partial, p)).size, sha256: sha256(join(partial, p)) })),
     };
-    writeFileSync(join(partial, BACKUP_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o640 });
+    writeFileSync(join(partial, BACKUP_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
     renameSync(partial, final);
     const pruned = pruneBackups(o.destDir, o.keep ?? DEFAULT_BACKUP_KEEP);
     return { dir: final, manifest, pruned };

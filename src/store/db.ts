@@ -5,9 +5,13 @@
  * Pragmas: WAL, busy_timeout 5000 ms, foreign_keys ON, synchronous FULL. FULL rather than
  * NORMAL because a splice_event_id must survive a power cut once its cue may have been
  * sent; in WAL mode FULL costs one fsync per commit, and imports are one transaction.
+ *
+ * Files: the store and its -wal/-shm are mode 0600 whatever the umask (SQLite gives -wal and
+ * -shm the store's mode), an existing store is tightened to 0600 when onair owns it; a
+ * missing directory is created 0700.
  */
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { systemClock, type Clock } from "../core/clock.js";
 import { OnairError, isOnairError } from "../core/errors.js";
@@ -142,11 +146,13 @@ function storeError(e: unknown, what: string, path: string): OnairError {
 export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
   let db: Database.Database;
   try {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     db = new Database(path);
   } catch (e) {
     throw storeError(e, "open", path);
   }
+  // before journal_mode = WAL creates the -wal and -shm files with the store's mode
+  if (path !== ":memory:") keepPrivate(path);
   try {
     db.pragma("journal_mode = WAL");
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
@@ -158,6 +164,20 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
     throw storeError(e, "open", path);
   }
   return new Store(db, path, opts.clock ?? systemClock);
+}
+
+/** Store file mode. */
+export const STORE_FILE_MODE = 0o600;
+
+/** chmod 0600 the store and its -wal/-shm where group or others have access; best effort (a file of another owner keeps its mode). */
+function keepPrivate(path: string): void {
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(f).mode & 0o077) !== 0) chmodSync(f, STORE_FILE_MODE);
+    } catch {
+      // missing (-wal/-shm before first use) or not ours
+    }
+  }
 }
 
 function migrate(db: Database.Database, path: string): void {

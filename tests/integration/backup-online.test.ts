@@ -56,10 +56,10 @@ function seedTree(): { storePath: string; profilesDir: string; configPath: strin
   store.close();
   const profilesDir = join(dir, "profiles");
   mkdirSync(profilesDir);
-  writeFileSync(join(profilesDir, "news.onair"), Buffer.from([0x89, 0x4f, 0x4e, 0x41, 0x49, 0x52, 0x0d, 0x0a, 1, 2, 3]));
+  writeFileSync(join(profilesDir, "news.onair"), Buffer.from([0x89, 0x4f, 0x4e, 0x41, 0x49, 0x52, 0x0d, 0x0a, 1, 2, 3]), { mode: 0o640 });
   writeFileSync(join(profilesDir, "draft.yaml"), "channel: { id: clear }\n");
   const configPath = join(dir, "onair.yaml");
-  writeFileSync(configPath, `dataDir: ${join(dir, "data")}\nprofilesDir: ${profilesDir}\n`);
+  writeFileSync(configPath, `dataDir: ${join(dir, "data")}\nprofilesDir: ${profilesDir}\n`, { mode: 0o644 });
   return { storePath, profilesDir, configPath };
 }
 
@@ -81,6 +81,10 @@ describe("online backup", () => {
     }
     await stopWriter();
     for (const r of results.slice(1)) {
+      // owner only, as the store: the profiles and config copies too, whatever their source's mode
+      expect(statSync(join(dir, "backups")).mode & 0o777).toBe(0o700);
+      expect(statSync(r.dir).mode & 0o777).toBe(0o700);
+      for (const f of ["onair.db", "onair.yaml", "profiles/news.onair", "manifest.json"]) expect([f, statSync(join(r.dir, f)).mode & 0o777]).toEqual([f, 0o600]);
       expect(integrityCheck(join(r.dir, "onair.db"))).toBe("ok");
       expect(r.manifest.rows.asrun).toBeGreaterThan(200);
       const files = r.manifest.files.map((f) => f.path).sort();
@@ -116,9 +120,9 @@ describe("online backup", () => {
       await w;
       expect(integrityCheck(join(r.dir, "onair.db"))).toBe("ok");
       expect(r.manifest.rows.asrun).toBeGreaterThanOrEqual(2001);
-      // one self-contained file (not in WAL mode: no -wal/-shm beside it), not world-readable
+      // one self-contained file (not in WAL mode: no -wal/-shm beside it), owner only
       expect(readdirSync(r.dir).filter((f) => f.startsWith("onair.db"))).toEqual(["onair.db"]);
-      expect(statSync(join(r.dir, "onair.db")).mode & 0o777).toBe(0o640);
+      expect(statSync(join(r.dir, "onair.db")).mode & 0o777).toBe(0o600);
       const h = new Database(join(r.dir, "onair.db"), { readonly: true });
       expect(h.pragma("journal_mode", { simple: true })).toBe("delete");
       h.close();

@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { resolveDataDir, resolveStorePath } from "../../src/core/paths.js";
+import { ensureDataDir, resolveDataDir, resolveStorePath } from "../../src/core/paths.js";
 
 describe("data directory resolution", () => {
   it("prefers the flag over everything", () => {
@@ -22,5 +25,24 @@ describe("data directory resolution", () => {
   it("puts the store in the data directory unless --store", () => {
     expect(resolveStorePath("/tmp/a.db")).toBe("/tmp/a.db");
     expect(resolveStorePath(undefined, { flag: "/d" })).toBe("/d/onair.db");
+  });
+});
+
+describe("data directory creation", () => {
+  it("creates a missing data directory (and parents) 0700 whatever the umask; an existing one keeps its mode", () => {
+    const root = mkdtempSync(join(tmpdir(), "onair-paths-"));
+    const umask = process.umask(0);
+    try {
+      const fresh = join(root, "a", "data");
+      expect(ensureDataDir(fresh)).toEqual({ created: true, mode: 0o700 });
+      expect(statSync(join(root, "a")).mode & 0o777).toBe(0o700);
+      const shared = join(root, "shared");
+      mkdirSync(shared, { mode: 0o755 });
+      expect(ensureDataDir(shared)).toEqual({ created: false, mode: 0o755 });
+      expect(statSync(shared).mode & 0o777).toBe(0o755);
+    } finally {
+      process.umask(umask);
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -44,6 +44,34 @@ describe("openStore", () => {
     expect(SCHEMA_VERSION).toBeGreaterThan(0);
   });
 
+  it("creates the store and its -wal/-shm 0600 and a missing directory 0700, whatever the umask", () => {
+    const file = path.join(dir, "new", "onair.db");
+    const umask = process.umask(0);
+    try {
+      const s = storeAt(file);
+      s.insertAsRun({ channel: "c", kind: "item", actualMs: 1 }); // the -wal and -shm exist while open
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) expect([f, fs.statSync(f).mode & 0o777]).toEqual([f, 0o600]);
+      expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
+    } finally {
+      process.umask(umask);
+    }
+  });
+
+  it("tightens an existing store and its -wal/-shm to 0600", () => {
+    const file = path.join(dir, "old.db");
+    const a = openStore(file);
+    a.insertAsRun({ channel: "c", kind: "item", actualMs: 1 });
+    // as an older onair left them (and keeps them: a second connection holds the -wal/-shm)
+    const keep = new Database(file);
+    keep.prepare("SELECT count(*) FROM asrun").get();
+    a.close();
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.chmodSync(f, 0o644);
+    const b = storeAt(file);
+    keep.close();
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) expect([f, fs.statSync(f).mode & 0o777]).toEqual([f, 0o600]);
+    expect(b.queryAsRun({ channel: "c" })).toHaveLength(1);
+  });
+
   it("keeps data and the schema version when reopened (migrations run once)", () => {
     const file = path.join(dir, "onair.db");
     const a = openStore(file);
