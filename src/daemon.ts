@@ -123,7 +123,14 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     log.warn({ event: "young_generation_default", message: `node was started without ${YOUNG_GENERATION_FLAG} (bin/onair.js passes it when executed directly): RSS may step up ~25 MB after some minutes on air` });
   }
 
-  const audit = new AuditLog({ path: join(cfg.dataDir, "audit.log"), logger: log, secrets: log.secrets });
+  // the audit log: DATA_DIR/audit/, rotated and capped like the main log (log.rotation)
+  const audit = await AuditLog.open({
+    dir: join(cfg.dataDir, "audit"),
+    sizeBytes: logSizeBytes(cfg.logRotation.size),
+    files: cfg.logRotation.files,
+    logger: log,
+    secrets: log.secrets,
+  });
   const defaultBotToken = cfg.telegram?.botToken ? await readSecretRef(cfg.telegram.botToken, env).catch(() => undefined) : undefined;
   if (defaultBotToken) log.secrets.add(defaultBotToken);
 
@@ -434,7 +441,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
         if (lost > 0) log.error({ event: "store_writes_lost", rows: lost, message: "held-back as-run/cue rows could not be written before exit" });
         await alerter.close();
         await notified;
-        audit.close();
+        await audit.close();
         store.close();
         log.info({ event: "stopped" });
         // last: stdout flushed, the log file's last lines written and the file closed

@@ -23,7 +23,8 @@
  *    (400 ONAIR_HTTP_BAD_JSON) and validated with zod (400 ONAIR_API_INVALID_BODY);
  * 5. the callback: undefined/false → 404 ONAIR_CHANNEL_NOT_FOUND; an OnairError → 409 with its
  *    code; anything else thrown → 500 ONAIR_INTERNAL (logged, no detail to the client).
- * Every POST, whatever its outcome, is one audit line (who, what, when, result).
+ * Every POST, whatever its outcome, goes to the audit sink (who, what, when, result); the audit
+ * log sums refusals (401/429) up per peer and minute.
  *
  * /healthz: 503 when the event loop was recently late by more than `eventLoop.maxLagMs` (a timer
  * probe; a fully blocked loop does not answer at all, which the prober sees as a timeout).
@@ -46,6 +47,7 @@ import * as z from "zod";
 import { systemClock, type Clock } from "../core/clock.js";
 import { OnairError, isOnairError } from "../core/errors.js";
 import { whoToken, type AuditInput, type AuditSink } from "./audit.js";
+import { isRefusal } from "./audit-refusals.js";
 import { diskSpace, type OnairMetrics, type WatchedDirectory } from "./metrics.js";
 
 export const DEFAULT_HTTP_HOST = "127.0.0.1";
@@ -527,7 +529,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     } finally {
       entry.who = caller.who;
       opts.auditLog.record(entry);
-      log?.info({ event: "api_call", action, channel, who: entry.who, result: entry.result, status: entry.status });
+      // a refusal (401/403/429) is summed up once a minute by the audit log (api_refused): per call only at debug
+      log?.[isRefusal(entry) ? "debug" : "info"]({ event: "api_call", action, channel, who: entry.who, result: entry.result, status: entry.status });
     }
   }
 

@@ -153,7 +153,7 @@ function buildLogger(opts: LoggerOptions, inner: Destination, close: () => Promi
 }
 
 /** The SonicBoom stream pino-roll returns (the part of it used here). */
-interface RollStream {
+export interface RollStream {
   write(data: string): boolean;
   flush(cb?: (err?: Error | null) => void): void;
   end(): void;
@@ -162,6 +162,7 @@ interface RollStream {
   on(event: "error", fn: (err: Error) => void): unknown;
 }
 
+/** pino-roll is CommonJS without types: loaded through require. */
 type PinoRoll = (opts: Record<string, unknown>) => Promise<RollStream>;
 
 /**
@@ -174,12 +175,10 @@ export async function createFileLogger(opts: LoggerOptions & { file: LogFileOpti
   const f = opts.file;
   const sizeBytes = f.sizeBytes ?? DEFAULT_LOG_FILE_SIZE_BYTES;
   const files = Math.max(2, f.files ?? DEFAULT_LOG_FILES);
-  // pino-roll is CommonJS without types: load it through require
-  const roll = createRequire(import.meta.url)("pino-roll") as PinoRoll;
   let file: RollStream;
   try {
     mkdirSync(f.dir, { recursive: true, mode: 0o750 });
-    file = await openRoll(roll, f, sizeBytes, files);
+    file = await openRollingFile({ dir: f.dir, basename: LOG_FILE_BASENAME, sizeBytes, files, frequency: f.frequency });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e));
     throw new OnairError("ONAIR_LOG_DIR", `cannot open the log file in ${f.dir} (${code})`, { dir: f.dir, errno: code });
@@ -226,19 +225,41 @@ export async function createFileLogger(opts: LoggerOptions & { file: LogFileOpti
   return buildLogger(opts, tee, close);
 }
 
-/** Opens the pino-roll stream (its first file is created or continued). */
-function openRoll(roll: PinoRoll, f: LogFileOptions, sizeBytes: number, files: number): Promise<RollStream> {
+/** A size-rotated file (pino-roll): `dir/BASE.N.EXT`, `dir/current.log` linking to the active one. */
+export interface RollingFileOptions {
+  dir: string;
+  /** e.g. `onair.log` → `onair.1.log`, `onair.2.log`, … */
+  basename: string;
+  sizeBytes: number;
+  /** files kept on disk, the active one included (at least 2) */
+  files: number;
+  frequency?: "daily" | "hourly" | undefined;
+  /** one write(2) per write() before it returns (the audit log), instead of buffered */
+  sync?: boolean;
+  /** mode of new files (default 0640) */
+  mode?: number;
+}
+
+/**
+ * Opens a pino-roll stream (its first file is created or continued). Every rotating file of
+ * onair goes through here, so all keep the same naming and the same cap on total bytes.
+ */
+export function openRollingFile(o: RollingFileOptions): Promise<RollStream> {
+  const roll = createRequire(import.meta.url)("pino-roll") as PinoRoll;
   return roll({
-    file: join(f.dir, LOG_FILE_BASENAME),
+    file: join(o.dir, o.basename),
     // "<n>b": pino-roll reads a bare number as MB
-    size: `${Math.max(1, Math.floor(sizeBytes))}b`,
-    ...(f.frequency ? { frequency: f.frequency } : {}),
-    // pino-roll keeps `count` files besides the active one; removeOtherLogFiles counts the
-    // files of earlier processes too, so a restarting daemon cannot fill the disk
-    limit: { count: files - 1, removeOtherLogFiles: true },
+    size: `${Math.max(1, Math.floor(o.sizeBytes))}b`,
+    ...(o.frequency ? { frequency: o.frequency } : {}),
+    // with removeOtherLogFiles pino-roll keeps the newest `count` files, the active one
+    // included, once a rotation's cleanup is done: `files - 1` then, `files` between a
+    // rotation and its cleanup, never more. It counts the files of earlier processes too,
+    // so a restarting daemon cannot fill the disk.
+    limit: { count: Math.max(2, o.files) - 1, removeOtherLogFiles: true },
     symlink: true,
-    mode: 0o640,
+    mode: o.mode ?? 0o640,
     mkdir: true,
+    ...(o.sync ? { sync: true } : {}),
   });
 }
 

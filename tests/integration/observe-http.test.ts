@@ -15,7 +15,9 @@ const OTHER = "other-token-abcdefghijklmnop";
 
 const dir = mkdtempSync(join(tmpdir(), "onair-http-"));
 const tokenFile = join(dir, "api.token");
-const auditPath = join(dir, "audit", "audit.jsonl");
+const auditDir = join(dir, "audit");
+/** The active audit file (one file: these tests write far less than a rotation). */
+const auditPath = join(auditDir, "current.log");
 const logLines: Record<string, unknown>[] = [];
 const clock = new ManualClock(Date.parse("2030-01-01T12:00:00Z"), 0);
 
@@ -96,7 +98,7 @@ function postLarge(path: string, size: number, chunked: boolean): Promise<{ stat
 beforeAll(async () => {
   writeFileSync(tokenFile, `# onair API tokens\nops:${TOKEN}\n\nshort:abc\n`, { mode: 0o600 });
   const logger = createLogger({ destination: { write: (l: string) => logLines.push(JSON.parse(l)) } });
-  audit = new AuditLog({ path: auditPath, clock });
+  audit = await AuditLog.open({ dir: auditDir, clock, logger });
   srv = await startHttpServer({
     host: "127.0.0.1",
     port: 0,
@@ -128,7 +130,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await srv.close();
-  audit.close();
+  await audit.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -290,13 +292,15 @@ describe("mutating calls", () => {
     expect(unknown.status).toBe(404);
   });
 
-  test("every mutating call is an audit line with who, what, when and result", async () => {
+  test("every mutating call is audited with who, what, when and result; refusals summed up per peer", async () => {
+    audit.flush(); // the refusals of earlier tests
     const before = auditLines().length;
     await post("/api/v1/channels/news/cues", { durationSeconds: 15 }, null);
+    await post("/api/v1/channels/news/restart", undefined, "wrong-token-0123456789abcdef");
     const r = await post("/api/v1/channels/news/cues", { durationSeconds: 15 });
+    audit.flush();
     const lines = auditLines().slice(before);
     expect(lines).toEqual([
-      { when: "2030-01-01T12:00:00.000Z", who: "anonymous", via: "http", action: "cue.add", channel: "news", result: "denied", status: 401, detail: "ONAIR_API_UNAUTHORIZED", remote: "127.0.0.1" },
       {
         when: "2030-01-01T12:00:00.000Z",
         who: "token:ops",
@@ -308,8 +312,22 @@ describe("mutating calls", () => {
         status: 201,
         remote: "127.0.0.1",
       },
+      {
+        when: "2030-01-01T12:00:00.000Z",
+        last: "2030-01-01T12:00:00.000Z",
+        who: "anonymous",
+        via: "http",
+        action: "refused",
+        result: "denied",
+        status: 401,
+        detail: "ONAIR_API_UNAUTHORIZED",
+        remote: "127.0.0.1",
+        count: 2,
+        actions: { "cue.add": 1, "channel.restart": 1 },
+      },
     ]);
     expect(readFileSync(auditPath, "utf8")).not.toContain(TOKEN);
+    expect(logLines.filter((l) => l.event === "api_refused").at(-1)).toMatchObject({ level: "warn", remote: "127.0.0.1", status: 401, count: 2 });
   });
 
   test("reloadTokens picks up a new token file and revokes removed tokens", async () => {
