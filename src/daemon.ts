@@ -26,7 +26,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Alerter, routeFromProfile, type Alert } from "./alerts/index.js";
-import { resolveGlobalConfig, readSecretRef, type ResolvedConfig } from "./config/global.js";
+import { checkHttpExposure, resolveGlobalConfig, readSecretRef, type ResolvedConfig } from "./config/global.js";
 import { locateKey, resolveKey } from "./config/keys.js";
 import { ProfileDirectory, type LoadedProfile, type RefusedProfile } from "./config/loader.js";
 import type { ChannelProfile } from "./config/profile-schema.js";
@@ -100,6 +100,10 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     (cfg.logDir
       ? await createFileLogger({ level: cfg.logLevel, file: { dir: cfg.logDir, sizeBytes: logSizeBytes(cfg.logRotation.size), files: cfg.logRotation.files, frequency: cfg.logRotation.frequency } })
       : createLogger({ level: cfg.logLevel }));
+  const publicHttp = checkHttpExposure(cfg);
+  if (publicHttp) {
+    log.warn({ event: "http_public", listen: cfg.http.listen }, `HTTP on ${cfg.http.listen} is reachable from other machines (http.allowPublic: true); only POST calls need a token`);
+  }
   const dataDir = ensureDataDir(cfg.dataDir);
   if ((dataDir.mode & 0o007) !== 0) {
     log.warn({ event: "data_dir_open", dir: cfg.dataDir, mode: dataDir.mode.toString(8) }, "the data directory can be entered by others; chmod 700 it");

@@ -8,11 +8,13 @@
  *                                                       or $XDG_CONFIG_HOME/onair/profiles
  *   dataDir        --data-dir      ONAIR_DATA_DIR       (core/paths resolveDataDir)
  *   http.listen    --http          ONAIR_HTTP           else config, else 127.0.0.1:9780
+ *                                  (not loopback: only with http.allowPublic: true, checkHttpExposure)
  *   log.dir        --log-dir       ONAIR_LOG_DIR        else config, else $LOGS_DIRECTORY, else none (stdout)
  *   key            --key-file / --passphrase-file, ONAIR_KEY_FILE / ONAIR_PASSPHRASE_FILE (see keys.ts)
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import * as z from "zod";
@@ -44,6 +46,7 @@ export const globalConfigSchema = z.strictObject({
   http: z
     .strictObject({
       listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, "expected HOST:PORT").default(DEFAULT_HTTP),
+      allowPublic: z.boolean().optional().describe("Allow an HTTP address other than loopback (--http 0.0.0.0:PORT); default false"),
     })
     .default({ listen: DEFAULT_HTTP }),
   log: z
@@ -93,6 +96,30 @@ export interface ResolvedConfig {
   logRotation: GlobalConfigFile["log"]["rotation"];
   telegram: GlobalConfigFile["telegram"];
   keySource: { keyFile?: string; passphraseFile?: string } | undefined;
+}
+
+/** True for an address only this machine reaches: 127.0.0.0/8, ::1 (also IPv4-mapped), `localhost`; any other name may resolve anywhere. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
+  if (h === "localhost") return true;
+  if (isIP(h) === 4) return h.startsWith("127.");
+  if (isIP(h) !== 6) return false;
+  const canonical = new URL(`http://[${h}]/`).hostname;
+  return canonical === "[::1]" || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical);
+}
+
+/**
+ * Refuses a non-loopback HTTP address unless the config has `http.allowPublic: true`
+ * (ONAIR_HTTP_PUBLIC_REFUSED); true when the address is public and allowed (warn then).
+ */
+export function checkHttpExposure(cfg: Pick<ResolvedConfig, "http" | "file">): boolean {
+  if (isLoopbackHost(cfg.http.host)) return false;
+  if (cfg.file.http.allowPublic === true) return true;
+  throw new OnairError(
+    "ONAIR_HTTP_PUBLIC_REFUSED",
+    `HTTP address ${cfg.http.listen} is reachable from other machines; set http.allowPublic: true in the global config to allow it`,
+    { listen: cfg.http.listen, host: cfg.http.host },
+  );
 }
 
 export function parseListen(listen: string, source = "http"): { host: string; port: number; listen: string } {

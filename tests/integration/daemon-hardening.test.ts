@@ -1,7 +1,7 @@
 /**
  * `onair run` as a real process, without channels (no FFmpeg): refused API calls cannot fill
- * the disk through the audit log (issue #18), and the data it creates is its owner's only
- * (issue #19).
+ * the disk through the audit log (issue #18), the data it creates is its owner's only, and
+ * an HTTP address other than loopback needs `http.allowPublic` (issue #19).
  */
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
@@ -64,7 +64,7 @@ async function hammer(url: string, ms: number, concurrency = 8): Promise<{ refus
   return counts;
 }
 
-describe("onair run: audit log, data directory modes", () => {
+describe("onair run: audit log, data directory modes, HTTP exposure", () => {
   let dir = "";
   let d: Daemon | undefined;
 
@@ -113,5 +113,29 @@ describe("onair run: audit log, data directory modes", () => {
     expect(refused.reduce((n, l) => n + Number(l.count), 0)).toBe(sent.refused);
     expect(lines).toContainEqual(expect.objectContaining({ who: "token:tests", via: "http", action: "cue.add", channel: "nope", result: "not_found", status: 404 }));
     expect(d.log()).toContain('"event":"api_refused"');
+  });
+
+  it("refuses a non-loopback --http with ONAIR_HTTP_PUBLIC_REFUSED, creating nothing", async () => {
+    const args = ["run", "--profiles-dir", join(dir, "profiles"), "--data-dir", join(dir, "data-public"), "--key-file", join(dir, "key"), "--api-token-file", join(dir, "api.token")];
+    const r = await runCli([...args, "--http", "0.0.0.0:0"], { env: { ONAIR_CONFIG: join(dir, "onair.yaml") }, timeoutMs: 15_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^onair: ONAIR_HTTP_PUBLIC_REFUSED: .*http\.allowPublic/m);
+    expect(() => statSync(join(dir, "data-public"))).toThrow();
+  });
+
+  it("with http.allowPublic it binds 0.0.0.0 and warns; an existing open data directory keeps its mode and is warned about", async () => {
+    const pub = join(dir, "public");
+    mkdirSync(join(pub, "data"), { recursive: true, mode: 0o755 });
+    mkdirSync(join(pub, "profiles"), { mode: 0o700 });
+    for (const f of ["api.token", "key"]) writeFileSync(join(pub, f), readFileSync(join(dir, f)), { mode: 0o600 });
+    writeFileSync(join(pub, "onair.yaml"), "http:\n  allowPublic: true\n");
+    d = await startDaemon(pub, ["--http", "0.0.0.0:0"]);
+    expect(d.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
+    expect((await fetch(`http://127.0.0.1:${new URL(d.url).port}/healthz`)).status).toBe(200);
+    expect(d.log()).toMatch(/"level":"warn".*"event":"http_public","listen":"0\.0\.0\.0:0"/);
+    expect(d.log()).toMatch(/"event":"data_dir_open".*"mode":"755"/);
+    expect(mode(join(pub, "data"))).toBe(0o755);
+    expect(mode(join(pub, "data", "onair.db"))).toBe(0o600);
+    await stopDaemon(d);
   });
 });

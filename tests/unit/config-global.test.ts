@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isOnairError } from "../../src/core/errors.js";
-import { parseGlobalConfig, readSecretRef, resolveGlobalConfig } from "../../src/config/global.js";
+import { checkHttpExposure, isLoopbackHost, parseGlobalConfig, readSecretRef, resolveGlobalConfig } from "../../src/config/global.js";
 
 let dir: string;
 beforeEach(() => {
@@ -132,5 +132,31 @@ describe("secret references", () => {
   it("fails with the reference, not a value, when it cannot be read", async () => {
     await expect(readSecretRef("env:NOPE", {})).rejects.toMatchObject({ code: "ONAIR_SECRET_REF", message: expect.stringContaining("env:NOPE") });
     await expect(readSecretRef("credential:x", {})).rejects.toMatchObject({ code: "ONAIR_SECRET_REF" });
+  });
+});
+
+describe("HTTP exposure", () => {
+  it("tells loopback addresses from the rest", () => {
+    for (const h of ["127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"]) expect([h, isLoopbackHost(h)]).toEqual([h, true]);
+    for (const h of ["0.0.0.0", "::", "[::]", "192.168.1.10", "10.0.0.1", "::ffff:10.0.0.1", "fe80::1", "onair.example", "128.0.0.1"]) expect([h, isLoopbackHost(h)]).toEqual([h, false]);
+  });
+
+  it("refuses a non-loopback address with ONAIR_HTTP_PUBLIC_REFUSED unless http.allowPublic is true", async () => {
+    const base = { env: { HOME: "/home/op" }, isRoot: false };
+    const loop = await resolveGlobalConfig({ ...base, defaultConfigPath: noDefault() });
+    expect(checkHttpExposure(loop)).toBe(false);
+    const flag = await resolveGlobalConfig({ ...base, flags: { http: "0.0.0.0:9780" }, defaultConfigPath: noDefault() });
+    let code: string | undefined;
+    try {
+      checkHttpExposure(flag);
+    } catch (e) {
+      code = isOnairError(e) ? e.code : String(e);
+    }
+    expect(code).toBe("ONAIR_HTTP_PUBLIC_REFUSED");
+    const fromConfig = await resolveGlobalConfig({ ...base, flags: { config: cfg("c.yaml", "http:\n  listen: \"[::]:9780\"\n") } });
+    expect(() => checkHttpExposure(fromConfig)).toThrow(/http\.allowPublic/);
+    const allowed = await resolveGlobalConfig({ ...base, flags: { config: cfg("a.yaml", "http:\n  listen: 0.0.0.0:9780\n  allowPublic: true\n") } });
+    expect(checkHttpExposure(allowed)).toBe(true);
+    expect(() => parseGlobalConfig("http:\n  allowPublic: yes please\n")).toThrow(/allowPublic/);
   });
 });
