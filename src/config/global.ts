@@ -18,10 +18,10 @@ import { isIP } from "node:net";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import * as z from "zod";
-import YAML from "yaml";
 import { OnairError } from "../core/errors.js";
 import { resolveDataDir } from "../core/paths.js";
-import { formatIssue, lineCol, profileIssues } from "./profile.js";
+import { formatIssue, profileIssues } from "./profile.js";
+import { readYaml } from "./yaml.js";
 
 export const DEFAULT_CONFIG_PATH = "/etc/onair/onair.yaml";
 export const DEFAULT_HTTP = "127.0.0.1:9780";
@@ -131,12 +131,12 @@ export function parseListen(listen: string, source = "http"): { host: string; po
 
 /** Parses and validates global config text. */
 export function parseGlobalConfig(text: string, source = "config"): GlobalConfigFile {
-  const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const pos = lineCol(text, doc.errors[0].pos[0]);
-    throw new OnairError("ONAIR_CONFIG_SYNTAX", `${source}: YAML syntax error at line ${pos.line}, column ${pos.col}`, { source });
-  }
-  const r = globalConfigSchema.safeParse(doc.toJS() ?? {});
+  const data = readYaml(text, {
+    source,
+    what: "YAML",
+    codes: { syntax: "ONAIR_CONFIG_SYNTAX", aliases: "ONAIR_CONFIG_YAML_ALIASES" },
+  });
+  const r = globalConfigSchema.safeParse(data ?? {});
   if (!r.success) {
     const issues = profileIssues(r.error);
     throw new OnairError("ONAIR_CONFIG_INVALID", `${source}: ${formatIssue(issues[0])}`, { source, issues });

@@ -3,11 +3,11 @@
  * problem and never echo a value (values can be secrets).
  */
 import { createHash } from "node:crypto";
-import YAML from "yaml";
 import type * as z from "zod";
 import { OnairError } from "../core/errors.js";
 import { REDACTED, redactString } from "./redact.js";
 import { profileSchema, type ChannelProfile } from "./profile-schema.js";
+import { readYaml } from "./yaml.js";
 
 export interface ProfileIssue {
   /** `outputs[1].port`; empty for the root */
@@ -47,31 +47,16 @@ export function validateProfile(data: unknown, source = "profile"): ChannelProfi
   throw new OnairError("ONAIR_PROFILE_INVALID", `${source}: ${formatIssue(issues[0])}${more}`, { source, issues });
 }
 
-/** 1-based line and column of a character offset. */
-export function lineCol(text: string, offset: number): { line: number; col: number } {
-  const before = text.slice(0, Math.max(0, offset));
-  const line = before.split("\n").length;
-  return { line, col: offset - before.lastIndexOf("\n") };
-}
-
 /**
- * Parses YAML or JSON text (YAML 1.2 reads JSON). Syntax errors report line and column
- * only: the parser's own message quotes the offending line, which could hold a secret.
+ * Parses YAML or JSON text (YAML 1.2 reads JSON): syntax errors (line and column only),
+ * alias bombs and an empty profile get their own codes (see yaml.ts).
  */
 export function parseProfileData(text: string, source = "profile"): unknown {
-  const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true, strict: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    const pos = lineCol(text, e.pos[0]);
-    const where = `line ${pos.line}, column ${pos.col}`;
-    throw new OnairError("ONAIR_PROFILE_SYNTAX", `${source}: YAML/JSON syntax error at ${where} (${e.code})`, {
-      source,
-      code: e.code,
-      line: pos.line,
-      col: pos.col,
-    });
-  }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  const data = readYaml(text, {
+    source,
+    what: "YAML/JSON",
+    codes: { syntax: "ONAIR_PROFILE_SYNTAX", aliases: "ONAIR_PROFILE_YAML_ALIASES" },
+  });
   if (data === null || data === undefined) {
     throw new OnairError("ONAIR_PROFILE_INVALID", `${source}: the profile is empty`, { source, issues: [] });
   }
