@@ -14,8 +14,9 @@ import type { StoreWriteQueue } from "../store/write-queue.js";
 import { buildFfmpegArgs, checkFfmpeg, resolveFfmpegBinary } from "./ffmpeg-args.js";
 import { PlaylistSource, type PlaylistCounters } from "./playlist.js";
 import { FileOutput, OutputFanout, SrtOutput, StdoutOutput, UdpOutput, type Output, type OutputStats, type SrtOutputOptions } from "./outputs.js";
+import { InputProxy, needsInputProxy } from "./input-proxy.js";
 import { ensureSlateClip, slateLoopCommand } from "./slate.js";
-import { FfmpegSupervisor, type ExitedEvent, type StartedEvent, type SupervisorStatus } from "./supervisor.js";
+import { FfmpegSupervisor, type CommandSpec, type ExitedEvent, type StartedEvent, type SupervisorStatus } from "./supervisor.js";
 import { Switcher, type SwitcherSource } from "./switcher.js";
 import { TsMonitor, type Tr101290Counters } from "../monitor/index.js";
 
@@ -111,6 +112,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly live: FfmpegSupervisor;
+  /** Holds an http/hls input URL's credentials so FFmpeg's argv does not (input-proxy.ts). */
+  private readonly inputProxy: InputProxy | undefined;
   private slate: FfmpegSupervisor | undefined;
   private readonly switcher: Switcher;
   readonly injector: Injector;
@@ -198,7 +201,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
       });
     }
     const playlist = this.playlist;
-    this.live = new FfmpegSupervisor(() => (playlist ? playlist.command() : buildFfmpegArgs(p, { ffmpegPath: this.ffmpegPath })), {
+    const input = p.input;
+    if ((input.kind === "http" || input.kind === "hls") && needsInputProxy(input.url)) {
+      this.inputProxy = new InputProxy(input.url, this.log);
+    }
+    const live = (): CommandSpec => buildFfmpegArgs(p, { ffmpegPath: this.ffmpegPath, inputUrl: this.inputProxy?.url });
+    this.live = new FfmpegSupervisor(() => (playlist ? playlist.command() : live()), {
       channel: this.id,
       backoffMinMs: r.backoffMinSeconds * 1000,
       backoffMaxMs: r.backoffMaxSeconds * 1000,
@@ -312,6 +320,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       // file sources: the next run starts beside the running one and takes over gaplessly
       this.playlist.watch((why) => this.live.replace("planned", why, { overlap: true }));
     }
+    await this.inputProxy?.start();
     this.live.start();
     this.ticker = setInterval(() => {
       this.switcher.tick();
@@ -331,6 +340,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (this.breakTimer) clearInterval(this.breakTimer);
     this.playlist?.unwatch();
     await Promise.all([this.live.stop(), this.slate?.stop()]);
+    await this.inputProxy?.close();
     this.injector.end();
     await this.fanout.close();
     this.setState("stopped");

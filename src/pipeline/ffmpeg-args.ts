@@ -16,8 +16,9 @@
  * and is returned as `keyframes`.
  *
  * Secrets (profiles/README.md "Secrets and FFmpeg arguments"): no alert token ever reaches
- * FFmpeg. FFmpeg 5.1/6.x have no file form for protocol options, so an SRT input's
- * passphrase and stream id, and an input URL's credentials (rtmp/http/hls/srt), are
+ * FFmpeg. An http/hls URL with credentials or a query is replaced by a local proxy's
+ * (`inputUrl`, input-proxy.ts). FFmpeg 5.1/6.x have no file form for protocol options, so an
+ * SRT input's passphrase and stream id, and an rtmp/srt input URL's credentials, are
  * unavoidably in this command's argv (an SRT output's passphrase likewise in the argv of its
  * own FFmpeg child, src/pipeline/outputs.ts); `secretsInArgv` names those profile paths so
  * the caller can warn, and argv must only ever be logged through the redacting logger.
@@ -56,6 +57,11 @@ export interface FfmpegArgsOptions {
   playlist?: { script: string; keyframes: string };
   /** x264/x265 preset when the profile gives none (default "veryfast"). */
   defaultPreset?: string;
+  /**
+   * For `http`/`hls` inputs: the URL FFmpeg opens instead of `input.url` (the local proxy
+   * holding the URL's credentials, input-proxy.ts).
+   */
+  inputUrl?: string | undefined;
 }
 
 export interface KeyframeGridSpec {
@@ -271,7 +277,7 @@ function inputArgs(input: Input, opts: FfmpegArgsOptions, tc: Transcode | null, 
       return [...LIVE_PROBE, "-rw_timeout", String(Math.round(input.timeoutSeconds * 1e6)), "-rtmp_live", "live", "-i", input.url];
     case "http":
     case "hls": {
-      secrets.push("input.url");
+      if (!opts.inputUrl) secrets.push("input.url");
       const args = [...LIVE_PROBE, "-rw_timeout", String(Math.round(input.timeoutSeconds * 1e6))];
       if (input.kind === "hls" || input.reconnect) {
         args.push(
@@ -283,7 +289,7 @@ function inputArgs(input: Input, opts: FfmpegArgsOptions, tc: Transcode | null, 
         );
       }
       if (input.kind === "http" && input.reconnect) args.push("-reconnect_at_eof", "1");
-      return [...args, "-i", input.url];
+      return [...args, "-i", opts.inputUrl ?? input.url];
     }
   }
 }

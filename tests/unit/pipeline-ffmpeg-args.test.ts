@@ -11,6 +11,7 @@ import {
   keyframeGrid,
   resolveFfmpegBinary,
 } from "../../src/pipeline/ffmpeg-args.js";
+import { needsInputProxy } from "../../src/pipeline/input-proxy.js";
 
 const base: ChannelProfileInput = {
   channel: { id: "demo", name: "onair demo" },
@@ -160,6 +161,19 @@ describe("buildFfmpegArgs", () => {
       { setpriv: false },
     ).args;
     expect(noRe).not.toContain("-reconnect");
+  });
+
+  it("gives FFmpeg the input proxy's URL instead of an http/hls URL with credentials or a query", () => {
+    expect(needsInputProxy("https://user:pw@cdn.example/live.ts")).toBe(true);
+    expect(needsInputProxy("https://cdn.example/live.m3u8?token=abc")).toBe(true);
+    expect(needsInputProxy("https://cdn.example/live.m3u8")).toBe(false);
+    const p = profile({ input: { kind: "hls", url: "https://user:pw@cdn.example/live.m3u8?token=abc" }, encoding: { mode: "passthrough" } as never });
+    const local = "http://onair:t0ken@127.0.0.1:40000/live.m3u8";
+    const c = buildFfmpegArgs(p, { setpriv: false, inputUrl: local });
+    expect(opt(c.args, "-i")).toBe(local);
+    expect(c.args.join(" ")).not.toMatch(/pw|cdn\.example|token=abc/);
+    expect(c.secretsInArgv).toEqual([]);
+    expect(buildFfmpegArgs(p, { setpriv: false }).secretsInArgv).toEqual(["input.url"]);
   });
 
   it("plays files in real time, looped, scaled to the profile", () => {
