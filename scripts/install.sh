@@ -17,7 +17,7 @@
 #   --npm-ci          always `npm ci --omit=dev` instead of copying node_modules
 #   --release NAME    release name (default: the package.json version)
 #   --keep N          releases kept besides current and previous (default 3)
-#   --no-deps         do not apt-get FFmpeg (also ONAIR_SKIP_APT=1; implied by DESTDIR)
+#   --no-deps         do not apt-get FFmpeg and the slate font (also ONAIR_SKIP_APT=1; implied by DESTDIR)
 #   --no-user         do not create the onair user (implied by DESTDIR)
 #   --rollback        point `current` back at the previous release and restart the units
 #
@@ -115,8 +115,18 @@ if [ "$no_deps" = 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null
   fi
+  # the generated slate's text font (without it, slates are made without text)
+  if [ ! -r /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+    if command -v apt-get >/dev/null 2>&1; then
+      say "installing the slate font (fonts-dejavu-core) from the OS packages"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null
+    else
+      say "the slate font is missing and there is no apt-get: install DejaVu Sans for slate text"
+    fi
+  fi
 else
-  say "skipping OS packages (FFmpeg must be installed: apt-get install ffmpeg)"
+  say "skipping OS packages (FFmpeg must be installed: apt-get install ffmpeg; fonts-dejavu-core for slate text)"
 fi
 
 # ---------------------------------------------------------------- user

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up, run first by `npm test`, `npm run demo` and `npm run bench`:
 #   1. FFmpeg from the OS packages when it is missing (as root; otherwise prints the command),
+#      and the slate's font (Debian's fonts-dejavu-core) likewise,
 #   2. with --test (npm test): promtool (Debian's `prometheus` package) when it is missing,
 #      for the rule and scrape tests,
 #   3. `npm ci` when node_modules is missing or older than package-lock.json,
@@ -20,6 +21,22 @@ if ! command -v "${ONAIR_FFMPEG:-ffmpeg}" >/dev/null 2>&1 || ! command -v ffprob
     say "ONAIR_FFMPEG_NOT_FOUND: FFmpeg is not installed. Run:"
     say "  sudo apt-get update && sudo apt-get install -y ffmpeg"
     exit 1
+  fi
+fi
+
+# the generated slate draws its text in DejaVu Sans (src/pipeline/slate-text.ts); without the
+# font onair still runs, with slates that carry no text (a warning), so only tests insist
+SLATE_FONT=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+if [ ! -r "$SLATE_FONT" ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    say "the slate font is missing: installing fonts-dejavu-core from the OS packages (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null
+  else
+    say "the slate font ($SLATE_FONT) is missing: slates will have no text. Run:"
+    say "  sudo apt-get update && sudo apt-get install -y fonts-dejavu-core"
+    if [ "${1:-}" = "--test" ]; then exit 1; fi
   fi
 fi
 

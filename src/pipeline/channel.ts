@@ -302,7 +302,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     await this.fanout.open();
     const p = this.opts.profile;
     if (p.encoding.mode === "transcode") {
-      const clip = await ensureSlateClip(p, join(this.opts.dataDir, "slate"), this.ffmpegPath);
+      const clip = await ensureSlateClip(p, join(this.opts.dataDir, "slate"), { ffmpegPath: this.ffmpegPath, log: this.log });
       this.slate = new FfmpegSupervisor(slateLoopCommand(p, clip, this.ffmpegPath), {
         channel: this.id,
         backoffMinMs: 100,

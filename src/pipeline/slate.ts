@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { ChannelProfile } from "../config/profile-schema.js";
 import { OnairError } from "../core/errors.js";
 import { buildFfmpegArgs, detectSetpriv, type FfmpegCommand } from "./ffmpeg-args.js";
+import { findSlateFont, SLATE_FONT_FILES, slateTextFilter, writeSlateTextFile } from "./slate-text.js";
 import type { CommandSpec } from "./supervisor.js";
 
 /**
@@ -12,7 +13,8 @@ import type { CommandSpec } from "./supervisor.js";
  *
  * Encoding a slate live would cost an encoder per channel all the time, so a short clip is
  * encoded once with the channel's own encoder settings, PIDs and service ids (a color or an
- * image, silent audio; cached by its arguments), and a hot-standby FFmpeg loops it with
+ * image, silent audio; a generated one with its text drawn, slate-text.ts; cached by its
+ * arguments), and a hot-standby FFmpeg loops it with
  * `-stream_loop -1 -c copy` in real time, which costs next to nothing. Both commands are
  * derived from the channel's own argument list, so they cannot drift from it.
  */
@@ -33,8 +35,22 @@ function indexOfPair(args: readonly string[], a: string, b: string): number {
   return -1;
 }
 
-/** Arguments that encode `seconds` of slate into `clipPath`. */
-export function slateClipCommand(profile: ChannelProfile, clipPath: string, seconds: number, ffmpegPath?: string): CommandSpec {
+/** The generated slate's text drawing: the font and the file holding the text (slate-text.ts). */
+export interface SlateText {
+  fontFile: string;
+  textFile: string;
+  /** The text itself (its length sizes the font). */
+  text: string;
+}
+
+/** Arguments that encode `seconds` of slate into `clipPath` (with `text` drawn on a generated one). */
+export function slateClipCommand(
+  profile: ChannelProfile,
+  clipPath: string,
+  seconds: number,
+  ffmpegPath?: string,
+  text?: SlateText | null,
+): CommandSpec {
   const base = slateEncodeArgs(profile, ffmpegPath);
   const args = base.ffmpegArgs.filter((a) => a !== "-re");
   const tc = profile.encoding.mode === "transcode" ? profile.encoding : undefined;
@@ -45,6 +61,7 @@ export function slateClipCommand(profile: ChannelProfile, clipPath: string, seco
   const size = args[vi].slice(args[vi].indexOf(":") + 1);
   if (slate.kind === "generated") {
     args[vi] = `color=c=${slate.color}:${size}`;
+    if (text && tc) args.splice(args.indexOf("-c:v"), 0, "-vf", slateTextFilter(text.fontFile, text.textFile, tc.video, text.text));
   } else {
     const rate = /rate=([^:]+)/.exec(size)?.[1] ?? "25";
     // replace `-f lavfi -i color=…` with the file input
@@ -94,30 +111,59 @@ function run(cmd: CommandSpec, timeoutMs: number): Promise<void> {
   });
 }
 
-/**
- * Encodes the slate clip into `dir` unless one with the same arguments exists; returns its
- * path. Two GOPs long, so the loop point falls on a key frame.
- */
 /** Length of the slate clip: two GOPs, at least 2 s. */
 export function slateClipSeconds(profile: ChannelProfile): number {
   const gop = profile.encoding.mode === "transcode" ? profile.encoding.video.gopSeconds : 2;
   return Math.max(2, 2 * gop);
 }
 
-export async function ensureSlateClip(profile: ChannelProfile, dir: string, ffmpegPath?: string): Promise<string> {
+export interface SlateClipOptions {
+  ffmpegPath?: string | undefined;
+  /** Fonts to try for the text (default SLATE_FONT_FILES). */
+  fontFiles?: readonly string[];
+  /** Where the missing-font warning goes (the channel's logger: it carries the channel id). */
+  log?: { warn(o: Record<string, unknown>): void };
+}
+
+/**
+ * The text of a generated slate (`slate.text`, default the channel name) written to a file
+ * in `dir`, with a font to draw it; null when there is no text, or no font (warned).
+ */
+function prepareSlateText(profile: ChannelProfile, dir: string, o: SlateClipOptions): SlateText | null {
+  const slate = profile.slate;
+  if (slate.kind !== "generated") return null;
+  const text = slate.text ?? profile.channel.name;
+  if (text.trim() === "") return null;
+  const fontFile = findSlateFont(o.fontFiles);
+  if (!fontFile) {
+    o.log?.warn({
+      event: "slate_no_font",
+      fonts: o.fontFiles ?? SLATE_FONT_FILES,
+      message: "no font for the slate text: the slate is made without it (install fonts-dejavu-core)",
+    });
+    return null;
+  }
+  return { fontFile, textFile: writeSlateTextFile(dir, text), text };
+}
+
+/**
+ * Encodes the slate clip into `dir` unless one with the same arguments exists; returns its
+ * path. Two GOPs long, so the loop point falls on a key frame.
+ */
+export async function ensureSlateClip(profile: ChannelProfile, dir: string, o: SlateClipOptions = {}): Promise<string> {
   const seconds = slateClipSeconds(profile);
-  const probe = slateClipCommand(profile, "OUT", seconds, ffmpegPath);
-  const key = createHash("sha256").update(JSON.stringify([probe.command, probe.args])).digest("hex").slice(0, 16);
   mkdirSync(dir, { recursive: true });
+  const text = prepareSlateText(profile, dir, o);
+  const probe = slateClipCommand(profile, "OUT", seconds, o.ffmpegPath, text);
+  const key = createHash("sha256").update(JSON.stringify([probe.command, probe.args])).digest("hex").slice(0, 16);
   const clip = join(dir, `slate-${profile.channel.id}-${key}.ts`);
   if (existsSync(clip)) return clip;
   const tmp = `${clip}.part.ts`;
   try {
-    await run(slateClipCommand(profile, tmp, seconds, ffmpegPath), 120_000);
+    await run(slateClipCommand(profile, tmp, seconds, o.ffmpegPath, text), 120_000);
     renameSync(tmp, clip);
   } finally {
     rmSync(tmp, { force: true });
   }
   return clip;
 }
-
