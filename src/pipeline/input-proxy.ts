@@ -19,6 +19,8 @@
  *   only to the origin's host (Digest is not supported). Status, body and the headers a
  *   player needs are relayed; an origin that cannot be reached is a 502, logged with its
  *   error code.
+ * - An https origin's certificate is verified (Node's CA store, plus NODE_EXTRA_CA_CERTS),
+ *   as credentials go to it; FFmpeg 5.1 on its own does not verify.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
@@ -36,7 +38,12 @@ export interface InputProxyLog {
 
 /** True when a URL carries something FFmpeg's argv must not show: userinfo or a query. */
 export function needsInputProxy(url: string): boolean {
-  const u = new URL(url);
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false; // not a URL WHATWG can read: FFmpeg gets it as written (and will refuse it)
+  }
   return u.username !== "" || u.password !== "" || u.search !== "";
 }
 

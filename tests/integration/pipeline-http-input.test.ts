@@ -5,13 +5,14 @@
  * nor the origin's address.
  */
 import { readFileSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, get, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/observe/logger.js";
 import { Channel } from "../../src/pipeline/channel.js";
+import { InputProxy } from "../../src/pipeline/input-proxy.js";
 import { openStore, type Store } from "../../src/store/db.js";
 import { testProfile } from "../helpers/channel.js";
 import { makeTestTs, runTool } from "../helpers/ffmpeg.js";
@@ -105,5 +106,25 @@ describe("http and hls inputs keep their URL out of FFmpeg's argv", () => {
     expect(authorized).toContain(`/hls/index.m3u8?token=${TOKEN}`);
     expect(authorized.some((p) => /^\/hls\/index\d+\.ts$/.test(p))).toBe(true);
     expectNoCredential(argv);
+  });
+
+  it("answers only with its token, and a 502 (logged) when the origin is down", async () => {
+    const down = createServer();
+    await new Promise<void>((r) => down.listen(0, "127.0.0.1", r));
+    const downPort = (down.address() as AddressInfo).port;
+    await new Promise<void>((r) => down.close(() => r()));
+    const warnings: Record<string, unknown>[] = [];
+    const proxy = new InputProxy(`http://${USER}:${PASS}@127.0.0.1:${downPort}/live.ts`, { warn: (o) => warnings.push(o) });
+    await proxy.start();
+    const status = (url: string): Promise<number> =>
+      new Promise((resolve, reject) => get(url, (res) => resolve(res.resume().statusCode ?? 0)).on("error", reject));
+    try {
+      expect(await status(proxy.url.replace(/\/\/onair:[^@]+@/, "//"))).toBe(401);
+      expect(await status(proxy.url.replace(/:([^:@]+)@/, ":wrong@"))).toBe(401);
+      expect(await status(proxy.url)).toBe(502);
+      expect(warnings).toMatchObject([{ event: "input_proxy_error", error: "ECONNREFUSED" }]);
+    } finally {
+      await proxy.close();
+    }
   });
 });
