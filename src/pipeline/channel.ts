@@ -173,7 +173,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
         segmentationTypeStart: p.scte35.segmentationTypes[0] ?? 0x34,
         segmentationTypeEnd: p.scte35.segmentationTypes[1] ?? 0x35,
       }),
-      allocateEventId: () => store.allocateSpliceEventId(this.id),
+      allocateEventId: () => this.allocateEventId(),
       startWall: () => this.clock.now(),
       si: this.si,
       onEvent: (e) => this.onInjectorEvent(e),
@@ -351,7 +351,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * allocated and stored first, and returned.
    */
   addCue(durationSeconds: number, atMs?: number): number {
-    const id = this.opts.store.allocateSpliceEventId(this.id);
+    const id = this.allocateEventId();
     const ticks = Math.round(durationSeconds * TICKS);
     if (atMs === undefined) this.injector.addImmediateBreak(ticks, undefined, id);
     else this.injector.addBreakAtWall(atMs, ticks, undefined, id);
@@ -376,6 +376,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
       inputDamage: { resyncs: this.switcher.liveStats.resyncs, bytesSkipped: this.switcher.liveStats.bytesSkipped },
       ...(this.playlist ? { playlist: { ...this.playlist.counters } } : {}),
       monitor: this.monitor.snapshot(),
+    };
+  }
+
+  /** For /readyz, O(outputs): packets put out in the last 2 s, and the outputs failing now. */
+  readiness(): { up: boolean; failingOutputs: { name: string; error: string | null }[] } {
+    return {
+      up: this.lastOutputAt !== null && this.clock.now() - this.lastOutputAt < 2000,
+      failingOutputs: this.fanout.outputs.filter((o) => o.stats.failing).map((o) => ({ name: o.name, error: o.stats.lastError })),
     };
   }
 
@@ -516,6 +524,21 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (joinedLate) extra.joined_late = true;
     this.log.info({ event: "item_aired", eventId: item.eventId, startMs: item.startMs, title: item.title, lateMs: now - item.startMs, joinedLate });
     this.writeStore("as-run item", (st) => recordItemAired(st, this.id, item, now, pts, extra));
+  }
+
+  /**
+   * A new splice_event_id, stored before it is used: when the store cannot take it the cue
+   * cannot go out, so the error is thrown to the caller; it is also reported as a failed
+   * store write (counted, alerted, /readyz), as a queued row's failure would be.
+   */
+  private allocateEventId(): number {
+    try {
+      return this.opts.store.allocateSpliceEventId(this.id);
+    } catch (err) {
+      if (this.opts.writes) this.opts.writes.noteFailure(err, "splice_event_id allocation", this.id);
+      else this.storeError(err, "splice_event_id allocation");
+      throw err;
+    }
   }
 
   /** A store write that must not stop playout: through the daemon's retry queue when there is one. */

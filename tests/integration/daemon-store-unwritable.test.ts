@@ -1,0 +1,127 @@
+/**
+ * Failures nobody would notice, end to end through `onair run` (issue 19 item 4):
+ * - a recording output whose directory is a file: counted by output in
+ *   `onair_channel_output_errors_total`, shown as failing, and /readyz is 503 naming it until
+ *   the directory can be made;
+ * - a store whose writes fail (a preload from tests/ makes every SQLite write throw
+ *   SQLITE_IOERR_WRITE while a file exists): a cue is refused (409 ONAIR_STORE_FAILED), and
+ *   the failure is counted in `onair_store_errors_total`, alerted once, and /readyz is 503
+ *   with the reason; once writes work again /readyz is 200 and the recovery is alerted,
+ *   although nothing but the refused cue had tried to write.
+ */
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testProfileInput, udpCapture, type Capture } from "../helpers/channel.js";
+import { runCli } from "../helpers/cli.js";
+import { startDaemon, stopDaemon, type Daemon } from "../helpers/daemon.js";
+import { FakeTelegram } from "../helpers/fake-telegram.js";
+import { haveFfmpeg } from "../helpers/ffmpeg.js";
+import { until } from "../helpers/pipeline.js";
+import { storeFaultEnv } from "../helpers/store-fault.js";
+
+const CHANNEL = "sw";
+const BOT_TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+const TOKEN = "store-unwritable-api-token-0123456789";
+const FAILING = /store writes failing/;
+const RECOVERED = /store writes work again/;
+
+interface Ready {
+  status: number;
+  body: { ready: boolean; reasons?: string[]; checks: { store: { ok: boolean; code?: string; sqliteCode?: string } } };
+}
+
+/** Polls an async condition every 50 ms until true or timeout. */
+async function eventually(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.runIf(haveFfmpeg())("onair run: an unwritable store and a failing output are seen", () => {
+  let dir = "";
+  let cap: Capture;
+  let tg: FakeTelegram;
+  let d: Daemon | undefined;
+  const faultFile = (): string => join(dir, "store-fault");
+  const blocker = (): string => join(dir, "recordings");
+  const recording = (): string => join(blocker(), "rec-%H%M%S.ts");
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "onair-store-unwritable-"));
+    mkdirSync(join(dir, "profiles"), { mode: 0o700 });
+    tg = new FakeTelegram();
+    await tg.start();
+    writeFileSync(join(dir, "onair.yaml"), `telegram:\n  apiRoot: ${tg.url}\n`);
+    cap = await udpCapture();
+    writeFileSync(blocker(), "a file where the recordings directory should be");
+    const profile = {
+      ...testProfileInput({ id: CHANNEL, udpPort: cap.port, epg: { enabled: false }, extraOutputs: [{ kind: "file", path: recording(), rotateSeconds: 60, keep: 2 }] }),
+      alerts: { telegram: { chatIds: [88], botToken: BOT_TOKEN } },
+    };
+    writeFileSync(join(dir, "profiles", `${CHANNEL}.json`), JSON.stringify(profile));
+    writeFileSync(join(dir, "api.token"), `tests:${TOKEN}\n`, { mode: 0o600 });
+    expect((await runCli(["profile", "keygen", "--out", join(dir, "key")])).code).toBe(0);
+    d = await startDaemon(dir, [], storeFaultEnv(faultFile()));
+    await until(() => cap.datagrams.length > 50, 30_000, "the channel on UDP");
+  }, 60_000);
+
+  afterAll(async () => {
+    await stopDaemon(d);
+    await tg?.stop();
+    await cap?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const readyz = async (): Promise<Ready> => {
+    const r = await fetch(`${d!.url}/readyz`);
+    return { status: r.status, body: (await r.json()) as Ready["body"] };
+  };
+  const metric = async (re: RegExp): Promise<number> => {
+    const m = re.exec(await (await fetch(`${d!.url}/metrics`)).text());
+    return m ? Number(m[1]) : Number.NaN;
+  };
+  const outputLabels = (): string => `channel="${CHANNEL}",output="file:${recording()}"`;
+  const cue = (): Promise<Response> =>
+    fetch(`${d!.url}/api/v1/channels/${CHANNEL}/cues`, {
+      method: "POST",
+      body: JSON.stringify({ durationSeconds: 10 }),
+      headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+    });
+
+  it("counts a failing recording by output and fails /readyz naming it until it works", async () => {
+    const errors = new RegExp(`^onair_channel_output_errors_total\\{${outputLabels().replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\\} (\\d+)`, "m");
+    await eventually(async () => (await metric(errors)) > 0, 10_000, "output errors counted");
+    expect(await metric(new RegExp(`^onair_channel_output_failing\\{channel="${CHANNEL}",output="file:[^"]+"\\} (\\d)`, "m"))).toBe(1);
+    const r = await readyz();
+    expect(r.status).toBe(503);
+    expect(r.body.reasons?.join("\n")).toContain(`channel ${CHANNEL}: output file:${recording()} failing`);
+    // the directory can be made again: the output recovers on its own, /readyz follows
+    unlinkSync(blocker());
+    await eventually(async () => (await readyz()).status === 200, 20_000, "/readyz 200 once the recording works");
+  }, 40_000);
+
+  it("counts, alerts and reports an unwritable store, and is ready again once writes work", async () => {
+    expect((await readyz()).status).toBe(200);
+    const errorsBefore = await metric(/^onair_store_errors_total (\d+)/m);
+    writeFileSync(faultFile(), "");
+    const refused = await cue();
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("ONAIR_STORE_FAILED");
+    expect(await metric(/^onair_store_errors_total (\d+)/m)).toBeGreaterThan(errorsBefore);
+    const r = await readyz();
+    expect(r.status).toBe(503);
+    expect(r.body.checks.store).toMatchObject({ ok: false, code: "ONAIR_STORE_FAILED", sqliteCode: "SQLITE_IOERR_WRITE" });
+    expect(r.body.reasons?.join("\n")).toMatch(/store writes failing since .*splice_event_id allocation of sw/);
+    await until(() => tg.count(FAILING) === 1, 10_000, "the store_write_failed alert");
+
+    unlinkSync(faultFile());
+    await eventually(async () => (await readyz()).status === 200, 10_000, "/readyz 200 once store writes work");
+    await until(() => tg.count(RECOVERED) === 1, 10_000, "the store_recovered alert");
+    expect((await cue()).status).toBe(201);
+    expect(tg.count(FAILING)).toBe(1);
+  }, 40_000);
+});
