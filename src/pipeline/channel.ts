@@ -39,6 +39,8 @@ export interface ChannelEvents {
   stall: [{ silentMs: number; neverProduced: boolean }];
   /** an output started failing (once per failure episode; it retries on its own) */
   output_error: [{ output: string; error: string }];
+  /** a break could not be planned (its splice_event_id could not be stored): it does not air */
+  cue_failed: [{ breakId?: string | undefined; reason: string }];
   /** the EPG has no programme now nor in the schedule window (on the change to empty) */
   epg_empty: [{ days: number }];
 }
@@ -460,7 +462,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   private onInjectorEvent(e: InjectorEvent): void {
-    if (e.event === "break_moved" || e.event === "scte35_pid_conflict") this.log.warn(e);
+    if (e.event === "break_failed") {
+      // no cue without a stored splice_event_id: the break does not air, the channel goes on
+      this.log.error(e);
+      const reason = typeof e.code === "string" ? `${e.code}: ${String(e.message)}` : String(e.message);
+      this.emit("cue_failed", { breakId: typeof e.breakId === "string" ? e.breakId : undefined, reason });
+    } else if (e.event === "break_moved" || e.event === "scte35_pid_conflict") this.log.warn(e);
     else if (e.event !== "cue_sent") this.log.info(e);
   }
 

@@ -1,18 +1,23 @@
 /**
- * Failures nobody would notice, end to end through `onair run` (issue 19 item 4):
+ * Failures nobody would notice, end to end through `onair run` (issue 19 item 4), in one
+ * daemon run:
+ * - a store whose writes fail from the start (a preload from tests/ makes every SQLite write
+ *   throw SQLITE_IOERR_WRITE while a file exists): the schedule's break gets no stored
+ *   splice_event_id, so it is dropped with a `cue_failed` alert while the daemon airs on; a
+ *   cue asked through the API is refused (409 ONAIR_STORE_FAILED); both count in
+ *   `onair_store_errors_total`, one "store writes failing" alert goes out and /readyz is 503
+ *   with the reason; once writes work again the probe write sees it (nothing else writes:
+ *   no schedule item, no as-run row), /readyz stops naming the store and the recovery is
+ *   alerted;
  * - a recording output whose directory is a file: counted by output in
- *   `onair_channel_output_errors_total`, shown as failing, and /readyz is 503 naming it until
- *   the directory can be made;
- * - a store whose writes fail (a preload from tests/ makes every SQLite write throw
- *   SQLITE_IOERR_WRITE while a file exists): a cue is refused (409 ONAIR_STORE_FAILED), and
- *   the failure is counted in `onair_store_errors_total`, alerted once, and /readyz is 503
- *   with the reason; once writes work again /readyz is 200 and the recovery is alerted,
- *   although nothing but the refused cue had tried to write.
+ *   `onair_channel_output_errors_total`, shown in `onair_channel_output_failing`, and /readyz
+ *   is 503 naming it until the directory can be made.
  */
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openStore } from "../../src/store/db.js";
 import { testProfileInput, udpCapture, type Capture } from "../helpers/channel.js";
 import { runCli } from "../helpers/cli.js";
 import { startDaemon, stopDaemon, type Daemon } from "../helpers/daemon.js";
@@ -26,6 +31,7 @@ const BOT_TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
 const TOKEN = "store-unwritable-api-token-0123456789";
 const FAILING = /store writes failing/;
 const RECOVERED = /store writes work again/;
+const CUE_FAILED = /cue failed/;
 
 interface Ready {
   status: number;
@@ -65,6 +71,13 @@ describe.runIf(haveFfmpeg())("onair run: an unwritable store and a failing outpu
     writeFileSync(join(dir, "profiles", `${CHANNEL}.json`), JSON.stringify(profile));
     writeFileSync(join(dir, "api.token"), `tests:${TOKEN}\n`, { mode: 0o600 });
     expect((await runCli(["profile", "keygen", "--out", join(dir, "key")])).code).toBe(0);
+    // a break in the schedule, handed to the injector at start, while the store cannot be written
+    mkdirSync(join(dir, "data"));
+    const store = openStore(join(dir, "data", "onair.db"));
+    const t0 = Date.now();
+    store.replaceItems(CHANNEL, t0 - 60_000, t0 + 600_000, [], [{ startMs: t0 + 30_000, durationMs: 5000, breakId: "b1" }]);
+    store.close();
+    writeFileSync(faultFile(), "");
     d = await startDaemon(dir, [], storeFaultEnv(faultFile()));
     await until(() => cap.datagrams.length > 50, 30_000, "the channel on UDP");
   }, 60_000);
@@ -84,7 +97,9 @@ describe.runIf(haveFfmpeg())("onair run: an unwritable store and a failing outpu
     const m = re.exec(await (await fetch(`${d!.url}/metrics`)).text());
     return m ? Number(m[1]) : Number.NaN;
   };
-  const outputLabels = (): string => `channel="${CHANNEL}",output="file:${recording()}"`;
+  const escaped = (t: string): string => t.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const outputErrors = (): RegExp => new RegExp(`^onair_channel_output_errors_total\\{channel="${CHANNEL}",output="${escaped(`file:${recording()}`)}"\\} (\\d+)`, "m");
+  const outputFailing = (): RegExp => new RegExp(`^onair_channel_output_failing\\{channel="${CHANNEL}",output="${escaped(`file:${recording()}`)}"\\} (\\d+)`, "m");
   const cue = (): Promise<Response> =>
     fetch(`${d!.url}/api/v1/channels/${CHANNEL}/cues`, {
       method: "POST",
@@ -92,36 +107,37 @@ describe.runIf(haveFfmpeg())("onair run: an unwritable store and a failing outpu
       headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
     });
 
-  it("counts a failing recording by output and fails /readyz naming it until it works", async () => {
-    const errors = new RegExp(`^onair_channel_output_errors_total\\{${outputLabels().replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\\} (\\d+)`, "m");
-    await eventually(async () => (await metric(errors)) > 0, 10_000, "output errors counted");
-    expect(await metric(new RegExp(`^onair_channel_output_failing\\{channel="${CHANNEL}",output="file:[^"]+"\\} (\\d)`, "m"))).toBe(1);
-    const r = await readyz();
-    expect(r.status).toBe(503);
-    expect(r.body.reasons?.join("\n")).toContain(`channel ${CHANNEL}: output file:${recording()} failing`);
-    // the directory can be made again: the output recovers on its own, /readyz follows
-    unlinkSync(blocker());
-    await eventually(async () => (await readyz()).status === 200, 20_000, "/readyz 200 once the recording works");
-  }, 40_000);
-
-  it("counts, alerts and reports an unwritable store, and is ready again once writes work", async () => {
-    expect((await readyz()).status).toBe(200);
-    const errorsBefore = await metric(/^onair_store_errors_total (\d+)/m);
-    writeFileSync(faultFile(), "");
+  it("sees both, stays on air, and is ready again once the store and the recording work", async () => {
+    // the schedule's break could get no stored splice_event_id: dropped and alerted, the daemon runs on
+    await until(() => d!.log().includes('"event":"break_failed"'), 15_000, "the break_failed log line");
+    await until(() => tg.count(CUE_FAILED) === 1, 10_000, "the cue_failed alert");
     const refused = await cue();
     expect(refused.status).toBe(409);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("ONAIR_STORE_FAILED");
-    expect(await metric(/^onair_store_errors_total (\d+)/m)).toBeGreaterThan(errorsBefore);
-    const r = await readyz();
+    expect(await metric(/^onair_store_errors_total (\d+)/m)).toBeGreaterThan(0);
+    await until(() => tg.count(FAILING) === 1, 10_000, "the store_write_failed alert");
+    await eventually(async () => (await metric(outputErrors())) > 0, 10_000, "output errors counted");
+    expect(await metric(outputFailing())).toBe(1);
+    let r = await readyz();
     expect(r.status).toBe(503);
     expect(r.body.checks.store).toMatchObject({ ok: false, code: "ONAIR_STORE_FAILED", sqliteCode: "SQLITE_IOERR_WRITE" });
-    expect(r.body.reasons?.join("\n")).toMatch(/store writes failing since .*splice_event_id allocation of sw/);
-    await until(() => tg.count(FAILING) === 1, 10_000, "the store_write_failed alert");
+    const reasons = r.body.reasons?.join("\n") ?? "";
+    expect(reasons).toMatch(/store writes failing since /);
+    expect(reasons).toContain(`channel ${CHANNEL}: output file:${recording()} failing`);
 
+    // writes work again: the probe sees it, /readyz stops naming the store
     unlinkSync(faultFile());
-    await eventually(async () => (await readyz()).status === 200, 10_000, "/readyz 200 once store writes work");
+    await eventually(async () => (await readyz()).body.checks.store.ok, 10_000, "the store check ok again");
     await until(() => tg.count(RECOVERED) === 1, 10_000, "the store_recovered alert");
+    r = await readyz();
+    expect(r.status).toBe(503);
+    expect(r.body.reasons).toEqual([expect.stringContaining(`output file:${recording()} failing`)]);
+    // the directory can be made: the recording recovers on its own, /readyz follows
+    unlinkSync(blocker());
+    await eventually(async () => (await readyz()).status === 200, 20_000, "/readyz 200 once the recording works");
+    expect(await metric(outputFailing())).toBe(0);
     expect((await cue()).status).toBe(201);
     expect(tg.count(FAILING)).toBe(1);
-  }, 40_000);
+    expect(d!.child.exitCode).toBeNull();
+  }, 60_000);
 });
