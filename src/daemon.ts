@@ -42,6 +42,7 @@ import { createFileLogger, createLogger, logSizeBytes, type OnairLogger } from "
 import { createMetrics, siFromCarousel, type ChannelSnapshot } from "./observe/metrics.js";
 import { SdNotifier } from "./observe/sdnotify.js";
 import { Channel } from "./pipeline/channel.js";
+import { StartRetry } from "./pipeline/start-retry.js";
 import { BackupScheduler, createBackup, listBackups, type BackupResult } from "./store/backup.js";
 import { openStore, type Store } from "./store/db.js";
 import { StoreWriteQueue, probeWrite, type StoreHealth } from "./store/write-queue.js";
@@ -340,27 +341,33 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     c.on("epg_empty", (e) => notify({ kind: "epg_empty", channel: c.id, days: e.days }));
     c.on("cue_failed", (e) => notify({ kind: "cue_failed", channel: c.id, breakId: e.breakId, reason: e.reason }));
     channels.set(c.id, c);
+    starts.set(
+      c.id,
+      new StartRetry({
+        channel: c.id,
+        start: () => c.start(),
+        restart: p.restart,
+        logger: log,
+        onFailed: (e) =>
+          notify({ kind: "channel_crashed", channel: c.id, stderrTail: [e.error instanceof Error ? e.error.message : String(e.error)], restartNumber: e.attempt, nextRetryInMs: e.nextRetryInMs }),
+      }),
+    );
     metrics.registerChannel(c.id, () => snapshot(c));
     audit.profileLoaded({ who: "daemon", via: "daemon", path: lp.path, channel: c.id, reload, ok: true });
     return c;
   }
 
-  async function startChannel(c: Channel): Promise<void> {
-    try {
-      await c.start();
-      log.info({ event: "channel_started", channel: c.id });
-    } catch (err) {
-      // one channel that cannot start does not stop the others
-      log.error({ event: "channel_start_failed", channel: c.id, err });
-      notify({ kind: "channel_crashed", channel: c.id, stderrTail: [err instanceof Error ? err.message : String(err)], restartNumber: 0, nextRetryInMs: null });
-    }
-  }
+  // one channel that cannot start does not stop the others; it is tried again with backoff
+  const starts = new Map<string, StartRetry>();
+  const startChannel = (c: Channel): Promise<void> => starts.get(c.id)?.run() ?? Promise.resolve();
 
   async function stopChannel(id: string): Promise<void> {
     const c = channels.get(id);
     if (!c) return;
     channels.delete(id);
     metrics.unregisterChannel(id);
+    await starts.get(id)?.cancel();
+    starts.delete(id);
     await c.stop();
     log.info({ event: "channel_stopped", channel: id });
   }

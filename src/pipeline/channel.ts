@@ -19,7 +19,8 @@ import { FfmpegSupervisor, type ExitedEvent, type StartedEvent, type SupervisorS
 import { Switcher, type SwitcherSource } from "./switcher.js";
 import { TsMonitor, type Tr101290Counters } from "../monitor/index.js";
 
-export type ChannelState = "starting" | "on_air" | "slate" | "stopped";
+/** `failed`: start() failed (nothing runs); the daemon tries again after a backoff. */
+export type ChannelState = "starting" | "on_air" | "slate" | "failed" | "stopped";
 
 export interface ChannelEvents {
   state: [ChannelState];
@@ -289,14 +290,25 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
   }
 
-  /** Starts the slate and the live FFmpeg; resolves once both are spawned. */
+  /**
+   * Starts the slate and the live FFmpeg; resolves once both are spawned. What can fail runs
+   * first: a start that throws leaves the channel `failed` with nothing opened or spawned,
+   * and may be called again (the daemon retries it with backoff: start-retry.ts).
+   */
   async start(): Promise<void> {
     this.setState("starting");
-    await checkFfmpeg(this.ffmpegPath);
-    await this.fanout.open();
     const p = this.opts.profile;
-    if (p.encoding.mode === "transcode") {
-      const clip = await ensureSlateClip(p, join(this.opts.dataDir, "slate"), this.ffmpegPath);
+    let clip: string | undefined;
+    try {
+      await checkFfmpeg(this.ffmpegPath);
+      if (p.encoding.mode === "transcode") clip = await ensureSlateClip(p, join(this.opts.dataDir, "slate"), this.ffmpegPath);
+      await this.playlist?.prepare();
+    } catch (err) {
+      this.setState("failed");
+      throw err;
+    }
+    await this.fanout.open();
+    if (clip) {
       this.slate = new FfmpegSupervisor(slateLoopCommand(p, clip, this.ffmpegPath), {
         channel: this.id,
         backoffMinMs: 100,
@@ -309,11 +321,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     } else {
       this.log.warn({ event: "no_slate", message: "passthrough channel: no slate (no encoder settings to make one)" });
     }
-    if (this.playlist) {
-      await this.playlist.prepare();
-      // file sources: the next run starts beside the running one and takes over gaplessly
-      this.playlist.watch((why) => this.live.replace("planned", why, { overlap: true }));
-    }
+    // file sources: the next run starts beside the running one and takes over gaplessly
+    this.playlist?.watch((why) => this.live.replace("planned", why, { overlap: true }));
     this.live.start();
     this.ticker = setInterval(() => {
       this.switcher.tick();
@@ -383,10 +392,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /** For /readyz, O(outputs): packets put out in the last 2 s, and the outputs failing now. */
   readiness(): { up: boolean; failingOutputs: { name: string; error: string | null }[] } {
-    return {
-      up: this.lastOutputAt !== null && this.clock.now() - this.lastOutputAt < 2000,
-      failingOutputs: this.fanout.outputs.filter((o) => o.stats.failing).map((o) => ({ name: o.name, error: o.stats.lastError })),
-    };
+    const failingOutputs = this.fanout.outputs.filter((o) => o.stats.failing).map((o) => ({ name: o.name, error: o.stats.lastError }));
+    return { up: this.lastOutputAt !== null && this.clock.now() - this.lastOutputAt < 2000, failingOutputs };
   }
 
   /** The channel's cue style (splice_insert or time_signal), for metrics labels. */
@@ -463,8 +470,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   private onInjectorEvent(e: InjectorEvent): void {
     if (e.event === "break_failed") {
-      // no cue without a stored splice_event_id: the break does not air, the channel goes on
-      this.log.error(e);
+      this.log.error(e); // no cue without a stored splice_event_id: the break does not air
       const reason = typeof e.code === "string" ? `${e.code}: ${String(e.message)}` : String(e.message);
       this.emit("cue_failed", { breakId: typeof e.breakId === "string" ? e.breakId : undefined, reason });
     } else if (e.event === "break_moved" || e.event === "scte35_pid_conflict") this.log.warn(e);
@@ -534,9 +540,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /**
-   * A new splice_event_id, stored before it is used: when the store cannot take it the cue
-   * cannot go out, so the error is thrown to the caller; it is also reported as a failed
-   * store write (counted, alerted, /readyz), as a queued row's failure would be.
+   * A new splice_event_id, stored before it is used, else thrown (no cue without one) and
+   * reported as a failed store write (counted, alerted, /readyz) like a queued row's.
    */
   private allocateEventId(): number {
     try {
