@@ -291,35 +291,23 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /**
-   * Starts the slate and the live FFmpeg; resolves once both are spawned. What can fail runs
-   * first: a start that throws leaves the channel `failed` with nothing opened or spawned,
-   * and may be called again (the daemon retries it with backoff: start-retry.ts).
+   * Starts the slate and the live FFmpeg; resolves once both are spawned. A start that throws
+   * leaves it `failed`, no FFmpeg running, outputs open; it may be retried (start-retry.ts).
    */
   async start(): Promise<void> {
     this.setState("starting");
     const p = this.opts.profile;
-    let clip: string | undefined;
     try {
       await checkFfmpeg(this.ffmpegPath);
-      if (p.encoding.mode === "transcode") clip = await ensureSlateClip(p, join(this.opts.dataDir, "slate"), this.ffmpegPath);
+      const clip = p.encoding.mode === "transcode" ? await ensureSlateClip(p, join(this.opts.dataDir, "slate"), this.ffmpegPath) : undefined;
+      await this.fanout.open(); // opens each output once: a retried start finds them open
+      this.startSlate(clip);
       await this.playlist?.prepare();
     } catch (err) {
+      await this.slate?.stop();
+      this.slate = undefined;
       this.setState("failed");
       throw err;
-    }
-    await this.fanout.open();
-    if (clip) {
-      this.slate = new FfmpegSupervisor(slateLoopCommand(p, clip, this.ffmpegPath), {
-        channel: this.id,
-        backoffMinMs: 100,
-        backoffMaxMs: 2000,
-        stallTimeoutMs: 3000,
-        logger: this.opts.logger.child({ part: "slate" }),
-      });
-      this.slate.on("data", (chunk) => this.switcher.pushSlate(chunk));
-      this.slate.start();
-    } else {
-      this.log.warn({ event: "no_slate", message: "passthrough channel: no slate (no encoder settings to make one)" });
     }
     // file sources: the next run starts beside the running one and takes over gaplessly
     this.playlist?.watch((why) => this.live.replace("planned", why, { overlap: true }));
@@ -333,6 +321,18 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.refreshBreaks();
     this.breakTimer = setInterval(() => this.refreshBreaks(), this.opts.breakRefreshMs ?? 30_000);
     this.breakTimer.unref();
+  }
+
+  /** The hot-standby slate: loops the encoded clip (passthrough channels have none). */
+  private startSlate(clip: string | undefined): void {
+    if (!clip) {
+      this.log.warn({ event: "no_slate", message: "passthrough channel: no slate (no encoder settings to make one)" });
+      return;
+    }
+    const o = { channel: this.id, backoffMinMs: 100, backoffMaxMs: 2000, stallTimeoutMs: 3000, logger: this.opts.logger.child({ part: "slate" }) };
+    this.slate = new FfmpegSupervisor(slateLoopCommand(this.opts.profile, clip, this.ffmpegPath), o);
+    this.slate.on("data", (chunk) => this.switcher.pushSlate(chunk));
+    this.slate.start();
   }
 
   /** Stops both FFmpeg processes and the outputs. */

@@ -23,7 +23,7 @@ import { runCli } from "../helpers/cli.js";
 import { startDaemon, stopDaemon, type Daemon } from "../helpers/daemon.js";
 import { FakeTelegram } from "../helpers/fake-telegram.js";
 import { haveFfmpeg } from "../helpers/ffmpeg.js";
-import { until } from "../helpers/pipeline.js";
+import { until, untilAsync } from "../helpers/pipeline.js";
 import { storeFaultEnv } from "../helpers/store-fault.js";
 
 const CHANNEL = "sw";
@@ -36,15 +36,6 @@ const CUE_FAILED = /cue failed/;
 interface Ready {
   status: number;
   body: { ready: boolean; reasons?: string[]; checks: { store: { ok: boolean; code?: string; sqliteCode?: string } } };
-}
-
-/** Polls an async condition every 50 ms until true or timeout. */
-async function eventually(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe.runIf(haveFfmpeg())("onair run: an unwritable store and a failing output are seen", () => {
@@ -116,7 +107,7 @@ describe.runIf(haveFfmpeg())("onair run: an unwritable store and a failing outpu
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("ONAIR_STORE_FAILED");
     expect(await metric(/^onair_store_errors_total (\d+)/m)).toBeGreaterThan(0);
     await until(() => tg.count(FAILING) === 1, 10_000, "the store_write_failed alert");
-    await eventually(async () => (await metric(outputErrors())) > 0, 10_000, "output errors counted");
+    await untilAsync(async () => (await metric(outputErrors())) > 0, 10_000, "output errors counted");
     expect(await metric(outputFailing())).toBe(1);
     let r = await readyz();
     expect(r.status).toBe(503);
@@ -127,14 +118,14 @@ describe.runIf(haveFfmpeg())("onair run: an unwritable store and a failing outpu
 
     // writes work again: the probe sees it, /readyz stops naming the store
     unlinkSync(faultFile());
-    await eventually(async () => (await readyz()).body.checks.store.ok, 10_000, "the store check ok again");
+    await untilAsync(async () => (await readyz()).body.checks.store.ok, 10_000, "the store check ok again");
     await until(() => tg.count(RECOVERED) === 1, 10_000, "the store_recovered alert");
     r = await readyz();
     expect(r.status).toBe(503);
     expect(r.body.reasons).toEqual([expect.stringContaining(`output file:${recording()} failing`)]);
     // the directory can be made: the recording recovers on its own, /readyz follows
     unlinkSync(blocker());
-    await eventually(async () => (await readyz()).status === 200, 20_000, "/readyz 200 once the recording works");
+    await untilAsync(async () => (await readyz()).status === 200, 20_000, "/readyz 200 once the recording works");
     expect(await metric(outputFailing())).toBe(0);
     expect((await cue()).status).toBe(201);
     expect(tg.count(FAILING)).toBe(1);
