@@ -25,4 +25,6 @@ export default tseslint.config(
       "@typescript-eslint/no-non-null-assertion": "off",
     },
   },
+  // preload modules for spawned daemons (node --import): plain JavaScript, outside the TS project
+  { files: ["tests/**/*.mjs"], ...tseslint.configs.disableTypeChecked },
 );

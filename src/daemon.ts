@@ -11,7 +11,10 @@
  *
  * Store writes of the channels (as-run, cues) go through a retry queue: a full disk never
  * stops playout; failures count in onair_store_errors_total, one `store_write_failed`
- * alert per outage and a `store_recovered` when the held-back rows are in.
+ * alert per outage and a `store_recovered` when the held-back rows are in. A splice_event_id
+ * that cannot be stored refuses its cue (409 ONAIR_STORE_FAILED) and is an outage of the
+ * same queue, which then probes the store until a write works. /readyz is 503 while an
+ * outage lasts, while a channel puts out nothing or one of its outputs fails.
  *
  * Environment knobs for tests only (never needed in production):
  * - ONAIR_BACKUP_DELAY_MS: the first daily backup runs this long after start (instead of
@@ -34,14 +37,15 @@ import { OnairError } from "./core/errors.js";
 import { ensureDataDir, resolveStorePath } from "./core/paths.js";
 import { YOUNG_GENERATION_FLAG, youngGenerationCapped } from "./core/runtime.js";
 import { AuditLog } from "./observe/audit.js";
-import { resolveApiTokenFile, startHttpServer, type ChannelView } from "./observe/http.js";
+import { resolveApiTokenFile, startHttpServer, type ChannelView, type CheckResult } from "./observe/http.js";
 import { createFileLogger, createLogger, logSizeBytes, type OnairLogger } from "./observe/logger.js";
 import { createMetrics, siFromCarousel, type ChannelSnapshot } from "./observe/metrics.js";
 import { SdNotifier } from "./observe/sdnotify.js";
 import { Channel } from "./pipeline/channel.js";
+import { StartRetry } from "./pipeline/start-retry.js";
 import { BackupScheduler, createBackup, listBackups, type BackupResult } from "./store/backup.js";
 import { openStore, type Store } from "./store/db.js";
-import { StoreWriteQueue } from "./store/write-queue.js";
+import { StoreWriteQueue, probeWrite, type StoreHealth } from "./store/write-queue.js";
 import { watchTestStoreLimit } from "./store/test-full.js";
 
 export interface DaemonOptions {
@@ -86,6 +90,37 @@ function monitorIndicators(m: Record<string, number>): ChannelSnapshot["monitorE
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(m)) out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = v;
   return out;
+}
+
+/** /readyz store check: writes work (no outage of the write queue) and a query answers. */
+function storeReadiness(h: StoreHealth, store: Store): CheckResult {
+  if (!h.ok) {
+    const e = h.error as { code?: unknown; fields?: { sqliteCode?: unknown } } | undefined;
+    const code = typeof e?.code === "string" ? e.code : "ONAIR_STORE_FAILED";
+    const sqliteCode = typeof e?.fields?.sqliteCode === "string" ? e.fields.sqliteCode : undefined;
+    const since = new Date(h.since ?? Date.now()).toISOString();
+    const what = h.channel ? `${h.what} of ${h.channel}` : h.what;
+    return { ok: false, reason: `store writes failing since ${since} (${code}${sqliteCode ? ` ${sqliteCode}` : ""}, first: ${what})`, since, code, sqliteCode, what };
+  }
+  try {
+    store.raw.prepare("SELECT 1").get();
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, reason: `store does not answer: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+/** /readyz channel check: every channel puts out packets, and no output of it is failing. */
+function channelsReadiness(channels: Iterable<Channel>): { ready: boolean; details: unknown; reasons: string[] } {
+  const reasons: string[] = [];
+  const details = [...channels].map((c) => {
+    const r = c.readiness();
+    if (!r.up) reasons.push(`channel ${c.id}: no packets out (${c.state})`);
+    for (const o of r.failingOutputs) reasons.push(`channel ${c.id}: output ${o.name} failing (${o.error ?? "error"})`);
+    return { id: c.id, up: r.up, state: c.state, ...(r.failingOutputs.length ? { failingOutputs: r.failingOutputs } : {}) };
+  });
+  if (details.length === 0) reasons.push("no channel loaded");
+  return { ready: reasons.length === 0, details, reasons };
 }
 
 export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaemon> {
@@ -182,6 +217,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   const writes = new StoreWriteQueue({
     store,
     retryMs: Number(env.ONAIR_STORE_RETRY_MS) > 0 ? Number(env.ONAIR_STORE_RETRY_MS) : 2000,
+    probe: probeWrite,
     onError: (err, w) => {
       storeErrors++;
       log.error({ event: "store_write_failed", channel: w.channel, what: w.what, queued: w.queued, err });
@@ -263,6 +299,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
       monitorErrors: monitorIndicators(s.monitor as unknown as Record<string, number>),
       playlistMediaMissing: s.playlist?.mediaMissing,
       playlistMediaFailed: s.playlist?.mediaFailed,
+      outputs: s.outputs,
     };
   }
 
@@ -316,28 +353,35 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     c.on("stall", (e) => notify({ kind: "stall", channel: c.id, silentMs: e.silentMs, neverProduced: e.neverProduced }));
     c.on("output_error", (e) => notify({ kind: "output_error", channel: c.id, output: e.output, error: e.error }));
     c.on("epg_empty", (e) => notify({ kind: "epg_empty", channel: c.id, days: e.days }));
+    c.on("cue_failed", (e) => notify({ kind: "cue_failed", channel: c.id, breakId: e.breakId, reason: e.reason }));
     channels.set(c.id, c);
+    starts.set(
+      c.id,
+      new StartRetry({
+        channel: c.id,
+        start: () => c.start(),
+        restart: p.restart,
+        logger: log,
+        onFailed: (e) =>
+          notify({ kind: "channel_crashed", channel: c.id, stderrTail: [e.error instanceof Error ? e.error.message : String(e.error)], restartNumber: e.attempt, nextRetryInMs: e.nextRetryInMs }),
+      }),
+    );
     metrics.registerChannel(c.id, () => snapshot(c));
     audit.profileLoaded({ who: "daemon", via: "daemon", path: lp.path, channel: c.id, reload, ok: true });
     return c;
   }
 
-  async function startChannel(c: Channel): Promise<void> {
-    try {
-      await c.start();
-      log.info({ event: "channel_started", channel: c.id });
-    } catch (err) {
-      // one channel that cannot start does not stop the others
-      log.error({ event: "channel_start_failed", channel: c.id, err });
-      notify({ kind: "channel_crashed", channel: c.id, stderrTail: [err instanceof Error ? err.message : String(err)], restartNumber: 0, nextRetryInMs: null });
-    }
-  }
+  // one channel that cannot start does not stop the others; it is tried again with backoff
+  const starts = new Map<string, StartRetry>();
+  const startChannel = (c: Channel): Promise<void> => starts.get(c.id)?.run() ?? Promise.resolve();
 
   async function stopChannel(id: string): Promise<void> {
     const c = channels.get(id);
     if (!c) return;
     channels.delete(id);
     metrics.unregisterChannel(id);
+    await starts.get(id)?.cancel();
+    starts.delete(id);
     await c.stop();
     log.info({ event: "channel_stopped", channel: id });
   }
@@ -365,18 +409,8 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     logger: log,
     directories: [{ name: "data", path: cfg.dataDir }],
     health: {
-      storeOk: () => {
-        try {
-          store.raw.prepare("SELECT 1").get();
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      channelsReady: () => {
-        const details = [...channels.values()].map((c) => ({ id: c.id, up: view(c).up }));
-        return { ready: details.length > 0 && details.every((d) => d.up), details };
-      },
+      storeOk: () => storeReadiness(writes.health(), store),
+      channelsReady: () => channelsReadiness(channels.values()),
     },
     api: {
       listChannels: () => [...channels.values()].map(view),

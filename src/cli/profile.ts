@@ -12,7 +12,7 @@ import { OnairError, formatError, isOnairError } from "../core/errors.js";
 import { writeFileAtomic } from "../config/atomic.js";
 import { resolveGlobalConfig } from "../config/global.js";
 import { generateKeyFile, resolveKey, wipeKey, type KeySourceOptions } from "../config/keys.js";
-import { isSealedName, profileFromBytes } from "../config/loader.js";
+import { airableProfileFromBytes, isSealedName } from "../config/loader.js";
 import { formatIssue, parseProfileText, redactProfile, type ProfileIssue } from "../config/profile.js";
 import { profileJsonSchema } from "../config/profile-schema.js";
 import { DEFAULT_ARGON, KDF_ARGON2ID, getSodium, open, readSealedHeader, seal, type ArgonParams, type KeyMaterial } from "../config/sealed.js";
@@ -236,7 +236,7 @@ async function validateCommand(files: string[], o: KeyFlags & { print?: boolean 
         if (isSealedName(name) && !km) {
           throw keyError instanceof Error ? keyError : new OnairError("ONAIR_KEY_MISSING", `${name}: no key`);
         }
-        const { profile, sealed } = await profileFromBytes(data, name, { key: km, allowClear: true });
+        const { profile, sealed } = await airableProfileFromBytes(data, name, { key: km, allowClear: true });
         out(`${file}: ok (channel ${profile.channel.id}, ${sealed ? "sealed" : "clear"})`);
         if (o.print) out(JSON.stringify(redactProfile(profile), null, 2));
       } catch (e) {

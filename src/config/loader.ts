@@ -1,7 +1,8 @@
 /**
  * Loading profiles for the daemon: one file (`loadProfileFile`) or a whole directory
  * (`ProfileDirectory`), where a bad file is refused with its name and code and every
- * other channel still loads. `reload()` (SIGHUP) returns what changed by content, so the
+ * other channel still loads. The directory runs the same checks as `profile validate`
+ * (`airableProfileFromBytes`: the schema, then what this machine must offer to air it). `reload()` (SIGHUP) returns what changed by content, so the
  * daemon restarts only changed channels.
  */
 import { createHash } from "node:crypto";
@@ -9,6 +10,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { OnairError, isOnairError } from "../core/errors.js";
 import { parseProfileText, profileHash, profileSecrets } from "./profile.js";
+import { checkProfileCanAir } from "./profile-check.js";
 import type { ChannelProfile } from "./profile-schema.js";
 import { MAX_SEALED_BYTES, getSodium, open, type KeyMaterial } from "./sealed.js";
 import type { SecretSet } from "./redact.js";
@@ -104,6 +106,21 @@ export async function profileFromBytes(
     return { profile: parseProfileText(decodeText(data, file), file), sealed: false };
   }
   throw new OnairError("ONAIR_PROFILE_UNKNOWN_TYPE", `${file}: not a profile file (*.onair, or *.yaml/*.yml/*.json when clear)`, { source: file });
+}
+
+/**
+ * Profile bytes → a profile this machine can air: `profileFromBytes`, then the checks of
+ * profile-check.ts (the slate file). The one validation `profile validate` and the daemon's
+ * loader (start and SIGHUP) both run.
+ */
+export async function airableProfileFromBytes(
+  data: Uint8Array,
+  file: string,
+  opts: LoadFileOptions,
+): Promise<{ profile: ChannelProfile; sealed: boolean }> {
+  const r = await profileFromBytes(data, file, opts);
+  await checkProfileCanAir(r.profile, file);
+  return r;
 }
 
 /** Loads one profile file. */
@@ -303,7 +320,7 @@ export class ProfileDirectory {
             } else if (isClearName(file) && this.opts.allowClear) {
               this.log.warn({ event: "profile.clear", file }, "loading a clear (unsealed) profile: its secrets are on disk in clear");
             }
-            const { profile, sealed } = await profileFromBytes(data, file, { key, allowClear: this.opts.allowClear ?? false });
+            const { profile, sealed } = await airableProfileFromBytes(data, file, { key, allowClear: this.opts.allowClear ?? false });
             l = { file, path, profile, hash: profileHash(profile), sealed };
           }
           digests.set(`${file}\0${digest}`, l);

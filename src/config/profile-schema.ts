@@ -165,8 +165,20 @@ const pidsSchema = z
   })
   .default({ pmt: 0x1000, video: 0x100, audio: 0x101 });
 
+/** A frame-rate ratio's value; NaN when a part is 0 (`1/0` would reach FFmpeg as infinity). */
+function ratioValue(text: string): number {
+  const [n, d = 1] = text.split("/").map(Number);
+  return n > 0 && d > 0 ? n / d : Number.NaN;
+}
+
 const fps = z
-  .union([z.number().positive().max(300), z.string().regex(/^\d+(\/\d+)?$/, "expected a number or a ratio like 30000/1001")])
+  .union([
+    z.number().positive().max(300),
+    z
+      .string()
+      .regex(/^\d+(\/\d+)?$/, "expected a number or a ratio like 30000/1001")
+      .refine((t) => ratioValue(t) > 0 && ratioValue(t) <= 300, "expected a frame rate above 0 and at most 300 (no zero numerator or denominator)"),
+  ])
   .describe("Frame rate: 25, 50, \"30000/1001\"");
 
 const videoSchema = z.strictObject({

@@ -172,6 +172,14 @@ export class Injector {
     this.planner = new CuePlanner(opts.cue, this.grid, encodeCue, opts.allocateEventId, {
       onPlanned: (b) => this.emitEvent({ event: "break_planned", ...breakFields(b) }),
       onMoved: (b, reason) => this.emitEvent({ event: "break_moved", reason, ...breakFields(b) }),
+      onFailed: (req, err) =>
+        this.emitEvent({
+          event: "break_failed",
+          breakId: req.breakId,
+          spliceEventId: req.spliceEventId,
+          code: (err as { code?: unknown }).code,
+          message: err instanceof Error ? err.message : String(err),
+        }),
     });
     this.tracker = new PsiTracker({
       onPat: (pat) => this.onPat(pat),

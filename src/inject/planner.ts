@@ -132,6 +132,11 @@ export interface PlannerCounters {
 export interface PlannerEvents {
   onPlanned?(b: PlannedBreak): void;
   onMoved?(b: PlannedBreak, reason: string): void;
+  /**
+   * A break that could not be planned (its splice_event_id could not be stored, its cue not
+   * encoded): it is dropped and the other breaks go on. Without this handler it is thrown.
+   */
+  onFailed?(req: BreakRequest, err: unknown): void;
 }
 
 /**
@@ -365,7 +370,14 @@ export class CuePlanner {
 
   private planPending(nowPcr: number): void {
     const reqs = this.pending.splice(0, this.pending.length);
-    for (const req of reqs) this.planBreak(req, nowPcr);
+    for (const req of reqs) {
+      try {
+        this.planBreak(req, nowPcr);
+      } catch (err) {
+        if (!this.events.onFailed) throw err;
+        this.events.onFailed(req, err);
+      }
+    }
   }
 
   private planBreak(req: BreakRequest, nowPcr: number): void {

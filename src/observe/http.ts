@@ -3,8 +3,9 @@
  *
  *   GET  /metrics                          Prometheus exposition (metrics.ts)
  *   GET  /healthz                          process alive and its event loop responsive
- *   GET  /readyz                           every enabled channel puts out packets, the store
- *                                          answers, the watched directories have free space
+ *   GET  /readyz                           every enabled channel puts out packets to working
+ *                                          outputs, store writes work, the watched directories
+ *                                          have free space (readiness.ts)
  *   GET  /api/v1/channels                  channels and their state
  *   GET  /api/v1/channels/:id              one channel: state, current item, last/next cue
  *   POST /api/v1/channels/:id/cues         {"durationSeconds": 120, "at"?: ISO time | "now"}
@@ -48,7 +49,10 @@ import { systemClock, type Clock } from "../core/clock.js";
 import { OnairError, isOnairError } from "../core/errors.js";
 import { whoToken, type AuditInput, type AuditSink } from "./audit.js";
 import { isRefusal } from "./audit-refusals.js";
-import { diskSpace, type OnairMetrics, type WatchedDirectory } from "./metrics.js";
+import type { OnairMetrics } from "./metrics.js";
+import { readiness, type HealthChecks, type ReadyDirectory } from "./readiness.js";
+
+export type { CheckResult, HealthChecks, ReadyDirectory } from "./readiness.js";
 
 export const DEFAULT_HTTP_HOST = "127.0.0.1";
 export const DEFAULT_HTTP_PORT = 9780;
@@ -213,18 +217,6 @@ export interface ControlApi {
   addCue(id: string, req: CueRequest, who: string): MaybePromise<{ spliceEventId: number } | undefined>;
   /** Restarts the channel's pipeline; false → 404. */
   restart(id: string, who: string, reason?: string): MaybePromise<boolean>;
-}
-
-export interface HealthChecks {
-  /** A store query answers. */
-  storeOk(): MaybePromise<boolean>;
-  /** Every enabled channel is putting out packets. */
-  channelsReady(): MaybePromise<{ ready: boolean; details: unknown }>;
-}
-
-export interface ReadyDirectory extends WatchedDirectory {
-  /** Below this, /readyz fails. Default 256 MiB. */
-  minFreeBytes?: number;
 }
 
 export interface HttpServerOptions {
@@ -422,30 +414,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   }
 
   async function readyz(res: ServerResponse): Promise<void> {
-    const [channels, store, disks] = await Promise.all([
-      Promise.resolve()
-        .then(() => opts.health.channelsReady())
-        .catch((e: unknown) => ({ ready: false, details: { error: e instanceof Error ? e.message : String(e) } })),
-      Promise.resolve()
-        .then(() => opts.health.storeOk())
-        .catch(() => false),
-      Promise.all(
-        (opts.directories ?? []).map(async (d) => {
-          const minFreeBytes = d.minFreeBytes ?? 256 * 1024 * 1024;
-          try {
-            const { freeBytes } = await diskSpace(d.path);
-            return { name: d.name, path: d.path, ok: freeBytes >= minFreeBytes, freeBytes, minFreeBytes };
-          } catch (e) {
-            return { name: d.name, path: d.path, ok: false, minFreeBytes, error: (e as NodeJS.ErrnoException).code ?? String(e) };
-          }
-        }),
-      ),
-    ]);
-    const ready = channels.ready && store && disks.every((d) => d.ok);
-    send(res, ready ? 200 : 503, {
-      ready,
-      checks: { channels: { ok: channels.ready, details: channels.details }, store: { ok: store }, disk: disks },
-    });
+    const r = await readiness(opts.health, opts.directories);
+    send(res, r.status, r.body);
   }
 
   async function metricsRoute(res: ServerResponse): Promise<void> {

@@ -3,7 +3,8 @@
  * channel, named by the Prometheus conventions: `onair_` prefix, counters end in `_total`,
  * base units (seconds, bytes, bits per second), and bounded label sets only — `channel`
  * (configured channels), and extra labels whose values come from fixed lists below
- * (`reason`, `command`, `table`, `indicator`, `mode`, `directory`).
+ * (`reason`, `command`, `table`, `indicator`, `mode`, `directory`), and `output` (the
+ * configured outputs' names).
  *
  * How values get in: the components keep cumulative plain-object counters (the injector's
  * `stats`, the supervisor's `restartsByReason`, the carousel's `sectionsSent`…), so nothing
@@ -105,6 +106,12 @@ export interface ChannelSnapshot {
   playlistMediaMissing?: number | undefined;
   /** Playlist inputs only: files set aside because an FFmpeg run failed on them. → onair_playlist_media_failed_total */
   playlistMediaFailed?: number | undefined;
+  /**
+   * The channel's outputs by name (`udp://host:port`, `file:PATH`, `srt://host:port`,
+   * `stdout`): failed attempts (send, open, write) → onair_channel_output_errors_total, and
+   * whether it is failing now → onair_channel_output_failing.
+   */
+  outputs?: readonly { name: string; errors: number; failing: boolean }[] | undefined;
 }
 
 /** Alerter counters (cumulative). */
@@ -256,6 +263,7 @@ export function createMetrics(opts: MetricsOptions): OnairMetrics {
     breaksDue: new CumulativeTotals(),
     mediaMissing: new CumulativeTotals(),
     mediaFailed: new CumulativeTotals(),
+    outputErrors: new CumulativeTotals(),
     sections: new CumulativeTotals(),
     monitor: new CumulativeTotals(),
     alertsSent: new CumulativeTotals(),
@@ -316,6 +324,7 @@ export function createMetrics(opts: MetricsOptions): OnairMetrics {
     totals.breaksDue.observe({ channel }, count(s.breaksDue));
     if (s.playlistMediaMissing !== undefined) totals.mediaMissing.observe({ channel }, count(s.playlistMediaMissing));
     if (s.playlistMediaFailed !== undefined) totals.mediaFailed.observe({ channel }, count(s.playlistMediaFailed));
+    for (const o of s.outputs ?? []) totals.outputErrors.observe({ channel, output: o.name }, count(o.errors));
     for (const table of SI_TABLES) totals.sections.observe({ channel, table }, count(s.sectionsSent[table]));
     for (const indicator of TR101290_INDICATOR_NAMES) {
       const priority = String(TR101290_INDICATORS[indicator]);
@@ -384,6 +393,15 @@ export function createMetrics(opts: MetricsOptions): OnairMetrics {
   counter(
     { name: "onair_channel_packets_inserted_total", help: "Packets inserted because no null packet was in reach.", labelNames: ["channel"] },
     totals.inserted,
+  );
+  counter(
+    { name: "onair_channel_output_errors_total", help: "Failed attempts of an output (send, open, write), by output.", labelNames: ["channel", "output"] },
+    totals.outputErrors,
+  );
+  gauge({ name: "onair_channel_output_failing", help: "1 while an output is failing (it retries on its own), else 0.", labelNames: ["channel", "output"] }, (g) =>
+    eachChannel((channel, s) => {
+      for (const o of s.outputs ?? []) g.set({ channel, output: o.name }, o.failing ? 1 : 0);
+    }),
   );
   gauge({ name: "onair_channel_slate_active", help: "1 while the slate is on air instead of the programme.", labelNames: ["channel"] }, (g) =>
     eachChannel((channel, s) => g.set({ channel }, s.slateActive ? 1 : 0)),

@@ -20,7 +20,8 @@ import { FfmpegSupervisor, type CommandSpec, type ExitedEvent, type StartedEvent
 import { Switcher, type SwitcherSource } from "./switcher.js";
 import { TsMonitor, type Tr101290Counters } from "../monitor/index.js";
 
-export type ChannelState = "starting" | "on_air" | "slate" | "stopped";
+/** `failed`: start() failed (nothing runs); the daemon tries again after a backoff. */
+export type ChannelState = "starting" | "on_air" | "slate" | "failed" | "stopped";
 
 export interface ChannelEvents {
   state: [ChannelState];
@@ -40,6 +41,8 @@ export interface ChannelEvents {
   stall: [{ silentMs: number; neverProduced: boolean }];
   /** an output started failing (once per failure episode; it retries on its own) */
   output_error: [{ output: string; error: string }];
+  /** a break could not be planned (its splice_event_id could not be stored): it does not air */
+  cue_failed: [{ breakId?: string | undefined; reason: string }];
   /** the EPG has no programme now nor in the schedule window (on the change to empty) */
   epg_empty: [{ days: number }];
 }
@@ -176,7 +179,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
         segmentationTypeStart: p.scte35.segmentationTypes[0] ?? 0x34,
         segmentationTypeEnd: p.scte35.segmentationTypes[1] ?? 0x35,
       }),
-      allocateEventId: () => store.allocateSpliceEventId(this.id),
+      allocateEventId: () => this.allocateEventId(),
       startWall: () => this.clock.now(),
       si: this.si,
       onEvent: (e) => this.onInjectorEvent(e),
@@ -295,32 +298,29 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
   }
 
-  /** Starts the slate and the live FFmpeg; resolves once both are spawned. */
+  /**
+   * Starts the slate and the live FFmpeg; resolves once both are spawned. A start that throws
+   * leaves it `failed`, no FFmpeg running, outputs open; it may be retried (start-retry.ts).
+   */
   async start(): Promise<void> {
     this.setState("starting");
-    await checkFfmpeg(this.ffmpegPath);
-    await this.fanout.open();
     const p = this.opts.profile;
-    if (p.encoding.mode === "transcode") {
-      const clip = await ensureSlateClip(p, join(this.opts.dataDir, "slate"), { ffmpegPath: this.ffmpegPath, log: this.log });
-      this.slate = new FfmpegSupervisor(slateLoopCommand(p, clip, this.ffmpegPath), {
-        channel: this.id,
-        backoffMinMs: 100,
-        backoffMaxMs: 2000,
-        stallTimeoutMs: 3000,
-        logger: this.opts.logger.child({ part: "slate" }),
-      });
-      this.slate.on("data", (chunk) => this.switcher.pushSlate(chunk));
-      this.slate.start();
-    } else {
-      this.log.warn({ event: "no_slate", message: "passthrough channel: no slate (no encoder settings to make one)" });
+    try {
+      await checkFfmpeg(this.ffmpegPath);
+      const slateOpts = { ffmpegPath: this.ffmpegPath, log: this.log };
+      const clip = p.encoding.mode === "transcode" ? await ensureSlateClip(p, join(this.opts.dataDir, "slate"), slateOpts) : undefined;
+      await this.fanout.open(); // opens each output once: a retried start finds them open
+      this.startSlate(clip);
+      await this.playlist?.prepare();
+      await this.inputProxy?.start(); // listens once: a retried start finds it listening
+    } catch (err) {
+      await this.slate?.stop();
+      this.slate = undefined;
+      this.setState("failed");
+      throw err;
     }
-    if (this.playlist) {
-      await this.playlist.prepare();
-      // file sources: the next run starts beside the running one and takes over gaplessly
-      this.playlist.watch((why) => this.live.replace("planned", why, { overlap: true }));
-    }
-    await this.inputProxy?.start();
+    // file sources: the next run starts beside the running one and takes over gaplessly
+    this.playlist?.watch((why) => this.live.replace("planned", why, { overlap: true }));
     this.live.start();
     this.ticker = setInterval(() => {
       this.switcher.tick();
@@ -331,6 +331,18 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.refreshBreaks();
     this.breakTimer = setInterval(() => this.refreshBreaks(), this.opts.breakRefreshMs ?? 30_000);
     this.breakTimer.unref();
+  }
+
+  /** The hot-standby slate: loops the encoded clip (passthrough channels have none). */
+  private startSlate(clip: string | undefined): void {
+    if (!clip) {
+      this.log.warn({ event: "no_slate", message: "passthrough channel: no slate (no encoder settings to make one)" });
+      return;
+    }
+    const o = { channel: this.id, backoffMinMs: 100, backoffMaxMs: 2000, stallTimeoutMs: 3000, logger: this.opts.logger.child({ part: "slate" }) };
+    this.slate = new FfmpegSupervisor(slateLoopCommand(this.opts.profile, clip, this.ffmpegPath), o);
+    this.slate.on("data", (chunk) => this.switcher.pushSlate(chunk));
+    this.slate.start();
   }
 
   /** Stops both FFmpeg processes and the outputs. */
@@ -361,7 +373,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * allocated and stored first, and returned.
    */
   addCue(durationSeconds: number, atMs?: number): number {
-    const id = this.opts.store.allocateSpliceEventId(this.id);
+    const id = this.allocateEventId();
     const ticks = Math.round(durationSeconds * TICKS);
     if (atMs === undefined) this.injector.addImmediateBreak(ticks, undefined, id);
     else this.injector.addBreakAtWall(atMs, ticks, undefined, id);
@@ -387,6 +399,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
       ...(this.playlist ? { playlist: { ...this.playlist.counters } } : {}),
       monitor: this.monitor.snapshot(),
     };
+  }
+
+  /** For /readyz, O(outputs): packets put out in the last 2 s, and the outputs failing now. */
+  readiness(): { up: boolean; failingOutputs: { name: string; error: string | null }[] } {
+    const failingOutputs = this.fanout.outputs.filter((o) => o.stats.failing).map((o) => ({ name: o.name, error: o.stats.lastError }));
+    return { up: this.lastOutputAt !== null && this.clock.now() - this.lastOutputAt < 2000, failingOutputs };
   }
 
   /** The channel's cue style (splice_insert or time_signal), for metrics labels. */
@@ -462,7 +480,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   private onInjectorEvent(e: InjectorEvent): void {
-    if (e.event === "break_moved" || e.event === "scte35_pid_conflict") this.log.warn(e);
+    if (e.event === "break_failed") {
+      this.log.error(e); // no cue without a stored splice_event_id: the break does not air
+      const reason = typeof e.code === "string" ? `${e.code}: ${String(e.message)}` : String(e.message);
+      this.emit("cue_failed", { breakId: typeof e.breakId === "string" ? e.breakId : undefined, reason });
+    } else if (e.event === "break_moved" || e.event === "scte35_pid_conflict") this.log.warn(e);
     else if (e.event !== "cue_sent") this.log.info(e);
   }
 
@@ -526,6 +548,20 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (joinedLate) extra.joined_late = true;
     this.log.info({ event: "item_aired", eventId: item.eventId, startMs: item.startMs, title: item.title, lateMs: now - item.startMs, joinedLate });
     this.writeStore("as-run item", (st) => recordItemAired(st, this.id, item, now, pts, extra));
+  }
+
+  /**
+   * A new splice_event_id, stored before it is used, else thrown (no cue without one) and
+   * reported as a failed store write (counted, alerted, /readyz) like a queued row's.
+   */
+  private allocateEventId(): number {
+    try {
+      return this.opts.store.allocateSpliceEventId(this.id);
+    } catch (err) {
+      if (this.opts.writes) this.opts.writes.noteFailure(err, "splice_event_id allocation", this.id);
+      else this.storeError(err, "splice_event_id allocation");
+      throw err;
+    }
   }
 
   /** A store write that must not stop playout: through the daemon's retry queue when there is one. */

@@ -85,6 +85,7 @@ export class InputProxy {
 
   /** Listens on 127.0.0.1 (a free port). */
   async start(): Promise<void> {
+    if (this.server.listening) return;
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
       this.server.listen(0, "127.0.0.1", () => resolve());

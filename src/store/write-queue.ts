@@ -11,6 +11,11 @@
  *   empties the queue calls `onRecovered` once, with how long it lasted and what was
  *   written and dropped. Every failed attempt calls `onError` (the daemon counts them as
  *   `onair_store_errors_total`).
+ * - Writes that cannot wait in the queue (a splice_event_id must be in the store before it
+ *   is used, so its caller is refused) report their failure with `noteFailure()`: it counts
+ *   and starts an outage like a queued row. While an outage lasts with no row waiting, each
+ *   retry round runs `probe` (one small real write) instead; the outage ends when it works.
+ * - `health()` says, in O(1), whether an outage is on and what failed first (for /readyz).
  * - `close()` stops the retries and makes one last attempt; it returns what is still lost.
  *
  * Each row is a closure over values fixed when the event happened (actual time, PTS), so a
@@ -18,6 +23,7 @@
  */
 import { systemClock, type Clock } from "../core/clock.js";
 import type { Store } from "./db.js";
+import { setAlertState } from "./outbox.js";
 
 export interface StoreWriteOptions {
   store: Store;
@@ -34,6 +40,25 @@ export interface StoreWriteOptions {
   onRecovered?: (r: { outageMs: number; written: number; dropped: number }) => void;
   /** a row dropped because the queue was full */
   onDropped?: (w: { what: string; channel?: string | undefined }) => void;
+  /**
+   * One small real write, run by a retry round while an outage lasts and no row waits (an
+   * outage started by `noteFailure`); throwing means the store still fails. Without it such
+   * an outage ends at the next retry round.
+   */
+  probe?: (store: Store) => void;
+}
+
+/** The store's write health, for readiness checks. */
+export interface StoreHealth {
+  /** false from the first failed write until writes work again */
+  ok: boolean;
+  /** while failing: wall ms of the first failure of this outage */
+  since?: number;
+  /** while failing: what failed first (`splice_event_id allocation`, `as-run item`…) */
+  what?: string;
+  channel?: string;
+  /** while failing: the last error */
+  error?: unknown;
 }
 
 interface Pending {
@@ -64,6 +89,8 @@ export class StoreWriteQueue {
   private writtenInOutage = 0;
   private droppedInOutage = 0;
   private closed = false;
+  private outageFirst: { what: string; channel?: string | undefined } | undefined;
+  private lastError: unknown;
   private readonly counters = { failures: 0, retried: 0, dropped: 0, outages: 0 };
 
   constructor(private readonly o: StoreWriteOptions) {
@@ -89,8 +116,24 @@ export class StoreWriteQueue {
     return false;
   }
 
+  /**
+   * A write made outside the queue failed (its caller could not wait and was refused):
+   * counted and an outage like a failed row; the retry rounds probe the store until it works.
+   */
+  noteFailure(err: unknown, what: string, channel?: string): void {
+    this.failed(err, { what, channel, run: () => undefined });
+    this.arm();
+  }
+
+  /** O(1): whether store writes work, and since when and what failed if not. */
+  health(): StoreHealth {
+    if (this.outageSince === undefined) return { ok: true };
+    return { ok: false, since: this.outageSince, what: this.outageFirst?.what, channel: this.outageFirst?.channel, error: this.lastError };
+  }
+
   /** Retries the waiting rows in order; stops at the first that still fails. */
   flush(): void {
+    if (this.pending.length === 0 && this.outageSince !== undefined && this.o.probe && !this.probed()) return;
     while (this.pending.length > 0) {
       const w = this.pending[0];
       try {
@@ -107,6 +150,8 @@ export class StoreWriteQueue {
     if (this.outageSince !== undefined) {
       const r = { outageMs: this.clock.now() - this.outageSince, written: this.writtenInOutage, dropped: this.droppedInOutage };
       this.outageSince = undefined;
+      this.outageFirst = undefined;
+      this.lastError = undefined;
       this.writtenInOutage = 0;
       this.droppedInOutage = 0;
       this.o.onRecovered?.(r);
@@ -125,11 +170,24 @@ export class StoreWriteQueue {
     return { queued: this.pending.length, ...this.counters };
   }
 
+  /** Runs the probe write; false (and counted) when it fails. */
+  private probed(): boolean {
+    try {
+      this.o.probe?.(this.o.store);
+      return true;
+    } catch (err) {
+      this.failed(err, { what: "write probe", run: () => undefined });
+      return false;
+    }
+  }
+
   private failed(err: unknown, w: Pending): void {
+    this.lastError = err;
     this.counters.failures++;
     this.o.onError?.(err, { what: w.what, channel: w.channel, queued: this.pending.length });
     if (this.outageSince === undefined) {
       this.outageSince = this.clock.now();
+      this.outageFirst = { what: w.what, channel: w.channel };
       this.counters.outages++;
       this.o.onOutage?.(err, { what: w.what, channel: w.channel });
     }
@@ -156,4 +214,12 @@ export class StoreWriteQueue {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
   }
+}
+
+/**
+ * The daemon's probe: one row of `alert_state` (key `store.write_probe`, the time) written,
+ * the smallest real write the schema has room for (a full disk or a read-only store fails it).
+ */
+export function probeWrite(store: Store): void {
+  setAlertState(store, "store.write_probe", String(store.clock.now()));
 }

@@ -39,6 +39,15 @@ export async function until(cond: () => boolean, timeoutMs: number, what = "cond
   }
 }
 
+/** Polls an async condition (an HTTP answer) every 50 ms until true or timeout. */
+export async function untilAsync(cond: () => Promise<boolean>, timeoutMs: number, what = "condition"): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Pids whose parent is `ppid` (default: this process). */
 export function childPids(ppid = process.pid): number[] {
   const out: number[] = [];

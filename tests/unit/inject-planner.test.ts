@@ -57,6 +57,26 @@ describe("cue planning", () => {
     expect(p.counters.cuesRepeated).toBe(2);
   });
 
+  it("drops a break whose splice_event_id cannot be stored, reports it, and plans the others", () => {
+    let id = 100;
+    let storeFails = true;
+    const failed: Array<{ breakId?: string; code: unknown }> = [];
+    const allocate = (): number => {
+      if (storeFails) throw Object.assign(new Error("disk I/O error"), { code: "ONAIR_STORE_FAILED" });
+      return ++id;
+    };
+    const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, allocate, { onFailed: (req, err) => failed.push({ breakId: req.breakId, code: (err as { code: unknown }).code }) });
+    p.addBreak({ duePts: 20 * TICKS, durationTicks: 10 * TICKS, breakId: "a" });
+    p.addBreak({ duePts: 40 * TICKS, durationTicks: 10 * TICKS, breakId: "b", spliceEventId: 7 });
+    expect(() => run(p, 4 * TICKS, 6 * TICKS)).not.toThrow();
+    expect(failed).toEqual([{ breakId: "a", code: "ONAIR_STORE_FAILED" }]);
+    expect(p.planned.map((b) => b.spliceEventId)).toEqual([7]);
+    storeFails = false;
+    p.addBreak({ duePts: 60 * TICKS, durationTicks: 10 * TICKS, breakId: "c" });
+    run(p, 6 * TICKS, 8 * TICKS);
+    expect(p.planned.map((b) => b.spliceEventId)).toEqual([7, 101]);
+  });
+
   it("moves the return to the next IDR when the duration is not a whole number of periods", () => {
     const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, () => 1);
     p.addBreak({ duePts: 20 * TICKS, durationTicks: 30.5 * TICKS });

@@ -74,7 +74,7 @@ describe("metric naming", () => {
   });
 
   test("labels come from the bounded set", () => {
-    const allowed = new Set(["channel", "reason", "command", "table", "indicator", "priority", "mode", "directory", "path"]);
+    const allowed = new Set(["channel", "reason", "command", "table", "indicator", "priority", "mode", "directory", "path", "output"]);
     for (const f of ours) for (const l of f.labelNames ?? []) expect(allowed, `${f.name} ${l}`).toContain(l);
   });
 
@@ -122,6 +122,23 @@ describe("channel snapshots", () => {
     expect(s.has('onair_scte35_seconds_to_next_splice{channel="news"}')).toBe(false);
     expect(s.has('onair_channel_input_bytes_per_second{channel="news"}')).toBe(false);
     expect(s.has('onair_si_table_version{channel="news",table="sdt"}')).toBe(false);
+  });
+
+  test("outputs: failed attempts counted by output, and whether each is failing now", async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    const udp = "udp://127.0.0.1:5000";
+    const file = "file:/var/lib/onair/recordings/news-%H.ts";
+    let cur = snapshot({ outputs: [{ name: udp, errors: 0, failing: false }, { name: file, errors: 3, failing: true }] });
+    m.registerChannel("news", () => cur);
+    let s = samples(await m.scrape());
+    expect(s.get(`onair_channel_output_errors_total{channel="news",output="${udp}"}`)).toBe(0);
+    expect(s.get(`onair_channel_output_errors_total{channel="news",output="${file}"}`)).toBe(3);
+    expect(s.get(`onair_channel_output_failing{channel="news",output="${file}"}`)).toBe(1);
+    expect(s.get(`onair_channel_output_failing{channel="news",output="${udp}"}`)).toBe(0);
+    cur = snapshot({ outputs: [{ name: udp, errors: 0, failing: false }, { name: file, errors: 5, failing: false }] });
+    s = samples(await m.scrape());
+    expect(s.get(`onair_channel_output_errors_total{channel="news",output="${file}"}`)).toBe(5);
+    expect(s.get(`onair_channel_output_failing{channel="news",output="${file}"}`)).toBe(0);
   });
 
   test("counters add the growth of cumulative values and survive a component restarting from 0", async () => {

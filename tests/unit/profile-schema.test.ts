@@ -126,6 +126,19 @@ describe("profile schema", () => {
     expect(issue?.message).toMatch(/must exceed video \+ audio bitrate/);
   });
 
+  it("refuses a frame rate with a zero numerator or denominator, and accepts NTSC ratios", () => {
+    for (const fps of ["1/0", "0/1", "0", "301", "25/0"]) {
+      const p = demo();
+      p.encoding.video.fps = fps;
+      expect(issuesOf(() => validateProfile(p)).map((i) => i.path), fps).toContain("encoding.video.fps");
+    }
+    for (const fps of ["30000/1001", "25", "50/1", 29.97]) {
+      const p = demo();
+      p.encoding.video.fps = fps;
+      expect(validateProfile(p).encoding).toMatchObject({ video: { fps } });
+    }
+  });
+
   it("refuses colliding PIDs", () => {
     const p = demo();
     p.scte35.pid = 0x100;

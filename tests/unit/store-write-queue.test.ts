@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
 import { openStore, type Store } from "../../src/store/db.js";
-import { StoreWriteQueue } from "../../src/store/write-queue.js";
+import { StoreWriteQueue, probeWrite } from "../../src/store/write-queue.js";
 
 let dir: string;
 let store: Store;
@@ -94,6 +94,38 @@ describe("StoreWriteQueue", () => {
     const t0 = performance.now();
     while (rows().length === 0 && performance.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 5));
     expect(rows()).toEqual([1]);
+    q.close();
+  });
+
+  it("a write that could not wait starts an outage; health() names it, a probe write ends it", () => {
+    const events: string[] = [];
+    const q = new StoreWriteQueue({
+      store,
+      clock,
+      probe: probeWrite,
+      onOutage: (_e, w) => events.push(`outage ${w.what} of ${w.channel}`),
+      onRecovered: (r) => events.push(`recovered ${r.written} ${r.outageMs}`),
+    });
+    expect(q.health()).toEqual({ ok: true });
+    breakStore();
+    let err: unknown;
+    try {
+      store.allocateSpliceEventId("c");
+    } catch (e) {
+      err = e;
+    }
+    const since = clock.now();
+    q.noteFailure(err, "splice_event_id allocation", "c");
+    expect(q.health()).toMatchObject({ ok: false, since, what: "splice_event_id allocation", channel: "c", error: err });
+    // nothing waits, so a retry round probes the store: still failing
+    q.flush();
+    expect(q.stats()).toMatchObject({ queued: 0, failures: 2, outages: 1 });
+    expect(q.health().ok).toBe(false);
+    clock.advance(4000);
+    heal();
+    q.flush();
+    expect(q.health()).toEqual({ ok: true });
+    expect(events).toEqual(["outage splice_event_id allocation of c", "recovered 0 4000"]);
     q.close();
   });
 
