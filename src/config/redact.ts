@@ -14,10 +14,10 @@
  * - Object keys that look secret (`token`, `botToken`, `passphrase`, `password`, `secret`,
  *   `key`, `authorization`…) have their value replaced by `***`.
  *
- * Cost: every rule runs in time linear in its input and constant stack (no pattern can
- * backtrack across an unbounded run), and a log line is redacted one string at a time with
- * each string first cut to LOG_VALUE_MAX_CHARS, so any value, however long, is logged in
- * bounded time (issue #18: a 10 MB title once overflowed the stack of a whole-line regex).
+ * Cost: every rule runs in time linear in its input and constant stack, whatever the input
+ * (issue #18: a 10 MB title overflowed the stack of a whole-line regex and crash-looped the
+ * daemon). A log line is redacted one string at a time, each read only up to
+ * LOG_VALUE_MAX_CHARS plus a margin, so a value of any length is logged in bounded time.
  */
 
 export const REDACTED = "***";
@@ -30,13 +30,17 @@ const SECRET_KEY_RE =
 const SECRET_PARAM_RE = /([?&;](?:passphrase|password|passwd|pass|pwd|token|access_token|auth|authorization|key|secret|sig|signature|streamid|stream_key|api_key|apikey)=)([^&#\s"'\\]*)/gi;
 
 /**
- * `scheme://user:password@` or `scheme://user@` (user alone can be a stream key). The scheme
- * is at most 32 characters, so a long run of word characters and dots costs linear time.
+ * `scheme://user:password@` or `scheme://user@` (user alone can be a stream key). Matched
+ * from the `://`, whatever the scheme: a pattern that first reads a scheme is tried at every
+ * word boundary and costs quadratic time on a long run of `a.a.a.…`.
  */
-const URL_USERINFO_RE = /\b([a-z][a-z0-9+.-]{0,31}:\/\/)([^\s/@:"'\\]*)(?::([^\s/@"'\\]*))?@/gi;
+const URL_USERINFO_RE = /:\/\/([^\s/@:"'\\]*)(?::([^\s/@"'\\]*))?@/g;
 
-/** Telegram bot token: bot id, colon, 35-ish url-safe chars. */
-const TELEGRAM_TOKEN_RE = /(?<!\d)\d{6,12}:[A-Za-z0-9_-]{30,}/g;
+/**
+ * Telegram bot token: bot id, colon, 35-ish url-safe chars. `{30}` then `*`, not `{30,}`,
+ * which V8 runs with a stack frame per character (a 50 MB run overflowed the stack).
+ */
+const TELEGRAM_TOKEN_RE = /(?<!\d)\d{6,12}:[A-Za-z0-9_-]{30}[A-Za-z0-9_-]*/g;
 
 export function isSecretKey(key: string): boolean {
   return SECRET_KEY_RE.test(key);
@@ -46,9 +50,9 @@ export function isSecretKey(key: string): boolean {
 export function redactString(s: string, secrets?: SecretSet): string {
   let out = s;
   if (secrets) out = secrets.scrub(out);
-  out = out.replace(URL_USERINFO_RE, (_m, scheme: string, user: string, pass: string | undefined) => {
-    if (pass === undefined) return `${scheme}${REDACTED}@`;
-    return `${scheme}${user}:${REDACTED}@`;
+  out = out.replace(URL_USERINFO_RE, (_m, user: string, pass: string | undefined) => {
+    if (pass === undefined) return `://${REDACTED}@`;
+    return `://${user}:${REDACTED}@`;
   });
   out = out.replace(SECRET_PARAM_RE, (_m, name: string) => `${name}${REDACTED}`);
   out = out.replace(TELEGRAM_TOKEN_RE, REDACTED);
@@ -116,12 +120,19 @@ export class SecretSet {
 export const LOG_VALUE_MAX_CHARS = 4096;
 
 /**
+ * How far past the cut a long string is still redacted, so that a secret or credential
+ * straddling the cut is replaced whole rather than shown in part.
+ */
+const CUT_MARGIN_CHARS = 1024;
+
+/**
  * Redacts a line of JSON as written by the logger, in one pass over its string tokens:
- * - a string longer than LOG_VALUE_MAX_CHARS is cut there (never inside an escape or a
- *   surrogate pair) and ends with `… [cut, N chars]`, N being the length of the whole value;
  * - the string value of a secret-looking key becomes `***`;
  * - every other string (keys too) goes through `redactString`, the text between strings
- *   through the SecretSet.
+ *   through the SecretSet;
+ * - a string longer than LOG_VALUE_MAX_CHARS is redacted up to the cut plus a margin, then
+ *   cut (never inside an escape or a surrogate pair) and ends with `… [cut, N chars]`, N
+ *   being the length of the whole value.
  * Time is linear in the line's length and the stack constant, whatever the line holds.
  */
 export function redactJsonLine(line: string, secrets?: SecretSet): string {
@@ -137,10 +148,11 @@ export function redactJsonLine(line: string, secrets?: SecretSet): string {
     if (open > i) out.push(scrubPlain(line.slice(i, open), secrets));
     const close = closingQuote(line, open + 1);
     const isKey = line.charCodeAt(close + 1) === 58; /* : */
-    const token = boundedToken(line, open + 1, close);
-    if (!isKey && secretValue) out.push(`"${REDACTED}"`);
-    else out.push(`"${redactToken(token, secrets)}"`);
-    secretValue = isKey && isSecretKey(token);
+    const head = line.slice(open + 1, Math.min(close, open + 1 + LOG_VALUE_MAX_CHARS + CUT_MARGIN_CHARS));
+    const text = !isKey && secretValue ? REDACTED : redactToken(head, secrets);
+    const long = close - open - 1 > LOG_VALUE_MAX_CHARS;
+    out.push(`"${long && text !== REDACTED ? `${cutJsonText(text, LOG_VALUE_MAX_CHARS)}… [cut, ${decodedLength(line, open + 1, close)} chars]` : text}"`);
+    secretValue = isKey && isSecretKey(head);
     i = close + 1;
   }
   return out.join("");
@@ -166,18 +178,16 @@ function closingQuote(line: string, from: number): number {
   return line.length;
 }
 
-/** The JSON text of line[from, to), cut to LOG_VALUE_MAX_CHARS with a mark giving its length. */
-function boundedToken(line: string, from: number, to: number): string {
-  if (to - from <= LOG_VALUE_MAX_CHARS) return line.slice(from, to);
-  let k = from;
-  const limit = from + LOG_VALUE_MAX_CHARS;
-  while (k < limit) {
-    const c = line.charCodeAt(k);
-    const step = c === 92 /* \\ */ ? (line.charCodeAt(k + 1) === 117 /* u */ ? 6 : 2) : 1;
-    if (k + step > limit || (step === 1 && c >= 0xd800 && c <= 0xdbff && k + 1 === limit)) break;
+/** The longest prefix of JSON string text `s` of at most `max` characters that ends between characters. */
+function cutJsonText(s: string, max: number): string {
+  let k = 0;
+  while (k < max && k < s.length) {
+    const c = s.charCodeAt(k);
+    const step = c === 92 /* \\ */ ? (s.charCodeAt(k + 1) === 117 /* u */ ? 6 : 2) : 1;
+    if (k + step > max || (step === 1 && c >= 0xd800 && c <= 0xdbff && k + 1 === max)) break;
     k += step;
   }
-  return `${line.slice(from, k)}… [cut, ${decodedLength(line, from, to)} chars]`;
+  return s.slice(0, k);
 }
 
 /** Length of the string that the JSON text line[from, to) encodes. */
