@@ -22,7 +22,7 @@ import { OnairError, type OnairErrorCode } from "../core/errors.js";
 import { ISO_TIME_RE, parseIsoTime } from "./calendar.js";
 import { contentForCategory } from "./genre.js";
 import { jsonLineOf, type JsonPath } from "./json-lines.js";
-import { itemTextTooLong, outOfBoundsText, startInBounds, textTooLong, type StartBounds, type TextField } from "./limits.js";
+import { itemTextTooLong, outOfBoundsText, short, startInBounds, textTooLong, type StartBounds, type TextField } from "./limits.js";
 import {
   endMs,
   minAgeFromRating,
@@ -139,7 +139,7 @@ export function parseJsonSchedule(jsonText: string, opts: JsonImportOptions): Pa
   }
   const doc = r.data;
   if (doc.channel !== undefined && doc.channel !== opts.channel) {
-    fail("ONAIR_SCHEDULE_CHANNEL_MISMATCH", ["channel"], `the file is for channel "${doc.channel}", not "${opts.channel}"`);
+    fail("ONAIR_SCHEDULE_CHANNEL_MISMATCH", ["channel"], `the file is for channel "${short(doc.channel)}", not "${opts.channel}"`);
   }
   const items = doc.items.map((it, k) => ({ item: jsonItem(it, k, fail, opts.starts), k }));
   const standalone = (doc.breaks ?? []).map((b, j) => ({ b: standaloneBreak(b, j, fail, opts.starts), j }));

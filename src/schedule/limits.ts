@@ -63,6 +63,11 @@ export function itemTextTooLong(item: ScheduleItemInput): TextTooLong | undefine
   return undefined;
 }
 
+/** A value of the file as quoted in a message: at most 64 characters of it, and its length. */
+export function short(s: string): string {
+  return s.length <= 64 ? s : `${s.slice(0, 64)}… (${s.length} characters)`;
+}
+
 /** Accepted item starts, inclusive; undefined when the import is forced. */
 export interface StartBounds {
   fromMs: number;

@@ -26,7 +26,7 @@ import { XMLParser, XMLValidator, type EntityDecoderOptions } from "fast-xml-par
 import { OnairError } from "../core/errors.js";
 import { utcMs } from "./calendar.js";
 import { contentForCategories } from "./genre.js";
-import { itemTextTooLong, outOfBoundsText, startInBounds, type StartBounds, type TextField } from "./limits.js";
+import { itemTextTooLong, outOfBoundsText, short, startInBounds, type StartBounds, type TextField } from "./limits.js";
 import {
   endMs,
   minAgeFromRating,
@@ -220,7 +220,7 @@ class Doc {
   at(p: XNode, n: number): At {
     const ch = attr(p, "channel") ?? "";
     const start = attr(p, "start") ?? "";
-    return { ctx: () => this.where(p, n, ` (channel "${ch}", start "${start}")`), fields: () => ({ source: this.source, programme: n, line: this.lineOf(p) }) };
+    return { ctx: () => this.where(p, n, ` (channel "${short(ch)}", start "${short(start)}")`), fields: () => ({ source: this.source, programme: n, line: this.lineOf(p) }) };
   }
 }
 
@@ -244,7 +244,7 @@ export function parseXmltv(xml: string, opts: XmltvImportOptions): ParsedSchedul
   if (progs.length === 0) {
     throw new OnairError(
       "ONAIR_SCHEDULE_NO_PROGRAMMES",
-      `${source}: no programme for XMLTV channel "${opts.xmltvChannel}" (channels in the file: ${[...declared].join(", ") || "none"})`,
+      `${source}: no programme for XMLTV channel "${opts.xmltvChannel}" (channels in the file: ${short([...declared].join(", ")) || "none"})`,
       { source, xmltvChannel: opts.xmltvChannel, channels: [...declared] },
     );
   }
@@ -262,8 +262,8 @@ function readProgramme(doc: Doc, p: XText, n: number, declared: Set<string>, opt
   if (!declared.has(ch)) {
     throw new OnairError(
       "ONAIR_SCHEDULE_UNKNOWN_CHANNEL",
-      `${doc.where(p, n)} refers to channel "${ch}", which the file does not declare with <channel id="${ch}">`,
-      { source, programme: n, line: doc.lineOf(p), channel: ch },
+      `${doc.where(p, n)} refers to channel "${short(ch)}", which the file does not declare with <channel id="${short(ch)}">`,
+      { source, programme: n, line: doc.lineOf(p), channel: short(ch) },
     );
   }
   if (ch !== opts.xmltvChannel || typeof p === "string") return undefined;
@@ -277,7 +277,7 @@ function readProgramme(doc: Doc, p: XText, n: number, declared: Set<string>, opt
   const stopAttr = attr(p, "stop");
   const stop = stopAttr === undefined ? undefined : readDate(stopAttr, "stop", at);
   if (stop !== undefined && stop <= start) {
-    throw new OnairError("ONAIR_SCHEDULE_BAD_TIMES", `${at.ctx()}: stop "${stopAttr}" is not after start`, at.fields());
+    throw new OnairError("ONAIR_SCHEDULE_BAD_TIMES", `${at.ctx()}: stop "${short(stopAttr ?? "")}" is not after start`, at.fields());
   }
   return { n, start, stopAttr, stop, item: programmeItem(p, at) };
 }
@@ -285,10 +285,10 @@ function readProgramme(doc: Doc, p: XText, n: number, declared: Set<string>, opt
 function readDate(value: string, attribute: "start" | "stop", at: At): number {
   const ms = parseXmltvDate(value);
   if (ms === undefined) {
-    throw new OnairError("ONAIR_SCHEDULE_BAD_DATE", `${at.ctx()}: ${attribute}="${value}" is not an XMLTV date (YYYYMMDDhhmmss +hhmm)`, {
+    throw new OnairError("ONAIR_SCHEDULE_BAD_DATE", `${at.ctx()}: ${attribute}="${short(value)}" is not an XMLTV date (YYYYMMDDhhmmss +hhmm)`, {
       ...at.fields(),
       attribute,
-      value,
+      value: short(value),
     });
   }
   return ms;

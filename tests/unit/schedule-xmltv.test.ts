@@ -255,6 +255,13 @@ describe("XMLTV text checks", () => {
     }
   });
 
+  it("quotes at most 64 characters of a value in a message", () => {
+    const e = err(() => parseXmltv(doc(prog(`2025${"9".repeat(100_000)}`, "20250601130000")), { xmltvChannel: "ch" }));
+    expect(e.code).toBe("ONAIR_SCHEDULE_BAD_DATE");
+    expect(e.message.length).toBeLessThan(300);
+    expect(e.message).toContain(`start="2025${"9".repeat(60)}… (100004 characters)"`);
+  });
+
   it("refuses a programme that starts outside the accepted window, naming it", () => {
     const starts = { fromMs: T - 3600_000, toMs: T + 3600_000 };
     expect(parseXmltv(doc(ok), { xmltvChannel: "ch", starts }).items).toHaveLength(1);
