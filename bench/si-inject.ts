@@ -53,7 +53,7 @@ export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "onair-bench-si-"));
   const store = openStore(join(dir, "onair.db"));
   try {
-    importScheduleText(store, generateXmltv({ channels: [{ id: "bench" }], days: 8 }).xml, "xmltv", { channel: "bench" });
+    importScheduleText(store, generateXmltv({ channels: [{ id: "bench" }], days: 8 }).xml, "xmltv", { channel: "bench", force: true });
     let queries = 0;
     const makeFiller = (): SiSlotFiller =>
       new SiSlotFiller({

@@ -41,7 +41,7 @@ export async function run(): Promise<void> {
       try {
         ours.push(
           time(() => {
-            const r = importScheduleFile(store, file, { channel: "bench" });
+            const r = importScheduleFile(store, file, { channel: "bench", force: true });
             if (r.inserted !== PROGRAMMES) throw new Error(`imported ${r.inserted} of ${PROGRAMMES}`);
           }),
         );

@@ -78,7 +78,11 @@ JSON schedule format (unknown keys are errors; times are ISO-8601 with Z or an o
                  "breaks"?: [ { "start": ISO, "duration": seconds, "id"?: "…" } ] } ],
     "breaks"?: [ { "start": ISO, "duration": seconds, "id"?: "…" } ] }
 Re-importing replaces the channel's items from the file's earliest start to its latest stop;
-items that keep start, duration and title keep their DVB event_id.`;
+items that keep start, duration and title keep their DVB event_id. Every item must start
+within 30 days back and 400 days ahead (else ONAIR_SCHEDULE_OUT_OF_RANGE, unless --force).
+Limits: file 32 MiB, title 1 KiB, description 16 KiB, other texts 1 KiB (UTF-8 bytes).
+XMLTV is read in the encoding its XML declaration names (ISO-8859-1 as windows-1252), else
+UTF-8; JSON is UTF-8. Bytes that are not text, and XMLTV entity declarations, are refused.`;
 
 export function registerSchedule(program: Command): void {
   const schedule = program.command("schedule").description("import, list, export and clear a channel's schedule (SQLite store)");
@@ -91,11 +95,12 @@ export function registerSchedule(program: Command): void {
       .requiredOption("--channel <id>", "onair channel id")
       .addOption(new Option("--format <format>", "file format (default: from the extension)").choices(["xmltv", "json"]))
       .option("--xmltv-channel <xid>", "XMLTV channel id of the programmes to import (default: the channel id)")
+      .option("--force", "accept items that start more than 30 days ago or more than 400 days ahead")
       .option("--json", "print the result as JSON")
       .addHelpText("after", JSON_SCHEMA_HELP),
-  ).action((file: string, opts: StoreOpts & { channel: string; format?: ScheduleFormat; xmltvChannel?: string; json?: boolean }) => {
+  ).action((file: string, opts: StoreOpts & { channel: string; format?: ScheduleFormat; xmltvChannel?: string; force?: boolean; json?: boolean }) => {
     withStore(opts, (store) => {
-      const r = importScheduleFile(store, file, { channel: opts.channel, format: opts.format, xmltvChannel: opts.xmltvChannel });
+      const r = importScheduleFile(store, file, { channel: opts.channel, format: opts.format, xmltvChannel: opts.xmltvChannel, force: opts.force });
       if (opts.json) {
         out(JSON.stringify(r));
         return;

@@ -1,19 +1,25 @@
 /**
- * Schedule import into the store: read, parse and validate the whole file first, then write
- * it in one transaction (`Store.replaceItems`). Any error leaves the store unchanged.
+ * Schedule import into the store: read, decode, parse and validate the whole file first, then
+ * write it in one transaction (`Store.replaceItems`). Any error leaves the store unchanged.
+ * Every way in (a file, bytes, text) goes through the same checks: size (MAX_IMPORT_BYTES),
+ * encoding (decode.ts), text lengths and item starts (limits.ts), then the format's own rules.
+ * The replace window is the span of what the file brings: from its earliest start to its
+ * latest end (items, and JSON standalone breaks), never more.
  */
 import { readFileSync, statSync } from "node:fs";
 import { basename, extname } from "node:path";
+import { systemClock, type Clock } from "../core/clock.js";
 import { OnairError } from "../core/errors.js";
 import type { ReplaceResult, Store } from "../store/db.js";
+import { decodeScheduleBytes } from "./decode.js";
 import { exportJsonSchedule, parseJsonSchedule } from "./json.js";
+import { MAX_IMPORT_BYTES, startBounds } from "./limits.js";
 import type { ParsedSchedule } from "./model.js";
 import { exportXmltv, parseXmltv } from "./xmltv.js";
 
 export type ScheduleFormat = "xmltv" | "json";
 
-/** Largest import file accepted (256 MiB). A 50 MB XMLTV imports in a few seconds. */
-export const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
+export { MAX_IMPORT_BYTES };
 
 export interface ImportOptions {
   channel: string;
@@ -22,6 +28,10 @@ export interface ImportOptions {
   xmltvChannel?: string | undefined;
   /** Name used in messages (default: the file's base name). */
   source?: string | undefined;
+  /** Accept item starts outside [now − 30 days, now + 400 days] (`--force`). */
+  force?: boolean | undefined;
+  /** What "now" is for that window (default: the system clock). */
+  clock?: Clock | undefined;
 }
 
 export interface ImportResult extends ReplaceResult {
@@ -40,41 +50,54 @@ export function formatFromFileName(file: string): ScheduleFormat {
 
 /** Parses text in a format, without touching the store. */
 export function parseSchedule(text: string, format: ScheduleFormat, opts: ImportOptions): ParsedSchedule {
+  const starts = opts.force ? undefined : startBounds((opts.clock ?? systemClock).now());
   return format === "xmltv"
-    ? parseXmltv(text, { xmltvChannel: opts.xmltvChannel ?? opts.channel, source: opts.source ?? "XMLTV" })
-    : parseJsonSchedule(text, { channel: opts.channel, source: opts.source ?? "JSON" });
+    ? parseXmltv(text, { xmltvChannel: opts.xmltvChannel ?? opts.channel, source: opts.source ?? "XMLTV", starts })
+    : parseJsonSchedule(text, { channel: opts.channel, source: opts.source ?? "JSON", starts });
 }
 
-/** Imports schedule text into the store: all or nothing. */
+function refuseSize(bytes: number, source: string): void {
+  if (bytes > MAX_IMPORT_BYTES) {
+    throw new OnairError(
+      "ONAIR_SCHEDULE_TOO_LARGE",
+      `${source} is ${bytes} bytes; the limit is ${MAX_IMPORT_BYTES} bytes (split the file by time window)`,
+      { source, size: bytes, limit: MAX_IMPORT_BYTES },
+    );
+  }
+}
+
+/** Imports schedule text (its size counted in UTF-8) into the store: all or nothing. */
 export function importScheduleText(store: Store, text: string, format: ScheduleFormat, opts: ImportOptions): ImportResult {
+  refuseSize(Buffer.byteLength(text, "utf8"), opts.source ?? "the schedule");
+  return importDecoded(store, text, format, opts);
+}
+
+function importDecoded(store: Store, text: string, format: ScheduleFormat, opts: ImportOptions): ImportResult {
   const parsed = parseSchedule(text, format, opts);
   const r = store.replaceItems(opts.channel, parsed.windowStartMs, parsed.windowEndMs, parsed.items, parsed.breaks);
   return { ...r, channel: opts.channel, format, windowStartMs: parsed.windowStartMs, windowEndMs: parsed.windowEndMs };
 }
 
+/** Imports the bytes of a schedule file (decoded as decode.ts says) into the store: all or nothing. */
+export function importScheduleBytes(store: Store, bytes: Uint8Array, format: ScheduleFormat, opts: ImportOptions): ImportResult {
+  const source = opts.source ?? "the schedule";
+  refuseSize(bytes.length, source);
+  return importDecoded(store, decodeScheduleBytes(bytes, format, source), format, opts);
+}
+
 /** Imports a schedule file into the store: all or nothing. */
 export function importScheduleFile(store: Store, file: string, opts: ImportOptions): ImportResult {
   const format = opts.format ?? formatFromFileName(file);
-  let size: number;
+  let bytes: Buffer;
   try {
-    size = statSync(file).size;
+    // the size first: a file over the limit is never read
+    refuseSize(statSync(file).size, file);
+    bytes = readFileSync(file);
   } catch (e) {
+    if (e instanceof OnairError) throw e;
     throw new OnairError("ONAIR_SCHEDULE_READ_FAILED", `cannot read ${file}: ${(e as Error).message}`, { file }, { cause: e });
   }
-  if (size > MAX_IMPORT_BYTES) {
-    throw new OnairError(
-      "ONAIR_SCHEDULE_TOO_LARGE",
-      `${file} is ${size} bytes; the limit is ${MAX_IMPORT_BYTES} bytes (split the file by time window)`,
-      { file, size, limit: MAX_IMPORT_BYTES },
-    );
-  }
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new OnairError("ONAIR_SCHEDULE_READ_FAILED", `cannot read ${file}: ${(e as Error).message}`, { file }, { cause: e });
-  }
-  return importScheduleText(store, text, format, { ...opts, source: opts.source ?? basename(file) });
+  return importScheduleBytes(store, bytes, format, { ...opts, source: opts.source ?? basename(file) });
 }
 
 /** Exports the channel's schedule (optionally a window) in a format that imports back. */

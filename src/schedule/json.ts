@@ -18,17 +18,30 @@
  * }
  */
 import { z } from "zod";
-import { OnairError } from "../core/errors.js";
+import { OnairError, type OnairErrorCode } from "../core/errors.js";
+import { ISO_TIME_RE, parseIsoTime } from "./calendar.js";
 import { contentForCategory } from "./genre.js";
-import { endMs, minAgeFromRating, type ItemBreak, type ParsedSchedule, type ScheduleItem, type ScheduleItemInput, type StandaloneBreak } from "./model.js";
+import { jsonLineOf, type JsonPath } from "./json-lines.js";
+import { itemTextTooLong, outOfBoundsText, short, startInBounds, textTooLong, type StartBounds, type TextField } from "./limits.js";
+import {
+  endMs,
+  minAgeFromRating,
+  type ItemBreak,
+  type ParentalRating,
+  type ParsedSchedule,
+  type ScheduleItem,
+  type ScheduleItemInput,
+  type StandaloneBreak,
+} from "./model.js";
 
 const MAX_DURATION_MS = 7 * 24 * 3600_000;
-const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+/** Zod issue params that give an issue its own error code (else ONAIR_SCHEDULE_BAD_JSON). */
+const BAD_DATE = { onairCode: "ONAIR_SCHEDULE_BAD_DATE" } as const;
 
 const isoTime = z
   .string()
-  .regex(ISO_RE, "expected an ISO-8601 time with Z or an offset, e.g. 2025-06-01T12:00:00Z")
-  .refine((s) => !Number.isNaN(Date.parse(s)), "not a valid date");
+  .regex(ISO_TIME_RE, "expected an ISO-8601 time with Z or an offset, e.g. 2025-06-01T12:00:00Z")
+  .refine((s) => !ISO_TIME_RE.test(s) || parseIsoTime(s) !== undefined, { message: "not a real calendar date and time", params: BAD_DATE });
 const seconds = z.number().positive().max(MAX_DURATION_MS / 1000);
 
 const breakSchema = z.strictObject({
@@ -68,21 +81,50 @@ export const jsonScheduleSchema = z.strictObject({
 
 export type JsonSchedule = z.infer<typeof jsonScheduleSchema>;
 
-function pathText(path: readonly PropertyKey[]): string {
+/** Epoch ms of a time the schema has checked. */
+function isoMs(s: string): number {
+  return parseIsoTime(s) ?? Number.NaN;
+}
+
+function pathText(path: JsonPath): string {
   let s = "";
   for (const k of path) s += typeof k === "number" ? `[${k}]` : s === "" ? String(k) : `.${String(k)}`;
   return s || "(root)";
 }
 
-function fail(code: `ONAIR_${string}`, source: string, path: string, msg: string): never {
-  throw new OnairError(code, `${source}: ${path}: ${msg}`, { source, path });
+export interface JsonImportOptions {
+  channel: string;
+  source?: string | undefined;
+  /** Accepted item and break starts (ONAIR_SCHEDULE_OUT_OF_RANGE); undefined: any. */
+  starts?: StartBounds | undefined;
 }
 
-/** Parses a JSON schedule for `channel`; errors name the JSON path. */
-export function parseJsonSchedule(jsonText: string, opts: { channel: string; source?: string }): ParsedSchedule {
+type JsonItem = JsonSchedule["items"][number];
+type JsonBreak = NonNullable<JsonSchedule["breaks"]>[number];
+/** Throws an OnairError naming the file, the line and the JSON path of the value at fault. */
+type Fail = (code: OnairErrorCode, path: JsonPath, msg: string, fields?: Record<string, unknown>) => never;
+
+/** The JSON key each limited text comes from. */
+const JSON_KEY: Record<TextField, string> = {
+  title: "title",
+  subtitle: "subtitle",
+  description: "description",
+  genre: "genre",
+  language: "language",
+  rating: "rating",
+  episodeNum: "episodeNum",
+  breakId: "breaks",
+};
+
+/** Parses a JSON schedule for `channel`; errors name the line and the JSON path. */
+export function parseJsonSchedule(jsonText: string, opts: JsonImportOptions): ParsedSchedule {
   const source = opts.source ?? "JSON";
   if (jsonText.charCodeAt(0) === 0xfeff) jsonText = jsonText.slice(1);
   if (jsonText.trim() === "") throw new OnairError("ONAIR_SCHEDULE_EMPTY", `${source}: the file is empty`, { source });
+  const fail: Fail = (code, path, msg, fields = {}) => {
+    const line = jsonLineOf(jsonText, path);
+    throw new OnairError(code, `${source}${line === undefined ? "" : `:${line}`}: ${pathText(path)}: ${msg}`, { source, path: pathText(path), line, ...fields });
+  };
   let raw: unknown;
   try {
     raw = JSON.parse(jsonText);
@@ -92,81 +134,19 @@ export function parseJsonSchedule(jsonText: string, opts: { channel: string; sou
   const r = jsonScheduleSchema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0];
-    fail("ONAIR_SCHEDULE_BAD_JSON", source, pathText(issue.path), issue.message);
+    const code = issue.code === "custom" && issue.params?.onairCode === BAD_DATE.onairCode ? BAD_DATE.onairCode : "ONAIR_SCHEDULE_BAD_JSON";
+    fail(code, issue.path as JsonPath, issue.message);
   }
   const doc = r.data;
   if (doc.channel !== undefined && doc.channel !== opts.channel) {
-    fail("ONAIR_SCHEDULE_CHANNEL_MISMATCH", source, "channel", `the file is for channel "${doc.channel}", not "${opts.channel}"`);
+    fail("ONAIR_SCHEDULE_CHANNEL_MISMATCH", ["channel"], `the file is for channel "${short(doc.channel)}", not "${opts.channel}"`);
   }
-
-  const items: { item: ScheduleItemInput; k: number }[] = doc.items.map((it, k) => {
-    const startMs = Date.parse(it.start);
-    const stopMs = it.stop !== undefined ? Date.parse(it.stop) : startMs + Math.round((it.duration ?? 0) * 1000);
-    if (stopMs <= startMs) fail("ONAIR_SCHEDULE_BAD_TIMES", source, `items[${k}].stop`, "stop is not after start");
-    if (stopMs - startMs > MAX_DURATION_MS) fail("ONAIR_SCHEDULE_BAD_TIMES", source, `items[${k}]`, "lasts more than 7 days");
-    const item: ScheduleItemInput = { startMs, durationMs: stopMs - startMs, title: it.title.trim() };
-    if (it.subtitle) item.subtitle = it.subtitle;
-    if (it.description) item.description = it.description;
-    if (it.language) item.language = it.language;
-    if (it.genre) item.genre = it.genre;
-    const content = it.content ?? (it.genre ? contentForCategory(it.genre) : undefined);
-    if (content) item.content = { level1: content.level1, level2: content.level2 };
-    if (it.rating !== undefined) {
-      if (typeof it.rating === "number") {
-        item.parentalRating = { value: String(it.rating), minAge: it.rating };
-      } else {
-        const value = String(it.rating.value);
-        item.parentalRating = { value };
-        if (it.rating.system) item.parentalRating.system = it.rating.system;
-        const age = it.rating.minAge ?? minAgeFromRating(value);
-        if (age !== undefined) item.parentalRating.minAge = age;
-      }
-    }
-    if (it.episodeNum && it.episodeNum.length > 0) item.episodeNums = it.episodeNum.map((e) => ({ system: e.system, value: e.value }));
-    const breaks: ItemBreak[] = [];
-    (it.breaks ?? []).forEach((b, j) => {
-      const bs = Date.parse(b.start);
-      const bd = Math.round(b.duration * 1000);
-      if (bs < startMs || bs + bd > stopMs) {
-        fail("ONAIR_SCHEDULE_BAD_BREAK", source, `items[${k}].breaks[${j}]`, "the break is not inside its item");
-      }
-      const br: ItemBreak = { offsetMs: bs - startMs, durationMs: bd };
-      if (b.id) br.breakId = b.id;
-      breaks.push(br);
-    });
-    breaks.sort((a, b) => a.offsetMs - b.offsetMs);
-    for (let j = 1; j < breaks.length; j++) {
-      if (breaks[j].offsetMs < breaks[j - 1].offsetMs + breaks[j - 1].durationMs) {
-        fail("ONAIR_SCHEDULE_OVERLAP", source, `items[${k}].breaks`, "two breaks overlap");
-      }
-    }
-    if (breaks.length > 0) item.breaks = breaks;
-    if (it.media !== undefined) item.media = it.media;
-    return { item, k };
-  });
-
-  const standalone = (doc.breaks ?? []).map((b, j) => {
-    const sb: Omit<StandaloneBreak, "channel"> = { startMs: Date.parse(b.start), durationMs: Math.round(b.duration * 1000) };
-    if (b.id) sb.breakId = b.id;
-    return { b: sb, j };
-  });
-  standalone.sort((a, b) => a.b.startMs - b.b.startMs);
-  for (let j = 1; j < standalone.length; j++) {
-    const prev = standalone[j - 1].b;
-    if (standalone[j].b.startMs < prev.startMs + prev.durationMs) {
-      fail("ONAIR_SCHEDULE_OVERLAP", source, `breaks[${standalone[j].j}]`, `overlaps breaks[${standalone[j - 1].j}]`);
-    }
-  }
-
+  const items = doc.items.map((it, k) => ({ item: jsonItem(it, k, fail, opts.starts), k }));
+  const standalone = (doc.breaks ?? []).map((b, j) => ({ b: standaloneBreak(b, j, fail, opts.starts), j }));
   if (items.length === 0 && standalone.length === 0) {
     throw new OnairError("ONAIR_SCHEDULE_NO_PROGRAMMES", `${source}: no items and no breaks`, { source });
   }
-  items.sort((a, b) => a.item.startMs - b.item.startMs || a.k - b.k);
-  for (let i = 1; i < items.length; i++) {
-    if (items[i].item.startMs < endMs(items[i - 1].item)) {
-      fail("ONAIR_SCHEDULE_OVERLAP", source, `items[${items[i].k}]`, `overlaps items[${items[i - 1].k}]`);
-    }
-  }
+  refuseOverlaps(items, standalone, fail);
   let ws = Number.POSITIVE_INFINITY;
   let we = Number.NEGATIVE_INFINITY;
   for (const { item } of items) {
@@ -178,6 +158,92 @@ export function parseJsonSchedule(jsonText: string, opts: { channel: string; sou
     we = Math.max(we, b.startMs + b.durationMs);
   }
   return { items: items.map((x) => x.item), breaks: standalone.map((x) => x.b), windowStartMs: ws, windowEndMs: we };
+}
+
+function checkStart(startMs: number, path: JsonPath, fail: Fail, starts: StartBounds | undefined): void {
+  if (!startInBounds(startMs, starts)) fail("ONAIR_SCHEDULE_OUT_OF_RANGE", path, outOfBoundsText(startMs, starts!), { startMs });
+}
+
+/** One item of the file, its times, texts and breaks checked. */
+function jsonItem(it: JsonItem, k: number, fail: Fail, starts: StartBounds | undefined): ScheduleItemInput {
+  const startMs = isoMs(it.start);
+  checkStart(startMs, ["items", k, "start"], fail, starts);
+  const stopMs = it.stop !== undefined ? isoMs(it.stop) : startMs + Math.round((it.duration ?? 0) * 1000);
+  if (stopMs <= startMs) fail("ONAIR_SCHEDULE_BAD_TIMES", ["items", k, "stop"], "stop is not after start");
+  if (stopMs - startMs > MAX_DURATION_MS) fail("ONAIR_SCHEDULE_BAD_TIMES", ["items", k], "lasts more than 7 days");
+  const item: ScheduleItemInput = { startMs, durationMs: stopMs - startMs, title: it.title.trim() };
+  if (it.subtitle) item.subtitle = it.subtitle;
+  if (it.description) item.description = it.description;
+  if (it.language) item.language = it.language;
+  if (it.genre) item.genre = it.genre;
+  const content = it.content ?? (it.genre ? contentForCategory(it.genre) : undefined);
+  if (content) item.content = { level1: content.level1, level2: content.level2 };
+  if (it.rating !== undefined) item.parentalRating = jsonRating(it.rating);
+  if (it.episodeNum && it.episodeNum.length > 0) item.episodeNums = it.episodeNum.map((e) => ({ system: e.system, value: e.value }));
+  const breaks = itemBreaks(it, k, startMs, stopMs, fail);
+  if (breaks.length > 0) item.breaks = breaks;
+  if (it.media !== undefined) item.media = it.media;
+  const long = itemTextTooLong(item);
+  if (long) {
+    fail("ONAIR_SCHEDULE_TEXT_TOO_LONG", ["items", k, JSON_KEY[long.field]], `${long.bytes} bytes of UTF-8; the limit is ${long.limit}`, {
+      field: long.field,
+      bytes: long.bytes,
+      limit: long.limit,
+    });
+  }
+  return item;
+}
+
+function jsonRating(rating: NonNullable<JsonItem["rating"]>): ParentalRating {
+  if (typeof rating === "number") return { value: String(rating), minAge: rating };
+  const value = String(rating.value);
+  const r: ParentalRating = { value };
+  if (rating.system) r.system = rating.system;
+  const age = rating.minAge ?? minAgeFromRating(value);
+  if (age !== undefined) r.minAge = age;
+  return r;
+}
+
+/** An item's breaks, inside the item and not overlapping, by offset. */
+function itemBreaks(it: JsonItem, k: number, startMs: number, stopMs: number, fail: Fail): ItemBreak[] {
+  const breaks: ItemBreak[] = [];
+  (it.breaks ?? []).forEach((b, j) => {
+    const bs = isoMs(b.start);
+    const bd = Math.round(b.duration * 1000);
+    if (bs < startMs || bs + bd > stopMs) fail("ONAIR_SCHEDULE_BAD_BREAK", ["items", k, "breaks", j], "the break is not inside its item");
+    const br: ItemBreak = { offsetMs: bs - startMs, durationMs: bd };
+    if (b.id) br.breakId = b.id;
+    breaks.push(br);
+  });
+  breaks.sort((a, b) => a.offsetMs - b.offsetMs);
+  for (let j = 1; j < breaks.length; j++) {
+    if (breaks[j].offsetMs < breaks[j - 1].offsetMs + breaks[j - 1].durationMs) fail("ONAIR_SCHEDULE_OVERLAP", ["items", k, "breaks"], "two breaks overlap");
+  }
+  return breaks;
+}
+
+function standaloneBreak(b: JsonBreak, j: number, fail: Fail, starts: StartBounds | undefined): Omit<StandaloneBreak, "channel"> {
+  const sb: Omit<StandaloneBreak, "channel"> = { startMs: isoMs(b.start), durationMs: Math.round(b.duration * 1000) };
+  checkStart(sb.startMs, ["breaks", j, "start"], fail, starts);
+  if (b.id) {
+    const long = textTooLong("breakId", b.id);
+    if (long) fail("ONAIR_SCHEDULE_TEXT_TOO_LONG", ["breaks", j, "id"], `${long.bytes} bytes of UTF-8; the limit is ${long.limit}`, { ...long });
+    sb.breakId = b.id;
+  }
+  return sb;
+}
+
+/** Sorts items and standalone breaks by start (file order for ties) and refuses overlaps among each. */
+function refuseOverlaps(items: { item: ScheduleItemInput; k: number }[], standalone: { b: Omit<StandaloneBreak, "channel">; j: number }[], fail: Fail): void {
+  standalone.sort((a, b) => a.b.startMs - b.b.startMs || a.j - b.j);
+  for (let j = 1; j < standalone.length; j++) {
+    const prev = standalone[j - 1].b;
+    if (standalone[j].b.startMs < prev.startMs + prev.durationMs) fail("ONAIR_SCHEDULE_OVERLAP", ["breaks", standalone[j].j], `overlaps breaks[${standalone[j - 1].j}]`);
+  }
+  items.sort((a, b) => a.item.startMs - b.item.startMs || a.k - b.k);
+  for (let i = 1; i < items.length; i++) {
+    if (items[i].item.startMs < endMs(items[i - 1].item)) fail("ONAIR_SCHEDULE_OVERLAP", ["items", items[i].k], `overlaps items[${items[i - 1].k}]`);
+  }
 }
 
 /** Writes a channel's items and standalone breaks as a JSON schedule (the import schema). */

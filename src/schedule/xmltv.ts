@@ -9,8 +9,8 @@
  *   file (ONAIR_SCHEDULE_UNKNOWN_CHANNEL); only the programmes of the selected XMLTV
  *   channel are imported, the others are ignored.
  * - Dates: `YYYYMMDDhhmmss ±hhmm`; seconds, minutes and hours may be left off (they are 0);
- *   the offset may be left off or written `Z`/`UTC`/`GMT`, meaning UTC. Anything else is
- *   ONAIR_SCHEDULE_BAD_DATE.
+ *   the offset may be left off or written `Z`/`UTC`/`GMT`, meaning UTC. A date must be a real
+ *   calendar time, its year as written (calendar.ts). Anything else is ONAIR_SCHEDULE_BAD_DATE.
  * - A programme without `stop` ends where the channel's next programme starts; the last one
  *   must have a stop (ONAIR_SCHEDULE_NO_STOP). stop ≤ start is ONAIR_SCHEDULE_BAD_TIMES,
  *   overlapping programmes ONAIR_SCHEDULE_OVERLAP.
@@ -24,7 +24,9 @@
  */
 import { XMLParser, XMLValidator, type EntityDecoderOptions } from "fast-xml-parser";
 import { OnairError } from "../core/errors.js";
+import { utcMs } from "./calendar.js";
 import { contentForCategories } from "./genre.js";
+import { itemTextTooLong, outOfBoundsText, short, startInBounds, type StartBounds, type TextField } from "./limits.js";
 import {
   endMs,
   minAgeFromRating,
@@ -34,6 +36,7 @@ import {
   type ScheduleItem,
   type ScheduleItemInput,
 } from "./model.js";
+import { checkReferences, isXmlChar, lineAt, refuseEntityDeclarations } from "./xml-guard.js";
 
 /** Longest programme accepted (7 days; the store's limit). */
 const MAX_DURATION_MS = 7 * 24 * 3600_000;
@@ -43,6 +46,8 @@ export interface XmltvImportOptions {
   xmltvChannel: string;
   /** File name for messages. */
   source?: string;
+  /** Accepted programme starts (ONAIR_SCHEDULE_OUT_OF_RANGE); undefined: any. */
+  starts?: StartBounds | undefined;
 }
 
 // ------------------------------------------------------------------ dates
@@ -53,15 +58,15 @@ const DATE_RE = /^(\d{4})(\d{2})(\d{2})(\d{2})?(\d{2})?(\d{2})?\s*(?:([+-])(\d{2
 export function parseXmltvDate(s: string): number | undefined {
   const m = DATE_RE.exec(s.trim());
   if (!m) return undefined;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  const hour = m[4] === undefined ? 0 : Number(m[4]);
-  const minute = m[5] === undefined ? 0 : Number(m[5]);
-  const second = m[6] === undefined ? 0 : Number(m[6]);
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (day > daysInMonth) return undefined;
+  const t = utcMs(
+    Number(m[1]),
+    Number(m[2]),
+    Number(m[3]),
+    m[4] === undefined ? 0 : Number(m[4]),
+    m[5] === undefined ? 0 : Number(m[5]),
+    m[6] === undefined ? 0 : Number(m[6]),
+  );
+  if (t === undefined) return undefined;
   let offsetMin = 0;
   if (m[7] !== undefined) {
     const oh = Number(m[8]);
@@ -69,7 +74,6 @@ export function parseXmltvDate(s: string): number | undefined {
     if (oh > 14 || om > 59) return undefined;
     offsetMin = (m[7] === "-" ? -1 : 1) * (oh * 60 + om);
   }
-  const t = Date.UTC(year, month - 1, day, hour, minute, second);
   return t - offsetMin * 60_000;
 }
 
@@ -87,26 +91,26 @@ export function formatXmltvDate(ms: number): string {
 const PREDEFINED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
 const ENTITY_RE = /&(#[xX][0-9a-fA-F]+|#[0-9]+|[A-Za-z_][\w.-]*);/g;
 
-/** The five XML entities, numeric references and the document's internal entities. */
+/**
+ * The five XML entities and numeric references. The document's own entities are never
+ * expanded: `checkReferences` has refused the file before parsing if it used any, so an
+ * unknown reference here is a backstop error, not literal text.
+ */
 class XmlEntityDecoder implements EntityDecoderOptions {
-  private input: Record<string, string> = Object.create(null) as Record<string, string>;
-
   setExternalEntities(): void {}
   setXmlVersion(): void {}
-  addInputEntities(entities: Record<string, string>): void {
-    for (const [k, v] of Object.entries(entities)) this.input[k] = v;
-  }
-  reset(): void {
-    this.input = Object.create(null) as Record<string, string>;
-  }
+  addInputEntities(): void {}
+  reset(): void {}
   decode(text: string): string {
     if (text.indexOf("&") === -1) return text;
     return text.replace(ENTITY_RE, (whole, ref: string) => {
       if (ref.charCodeAt(0) === 35 /* # */) {
         const cp = ref[1] === "x" || ref[1] === "X" ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-        return cp > 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) ? String.fromCodePoint(cp) : whole;
+        if (isXmlChar(cp)) return String.fromCodePoint(cp);
       }
-      return PREDEFINED[ref] ?? this.input[ref] ?? whole;
+      const known = PREDEFINED[ref];
+      if (known === undefined) throw new OnairError("ONAIR_XMLTV_UNKNOWN_ENTITY", `unknown entity or reference ${whole}`, { reference: whole });
+      return known;
     });
   }
 }
@@ -137,13 +141,6 @@ function list(n: XNode, name: string): XText[] {
   return Array.isArray(v) ? (v as XText[]) : v === undefined ? [] : [v as XText];
 }
 
-/** 1-based line of a character index in `s`. */
-export function lineAt(s: string, index: number): number {
-  let line = 1;
-  for (let i = s.indexOf("\n"); i !== -1 && i < index; i = s.indexOf("\n", i + 1)) line++;
-  return line;
-}
-
 function makeParser(): XMLParser {
   return new XMLParser({
     ignoreAttributes: false,
@@ -158,20 +155,10 @@ function makeParser(): XMLParser {
   });
 }
 
-interface Prog {
-  n: number;
-  index: number;
-  start: number;
-  stopAttr: string | undefined;
-  stop: number | undefined;
-  item: ScheduleItemInput;
-}
-
-/** Parses an XMLTV document and returns the programmes of one channel, validated. */
-export function parseXmltv(xml: string, opts: XmltvImportOptions): ParsedSchedule {
-  const source = opts.source ?? "XMLTV";
-  if (xml.charCodeAt(0) === 0xfeff) xml = xml.slice(1);
+/** Checks the text (entities before anything else), then parses it; returns the `<tv>` element. */
+function parseTv(xml: string, source: string): XNode {
   if (xml.trim() === "") throw new OnairError("ONAIR_SCHEDULE_EMPTY", `${source}: the file is empty`, { source });
+  const prologEnd = refuseEntityDeclarations(xml, source);
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
     const { line, col, msg } = valid.err;
@@ -181,140 +168,168 @@ export function parseXmltv(xml: string, opts: XmltvImportOptions): ParsedSchedul
       col,
     });
   }
+  checkReferences(xml, prologEnd, source);
   let doc: XNode;
   try {
     doc = makeParser().parse(xml) as XNode;
   } catch (e) {
+    if (e instanceof OnairError) throw e;
     throw new OnairError("ONAIR_SCHEDULE_BAD_XML", `${source}: malformed XML: ${e instanceof Error ? e.message : String(e)}`, { source }, { cause: e });
   }
   const tv = doc.tv === "" ? {} : doc.tv; // <tv></tv> parses to ""
   if (tv === undefined || tv === null || typeof tv !== "object" || Array.isArray(tv)) {
     throw new OnairError("ONAIR_SCHEDULE_BAD_XML", `${source}: the root element is not <tv>`, { source });
   }
-  const tvNode = tv as XNode;
-  const lineOf = (n: XText): number | undefined => {
-    const meta = typeof n === "object" ? ((n as Record<symbol, { startIndex?: number } | undefined>)[META]) : undefined;
-    return meta?.startIndex === undefined ? undefined : lineAt(xml, meta.startIndex);
-  };
+  return tv as XNode;
+}
 
+interface Prog {
+  n: number;
+  index: number;
+  start: number;
+  stopAttr: string | undefined;
+  stop: number | undefined;
+  item: ScheduleItemInput;
+}
+
+/** Where a programme is, for messages and error fields. */
+interface At {
+  /** `file:line: programme #n (channel "c", start "s")` */
+  ctx(): string;
+  /** source, programme, line (computed on demand: finding a line scans the text) */
+  fields(): Record<string, unknown>;
+}
+
+/** The parse of one document: its text, source name and node lines. */
+class Doc {
+  constructor(
+    readonly xml: string,
+    readonly source: string,
+  ) {}
+
+  lineOf(n: XText): number | undefined {
+    const meta = typeof n === "object" ? (n as Record<symbol, { startIndex?: number } | undefined>)[META] : undefined;
+    return meta?.startIndex === undefined ? undefined : lineAt(this.xml, meta.startIndex);
+  }
+
+  where(p: XText, n: number, extra = ""): string {
+    const line = this.lineOf(p);
+    return `${this.source}${line !== undefined ? `:${line}` : ""}: programme #${n}${extra}`;
+  }
+
+  at(p: XNode, n: number): At {
+    const ch = attr(p, "channel") ?? "";
+    const start = attr(p, "start") ?? "";
+    return { ctx: () => this.where(p, n, ` (channel "${short(ch)}", start "${short(start)}")`), fields: () => ({ source: this.source, programme: n, line: this.lineOf(p) }) };
+  }
+}
+
+/** Parses an XMLTV document and returns the programmes of one channel, validated. */
+export function parseXmltv(xml: string, opts: XmltvImportOptions): ParsedSchedule {
+  const source = opts.source ?? "XMLTV";
+  if (xml.charCodeAt(0) === 0xfeff) xml = xml.slice(1);
+  const tvNode = parseTv(xml, source);
+  const doc = new Doc(xml, source);
   const declared = new Set<string>();
   for (const c of list(tvNode, "channel")) {
     const id = attr(c, "id");
     if (id !== undefined) declared.add(id);
   }
-
   const programmes = list(tvNode, "programme");
   const progs: Prog[] = [];
-  const where = (p: XText, n: number, extra = ""): string => {
-    const line = lineOf(p);
-    return `${source}${line !== undefined ? `:${line}` : ""}: programme #${n}${extra}`;
-  };
   for (let i = 0; i < programmes.length; i++) {
-    const p = programmes[i];
-    const n = i + 1;
-    const ch = attr(p, "channel");
-    if (ch === undefined) {
-      throw new OnairError("ONAIR_SCHEDULE_BAD_PROGRAMME", `${where(p, n)} has no channel attribute`, { source, programme: n, line: lineOf(p) });
-    }
-    if (!declared.has(ch)) {
-      throw new OnairError(
-        "ONAIR_SCHEDULE_UNKNOWN_CHANNEL",
-        `${where(p, n)} refers to channel "${ch}", which the file does not declare with <channel id="${ch}">`,
-        { source, programme: n, line: lineOf(p), channel: ch },
-      );
-    }
-    if (ch !== opts.xmltvChannel || typeof p === "string") continue;
-    const startAttr = attr(p, "start");
-    const ctx = (): string => where(p, n, ` (channel "${ch}", start "${startAttr ?? ""}")`);
-    if (startAttr === undefined) {
-      throw new OnairError("ONAIR_SCHEDULE_BAD_DATE", `${ctx()}: start attribute missing`, { source, programme: n, line: lineOf(p) });
-    }
-    const start = parseXmltvDate(startAttr);
-    if (start === undefined) {
-      throw new OnairError("ONAIR_SCHEDULE_BAD_DATE", `${ctx()}: start="${startAttr}" is not an XMLTV date (YYYYMMDDhhmmss +hhmm)`, {
-        source,
-        programme: n,
-        line: lineOf(p),
-        attribute: "start",
-        value: startAttr,
-      });
-    }
-    const stopAttr = attr(p, "stop");
-    let stop: number | undefined;
-    if (stopAttr !== undefined) {
-      stop = parseXmltvDate(stopAttr);
-      if (stop === undefined) {
-        throw new OnairError("ONAIR_SCHEDULE_BAD_DATE", `${ctx()}: stop="${stopAttr}" is not an XMLTV date (YYYYMMDDhhmmss +hhmm)`, {
-          source,
-          programme: n,
-          line: lineOf(p),
-          attribute: "stop",
-          value: stopAttr,
-        });
-      }
-      if (stop <= start) {
-        throw new OnairError("ONAIR_SCHEDULE_BAD_TIMES", `${ctx()}: stop "${stopAttr}" is not after start`, {
-          source,
-          programme: n,
-          line: lineOf(p),
-        });
-      }
-    }
-    progs.push({ n, index: i, start, stopAttr, stop, item: programmeItem(p, ctx) });
+    const prog = readProgramme(doc, programmes[i], i + 1, declared, opts);
+    if (prog) progs.push({ ...prog, index: i });
   }
   if (progs.length === 0) {
     throw new OnairError(
       "ONAIR_SCHEDULE_NO_PROGRAMMES",
-      `${source}: no programme for XMLTV channel "${opts.xmltvChannel}" (channels in the file: ${[...declared].join(", ") || "none"})`,
+      `${source}: no programme for XMLTV channel "${opts.xmltvChannel}" (channels in the file: ${short([...declared].join(", ")) || "none"})`,
       { source, xmltvChannel: opts.xmltvChannel, channels: [...declared] },
     );
   }
+  const items = timeline(doc, programmes, progs);
+  return { items, windowStartMs: items[0].startMs, windowEndMs: endMs(items[items.length - 1]) };
+}
 
+/** One `programme`: checked against the declared channels; read when it is of the selected channel. */
+function readProgramme(doc: Doc, p: XText, n: number, declared: Set<string>, opts: XmltvImportOptions): Omit<Prog, "index"> | undefined {
+  const { source } = doc;
+  const ch = attr(p, "channel");
+  if (ch === undefined) {
+    throw new OnairError("ONAIR_SCHEDULE_BAD_PROGRAMME", `${doc.where(p, n)} has no channel attribute`, { source, programme: n, line: doc.lineOf(p) });
+  }
+  if (!declared.has(ch)) {
+    throw new OnairError(
+      "ONAIR_SCHEDULE_UNKNOWN_CHANNEL",
+      `${doc.where(p, n)} refers to channel "${short(ch)}", which the file does not declare with <channel id="${short(ch)}">`,
+      { source, programme: n, line: doc.lineOf(p), channel: short(ch) },
+    );
+  }
+  if (ch !== opts.xmltvChannel || typeof p === "string") return undefined;
+  const at = doc.at(p, n);
+  const startAttr = attr(p, "start");
+  if (startAttr === undefined) throw new OnairError("ONAIR_SCHEDULE_BAD_DATE", `${at.ctx()}: start attribute missing`, at.fields());
+  const start = readDate(startAttr, "start", at);
+  if (!startInBounds(start, opts.starts)) {
+    throw new OnairError("ONAIR_SCHEDULE_OUT_OF_RANGE", `${at.ctx()} ${outOfBoundsText(start, opts.starts!)}`, { ...at.fields(), startMs: start });
+  }
+  const stopAttr = attr(p, "stop");
+  const stop = stopAttr === undefined ? undefined : readDate(stopAttr, "stop", at);
+  if (stop !== undefined && stop <= start) {
+    throw new OnairError("ONAIR_SCHEDULE_BAD_TIMES", `${at.ctx()}: stop "${short(stopAttr ?? "")}" is not after start`, at.fields());
+  }
+  return { n, start, stopAttr, stop, item: programmeItem(p, at) };
+}
+
+function readDate(value: string, attribute: "start" | "stop", at: At): number {
+  const ms = parseXmltvDate(value);
+  if (ms === undefined) {
+    throw new OnairError("ONAIR_SCHEDULE_BAD_DATE", `${at.ctx()}: ${attribute}="${short(value)}" is not an XMLTV date (YYYYMMDDhhmmss +hhmm)`, {
+      ...at.fields(),
+      attribute,
+      value: short(value),
+    });
+  }
+  return ms;
+}
+
+/** Sorts the programmes by start, ends those without stop at the next start, refuses overlaps. */
+function timeline(doc: Doc, programmes: XText[], progs: Prog[]): ScheduleItemInput[] {
+  const { source } = doc;
   progs.sort((a, b) => a.start - b.start || a.n - b.n);
   const items: ScheduleItemInput[] = new Array<ScheduleItemInput>(progs.length);
   for (let k = 0; k < progs.length; k++) {
     const pr = progs[k];
     const p = programmes[pr.index];
+    const fields = (): Record<string, unknown> => ({ source, programme: pr.n, line: doc.lineOf(p) });
     let stop = pr.stop;
     if (stop === undefined) {
-      const next = progs[k + 1];
-      if (!next) {
-        throw new OnairError("ONAIR_SCHEDULE_NO_STOP", `${where(p, pr.n)}: the channel's last programme has no stop attribute`, {
-          source,
-          programme: pr.n,
-          line: lineOf(p),
-        });
-      }
+      const next = progs[k + 1] as Prog | undefined;
+      if (!next) throw new OnairError("ONAIR_SCHEDULE_NO_STOP", `${doc.where(p, pr.n)}: the channel's last programme has no stop attribute`, fields());
       stop = next.start;
       if (stop <= pr.start) {
-        throw new OnairError("ONAIR_SCHEDULE_OVERLAP", `${where(p, pr.n)} has no stop and programme #${next.n} starts at the same time`, {
-          source,
-          programme: pr.n,
-          line: lineOf(p),
-        });
+        throw new OnairError("ONAIR_SCHEDULE_OVERLAP", `${doc.where(p, pr.n)} has no stop and programme #${next.n} starts at the same time`, fields());
       }
     }
-    if (stop - pr.start > MAX_DURATION_MS) {
-      throw new OnairError("ONAIR_SCHEDULE_BAD_TIMES", `${where(p, pr.n)} lasts more than 7 days`, { source, programme: pr.n, line: lineOf(p) });
-    }
+    if (stop - pr.start > MAX_DURATION_MS) throw new OnairError("ONAIR_SCHEDULE_BAD_TIMES", `${doc.where(p, pr.n)} lasts more than 7 days`, fields());
     pr.item.startMs = pr.start;
     pr.item.durationMs = stop - pr.start;
-    if (k > 0) {
+    if (k > 0 && pr.start < endMs(items[k - 1])) {
       const prev = progs[k - 1];
       const prevItem = items[k - 1];
-      if (pr.start < endMs(prevItem)) {
-        throw new OnairError(
-          "ONAIR_SCHEDULE_OVERLAP",
-          `${where(p, pr.n)} (start "${attr(p, "start") ?? ""}") overlaps programme #${prev.n} (line ${
-            lineOf(programmes[prev.index]) ?? "?"
-          }, ${formatXmltvDate(prevItem.startMs)}–${formatXmltvDate(endMs(prevItem))})`,
-          { source, programme: pr.n, line: lineOf(p), overlaps: prev.n, overlapsLine: lineOf(programmes[prev.index]) },
-        );
-      }
+      const prevLine = doc.lineOf(programmes[prev.index]);
+      throw new OnairError(
+        "ONAIR_SCHEDULE_OVERLAP",
+        `${doc.where(p, pr.n)} (start "${attr(p, "start") ?? ""}") overlaps programme #${prev.n} (line ${prevLine ?? "?"}, ${formatXmltvDate(
+          prevItem.startMs,
+        )}–${formatXmltvDate(endMs(prevItem))})`,
+        { ...fields(), overlaps: prev.n, overlapsLine: prevLine },
+      );
     }
     items[k] = pr.item;
   }
-  return { items, windowStartMs: items[0].startMs, windowEndMs: endMs(items[items.length - 1]) };
+  return items;
 }
 
 function pick(nodes: XText[], lang: string | undefined): XText | undefined {
@@ -326,12 +341,37 @@ function pick(nodes: XText[], lang: string | undefined): XText | undefined {
   return nodes[0];
 }
 
-function programmeItem(p: XNode, ctx: () => string): ScheduleItemInput {
+/** The XMLTV element or attribute each limited text comes from. */
+const XMLTV_FIELD: Record<TextField, string> = {
+  title: "title",
+  subtitle: "sub-title",
+  description: "desc",
+  genre: "category",
+  language: "title lang",
+  rating: "rating",
+  episodeNum: "episode-num",
+  breakId: "break id",
+};
+
+function programmeItem(p: XNode, at: At): ScheduleItemInput {
+  const item = programmeFields(p, at);
+  const long = itemTextTooLong(item);
+  if (long) {
+    throw new OnairError(
+      "ONAIR_SCHEDULE_TEXT_TOO_LONG",
+      `${at.ctx()}: the ${XMLTV_FIELD[long.field]} is ${long.bytes} bytes of UTF-8; the limit is ${long.limit}`,
+      { ...at.fields(), field: long.field, bytes: long.bytes, limit: long.limit },
+    );
+  }
+  return item;
+}
+
+function programmeFields(p: XNode, at: At): ScheduleItemInput {
   const titles = list(p, "title");
   const titleNode = titles[0];
   const title = text(titleNode);
   if (title === "") {
-    throw new OnairError("ONAIR_SCHEDULE_BAD_PROGRAMME", `${ctx()}: no title`, {});
+    throw new OnairError("ONAIR_SCHEDULE_BAD_PROGRAMME", `${at.ctx()}: no title`, at.fields());
   }
   const language = attr(titleNode, "lang");
   const item: ScheduleItemInput = { startMs: 0, durationMs: 0, title };

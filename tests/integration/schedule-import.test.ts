@@ -8,7 +8,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { OnairError } from "../../src/core/errors.js";
-import { exportSchedule, importScheduleFile, importScheduleText } from "../../src/schedule/import.js";
+import { ManualClock } from "../../src/core/clock.js";
+import { MAX_IMPORT_BYTES, exportSchedule, importScheduleFile, importScheduleText, type ImportOptions } from "../../src/schedule/import.js";
 import { openStore, type Store } from "../../src/store/db.js";
 import { generateProgrammes, programmesToXmltv, UTF8_TITLE, type GenProgramme } from "../helpers/xmltv.js";
 
@@ -16,8 +17,10 @@ let dir: string;
 let store: Store;
 const week = generateProgrammes({ channels: [{ id: "one" }, { id: "two" }], days: 7, perDay: 40 });
 const weekXml = programmesToXmltv(week);
+/** "now" for the import window: the first day of the generated week */
+const clock = new ManualClock(Date.UTC(2025, 5, 1));
 
-function write(name: string, text: string): string {
+function write(name: string, text: string | Buffer): string {
   const f = path.join(dir, name);
   fs.writeFileSync(f, text);
   return f;
@@ -31,7 +34,7 @@ function dump(s: Store): string {
   return JSON.stringify(out);
 }
 
-function importError(file: string, opts: { channel: string; xmltvChannel?: string }): OnairError {
+function importError(file: string, opts: ImportOptions): OnairError {
   try {
     importScheduleFile(store, file, opts);
   } catch (e) {
@@ -59,8 +62,8 @@ const expectedFor = (ch: string): GenProgramme[] => week.filter((p) => p.channel
 describe("importing a week of XMLTV for two channels", () => {
   it("stores every programme of each channel in UTC with its UTF-8 text, category, rating and episode", () => {
     const file = write("week.xml", weekXml);
-    const r1 = importScheduleFile(store, file, { channel: "one" });
-    const r2 = importScheduleFile(store, file, { channel: "tv2", xmltvChannel: "two" });
+    const r1 = importScheduleFile(store, file, { clock, channel: "one" });
+    const r2 = importScheduleFile(store, file, { clock, channel: "tv2", xmltvChannel: "two" });
     expect([r1.inserted, r2.inserted]).toEqual([280, 280]);
     for (const [ch, xid] of [
       ["one", "one"],
@@ -81,18 +84,18 @@ describe("importing a week of XMLTV for two channels", () => {
 
   it("keeps every event id when the same file is imported again", () => {
     const file = write("week.xml", weekXml);
-    importScheduleFile(store, file, { channel: "one" });
+    importScheduleFile(store, file, { clock, channel: "one" });
     const before = store.listItems("one").map((i) => i.eventId);
-    const r = importScheduleFile(store, file, { channel: "one" });
+    const r = importScheduleFile(store, file, { clock, channel: "one" });
     expect(r.keptEventIds).toBe(280);
     expect(store.listItems("one").map((i) => i.eventId)).toEqual(before);
   });
 
   it("replaces only the day a partial file covers, new event ids only for changed items", () => {
-    importScheduleText(store, weekXml, "xmltv", { channel: "one" });
+    importScheduleText(store, weekXml, "xmltv", { clock, channel: "one" });
     const before = store.listItems("one");
     const day3 = expectedFor("one").slice(80, 120).map((p, i) => (i === 5 ? { ...p, title: "Sondersendung" } : p));
-    importScheduleText(store, programmesToXmltv(day3, [{ id: "one" }]), "xmltv", { channel: "one" });
+    importScheduleText(store, programmesToXmltv(day3, [{ id: "one" }]), "xmltv", { clock, channel: "one" });
     const after = store.listItems("one");
     expect(after).toHaveLength(280);
     const ws = day3[0].startMs;
@@ -112,12 +115,12 @@ describe("a bad import leaves the store unchanged", () => {
     for (let k = 0; k <= n; k++) i = text.indexOf(needle, i + 1);
     return i;
   }
-  function check(name: string, text: string, code: string, message?: RegExp): OnairError {
-    importScheduleText(store, weekXml, "xmltv", { channel: "one" });
-    importScheduleText(store, weekXml, "xmltv", { channel: "two" });
+  function check(name: string, text: string | Buffer, code: string, message?: RegExp): OnairError {
+    importScheduleText(store, weekXml, "xmltv", { clock, channel: "one" });
+    importScheduleText(store, weekXml, "xmltv", { clock, channel: "two" });
     store.allocateSpliceEventId("one");
     const before = dump(store);
-    const e = importError(write(name, text), { channel: "one" });
+    const e = importError(write(name, text), { clock, channel: "one" });
     expect(e.code).toBe(code);
     if (message) expect(e.message).toMatch(message);
     expect(dump(store)).toBe(before);
@@ -163,6 +166,76 @@ describe("a bad import leaves the store unchanged", () => {
     check("other.xml", programmesToXmltv(expectedFor("two")), "ONAIR_SCHEDULE_NO_PROGRAMMES", /"one"/);
   });
 
+  /** 1-based line of the n-th (from 0) occurrence of `needle`. */
+  function lineOfNth(text: string, needle: string, n: number): number {
+    return text.slice(0, nth(text, needle, n)).split("\n").length;
+  }
+
+  it("a 35 KB XMLTV whose DOCTYPE entity would expand to a 50 MB title (refused before parsing)", () => {
+    const xml =
+      `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE tv [\n<!ENTITY big "${"A".repeat(10_000)}">\n]>\n<tv>\n<channel id="one"/>\n` +
+      `<programme start="20250602000000 +0000" stop="20250602010000 +0000" channel="one"><title>${"&big;".repeat(5000)}</title></programme>\n</tv>\n`;
+    expect(xml.length).toBeGreaterThan(35_000);
+    expect(xml.length).toBeLessThan(36_000);
+    const e = check("entities.xml", xml, "ONAIR_XMLTV_ENTITY", /^entities\.xml:3: the DOCTYPE declares entity "big"/);
+    expect(e.fields).toMatchObject({ line: 3, entity: "big" });
+  });
+
+  it("a 10 MB title", () => {
+    const progs = one.slice(0, 10).map((p, i) => (i === 3 ? { ...p, title: "T".repeat(10_000_000) } : p));
+    const xml = programmesToXmltv(progs, [{ id: "one" }]);
+    const line = lineOfNth(xml, "<programme ", 3);
+    const e = check("title.xml", xml, "ONAIR_SCHEDULE_TEXT_TOO_LONG", new RegExp(`^title\\.xml:${line}: programme #4 .*the title is 10000000 bytes of UTF-8; the limit is 1024$`));
+    expect(e.fields).toMatchObject({ programme: 4, line, field: "title", bytes: 10_000_000, limit: 1024 });
+  });
+
+  it("a JSON description over 16 KiB", () => {
+    const items = [{ start: "2025-06-03T00:00:00Z", duration: 60, title: "a", description: "é".repeat(8193) }];
+    check("desc.json", JSON.stringify({ items }), "ONAIR_SCHEDULE_TEXT_TOO_LONG", /^desc\.json:1: items\[0\]\.description: 16386 bytes of UTF-8; the limit is 16384$/);
+  });
+
+  it("a year typo (0025 for 2025), which once widened the replace window to 1925 and wiped the channel", () => {
+    // start and stop: a typo in the start alone makes a programme longer than 7 days
+    const at = nth(weekXml, 'start="2025', 150);
+    const bad = `${weekXml.slice(0, at)}start="0025${weekXml.slice(at + 'start="2025'.length).replace('stop="2025', 'stop="0025')}`;
+    const e = check("typo.xml", bad, "ONAIR_SCHEDULE_OUT_OF_RANGE", /programme #151 .*starts 0025-\d\d-\d\dT.*--force/);
+    expect(e.fields.line).toBe(lineOfNth(bad, "<programme ", 150));
+  });
+
+  it("a JSON start on 2026-02-30", () => {
+    const items = [
+      { start: "2025-06-03T00:00:00Z", duration: 60, title: "a" },
+      { start: "2026-02-30T00:00:00Z", duration: 60, title: "b" },
+    ];
+    const e = check("feb30.json", JSON.stringify({ items }, null, 2), "ONAIR_SCHEDULE_BAD_DATE", /^feb30\.json:9: items\[1\]\.start: not a real calendar date/);
+    expect(e.fields).toMatchObject({ path: "items[1].start", line: 9 });
+  });
+
+  it("bytes that are not UTF-8, naming their line", () => {
+    const bytes = Buffer.from(weekXml);
+    const at = Buffer.from(weekXml.slice(0, nth(weekXml, "<title", 70))).length + 20;
+    bytes[at] = 0xff;
+    const line = lineOfNth(weekXml, "<title", 70);
+    check("bytes.xml", bytes, "ONAIR_SCHEDULE_INVALID_TEXT", new RegExp(`^bytes\\.xml:${line}: bytes that are not utf-8 text`));
+  });
+
+  it("an unknown entity, naming its line", () => {
+    const at = nth(weekXml, "</title>", 40);
+    const bad = `${weekXml.slice(0, at)} &foo;${weekXml.slice(at)}`;
+    const line = lineOfNth(weekXml, "</title>", 40);
+    check("entity.xml", bad, "ONAIR_XMLTV_UNKNOWN_ENTITY", new RegExp(`^entity\\.xml:${line}: unknown entity &foo;`));
+  });
+
+  it("a file over 32 MiB, without reading it", () => {
+    importScheduleText(store, weekXml, "xmltv", { clock, channel: "one" });
+    const before = dump(store);
+    const file = write("huge.xml", "");
+    fs.truncateSync(file, MAX_IMPORT_BYTES + 1);
+    const e = importError(file, { clock, channel: "one" });
+    expect([e.code, e.fields.size, e.fields.limit]).toEqual(["ONAIR_SCHEDULE_TOO_LARGE", MAX_IMPORT_BYTES + 1, 32 * 1024 * 1024]);
+    expect(dump(store)).toBe(before);
+  });
+
   it("a JSON file with an overlap", () => {
     const items = [
       { start: "2025-06-03T00:00:00Z", duration: 3600, title: "a" },
@@ -173,21 +246,34 @@ describe("a bad import leaves the store unchanged", () => {
 });
 
 describe("large files", () => {
-  it("imports a 50 MB XMLTV file in one clean transaction", () => {
-    const programmes = generateProgrammes({ channels: [{ id: "big" }], count: 60_000, descLength: 700, perDay: 96 });
+  it("imports a 30 MB XMLTV file (the limit is 32 MiB) in one clean transaction", () => {
+    const programmes = generateProgrammes({ channels: [{ id: "big" }], count: 21_000, descLength: 700, perDay: 96 });
     const xml = programmesToXmltv(programmes);
     const file = write("big.xml", xml);
-    expect(fs.statSync(file).size).toBeGreaterThanOrEqual(50 * 1000 * 1000);
-    const r = importScheduleFile(store, file, { channel: "big" });
-    expect(r.inserted).toBe(60_000);
-    const last = store.listItems("big", programmes[59_999].startMs, programmes[59_999].stopMs);
-    expect(last.map((i) => i.title)).toEqual([programmes[59_999].title]);
+    expect(fs.statSync(file).size).toBeGreaterThanOrEqual(29 * 1000 * 1000);
+    expect(fs.statSync(file).size).toBeLessThanOrEqual(MAX_IMPORT_BYTES);
+    const r = importScheduleFile(store, file, { clock, channel: "big" });
+    expect(r.inserted).toBe(21_000);
+    const last = store.listItems("big", programmes[20_999].startMs, programmes[20_999].stopMs);
+    expect(last.map((i) => i.title)).toEqual([programmes[20_999].title]);
+  });
+});
+
+describe("encodings", () => {
+  it("keeps the accents of an ISO-8859-1 XMLTV (read as windows-1252)", () => {
+    const xml =
+      `<?xml version="1.0" encoding="ISO-8859-1"?>\n<tv>\n<channel id="one"/>\n` +
+      `<programme start="20250602000000 +0000" stop="20250602010000 +0000" channel="one"><title lang="fr">Télé à 5 \u0080</title><desc>Ça débute</desc></programme>\n</tv>\n`;
+    const r = importScheduleFile(store, write("latin1.xml", Buffer.from(xml, "latin1")), { clock, channel: "one" });
+    expect(r.inserted).toBe(1);
+    const [item] = store.listItems("one");
+    expect([item.title, item.description]).toEqual(["Télé à 5 €", "Ça débute"]);
   });
 });
 
 describe("export", () => {
   it("XMLTV and JSON exports import back to the same items and event ids", () => {
-    importScheduleText(store, weekXml, "xmltv", { channel: "one" });
+    importScheduleText(store, weekXml, "xmltv", { clock, channel: "one" });
     importScheduleText(
       store,
       JSON.stringify({
@@ -195,7 +281,7 @@ describe("export", () => {
         breaks: [{ start: "2025-06-20T11:00:00Z", duration: 30 }],
       }),
       "json",
-      { channel: "one" },
+      { clock, channel: "one" },
     );
     const before = store.listItems("one");
     const breaks = store.listBreaks("one");
@@ -203,12 +289,12 @@ describe("export", () => {
     const json = exportSchedule(store, "one", "json");
 
     store.clearSchedule("one");
-    importScheduleText(store, json, "json", { channel: "one" });
+    importScheduleText(store, json, "json", { clock, channel: "one" });
     expect(store.listItems("one").map(({ id: _id, eventId: _e, ...rest }) => rest)).toEqual(before.map(({ id: _id, eventId: _e, ...rest }) => rest));
     expect(store.listBreaks("one")).toEqual(breaks);
 
     const idsAfterJson = store.listItems("one").map((i) => i.eventId);
-    const fromXml = importScheduleText(store, xml, "xmltv", { channel: "one" });
+    const fromXml = importScheduleText(store, xml, "xmltv", { clock, channel: "one" });
     expect(fromXml.keptEventIds).toBe(before.length);
     const afterXml = store.listItems("one");
     expect(afterXml.map((i) => i.eventId)).toEqual(idsAfterJson);

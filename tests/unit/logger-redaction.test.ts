@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { OnairError } from "../../src/core/errors.js";
-import { SecretSet, redactString } from "../../src/config/redact.js";
+import { LOG_VALUE_MAX_CHARS, SecretSet, redactJsonLine, redactString } from "../../src/config/redact.js";
 import { channelLogger, createLogger } from "../../src/observe/logger.js";
 
 const TOKEN = "987654321:AAHsecretTelegramTokenValue_abcdefghij";
@@ -78,5 +78,72 @@ describe("logger", () => {
     c.logger.secrets.add("late-secret-value");
     c.logger.info("value late-secret-value");
     expect(c.text()).not.toContain("late-secret-value");
+  });
+});
+
+describe("long values", () => {
+  it("redacts a line holding a 50 MB value quickly, without overflowing the stack, logging it cut with its length", () => {
+    const line = JSON.stringify({ level: "info", event: "item_aired", title: "A".repeat(50_000_000), url: "https://u:pw-after@h/" });
+    const t0 = performance.now();
+    const out = redactJsonLine(line);
+    const ms = performance.now() - t0;
+    const o = JSON.parse(out) as { title: string; url: string };
+    expect(o.title).toBe(`${"A".repeat(LOG_VALUE_MAX_CHARS)}… [cut, 50000000 chars]`);
+    expect(o.url).toBe("https://u:***@h/");
+    // measured ≈ 40 ms; the regex it replaces overflowed the stack at 10 MB
+    expect(ms).toBeLessThan(2000);
+  });
+
+  it("redacts a 10 MB string of each pattern's worst shape in linear time and constant stack", () => {
+    const n = 10_000_000;
+    const shapes: [string, string][] = [
+      // 400 KB of "a." took 195 s: the URL pattern read a scheme from every word boundary
+      ["a.".repeat(n / 2), "a.".repeat(n / 2)],
+      // `[…]{30,}` overflowed the stack
+      [`123456789:${"A".repeat(n)}`, "***"],
+      [`https://u:${"p".repeat(n)}@h`, "https://u:***@h"],
+      [`?token=${"a".repeat(n)}`, "?token=***"],
+      ["a://".repeat(n / 4), "a://".repeat(n / 4)],
+    ];
+    const t0 = performance.now();
+    for (const [value, redacted] of shapes) expect(redactString(value) === redacted, value.slice(0, 12)).toBe(true);
+    // measured ≈ 0.4 s for the five
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
+
+  it("replaces a secret that straddles the cut whole", () => {
+    const secrets = new SecretSet();
+    secrets.add("opaque-secret-no-pattern");
+    for (const at of [LOG_VALUE_MAX_CHARS - 10, LOG_VALUE_MAX_CHARS - 1, LOG_VALUE_MAX_CHARS]) {
+      const value = `${"x".repeat(at)}opaque-secret-no-pattern ${"y".repeat(5000)}`;
+      const out = redactJsonLine(JSON.stringify({ v: value }), secrets);
+      expect(out, String(at)).not.toContain("opaq");
+      expect(out).toContain(`… [cut, ${value.length} chars]`);
+    }
+  });
+
+  it("cuts between escapes and surrogate pairs and counts the value's own characters", () => {
+    // each unit is 1, 2 or 6 characters long in JSON, so some cut lands inside one
+    for (const unit of ["é", '"', "\n", "\u0001", "日本", "😀"]) {
+      const value = `x${unit.repeat(5000)}`;
+      const o = JSON.parse(redactJsonLine(JSON.stringify({ t: value }))) as { t: string };
+      const m = /^([\s\S]*)… \[cut, (\d+) chars\]$/.exec(o.t);
+      expect(m, unit).not.toBeNull();
+      expect(value.startsWith(m![1]), unit).toBe(true);
+      expect(Number(m![2])).toBe(value.length);
+    }
+  });
+
+  it("logs a 10 MB title through the logger, cut", () => {
+    const c = capture();
+    channelLogger(c.logger, "ch").info({ event: "item_aired", title: "T".repeat(10_000_000) });
+    const [line] = c.json();
+    expect(line).toMatchObject({ channel: "ch", event: "item_aired", title: `${"T".repeat(LOG_VALUE_MAX_CHARS)}… [cut, 10000000 chars]` });
+  });
+
+  it("still masks the string value of a secret key and registered secrets between strings", () => {
+    const secrets = new SecretSet();
+    secrets.add("424242");
+    expect(redactJsonLine('{"password":"x\\"y","n":424242,"k":"z"}', secrets)).toBe('{"password":"***","n":***,"k":"z"}');
   });
 });

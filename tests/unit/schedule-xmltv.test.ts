@@ -46,6 +46,13 @@ describe("XMLTV dates", () => {
     }
   });
 
+  it("takes the year as written: 0026 is the year 26, not 1926; leap days by the Gregorian rule", () => {
+    expect(parseXmltvDate("00260601120000 +0000")).toBe(Date.parse("0026-06-01T12:00:00Z"));
+    expect(new Date(parseXmltvDate("00260601120000 +0000")!).getUTCFullYear()).toBe(26);
+    expect(parseXmltvDate("20240229000000")).toBe(Date.UTC(2024, 1, 29));
+    for (const s of ["20260229000000", "21000229000000", "20260230000000", "20260431000000"]) expect(parseXmltvDate(s), s).toBeUndefined();
+  });
+
   it("formats in UTC and reads its own format back", () => {
     expect(formatXmltvDate(T)).toBe("20250601120000 +0000");
     expect(parseXmltvDate(formatXmltvDate(T + 7000))).toBe(T + 7000);
@@ -53,16 +60,16 @@ describe("XMLTV dates", () => {
 });
 
 describe("XMLTV programme fields", () => {
-  it("decodes entities, numeric references, internal DOCTYPE entities and CDATA", () => {
-    const xml = `<?xml version="1.0"?>\n<!DOCTYPE tv [ <!ENTITY chan "Kanal Eins"> ]>\n<tv><channel id="ch"/>\n${prog(
+  it("decodes the five XML entities, numeric references and CDATA, under a DOCTYPE without entity declarations", () => {
+    const xml = `<?xml version="1.0"?>\n<!DOCTYPE tv SYSTEM "xmltv.dtd" [ <!ATTLIST tv date CDATA #IMPLIED> <!-- <!ENTITY x "in a comment"> --> ]>\n<tv><channel id="ch"/>\n${prog(
       "20250601120000 +0000",
       "20250601130000 +0000",
-      `<title lang="de">Tom &amp; Jerry &#233;&#x4E2D; &lt;live&gt; &quot;x&apos;</title><sub-title>&chan;</sub-title><desc><![CDATA[Raw <b>&amp;</b> text]]></desc>`,
-    )}</tv>`;
+      `<title lang="de">Tom &amp; Jerry &#233;&#x4E2D; &lt;live&gt; &quot;x&apos;</title><sub-title>&#x1F600;</sub-title><desc><![CDATA[Raw <b>&amp; &foo;</b> text]]></desc>`,
+    )}<!-- &bar; in a comment --></tv>`;
     const [item] = parseXmltv(xml, { xmltvChannel: "ch" }).items;
     expect(item.title).toBe(`Tom & Jerry é中 <live> "x'`);
-    expect(item.subtitle).toBe("Kanal Eins");
-    expect(item.description).toBe("Raw <b>&amp;</b> text");
+    expect(item.subtitle).toBe("😀");
+    expect(item.description).toBe("Raw <b>&amp; &foo;</b> text");
   });
 
   it("takes the first title and its language, and the sub-title and description in that language", () => {
@@ -196,6 +203,73 @@ describe("XMLTV errors", () => {
     expect(err(() => parseXmltv(doc(prog("20250601120000", undefined)), { xmltvChannel: "ch" })).code).toBe("ONAIR_SCHEDULE_NO_STOP");
     expect(err(() => parseXmltv("<notv/>", { xmltvChannel: "ch" })).code).toBe("ONAIR_SCHEDULE_BAD_XML");
     expect(err(() => parseXmltv("<tv></tv>", { xmltvChannel: "ch" })).code).toBe("ONAIR_SCHEDULE_NO_PROGRAMMES");
+  });
+});
+
+describe("XMLTV text checks", () => {
+  const ok = prog("20250601120000 +0000", "20250601130000 +0000");
+
+  it("refuses a DOCTYPE that declares entities before parsing, naming the line of the declaration", () => {
+    for (const decl of ['<!ENTITY big "AAAA">', '<!ENTITY % pe "x">', "<!ENTITY ext SYSTEM 'file:///etc/passwd'>"]) {
+      const xml = `<?xml version="1.0"?>\n<!-- a comment -->\n<!DOCTYPE tv [\n  <!ELEMENT tv ANY>\n  ${decl}\n]>\n<tv><channel id="ch"/>\n${ok}</tv>\n`;
+      const e = err(() => parseXmltv(xml, { xmltvChannel: "ch", source: "f.xml" }));
+      expect([e.code, e.fields.line], decl).toEqual(["ONAIR_XMLTV_ENTITY", 5]);
+      expect(e.message).toMatch(/^f\.xml:5: the DOCTYPE declares entity "(big|pe|ext)"/);
+    }
+  });
+
+  it("refuses an unknown entity or a reference to a non-character, naming its line, in text and attributes", () => {
+    const cases: [string, string][] = [
+      [`<title>Tom &foo; Jerry</title>`, "&foo;"],
+      [`<title lang="&de;">t</title>`, "&de;"],
+      [`<title>&#xD800;</title>`, "&#xD800;"],
+      [`<title>&#0;</title>`, "&#0;"],
+    ];
+    for (const [inner, ref] of cases) {
+      const xml = doc(ok + prog("20250601130000 +0000", "20250601140000 +0000", inner));
+      const e = err(() => parseXmltv(xml, { xmltvChannel: "ch", source: "f.xml" }));
+      expect([e.code, e.fields.line, e.fields.reference], inner).toEqual(["ONAIR_XMLTV_UNKNOWN_ENTITY", 5, ref]);
+      expect(e.message).toMatch(/^f\.xml:5: /);
+    }
+    const bare = err(() => parseXmltv(doc(prog("20250601120000 +0000", "20250601130000 +0000", `<title lang="a & b">t</title>`)), { xmltvChannel: "ch" }));
+    expect([bare.code, bare.fields.line]).toEqual(["ONAIR_SCHEDULE_BAD_XML", 4]);
+  });
+
+  it("stores a title of 1 KiB and a description of 16 KiB, and refuses a byte more, naming the programme and its line", () => {
+    const title = "é".repeat(512);
+    const desc = "x".repeat(16 * 1024);
+    const [item] = parseXmltv(doc(prog("20250601120000 +0000", "20250601130000 +0000", `<title>${title}</title><desc>${desc}</desc>`)), { xmltvChannel: "ch" }).items;
+    expect([item.title, item.description]).toEqual([title, desc]);
+    const cases: [string, string, number, number][] = [
+      [`<title>${title}x</title>`, "title", 1025, 1024],
+      [`<title>t</title><desc>${desc}é</desc>`, "desc", 16 * 1024 + 2, 16 * 1024],
+      [`<title>t</title><sub-title>${"s".repeat(1025)}</sub-title>`, "sub-title", 1025, 1024],
+      [`<title>t</title><category>${"c".repeat(2000)}</category>`, "category", 2000, 1024],
+      [`<title>t</title><episode-num>${"1".repeat(1025)}</episode-num>`, "episode-num", 1025, 1024],
+    ];
+    for (const [inner, name, bytes, limit] of cases) {
+      const e = err(() => parseXmltv(doc(ok + prog("20250601130000 +0000", "20250601140000 +0000", inner)), { xmltvChannel: "ch", source: "f.xml" }));
+      expect(e.code, name).toBe("ONAIR_SCHEDULE_TEXT_TOO_LONG");
+      expect(e.message).toBe(`f.xml:5: programme #2 (channel "ch", start "20250601130000 +0000"): the ${name} is ${bytes} bytes of UTF-8; the limit is ${limit}`);
+      expect(e.fields).toMatchObject({ programme: 2, line: 5, bytes, limit });
+    }
+  });
+
+  it("quotes at most 64 characters of a value in a message", () => {
+    const e = err(() => parseXmltv(doc(prog(`2025${"9".repeat(100_000)}`, "20250601130000")), { xmltvChannel: "ch" }));
+    expect(e.code).toBe("ONAIR_SCHEDULE_BAD_DATE");
+    expect(e.message.length).toBeLessThan(300);
+    expect(e.message).toContain(`start="2025${"9".repeat(60)}… (100004 characters)"`);
+  });
+
+  it("refuses a programme that starts outside the accepted window, naming it", () => {
+    const starts = { fromMs: T - 3600_000, toMs: T + 3600_000 };
+    expect(parseXmltv(doc(ok), { xmltvChannel: "ch", starts }).items).toHaveLength(1);
+    const xml = doc(ok + prog("00250601130000 +0000", "20250601140000 +0000"));
+    const e = err(() => parseXmltv(xml, { xmltvChannel: "ch", source: "f.xml", starts }));
+    expect(e.code).toBe("ONAIR_SCHEDULE_OUT_OF_RANGE");
+    expect(e.message).toMatch(/^f\.xml:5: programme #2 .* starts 0025-06-01T13:00:00Z, outside 2025-06-01T11:00:00Z … 2025-06-01T13:00:00Z/);
+    expect(parseXmltv(xml.replace("00250601130000", "20250601130000"), { xmltvChannel: "ch", starts }).items).toHaveLength(2);
   });
 });
 
