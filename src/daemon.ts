@@ -302,6 +302,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     c.on("stall", (e) => notify({ kind: "stall", channel: c.id, silentMs: e.silentMs, neverProduced: e.neverProduced }));
     c.on("output_error", (e) => notify({ kind: "output_error", channel: c.id, output: e.output, error: e.error }));
     c.on("epg_empty", (e) => notify({ kind: "epg_empty", channel: c.id, days: e.days }));
+    c.on("cue_failed", (e) => notify({ kind: "cue_failed", channel: c.id, spliceEventId: e.spliceEventId, reason: e.reason }));
     channels.set(c.id, c);
     metrics.registerChannel(c.id, () => snapshot(c));
     audit.profileLoaded({ who: "daemon", via: "daemon", path: lp.path, channel: c.id, reload, ok: true });

@@ -11,6 +11,7 @@ import { siEventsFromItems } from "../schedule/si-events.js";
 import { recordItemAired } from "../store/asrun-export.js";
 import type { Store } from "../store/db.js";
 import type { StoreWriteQueue } from "../store/write-queue.js";
+import { ChannelCues } from "./channel-cues.js";
 import { buildFfmpegArgs, checkFfmpeg, resolveFfmpegBinary } from "./ffmpeg-args.js";
 import { PlaylistSource, type PlaylistCounters } from "./playlist.js";
 import { FileOutput, OutputFanout, SrtOutput, StdoutOutput, UdpOutput, type Output, type OutputStats, type SrtOutputOptions } from "./outputs.js";
@@ -41,6 +42,8 @@ export interface ChannelEvents {
   output_error: [{ output: string; error: string }];
   /** the EPG has no programme now nor in the schedule window (on the change to empty) */
   epg_empty: [{ days: number }];
+  /** an accepted cue that can no longer air (its time passed while the channel was not running) */
+  cue_failed: [{ spliceEventId: number; atMs: number; reason: string }];
 }
 
 /** Inputs a network delivers: a stall of their FFmpeg means the input went silent. */
@@ -114,6 +117,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private slate: FfmpegSupervisor | undefined;
   private readonly switcher: Switcher;
   readonly injector: Injector;
+  private readonly cues: ChannelCues;
   private readonly si: SiSlotFiller | undefined;
   private readonly fanout = new OutputFanout();
   private readonly monitor = new TsMonitor();
@@ -178,6 +182,16 @@ export class Channel extends EventEmitter<ChannelEvents> {
       si: this.si,
       onEvent: (e) => this.onInjectorEvent(e),
       onCueSent: (c, pcr) => this.onCueSent(c, pcr),
+    });
+    this.cues = new ChannelCues({
+      channel: this.id,
+      store,
+      clock: this.clock,
+      target: this.injector,
+      log: this.log,
+      prerollMs: p.scte35.prerollSeconds * 1000,
+      write: (what, run) => this.writeStore(what, run),
+      onMissed: (c, reason) => this.emit("cue_failed", { spliceEventId: c.spliceEventId, atMs: c.atMs, reason }),
     });
     this.switcher = new Switcher({
       liveTimeoutMs: opts.liveTimeoutMs,
@@ -347,15 +361,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /**
-   * A break now (first IDR after now + preroll) or at a wall time; the event id is
-   * allocated and stored first, and returned.
+   * A break now (first IDR after now + preroll) or at a wall time up to 7 days ahead: stored
+   * with its splice_event_id before anything else, armed when within an hour, re-armed after
+   * a restart (channel-cues.ts). Returns the id; throws an OnairError to refuse.
    */
   addCue(durationSeconds: number, atMs?: number): number {
-    const id = this.opts.store.allocateSpliceEventId(this.id);
-    const ticks = Math.round(durationSeconds * TICKS);
-    if (atMs === undefined) this.injector.addImmediateBreak(ticks, undefined, id);
-    else this.injector.addBreakAtWall(atMs, ticks, undefined, id);
-    return id;
+    return this.cues.add(durationSeconds, atMs);
   }
 
   status(): ChannelStatus {
@@ -469,6 +480,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.writeStore("cue", (st) =>
       st.transaction("cue as-run", () => {
         st.recordCue({ channel: this.id, spliceEventId: c.spliceEventId, kind: c.kind, scheduledMs, pts: c.splicePts, section });
+        if (c.kind === "out") this.cues.markAired(st, c.spliceEventId, actualMs);
         st.insertAsRun({ channel: this.id, kind: "cue", scheduledMs, actualMs, pts: c.splicePts, eventId: c.spliceEventId, details: { kind: c.kind, command: c.spec.command, leadSeconds } });
       }),
     );
@@ -476,10 +488,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /**
    * The planned wall time of a cue's splice point: for an "out" the break's due time (the
-   * schedule's break start, or the API's requested time), otherwise the splice point the
-   * cue announces (the return). Undefined before the stream clock is anchored.
+   * schedule's break start, or the time an API cue asked for: its `at`, or the time of the
+   * request for "now"), otherwise the splice point the cue announces (the return).
+   * Undefined before the stream clock is anchored.
    */
   private cueWallMs(c: PlannedCue): number | undefined {
+    const asked = c.kind === "out" ? this.cues.requestedMs(c.spliceEventId) : undefined;
+    if (asked !== undefined) return asked;
     const clk = this.injector.clock;
     if (!clk.ready || c.splicePts < 0) return undefined;
     const plan = c.kind === "out" ? this.injector.planner.planned.find((b) => b.spliceEventId === c.spliceEventId) : undefined;
@@ -537,8 +552,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.opts.onStoreError?.(err, what);
   }
 
-  /** Hands the schedule's breaks of the next minutes to the injector, once each. */
+  /** Hands the schedule's breaks of the next minutes and the API's cues within reach to the injector, once each. */
   private refreshBreaks(): void {
+    try {
+      this.cues.refresh();
+    } catch (err) {
+      this.storeError(err, "cue lookup");
+    }
     const now = this.clock.now();
     const horizon = now + (this.opts.breakHorizonMs ?? 600_000);
     const st = this.opts.store;
