@@ -8,6 +8,7 @@
  *   the transaction of the cue's as-run row, so a restart never airs it twice) or `missed`
  *   (its time passed while nothing could air it).
  */
+import { OnairError, isOnairError } from "../core/errors.js";
 import type { Store } from "./db.js";
 
 export type CueRequestState = "pending" | "aired" | "missed";
@@ -50,6 +51,17 @@ const fromRow = (r: Row): CueRequest => ({
   doneMs: r.done_ms ?? undefined,
 });
 
+/** A read (no write lock, unlike Store.transaction); a failure is ONAIR_STORE_FAILED. */
+function query<T>(store: Store, what: string, run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (isOnairError(e)) throw e;
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new OnairError("ONAIR_STORE_FAILED", `store ${store.path}: ${what} failed: ${msg}`, { path: store.path, sqliteCode: (e as { code?: unknown }).code }, { cause: e });
+  }
+}
+
 /** Allocates the cue's splice_event_id and stores the request, in one transaction. */
 export function acceptCueRequest(store: Store, req: CueRequestInput): CueRequest {
   return store.transaction("cue request", () => {
@@ -70,16 +82,14 @@ export function acceptCueRequest(store: Store, req: CueRequestInput): CueRequest
 
 /** The channel's pending requests with a splice time up to `untilMs` (all without it), by time. */
 export function pendingCueRequests(store: Store, channel: string, untilMs = Number.MAX_SAFE_INTEGER): CueRequest[] {
-  return store.transaction("cue request query", () =>
-    (store.raw.prepare("SELECT * FROM cue_requests WHERE channel = ? AND state = 'pending' AND at_ms <= ? ORDER BY at_ms, splice_event_id").all(channel, untilMs) as Row[]).map(fromRow),
-  );
+  return query(store, "cue request query", () =>
+    store.raw.prepare("SELECT * FROM cue_requests WHERE channel = ? AND state = 'pending' AND at_ms <= ? ORDER BY at_ms, splice_event_id").all(channel, untilMs) as Row[],
+  ).map(fromRow);
 }
 
 /** Every request of the channel, oldest first (status, tests). */
 export function listCueRequests(store: Store, channel: string): CueRequest[] {
-  return store.transaction("cue request query", () =>
-    (store.raw.prepare("SELECT * FROM cue_requests WHERE channel = ? ORDER BY created_ms, splice_event_id").all(channel) as Row[]).map(fromRow),
-  );
+  return query(store, "cue request query", () => store.raw.prepare("SELECT * FROM cue_requests WHERE channel = ? ORDER BY created_ms, splice_event_id").all(channel) as Row[]).map(fromRow);
 }
 
 /** Closes a pending request as aired or missed; false when there is none pending under that id. */
