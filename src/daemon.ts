@@ -257,7 +257,9 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     const now = Date.now();
     let currentItem: ChannelView["currentItem"] = null;
     let lastCue: ChannelView["lastCue"] = null;
+    let stored: ReturnType<Channel["nextStoredCue"]>;
     try {
+      stored = c.nextStoredCue();
       const pf = store.presentFollowing(c.id, now);
       if (pf.present) {
         currentItem = { title: pf.present.title, start: new Date(pf.present.startMs).toISOString(), end: new Date(pf.present.startMs + pf.present.durationMs).toISOString() };
@@ -270,6 +272,12 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
       log.error({ event: "store_error", err });
     }
     const next = c.injector.nextSplice();
+    // the injector plans an hour ahead; an accepted cue further ahead waits in the store
+    const nextCue: ChannelView["nextCue"] = next
+      ? { spliceEventId: next.plan.spliceEventId, command: c.profileMode, at: new Date(now + next.seconds * 1000).toISOString(), durationSeconds: next.plan.breakDurationTicks / 90000 }
+      : stored
+        ? { spliceEventId: stored.spliceEventId, command: c.profileMode, at: new Date(stored.atMs).toISOString(), durationSeconds: stored.durationMs / 1000 }
+        : null;
     return {
       id: c.id,
       enabled: true,
@@ -278,9 +286,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
       slateActive: s.source === "slate",
       currentItem,
       lastCue,
-      nextCue: next
-        ? { spliceEventId: next.plan.spliceEventId, command: c.profileMode, at: new Date(now + next.seconds * 1000).toISOString(), durationSeconds: next.plan.breakDurationTicks / 90000 }
-        : null,
+      nextCue,
       restarts: s.live.restarts,
       source: s.source,
     };

@@ -77,6 +77,11 @@ export class ChannelCues {
     }
   }
 
+  /** The earliest stored cue not handed to the injector yet (one more than an hour ahead), if any. */
+  nextWaiting(): CueRequest | undefined {
+    return pendingCueRequests(this.opts.store, this.opts.channel).find((c) => !this.handled.has(c.spliceEventId));
+  }
+
   /** The time a cue of this run was asked for (wall ms): the as-run's scheduled time. */
   requestedMs(spliceEventId: number): number | undefined {
     return this.handled.get(spliceEventId);

@@ -122,6 +122,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private readonly fanout = new OutputFanout();
   private readonly monitor = new TsMonitor();
   private readonly scheduledBreaks = new Set<string>();
+  /** `spliceEventId:kind` of the cues whose rows this run wrote (see isResend) */
+  private readonly cueRows = new Set<string>();
   private ticker: NodeJS.Timeout | undefined;
   private breakTimer: NodeJS.Timeout | undefined;
   private _state: ChannelState = "stopped";
@@ -369,6 +371,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return this.cues.add(durationSeconds, atMs);
   }
 
+  /** The earliest accepted cue still waiting in the store to come within the injector's reach. */
+  nextStoredCue(): { spliceEventId: number; atMs: number; durationMs: number } | undefined {
+    return this.cues.nextWaiting();
+  }
+
   status(): ChannelStatus {
     const p = this.opts.profile;
     return {
@@ -471,7 +478,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (c.kind === "heartbeat") return;
     const leadSeconds = c.splicePts >= 0 ? (c.splicePts - pcr) / TICKS : 0;
     this.log.info({ event: "cue_sent", kind: c.kind, spliceEventId: c.spliceEventId, splicePts: c.splicePts, leadSeconds, send: c.sendsDone });
-    if (c.sendsDone !== 1) return;
+    if (c.sendsDone !== 1 || this.isResend(c)) return;
     this.emit("cue", { kind: c.kind, spliceEventId: c.spliceEventId, splicePts: c.splicePts, leadSeconds });
     const scheduledMs = this.cueWallMs(c);
     const actualMs = this.clock.now();
@@ -484,6 +491,18 @@ export class Channel extends EventEmitter<ChannelEvents> {
         st.insertAsRun({ channel: this.id, kind: "cue", scheduledMs, actualMs, pts: c.splicePts, eventId: c.spliceEventId, details: { kind: c.kind, command: c.spec.command, leadSeconds } });
       }),
     );
+  }
+
+  /**
+   * A cue planned again under its id after a time-base change (an FFmpeg restart, the
+   * slate) is sent again, but it is the same break: its cue and as-run rows are written once.
+   */
+  private isResend(c: PlannedCue): boolean {
+    const key = `${c.spliceEventId}:${c.kind}`;
+    if (this.cueRows.has(key)) return true;
+    this.cueRows.add(key);
+    if (this.cueRows.size > 256) this.cueRows.delete(this.cueRows.values().next().value!);
+    return false;
   }
 
   /**
