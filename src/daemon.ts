@@ -257,9 +257,9 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     const now = Date.now();
     let currentItem: ChannelView["currentItem"] = null;
     let lastCue: ChannelView["lastCue"] = null;
-    let stored: ReturnType<Channel["nextStoredCue"]>;
+    let stored: ReturnType<Channel["cues"]["nextWaiting"]>;
     try {
-      stored = c.nextStoredCue();
+      stored = c.cues.nextWaiting();
       const pf = store.presentFollowing(c.id, now);
       if (pf.present) {
         currentItem = { title: pf.present.title, start: new Date(pf.present.startMs).toISOString(), end: new Date(pf.present.startMs + pf.present.durationMs).toISOString() };

@@ -117,7 +117,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private slate: FfmpegSupervisor | undefined;
   private readonly switcher: Switcher;
   readonly injector: Injector;
-  private readonly cues: ChannelCues;
+  /** the API's cues: stored, armed within an hour, re-armed after a restart */
+  readonly cues: ChannelCues;
   private readonly si: SiSlotFiller | undefined;
   private readonly fanout = new OutputFanout();
   private readonly monitor = new TsMonitor();
@@ -369,11 +370,6 @@ export class Channel extends EventEmitter<ChannelEvents> {
    */
   addCue(durationSeconds: number, atMs?: number): number {
     return this.cues.add(durationSeconds, atMs);
-  }
-
-  /** The earliest accepted cue still waiting in the store to come within the injector's reach. */
-  nextStoredCue(): { spliceEventId: number; atMs: number; durationMs: number } | undefined {
-    return this.cues.nextWaiting();
   }
 
   status(): ChannelStatus {
