@@ -308,7 +308,9 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     const now = Date.now();
     let currentItem: ChannelView["currentItem"] = null;
     let lastCue: ChannelView["lastCue"] = null;
+    let stored: ReturnType<Channel["cues"]["nextWaiting"]>;
     try {
+      stored = c.cues.nextWaiting();
       const pf = store.presentFollowing(c.id, now);
       if (pf.present) {
         currentItem = { title: pf.present.title, start: new Date(pf.present.startMs).toISOString(), end: new Date(pf.present.startMs + pf.present.durationMs).toISOString() };
@@ -321,6 +323,12 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
       log.error({ event: "store_error", err });
     }
     const next = c.injector.nextSplice();
+    // the injector plans an hour ahead; an accepted cue further ahead waits in the store
+    const nextCue: ChannelView["nextCue"] = next
+      ? { spliceEventId: next.plan.spliceEventId, command: c.profileMode, at: new Date(now + next.seconds * 1000).toISOString(), durationSeconds: next.plan.breakDurationTicks / 90000 }
+      : stored
+        ? { spliceEventId: stored.spliceEventId, command: c.profileMode, at: new Date(stored.atMs).toISOString(), durationSeconds: stored.durationMs / 1000 }
+        : null;
     return {
       id: c.id,
       enabled: true,
@@ -329,9 +337,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
       slateActive: s.source === "slate",
       currentItem,
       lastCue,
-      nextCue: next
-        ? { spliceEventId: next.plan.spliceEventId, command: c.profileMode, at: new Date(now + next.seconds * 1000).toISOString(), durationSeconds: next.plan.breakDurationTicks / 90000 }
-        : null,
+      nextCue,
       restarts: s.live.restarts,
       source: s.source,
     };
@@ -353,7 +359,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     c.on("stall", (e) => notify({ kind: "stall", channel: c.id, silentMs: e.silentMs, neverProduced: e.neverProduced }));
     c.on("output_error", (e) => notify({ kind: "output_error", channel: c.id, output: e.output, error: e.error }));
     c.on("epg_empty", (e) => notify({ kind: "epg_empty", channel: c.id, days: e.days }));
-    c.on("cue_failed", (e) => notify({ kind: "cue_failed", channel: c.id, breakId: e.breakId, reason: e.reason }));
+    c.on("cue_failed", (e) => notify({ kind: "cue_failed", channel: c.id, spliceEventId: e.spliceEventId, breakId: e.breakId, reason: e.reason }));
     channels.set(c.id, c);
     starts.set(
       c.id,

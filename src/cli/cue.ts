@@ -1,7 +1,10 @@
 /**
  * `onair cue --channel ID --duration SECONDS [--at TIME] [--url URL] [--api-token-file FILE]`:
  * asks the running daemon for a break (`POST /api/v1/channels/:id/cues`), which splices at
- * the first IDR after now + preroll, or at TIME. Prints the splice_event_id.
+ * the first IDR after now + preroll, or at TIME (at most 7 days ahead). Prints the
+ * splice_event_id. The duration (1 s to 24 h) and the 7-day horizon are checked here first,
+ * with the codes the API uses (schedule/cue-limits.ts); a time in the past is refused by the
+ * daemon (ONAIR_API_ERROR naming ONAIR_CUE_IN_PAST), whose clock decides what "now" is.
  *
  * The token comes from the same file the daemon reads (`--api-token-file`, else
  * ONAIR_API_TOKEN_FILE, else /etc/onair/api.token): its first token (`name:token` or a bare
@@ -11,12 +14,12 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { OnairError } from "../core/errors.js";
 import { resolveApiTokenFile } from "../observe/http.js";
+import { checkCueDuration, checkCueTime } from "../schedule/cue-limits.js";
 import { out } from "./io.js";
 import { parseCliTime } from "./schedule.js";
 import { DEFAULT_API_URL, apiUrl, callApi } from "./status.js";
 
 const TOKEN_NAME_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
-const MAX_DURATION_SECONDS = 86_400;
 
 /** The first token of token file text (the daemon's format), or undefined. */
 export function firstToken(text: string): string | undefined {
@@ -46,12 +49,23 @@ export function readApiToken(flag: string | undefined, env: NodeJS.ProcessEnv = 
   return token;
 }
 
+/** --duration: a number of seconds (ONAIR_CLI_BAD_DURATION), 1 to 86400 (ONAIR_CUE_BAD_DURATION, as the API). */
 function duration(s: string): number {
   const n = /^\d+(\.\d+)?$/.test(s.trim()) ? Number(s) : NaN;
-  if (!(n > 0 && n <= MAX_DURATION_SECONDS)) {
-    throw new OnairError("ONAIR_CLI_BAD_DURATION", `--duration "${s}" must be seconds, more than 0 and at most ${MAX_DURATION_SECONDS}`, { value: s });
-  }
+  if (Number.isNaN(n)) throw new OnairError("ONAIR_CLI_BAD_DURATION", `--duration "${s}" is not a number of seconds`, { value: s });
+  checkCueDuration(n);
   return n;
+}
+
+/**
+ * --at: "now", or a time at most 7 days ahead (ONAIR_CUE_BEYOND_HORIZON, as the API). Whether
+ * it is in the past is the daemon's call, on its clock: it answers 400 ONAIR_CUE_IN_PAST.
+ */
+function spliceTime(s: string | undefined, nowMs: number): string {
+  if (!s || s === "now") return "now";
+  const atMs = parseCliTime(s, "--at");
+  if (atMs > nowMs) checkCueTime(atMs, nowMs);
+  return new Date(atMs).toISOString();
 }
 
 interface CueFlags {
@@ -81,7 +95,7 @@ export function registerCue(program: Command): void {
     .option("--json", "print the API's answer as JSON")
     .action(async (f: CueFlags) => {
       const durationSeconds = duration(f.duration);
-      const at = !f.at || f.at === "now" ? "now" : new Date(parseCliTime(f.at, "--at")).toISOString();
+      const at = spliceTime(f.at, Date.now());
       const base = apiUrl(f.url);
       const token = readApiToken(f.apiTokenFile);
       const r = await callApi<CueAnswer>(base, `/api/v1/channels/${encodeURIComponent(f.channel)}/cues`, {

@@ -8,13 +8,17 @@ import { ptsAdd, ptsDiff } from "../ts/timestamps.js";
  * - `onPcr(pcr27, packetIndex)` on every PCR; `now(packetIndex)` interpolates between PCRs
  *   with the packet rate learned from the last PCR interval (CBR streams make this exact).
  * - Wall time: anchored at the first PCR (to a given start time offline, to the real clock
- *   live); `wallAt`/`ptsForWall` map both ways and survive the 33-bit wrap.
+ *   live), the anchor following the PCR hourly; `wallAt`/`ptsForWall` map both ways within
+ *   13 h of the present and survive the 33-bit wrap.
  * - A PCR that steps backwards or forwards by more than `jumpTicks` (an FFmpeg restart) re-
  *   anchors: wall time continues from where it was, the jump is counted and reported.
  */
 export interface StreamClockEvents {
   onJump?(info: { fromPcr: number; toPcr: number; deltaTicks: number; packetIndex: number }): void;
 }
+
+/** The wall-time anchor follows the PCR in steps of this many 90 kHz ticks (1 h). */
+const ANCHOR_ADVANCE_TICKS = 3600 * 90_000;
 
 export class StreamClock {
   private anchorPcr = -1;
@@ -55,12 +59,26 @@ export class StreamClock {
         this.events.onJump?.({ fromPcr: this.lastBase, toPcr: base, deltaTicks: d, packetIndex });
         this.anchorPcr = base;
         this.anchorWall = wallNow;
-      } else if (packets > 0 && d > 0) {
-        this.ticksPerPacket = d / packets;
+      } else {
+        if (packets > 0 && d > 0) this.ticksPerPacket = d / packets;
+        this.advanceAnchor(base);
       }
     }
     this.lastBase = base;
     this.lastPacket = packetIndex;
+  }
+
+  /**
+   * Moves the anchor up to `base` once it is an hour behind: `wallAt` measures from the
+   * anchor with a signed 33-bit difference, which names an instant only within half a wrap
+   * (13 h 15 min) of it, so a channel on one time base for longer would read wall time a wrap
+   * (26 h 30 min) off.
+   */
+  private advanceAnchor(base: number): void {
+    const d = ptsDiff(base, this.anchorPcr);
+    if (d < ANCHOR_ADVANCE_TICKS) return;
+    this.anchorWall += d / 90;
+    this.anchorPcr = base;
   }
 
   /** PCR base (90 kHz) at packet `packetIndex`, interpolated from the last PCR; -1 before any. */

@@ -33,6 +33,8 @@ export const CUEI_REGISTRATION: Descriptor = { tag: 0x05, data: Uint8Array.of(0x
 export const CUE_IDENTIFIER_TAG = 0x8a;
 export const STREAM_TYPE_SCTE35 = 0x86;
 export const DEFAULT_SCTE35_PID = 500;
+/** How far ahead a wall-clock break is mapped to a PTS by default (see addBreakAtWall). */
+export const WALL_REACH_MS = 3_600_000;
 /** Video stream types without a NAL scanner: MPEG-1/2 video, MPEG-4 part 2, AVS. */
 const OTHER_VIDEO_TYPES = new Set([0x01, 0x02, 0x10, 0x42]);
 
@@ -63,6 +65,11 @@ export interface InjectorOptions {
   allocateEventId: () => number;
   /** wall time of the stream's first PCR (offline: the start time; live: the real clock) */
   startWall?: number | (() => number);
+  /**
+   * how far ahead of the present a wall-clock break is turned into a PTS (default
+   * WALL_REACH_MS, 1 h; must stay well under half a PTS wrap, 13 h 15 min)
+   */
+  wallReachMs?: number;
   /** the longest a cue waits for a null packet before it is inserted (default 100 ms) */
   maxSlotWaitTicks?: number;
   /** the program to work on (default: the first in the PAT) */
@@ -116,6 +123,7 @@ export class Injector {
   private readonly scte35Cc = new ContinuityCounter();
   private readonly pmtCc = new ContinuityCounter();
   private readonly maxWait: number;
+  private readonly wallReach: number;
   private readonly queue: QueuedPacket[] = [];
   private readonly pes = createPesHeader();
   private readonly replaced = new Uint8Array(8192);
@@ -155,6 +163,7 @@ export class Injector {
       throw new RangeError(`SCTE-35 PID must be 0x20..0x1FFE, got ${this.scte35Pid}`);
     }
     this.maxWait = opts.maxSlotWaitTicks ?? TICKS / 10;
+    this.wallReach = Math.min(opts.wallReachMs ?? WALL_REACH_MS, 12 * WALL_REACH_MS);
     this.programNumber = opts.programNumber ?? -1;
     this.clock = new StreamClock(opts.startWall ?? (() => Date.now()), {
       onJump: (j) => {
@@ -164,7 +173,8 @@ export class Injector {
         // wall time (the clock still has the old anchor here), planned again under the same
         // event id once the new anchor is set (SCTE 35 §9.4: new data under the same id)
         for (const b of this.planner.rebase(j.fromPcr)) {
-          this.wallBreaks.push({ wallMs: this.clock.wallAt(b.pts), durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId });
+          if (b.immediate) this.planner.addBreak({ duePts: 0, immediate: true, durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId });
+          else this.wallBreaks.push({ wallMs: this.clock.wallAt(b.pts), durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId });
         }
         this.emitEvent({ event: "pts_jump", fromPcr: j.fromPcr, toPcr: j.toPcr, deltaTicks: j.deltaTicks, packet: j.packetIndex });
       },
@@ -202,18 +212,19 @@ export class Injector {
     }
   }
 
-  /** A break at a wall-clock time (live schedule). */
+  /**
+   * A break at a wall-clock time (live schedule). It becomes a PTS only once it is within
+   * `wallReachMs` of the stream's present: a 33-bit PTS names an instant only within half a
+   * wrap (13 h 15 min) of now, so a time further ahead is kept as wall time until then.
+   */
   addBreakAtWall(wallMs: number, durationTicks: number, breakId?: string, spliceEventId?: number): void {
-    if (this.clock.ready) {
-      this.planner.addBreak({ duePts: this.clock.ptsForWall(wallMs), durationTicks, breakId, spliceEventId });
-    } else {
-      this.wallBreaks.push({ wallMs, durationTicks, breakId, spliceEventId });
-    }
+    this.wallBreaks.push({ wallMs, durationTicks, breakId, spliceEventId });
+    if (this.clock.ready) this.planWallBreaks();
   }
 
-  /** "As soon as possible": the first IDR after now + preroll. */
+  /** "As soon as possible": the first IDR after the present (the stream's PCR) + preroll. */
   addImmediateBreak(durationTicks: number, breakId?: string, spliceEventId?: number): void {
-    this.planner.addImmediateBreak(durationTicks, breakId, spliceEventId);
+    this.planner.addImmediateBreak(durationTicks, breakId, spliceEventId, this.clock.now(this.packetIndex));
   }
 
   /**
@@ -309,10 +320,20 @@ export class Injector {
 
   private onPcr(pcr27: number, idx: number, discontinuity: boolean): void {
     this.clock.onPcr(pcr27, idx, discontinuity);
-    if (this.wallBreaks.length) {
-      for (const b of this.wallBreaks.splice(0)) {
-        this.planner.addBreak({ duePts: this.clock.ptsForWall(b.wallMs), durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId });
+    if (this.wallBreaks.length) this.planWallBreaks();
+  }
+
+  /** Hands the wall-time breaks within reach of the present to the planner, as PTS. */
+  private planWallBreaks(): void {
+    const reachEnd = this.clock.wallAt(this.clock.now(this.packetIndex)) + this.wallReach;
+    for (let i = 0; i < this.wallBreaks.length; ) {
+      const b = this.wallBreaks[i];
+      if (b.wallMs > reachEnd) {
+        i++;
+        continue;
       }
+      this.wallBreaks.splice(i, 1);
+      this.planner.addBreak({ duePts: this.clock.ptsForWall(b.wallMs), durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId });
     }
   }
 

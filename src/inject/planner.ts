@@ -62,6 +62,14 @@ export interface BreakRequest {
   breakId?: string;
   /** an event id allocated (and stored) by the caller, e.g. to return it from the API */
   spliceEventId?: number;
+  /**
+   * "As soon as possible" (`duePts` is then ignored): the splice is the first IDR after
+   * `requestedPts` + preroll, and never earlier than the 4 s minimum lead from the moment it
+   * is planned; that floor is not a move (no `break_moved`).
+   */
+  immediate?: boolean;
+  /** the instant the break was asked for, when it is not `duePts` (immediate breaks); default `duePts` */
+  requestedPts?: number;
 }
 
 /** What one cue section says; the encoder turns it into splice_info_section bytes. */
@@ -129,6 +137,16 @@ export interface PlannerCounters {
   heartbeats: number;
 }
 
+/** A break taken back by `rebase`, its instant in the old time base (meaningless when `immediate`). */
+export interface RebasedBreak {
+  pts: number;
+  durationTicks: number;
+  breakId?: string;
+  spliceEventId?: number;
+  /** an immediate request not planned yet: plan it again from the new present */
+  immediate?: boolean;
+}
+
 export interface PlannerEvents {
   onPlanned?(b: PlannedBreak): void;
   onMoved?(b: PlannedBreak, reason: string): void;
@@ -183,10 +201,14 @@ export class CuePlanner {
     this.nextDue = Number.NEGATIVE_INFINITY;
   }
 
-  /** "As soon as possible": the first IDR after now + preroll. */
-  addImmediateBreak(durationTicks: number, breakId?: string, spliceEventId?: number): void {
-    const now = this.lastPcr < 0 ? 0 : this.lastPcr;
-    this.addBreak({ duePts: ptsAdd(now, this.config.prerollTicks), durationTicks, breakId, spliceEventId });
+  /**
+   * "As soon as possible": the first IDR after `nowPcr` + preroll. `nowPcr` is the stream's
+   * present (90 kHz) when the break is asked for; unknown (< 0), the moment it is planned
+   * counts as the request. (The planner's own last poll is no clock: it may be a heartbeat
+   * interval old.)
+   */
+  addImmediateBreak(durationTicks: number, breakId?: string, spliceEventId?: number, nowPcr = -1): void {
+    this.addBreak({ duePts: 0, durationTicks, breakId, spliceEventId, immediate: true, ...(nowPcr >= 0 ? { requestedPts: nowPcr } : {}) });
   }
 
   /** Cancels a planned break: its pending sends stop and a cancel goes out (same id). */
@@ -289,8 +311,8 @@ export class CuePlanner {
    * dropped and counted: auto_return covers it). `oldNowPcr` is the last PCR (90 kHz) of
    * the old time base.
    */
-  rebase(oldNowPcr: number): Array<{ pts: number; durationTicks: number; breakId?: string; spliceEventId?: number }> {
-    const out: Array<{ pts: number; durationTicks: number; breakId?: string; spliceEventId?: number }> = [];
+  rebase(oldNowPcr: number): RebasedBreak[] {
+    const out: RebasedBreak[] = [];
     // "now" in the old time base: the last PCR before the change (the planner's own last
     // poll can be long ago when nothing was due)
     const now = oldNowPcr;
@@ -300,7 +322,9 @@ export class CuePlanner {
       }
     }
     const replanned = new Set(out.map((b) => b.spliceEventId));
-    for (const r of this.pending.splice(0)) out.push({ pts: r.duePts, durationTicks: r.durationTicks, breakId: r.breakId, spliceEventId: r.spliceEventId });
+    for (const r of this.pending.splice(0)) {
+      out.push({ pts: r.duePts, durationTicks: r.durationTicks, breakId: r.breakId, spliceEventId: r.spliceEventId, ...(r.immediate ? { immediate: true } : {}) });
+    }
     for (const c of this.cues) if (c.kind !== "heartbeat" && !replanned.has(c.spliceEventId)) this.counters.cuesDropped += c.sendsLeft;
     this.cues.length = 0;
     // forget planned breaks that are over, so `planned` does not grow for ever
@@ -380,9 +404,19 @@ export class CuePlanner {
     }
   }
 
+  /** When a request is due and which instant it asked for (see BreakRequest.immediate). */
+  private dueOf(req: BreakRequest, nowPcr: number): { due: number; requested: number } {
+    if (!req.immediate) return { due: req.duePts, requested: req.requestedPts ?? req.duePts };
+    const requested = req.requestedPts ?? nowPcr;
+    const asked = ptsAdd(requested, this.config.prerollTicks);
+    const earliest = ptsAdd(nowPcr, MIN_LEAD_TICKS + MOVE_MARGIN_TICKS);
+    return { due: ptsDiff(asked, earliest) > 0 ? asked : earliest, requested };
+  }
+
   private planBreak(req: BreakRequest, nowPcr: number): void {
     const cfg = this.config;
-    let splicePts = this.grid.predictAtOrAfter(req.duePts);
+    const { due, requested } = this.dueOf(req, nowPcr);
+    let splicePts = this.grid.predictAtOrAfter(due);
     let moved = false;
     if (ptsDiff(splicePts, nowPcr) < MIN_LEAD_TICKS + MOVE_MARGIN_TICKS) {
       splicePts = this.grid.predictAtOrAfter(ptsAdd(nowPcr, MIN_LEAD_TICKS + MOVE_MARGIN_TICKS));
@@ -397,7 +431,7 @@ export class CuePlanner {
     }
     const plan: PlannedBreak = {
       spliceEventId,
-      requestedPts: req.duePts,
+      requestedPts: requested,
       splicePts,
       returnPts,
       breakDurationTicks,

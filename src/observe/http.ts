@@ -21,7 +21,9 @@
  * 3. rate limit per client (token name): token bucket, `burst` then `perMinute` → 429 with
  *    Retry-After;
  * 4. the body is read up to the limit (chunked bodies too) → 413; JSON only (415), parsed
- *    (400 ONAIR_HTTP_BAD_JSON) and validated with zod (400 ONAIR_API_INVALID_BODY);
+ *    (400 ONAIR_HTTP_BAD_JSON) and validated with zod (400 ONAIR_API_INVALID_BODY); a cue's
+ *    duration and time are checked by schedule/cue-limits.ts (400 ONAIR_CUE_BAD_DURATION,
+ *    ONAIR_CUE_IN_PAST, ONAIR_CUE_BEYOND_HORIZON);
  * 5. the callback: undefined/false → 404 ONAIR_CHANNEL_NOT_FOUND; an OnairError → 409 with its
  *    code; anything else thrown → 500 ONAIR_INTERNAL (logged, no detail to the client).
  * Every POST, whatever its outcome, goes to the audit sink (who, what, when, result); the audit
@@ -47,6 +49,7 @@ import type { Logger } from "pino";
 import * as z from "zod";
 import { systemClock, type Clock } from "../core/clock.js";
 import { OnairError, isOnairError } from "../core/errors.js";
+import { checkCueDuration, checkCueTime } from "../schedule/cue-limits.js";
 import { whoToken, type AuditInput, type AuditSink } from "./audit.js";
 import { isRefusal } from "./audit-refusals.js";
 import type { OnairMetrics } from "./metrics.js";
@@ -260,15 +263,13 @@ export interface HttpServerHandle {
 
 const CueBodySchema = z.strictObject({
   at: z.union([z.iso.datetime({ offset: true }), z.literal("now")]).optional(),
-  durationSeconds: z.number().positive().max(86_400),
+  // its range is checked by checkCueDuration, with its own code (ONAIR_CUE_BAD_DURATION)
+  durationSeconds: z.number(),
 });
 
 const RestartBodySchema = z.strictObject({
   reason: z.string().max(200).optional(),
 });
-
-/** A splice time further in the past than this is refused. */
-const CUE_PAST_TOLERANCE_MS = 1000;
 
 const CHANNEL_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -513,12 +514,14 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   async function addCue(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
     await mutate(req, res, "cue.add", id, async (raw, caller) => {
       const body = validate(CueBodySchema, raw);
-      let at: Date | undefined;
-      if (body.at !== undefined && body.at !== "now") {
-        at = new Date(body.at);
-        if (at.getTime() < clock.now() - CUE_PAST_TOLERANCE_MS) {
-          throw new HttpError(400, HTTP_ERROR_CODES.invalidBody, "the splice time is in the past", { issues: [{ path: "at", message: "in the past" }] });
-        }
+      const at = body.at !== undefined && body.at !== "now" ? new Date(body.at) : undefined;
+      try {
+        checkCueDuration(body.durationSeconds);
+        if (at) checkCueTime(at.getTime(), clock.now());
+      } catch (e) {
+        // ONAIR_CUE_BAD_DURATION, ONAIR_CUE_IN_PAST, ONAIR_CUE_BEYOND_HORIZON: the request, not a conflict
+        if (isOnairError(e)) throw new HttpError(400, e.code, e.message);
+        throw e;
       }
       const params = { durationSeconds: body.durationSeconds, at: at ? at.toISOString() : "now" };
       const r = await opts.api.addCue(id, { ...(at ? { at } : {}), durationSeconds: body.durationSeconds }, caller.who);

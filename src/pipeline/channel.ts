@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import type { ChannelProfile } from "../config/profile-schema.js";
 import { systemClock, type Clock } from "../core/clock.js";
+import { isOnairError } from "../core/errors.js";
 import { Injector, type InjectorCounters, type InjectorEvent } from "../inject/injector.js";
 import { siOptionsFromProfile } from "../inject/offline.js";
 import { TICKS, defaultCuePlanConfig, type PlannedCue } from "../inject/planner.js";
@@ -11,6 +12,7 @@ import { siEventsFromItems } from "../schedule/si-events.js";
 import { recordItemAired } from "../store/asrun-export.js";
 import type { Store } from "../store/db.js";
 import type { StoreWriteQueue } from "../store/write-queue.js";
+import { ChannelCues } from "./channel-cues.js";
 import { buildFfmpegArgs, checkFfmpeg, resolveFfmpegBinary } from "./ffmpeg-args.js";
 import { PlaylistSource, type PlaylistCounters } from "./playlist.js";
 import { FileOutput, OutputFanout, SrtOutput, StdoutOutput, UdpOutput, type Output, type OutputStats, type SrtOutputOptions } from "./outputs.js";
@@ -41,10 +43,13 @@ export interface ChannelEvents {
   stall: [{ silentMs: number; neverProduced: boolean }];
   /** an output started failing (once per failure episode; it retries on its own) */
   output_error: [{ output: string; error: string }];
-  /** a break could not be planned (its splice_event_id could not be stored): it does not air */
-  cue_failed: [{ breakId?: string | undefined; reason: string }];
   /** the EPG has no programme now nor in the schedule window (on the change to empty) */
   epg_empty: [{ days: number }];
+  /**
+   * a break that will not air: a scheduled one whose splice_event_id could not be stored
+   * (`breakId`), or an accepted cue whose time passed while the channel was not running
+   */
+  cue_failed: [{ spliceEventId?: number | undefined; breakId?: string | undefined; atMs?: number; reason: string }];
 }
 
 /** Inputs a network delivers: a stall of their FFmpeg means the input went silent. */
@@ -120,10 +125,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private slate: FfmpegSupervisor | undefined;
   private readonly switcher: Switcher;
   readonly injector: Injector;
+  /** the API's cues: stored, armed within an hour, re-armed after a restart */
+  readonly cues: ChannelCues;
   private readonly si: SiSlotFiller | undefined;
   private readonly fanout = new OutputFanout();
   private readonly monitor = new TsMonitor();
   private readonly scheduledBreaks = new Set<string>();
+  /** `spliceEventId:kind` of the cues whose rows this run wrote (see isResend) */
+  private readonly cueRows = new Set<string>();
   private ticker: NodeJS.Timeout | undefined;
   private breakTimer: NodeJS.Timeout | undefined;
   private _state: ChannelState = "stopped";
@@ -184,6 +193,16 @@ export class Channel extends EventEmitter<ChannelEvents> {
       si: this.si,
       onEvent: (e) => this.onInjectorEvent(e),
       onCueSent: (c, pcr) => this.onCueSent(c, pcr),
+    });
+    this.cues = new ChannelCues({
+      channel: this.id,
+      store,
+      clock: this.clock,
+      target: this.injector,
+      log: this.log,
+      prerollMs: p.scte35.prerollSeconds * 1000,
+      write: (what, run) => this.writeStore(what, run),
+      onMissed: (c, reason) => this.emit("cue_failed", { spliceEventId: c.spliceEventId, atMs: c.atMs, reason }),
     });
     this.switcher = new Switcher({
       liveTimeoutMs: opts.liveTimeoutMs,
@@ -369,15 +388,17 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /**
-   * A break now (first IDR after now + preroll) or at a wall time; the event id is
-   * allocated and stored first, and returned.
+   * A break now (first IDR after now + preroll) or at a wall time up to 7 days ahead: stored
+   * with its splice_event_id before anything else, armed when within an hour, re-armed after
+   * a restart (channel-cues.ts). Returns the id; throws an OnairError to refuse.
    */
   addCue(durationSeconds: number, atMs?: number): number {
-    const id = this.allocateEventId();
-    const ticks = Math.round(durationSeconds * TICKS);
-    if (atMs === undefined) this.injector.addImmediateBreak(ticks, undefined, id);
-    else this.injector.addBreakAtWall(atMs, ticks, undefined, id);
-    return id;
+    try {
+      return this.cues.add(durationSeconds, atMs);
+    } catch (err) {
+      if (isOnairError(err) && err.code === "ONAIR_STORE_FAILED") this.noteStoreFailure(err, "cue request");
+      throw err;
+    }
   }
 
   status(): ChannelStatus {
@@ -492,7 +513,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (c.kind === "heartbeat") return;
     const leadSeconds = c.splicePts >= 0 ? (c.splicePts - pcr) / TICKS : 0;
     this.log.info({ event: "cue_sent", kind: c.kind, spliceEventId: c.spliceEventId, splicePts: c.splicePts, leadSeconds, send: c.sendsDone });
-    if (c.sendsDone !== 1) return;
+    if (c.sendsDone !== 1 || this.isResend(c)) return;
     this.emit("cue", { kind: c.kind, spliceEventId: c.spliceEventId, splicePts: c.splicePts, leadSeconds });
     const scheduledMs = this.cueWallMs(c);
     const actualMs = this.clock.now();
@@ -501,17 +522,33 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.writeStore("cue", (st) =>
       st.transaction("cue as-run", () => {
         st.recordCue({ channel: this.id, spliceEventId: c.spliceEventId, kind: c.kind, scheduledMs, pts: c.splicePts, section });
+        if (c.kind === "out") this.cues.markAired(st, c.spliceEventId, actualMs);
         st.insertAsRun({ channel: this.id, kind: "cue", scheduledMs, actualMs, pts: c.splicePts, eventId: c.spliceEventId, details: { kind: c.kind, command: c.spec.command, leadSeconds } });
       }),
     );
   }
 
   /**
+   * A cue planned again under its id after a time-base change (an FFmpeg restart, the
+   * slate) is sent again, but it is the same break: its cue and as-run rows are written once.
+   */
+  private isResend(c: PlannedCue): boolean {
+    const key = `${c.spliceEventId}:${c.kind}`;
+    if (this.cueRows.has(key)) return true;
+    this.cueRows.add(key);
+    if (this.cueRows.size > 256) this.cueRows.delete(this.cueRows.values().next().value!);
+    return false;
+  }
+
+  /**
    * The planned wall time of a cue's splice point: for an "out" the break's due time (the
-   * schedule's break start, or the API's requested time), otherwise the splice point the
-   * cue announces (the return). Undefined before the stream clock is anchored.
+   * schedule's break start, or the time an API cue asked for: its `at`, or the time of the
+   * request for "now"), otherwise the splice point the cue announces (the return).
+   * Undefined before the stream clock is anchored.
    */
   private cueWallMs(c: PlannedCue): number | undefined {
+    const asked = c.kind === "out" ? this.cues.requestedMs(c.spliceEventId) : undefined;
+    if (asked !== undefined) return asked;
     const clk = this.injector.clock;
     if (!clk.ready || c.splicePts < 0) return undefined;
     const plan = c.kind === "out" ? this.injector.planner.planned.find((b) => b.spliceEventId === c.spliceEventId) : undefined;
@@ -558,10 +595,15 @@ export class Channel extends EventEmitter<ChannelEvents> {
     try {
       return this.opts.store.allocateSpliceEventId(this.id);
     } catch (err) {
-      if (this.opts.writes) this.opts.writes.noteFailure(err, "splice_event_id allocation", this.id);
-      else this.storeError(err, "splice_event_id allocation");
+      this.noteStoreFailure(err, "splice_event_id allocation");
       throw err;
     }
+  }
+
+  /** A store failure outside the write queue (a refused cue): counted and made visible in /readyz. */
+  private noteStoreFailure(err: unknown, what: string): void {
+    if (this.opts.writes) this.opts.writes.noteFailure(err, what, this.id);
+    else this.storeError(err, what);
   }
 
   /** A store write that must not stop playout: through the daemon's retry queue when there is one. */
@@ -583,8 +625,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.opts.onStoreError?.(err, what);
   }
 
-  /** Hands the schedule's breaks of the next minutes to the injector, once each. */
+  /** Hands the schedule's breaks of the next minutes and the API's cues within reach to the injector, once each. */
   private refreshBreaks(): void {
+    try {
+      this.cues.refresh();
+    } catch (err) {
+      this.storeError(err, "cue lookup");
+    }
     const now = this.clock.now();
     const horizon = now + (this.opts.breakHorizonMs ?? 600_000);
     const st = this.opts.store;

@@ -112,4 +112,20 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE schedule_items ADD COLUMN media TEXT;
   `,
+  // 4: cues accepted from the control API, kept from acceptance until they air or can no
+  //    longer air, so a restart re-arms them (store/cue-requests.ts)
+  `
+  CREATE TABLE cue_requests (
+    channel         TEXT    NOT NULL,
+    splice_event_id INTEGER NOT NULL,            -- allocated (splice_counters) in the same transaction
+    at_ms           INTEGER NOT NULL,            -- splice time asked for, UTC epoch ms; "now": the time of the request
+    immediate       INTEGER NOT NULL CHECK (immediate IN (0, 1)),
+    duration_ms     INTEGER NOT NULL CHECK (duration_ms > 0),
+    created_ms      INTEGER NOT NULL,
+    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'aired', 'missed')),
+    done_ms         INTEGER,                     -- when it aired (first out cue sent) or was found missed
+    PRIMARY KEY (channel, splice_event_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX cue_requests_pending ON cue_requests (channel, at_ms) WHERE state = 'pending';
+  `,
 ];

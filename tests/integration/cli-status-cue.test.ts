@@ -46,6 +46,20 @@ describe("onair status / cue without a daemon", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("ONAIR_CLI_BAD_DURATION");
   });
+
+  it("refuses a break under 1 s and a time more than 7 days ahead with the API's codes, before any request", async () => {
+    const cue = (...args: string[]) => runCli(["cue", "--channel", "x", "--url", "http://127.0.0.1:9", "--api-token-file", "/nonexistent", ...args]);
+    const day = 86_400_000;
+    const cases: Array<[string[], string]> = [
+      [["--duration", "0.0001"], "ONAIR_CUE_BAD_DURATION"],
+      [["--duration", "30", "--at", new Date(Date.now() + 7 * day + 3_600_000).toISOString()], "ONAIR_CUE_BEYOND_HORIZON"],
+    ];
+    const results = await Promise.all(cases.map(([args]) => cue(...args)));
+    results.forEach((r, i) => {
+      expect(r.code, cases[i][1]).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^onair: ${cases[i][1]}: `));
+    });
+  });
 });
 
 describe.runIf(haveFfmpeg())("onair status / cue against onair run", () => {
@@ -133,7 +147,7 @@ describe.runIf(haveFfmpeg())("onair status / cue against onair run", () => {
 
     const past = await runCli(["cue", "--url", d.url, "--channel", "news", "--duration", "10", "--at", "2000-01-01T00:00:00Z", "--api-token-file", tokenFile()]);
     expect(past.code).toBe(1);
-    expect(past.stderr).toMatch(/^onair: ONAIR_API_ERROR: the daemon answered 400 ONAIR_API_INVALID_BODY: /);
+    expect(past.stderr).toMatch(/^onair: ONAIR_API_ERROR: the daemon answered 400 ONAIR_CUE_IN_PAST: the splice time 2000-01-01T00:00:00.000Z is in the past/);
   });
 
   it("reports a missing token file by path", async () => {

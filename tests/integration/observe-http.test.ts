@@ -223,10 +223,32 @@ describe("mutating calls", () => {
     expect(cueCalls.at(-1)?.req.at?.toISOString()).toBe("2030-01-01T12:05:00.000Z");
   });
 
-  test("a cue in the past is refused", async () => {
+  test("a cue in the past is refused with ONAIR_CUE_IN_PAST", async () => {
+    const calls = cueCalls.length;
     const r = await post("/api/v1/channels/news/cues", { at: "2030-01-01T11:00:00Z", durationSeconds: 30 });
     expect(r.status).toBe(400);
-    expect(r.json.error.code).toBe("ONAIR_API_INVALID_BODY");
+    expect(r.json.error.code).toBe("ONAIR_CUE_IN_PAST");
+    expect(cueCalls).toHaveLength(calls);
+  });
+
+  test("a cue more than 7 days ahead is refused with ONAIR_CUE_BEYOND_HORIZON; 7 days is accepted", async () => {
+    const calls = cueCalls.length;
+    const r = await post("/api/v1/channels/news/cues", { at: "2030-01-08T12:00:01Z", durationSeconds: 30 });
+    expect(r.status).toBe(400);
+    expect(r.json.error).toEqual({ code: "ONAIR_CUE_BEYOND_HORIZON", message: "the splice time 2030-01-08T12:00:01.000Z is more than 7 days ahead" });
+    expect(cueCalls).toHaveLength(calls);
+    expect((await post("/api/v1/channels/news/cues", { at: "2030-01-08T12:00:00Z", durationSeconds: 30 })).status).toBe(201);
+  });
+
+  test("a break under 1 s or over 24 h is refused with ONAIR_CUE_BAD_DURATION", async () => {
+    const calls = cueCalls.length;
+    for (const durationSeconds of [0.0001, 0.999, 0, -1, 86_400.5]) {
+      const r = await post("/api/v1/channels/news/cues", { durationSeconds });
+      expect(r.status, String(durationSeconds)).toBe(400);
+      expect(r.json.error.code).toBe("ONAIR_CUE_BAD_DURATION");
+    }
+    expect(cueCalls).toHaveLength(calls);
+    expect((await post("/api/v1/channels/news/cues", { durationSeconds: 1 })).status).toBe(201);
   });
 
   test("a cue on an unknown channel is 404", async () => {
@@ -236,7 +258,7 @@ describe("mutating calls", () => {
   });
 
   test("bodies are validated: unknown fields, bad types and missing duration are 400", async () => {
-    for (const body of [{ durationSeconds: 30, extra: 1 }, { durationSeconds: "30" }, {}, { durationSeconds: -1 }, { at: "tomorrow", durationSeconds: 3 }]) {
+    for (const body of [{ durationSeconds: 30, extra: 1 }, { durationSeconds: "30" }, {}, { at: "tomorrow", durationSeconds: 3 }]) {
       const r = await post("/api/v1/channels/news/cues", body);
       expect(r.status, JSON.stringify(body)).toBe(400);
       expect(r.json.error.code).toBe("ONAIR_API_INVALID_BODY");

@@ -39,4 +39,20 @@ describe("stream clock", () => {
     expect(seen).toEqual([5_000_000]);
     expect(c.wallAt(5_000_000)).toBeCloseTo(40, 5);
   });
+
+  it("keeps wall time right after running longer than half a PTS wrap (13 h 15 min) on one time base", () => {
+    const start = Date.UTC(2026, 11, 7, 0, 0, 0);
+    const c = new StreamClock(start);
+    // a PCR every 100 ms (9000 ticks) for 30 h, across the 33-bit wrap at 26 h 30 min
+    const step = 9000;
+    let pcr = 63_000;
+    for (let i = 0; i <= 30 * 36_000; i++, pcr = (pcr + step) % PTS_MODULUS) {
+      c.onPcr(pcr * 300, i * 10);
+      if (i % 36_000 === 0) expect(c.wallAt(c.now(i * 10)), `after ${i / 36_000} h`).toBeCloseTo(start + i * 100, 0);
+    }
+    expect(c.jumps).toBe(0);
+    // and the PTS of a wall time one minute ahead is one minute ahead of the present
+    const now = c.now(30 * 36_000 * 10);
+    expect(c.ptsForWall(start + 30 * 3_600_000 + 60_000)).toBe((now + 60 * 90_000) % PTS_MODULUS);
+  });
 });

@@ -1,0 +1,121 @@
+/**
+ * A channel's cues from the control API, between the store and the injector.
+ *
+ * - `add` checks the request (duration, not in the past, at most 7 days ahead), stores it
+ *   with its splice_event_id (store/cue-requests.ts) and only then answers: an accepted cue
+ *   survives any restart.
+ * - `refresh` (at start and on the channel's break timer) hands every pending cue within
+ *   `reachMs` (1 h) of now to the injector, once per channel run, under its stored
+ *   splice_event_id; a cue further ahead stays in the store until then, so no wall time is
+ *   ever folded into a 33-bit PTS more than an hour ahead. A pending cue whose time has
+ *   passed without it being handed over (the daemon was down) is closed as `missed`: a
+ *   `cue_missed` warning, an as-run row with `aired: false`, and `onMissed` (the daemon's
+ *   `cue_failed` alert).
+ * - The channel closes a cue as `aired` in the transaction of its first out cue's as-run row
+ *   (`markAired`), so a restart never sends it twice.
+ */
+import type { Logger } from "pino";
+import type { Clock } from "../core/clock.js";
+import { TICKS } from "../inject/planner.js";
+import { checkCueDuration, checkCueTime } from "../schedule/cue-limits.js";
+import { acceptCueRequest, closeCueRequest, pendingCueRequests, type CueRequest } from "../store/cue-requests.js";
+import type { Store } from "../store/db.js";
+
+/** How far ahead a stored cue is handed to the injector (also the injector's own reach). */
+export const CUE_ARM_REACH_MS = 3_600_000;
+
+/** The injector's side of it. */
+export interface CueTarget {
+  addBreakAtWall(wallMs: number, durationTicks: number, breakId?: string, spliceEventId?: number): void;
+  addImmediateBreak(durationTicks: number, breakId?: string, spliceEventId?: number): void;
+}
+
+export interface ChannelCuesOptions {
+  channel: string;
+  store: Store;
+  clock: Clock;
+  target: CueTarget;
+  log: Logger;
+  /** the profile's preroll: an immediate cue is due this long after its request */
+  prerollMs: number;
+  reachMs?: number;
+  /** a store write that must not stop playout (the channel's retry queue) */
+  write: (what: string, run: (st: Store) => void) => void;
+  /** a cue that can no longer air (after its log line and as-run row) */
+  onMissed: (cue: CueRequest, reason: string) => void;
+}
+
+export class ChannelCues {
+  /** splice_event_id → the time asked for (wall ms), for cues handed over or closed in this run */
+  private readonly handled = new Map<number, number>();
+
+  constructor(private readonly opts: ChannelCuesOptions) {}
+
+  /**
+   * Accepts a cue now (`atMs` undefined: the first IDR after the preroll) or at a wall time:
+   * checked, stored, then armed when within reach. Returns its splice_event_id. Throws
+   * ONAIR_CUE_BAD_DURATION, ONAIR_CUE_IN_PAST, ONAIR_CUE_BEYOND_HORIZON or a store error.
+   */
+  add(durationSeconds: number, atMs?: number): number {
+    checkCueDuration(durationSeconds);
+    const now = this.opts.clock.now();
+    if (atMs !== undefined) checkCueTime(atMs, now);
+    const cue = acceptCueRequest(this.opts.store, { channel: this.opts.channel, atMs: atMs ?? now, immediate: atMs === undefined, durationMs: durationSeconds * 1000 });
+    this.opts.log.info({ event: "cue_accepted", spliceEventId: cue.spliceEventId, at: new Date(cue.atMs).toISOString(), immediate: cue.immediate, durationMs: cue.durationMs });
+    if (cue.immediate || cue.atMs <= now + this.reach) this.arm(cue, false);
+    return cue.spliceEventId;
+  }
+
+  /** Arms the stored cues that came within reach, and closes those that can no longer air. */
+  refresh(): void {
+    const now = this.opts.clock.now();
+    for (const cue of pendingCueRequests(this.opts.store, this.opts.channel, now + this.reach)) {
+      if (this.handled.has(cue.spliceEventId)) continue;
+      const dueMs = cue.immediate ? cue.atMs + this.opts.prerollMs : cue.atMs;
+      if (dueMs <= now) this.miss(cue, now);
+      else this.arm(cue, true);
+    }
+  }
+
+  /** The earliest stored cue not handed to the injector yet (one more than an hour ahead), if any. */
+  nextWaiting(): CueRequest | undefined {
+    return pendingCueRequests(this.opts.store, this.opts.channel).find((c) => !this.handled.has(c.spliceEventId));
+  }
+
+  /** The time a cue of this run was asked for (wall ms): the as-run's scheduled time. */
+  requestedMs(spliceEventId: number): number | undefined {
+    return this.handled.get(spliceEventId);
+  }
+
+  /** Closes the cue as aired; call inside the transaction that writes its as-run row. */
+  markAired(st: Store, spliceEventId: number, actualMs: number): void {
+    if (this.handled.has(spliceEventId)) closeCueRequest(st, this.opts.channel, spliceEventId, "aired", actualMs);
+  }
+
+  private get reach(): number {
+    return this.opts.reachMs ?? CUE_ARM_REACH_MS;
+  }
+
+  private arm(cue: CueRequest, stored: boolean): void {
+    this.handled.set(cue.spliceEventId, cue.atMs);
+    const ticks = Math.round((cue.durationMs / 1000) * TICKS);
+    if (cue.immediate) this.opts.target.addImmediateBreak(ticks, undefined, cue.spliceEventId);
+    else this.opts.target.addBreakAtWall(cue.atMs, ticks, undefined, cue.spliceEventId);
+    if (stored) this.opts.log.info({ event: "cue_armed", spliceEventId: cue.spliceEventId, at: new Date(cue.atMs).toISOString(), immediate: cue.immediate, durationMs: cue.durationMs });
+  }
+
+  private miss(cue: CueRequest, now: number): void {
+    this.handled.set(cue.spliceEventId, cue.atMs);
+    const at = new Date(cue.atMs).toISOString();
+    const reason = `the break asked for ${cue.immediate ? "at" : "for"} ${at} could not air: its time passed while the channel was not running`;
+    this.opts.log.warn({ event: "cue_missed", spliceEventId: cue.spliceEventId, at, immediate: cue.immediate, durationMs: cue.durationMs, reason });
+    const channel = this.opts.channel;
+    this.opts.write("cue missed", (st) =>
+      st.transaction("cue missed", () => {
+        closeCueRequest(st, channel, cue.spliceEventId, "missed", now);
+        st.insertAsRun({ channel, kind: "cue", scheduledMs: cue.atMs, actualMs: now, eventId: cue.spliceEventId, details: { kind: "out", aired: false, reason, durationSeconds: cue.durationMs / 1000 } });
+      }),
+    );
+    this.opts.onMissed(cue, reason);
+  }
+}
