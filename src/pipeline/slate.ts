@@ -1,9 +1,9 @@
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ChannelProfile } from "../config/profile-schema.js";
 import { OnairError } from "../core/errors.js";
+import { defaultSpawn, spawnChild, type SpawnFn } from "./child.js";
 import { buildFfmpegArgs, detectSetpriv, type FfmpegCommand } from "./ffmpeg-args.js";
 import type { CommandSpec } from "./supervisor.js";
 
@@ -74,17 +74,19 @@ export function slateLoopCommand(profile: ChannelProfile, clipPath: string, ffmp
   return { command: base.ffmpeg, args: ffArgs, progressFd: null };
 }
 
-function run(cmd: CommandSpec, timeoutMs: number): Promise<void> {
+/** Runs the encoder to its end; rejects (never throws) when it cannot start or fails. */
+function run(cmd: CommandSpec, timeoutMs: number, spawnFn: SpawnFn): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd.command, cmd.args, { stdio: ["ignore", "ignore", "pipe"] });
+    // a child that could not start (EMFILE…) emits one 'error' on a later tick (child.ts)
+    const child = spawnChild(spawnFn, cmd.command, cmd.args, { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
-    child.stderr.on("data", (c: Buffer) => {
-      err = (err + c.toString("utf8")).slice(-2000);
-    });
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.on("error", (e) => {
       clearTimeout(timer);
       reject(e);
+    });
+    child.stderr?.on("data", (c: Buffer) => {
+      err = (err + c.toString("utf8")).slice(-2000);
     });
     child.on("close", (code) => {
       clearTimeout(timer);
@@ -94,17 +96,18 @@ function run(cmd: CommandSpec, timeoutMs: number): Promise<void> {
   });
 }
 
-/**
- * Encodes the slate clip into `dir` unless one with the same arguments exists; returns its
- * path. Two GOPs long, so the loop point falls on a key frame.
- */
 /** Length of the slate clip: two GOPs, at least 2 s. */
 export function slateClipSeconds(profile: ChannelProfile): number {
   const gop = profile.encoding.mode === "transcode" ? profile.encoding.video.gopSeconds : 2;
   return Math.max(2, 2 * gop);
 }
 
-export async function ensureSlateClip(profile: ChannelProfile, dir: string, ffmpegPath?: string): Promise<string> {
+/**
+ * Encodes the slate clip into `dir` unless one with the same arguments exists; returns its
+ * path. Two GOPs long, so the loop point falls on a key frame. Rejects when the encoder
+ * cannot start (ONAIR_SPAWN_FAILED) or fails (ONAIR_SLATE_ENCODE).
+ */
+export async function ensureSlateClip(profile: ChannelProfile, dir: string, ffmpegPath?: string, spawnFn: SpawnFn = defaultSpawn): Promise<string> {
   const seconds = slateClipSeconds(profile);
   const probe = slateClipCommand(profile, "OUT", seconds, ffmpegPath);
   const key = createHash("sha256").update(JSON.stringify([probe.command, probe.args])).digest("hex").slice(0, 16);
@@ -113,7 +116,7 @@ export async function ensureSlateClip(profile: ChannelProfile, dir: string, ffmp
   if (existsSync(clip)) return clip;
   const tmp = `${clip}.part.ts`;
   try {
-    await run(slateClipCommand(profile, tmp, seconds, ffmpegPath), 120_000);
+    await run(slateClipCommand(profile, tmp, seconds, ffmpegPath), 120_000, spawnFn);
     renameSync(tmp, clip);
   } finally {
     rmSync(tmp, { force: true });
