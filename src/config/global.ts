@@ -8,6 +8,7 @@
  *                                                       or $XDG_CONFIG_HOME/onair/profiles
  *   dataDir        --data-dir      ONAIR_DATA_DIR       (core/paths resolveDataDir)
  *   http.listen    --http          ONAIR_HTTP           else config, else 127.0.0.1:9780
+ *   http.maxConnections                                 config, else 256 (observe/http-limits.ts)
  *   log.dir        --log-dir       ONAIR_LOG_DIR        else config, else $LOGS_DIRECTORY, else none (stdout)
  *   key            --key-file / --passphrase-file, ONAIR_KEY_FILE / ONAIR_PASSPHRASE_FILE (see keys.ts)
  */
@@ -23,6 +24,8 @@ import { formatIssue, lineCol, profileIssues } from "./profile.js";
 
 export const DEFAULT_CONFIG_PATH = "/etc/onair/onair.yaml";
 export const DEFAULT_HTTP = "127.0.0.1:9780";
+/** Default of `http.maxConnections` (the same as observe/http-limits DEFAULT_MAX_CONNECTIONS). */
+export const DEFAULT_HTTP_MAX_CONNECTIONS = 256;
 
 /** `file:/path`, `env:NAME` or `credential:NAME` ($CREDENTIALS_DIRECTORY/NAME). Never the secret itself. */
 export const secretRefSchema = z
@@ -44,8 +47,15 @@ export const globalConfigSchema = z.strictObject({
   http: z
     .strictObject({
       listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, "expected HOST:PORT").default(DEFAULT_HTTP),
+      maxConnections: z
+        .number()
+        .int()
+        .min(1)
+        .max(65536)
+        .default(DEFAULT_HTTP_MAX_CONNECTIONS)
+        .describe("HTTP connections open at once; more are closed at once (never over half the open-files limit)"),
     })
-    .default({ listen: DEFAULT_HTTP }),
+    .default({ listen: DEFAULT_HTTP, maxConnections: DEFAULT_HTTP_MAX_CONNECTIONS }),
   log: z
     .strictObject({
       dir: absPath.optional(),
@@ -86,7 +96,7 @@ export interface ResolvedConfig {
   file: GlobalConfigFile;
   profilesDir: string;
   dataDir: string;
-  http: { host: string; port: number; listen: string };
+  http: { host: string; port: number; listen: string; maxConnections: number };
   /** undefined: log to stdout only (journald) */
   logDir: string | undefined;
   logLevel: GlobalConfigFile["log"]["level"];
@@ -155,7 +165,7 @@ export async function resolveGlobalConfig(o: ResolveConfigOptions = {}): Promise
     (isRoot ? "/etc/onair/profiles" : join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config"), "onair", "profiles"));
   const dataDir = resolveDataDir({ flag: flags.dataDir, configDataDir: file.dataDir, env, isRoot });
   const listen = flags.http || env.ONAIR_HTTP || file.http.listen;
-  const http = parseListen(listen, flags.http ? "--http" : env.ONAIR_HTTP ? "ONAIR_HTTP" : "http.listen");
+  const http = { ...parseListen(listen, flags.http ? "--http" : env.ONAIR_HTTP ? "ONAIR_HTTP" : "http.listen"), maxConnections: file.http.maxConnections };
   const logDir = flags.logDir || env.ONAIR_LOG_DIR || file.log.dir || env.LOGS_DIRECTORY?.split(":")[0] || undefined;
   return {
     configPath,
