@@ -2,7 +2,9 @@ import { EventEmitter } from "node:events";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { ChannelProfile } from "../config/profile-schema.js";
+import { Backoff } from "../core/backoff.js";
 import { systemClock, type Clock } from "../core/clock.js";
+import { isOnairError } from "../core/errors.js";
 import { Injector, type InjectorCounters, type InjectorEvent } from "../inject/injector.js";
 import { siOptionsFromProfile } from "../inject/offline.js";
 import { TICKS, defaultCuePlanConfig, type PlannedCue } from "../inject/planner.js";
@@ -11,6 +13,7 @@ import { siEventsFromItems } from "../schedule/si-events.js";
 import { recordItemAired } from "../store/asrun-export.js";
 import type { Store } from "../store/db.js";
 import type { StoreWriteQueue } from "../store/write-queue.js";
+import type { SpawnFn } from "./child.js";
 import { buildFfmpegArgs, checkFfmpeg, resolveFfmpegBinary } from "./ffmpeg-args.js";
 import { PlaylistSource, type PlaylistCounters } from "./playlist.js";
 import { FileOutput, OutputFanout, SrtOutput, StdoutOutput, UdpOutput, type Output, type OutputStats, type SrtOutputOptions } from "./outputs.js";
@@ -77,6 +80,8 @@ export interface ChannelOptions {
   writes?: StoreWriteQueue;
   /** a store read or (without `writes`) write failed */
   onStoreError?: (err: unknown, what: string) => void;
+  /** how its child processes are started (default Node's spawn; tests inject failures) */
+  spawn?: SpawnFn;
 }
 
 export interface ChannelStatus {
@@ -112,6 +117,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private readonly log: Logger;
   private readonly live: FfmpegSupervisor;
   private slate: FfmpegSupervisor | undefined;
+  /** retries of a slate clip whose encoder could not start */
+  private readonly slateBackoff = new Backoff({ minMs: 1000, maxMs: 30_000 });
+  private slateTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
   private readonly switcher: Switcher;
   readonly injector: Injector;
   private readonly si: SiSlotFiller | undefined;
@@ -206,6 +215,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       maxRetries: r.maxRetries,
       stallTimeoutMs: r.stallTimeoutSeconds * 1000,
       logger: opts.logger,
+      spawn: opts.spawn,
     });
     this.live.on("data", (chunk) => this.switcher.pushLive(chunk));
     this.live.on("first_data", () => this.playlist?.noteData());
@@ -283,6 +293,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
           logger: this.log,
           // the daemon's logger carries the SecretSet every loaded profile registers in
           secrets: (this.opts.logger as { secrets?: SrtOutputOptions["secrets"] }).secrets,
+          spawn: this.opts.spawn,
         });
     }
   }
@@ -294,16 +305,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     await this.fanout.open();
     const p = this.opts.profile;
     if (p.encoding.mode === "transcode") {
-      const clip = await ensureSlateClip(p, join(this.opts.dataDir, "slate"), this.ffmpegPath);
-      this.slate = new FfmpegSupervisor(slateLoopCommand(p, clip, this.ffmpegPath), {
-        channel: this.id,
-        backoffMinMs: 100,
-        backoffMaxMs: 2000,
-        stallTimeoutMs: 3000,
-        logger: this.opts.logger.child({ part: "slate" }),
-      });
-      this.slate.on("data", (chunk) => this.switcher.pushSlate(chunk));
-      this.slate.start();
+      await this.startSlate(p);
     } else {
       this.log.warn({ event: "no_slate", message: "passthrough channel: no slate (no encoder settings to make one)" });
     }
@@ -324,8 +326,41 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.breakTimer.unref();
   }
 
+  /**
+   * Makes the slate clip and starts its loop. An encoder that cannot start yet
+   * (ONAIR_SPAWN_FAILED: out of file descriptors or processes) is tried again with backoff
+   * (1 s → 30 s) while the channel airs without a slate; any other failure fails start().
+   */
+  private async startSlate(p: ChannelProfile): Promise<void> {
+    let clip: string;
+    try {
+      clip = await ensureSlateClip(p, join(this.opts.dataDir, "slate"), this.ffmpegPath, this.opts.spawn);
+    } catch (err) {
+      if (!isOnairError(err) || err.code !== "ONAIR_SPAWN_FAILED" || this.stopping) throw err;
+      const nextRetryInMs = Math.round(this.slateBackoff.next());
+      this.log.warn({ event: "slate_deferred", err, nextRetryInMs });
+      this.slateTimer = setTimeout(() => {
+        this.startSlate(p).catch((e: unknown) => this.log.error({ event: "slate_failed", err: e }));
+      }, nextRetryInMs);
+      return;
+    }
+    if (this.stopping) return;
+    this.slate = new FfmpegSupervisor(slateLoopCommand(p, clip, this.ffmpegPath), {
+      channel: this.id,
+      backoffMinMs: 100,
+      backoffMaxMs: 2000,
+      stallTimeoutMs: 3000,
+      logger: this.opts.logger.child({ part: "slate" }),
+      spawn: this.opts.spawn,
+    });
+    this.slate.on("data", (chunk) => this.switcher.pushSlate(chunk));
+    this.slate.start();
+  }
+
   /** Stops both FFmpeg processes and the outputs. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.slateTimer) clearTimeout(this.slateTimer);
     if (this.ticker) clearInterval(this.ticker);
     if (this.recoverTimer) clearTimeout(this.recoverTimer);
     if (this.breakTimer) clearInterval(this.breakTimer);
