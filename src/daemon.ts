@@ -408,6 +408,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   const http = await startHttpServer({
     host: cfg.http.host,
     port: cfg.http.port,
+    connections: { maxConnections: cfg.http.maxConnections },
     metrics,
     tokenFile,
     secrets: log.secrets,

@@ -9,6 +9,7 @@
  *   dataDir        --data-dir      ONAIR_DATA_DIR       (core/paths resolveDataDir)
  *   http.listen    --http          ONAIR_HTTP           else config, else 127.0.0.1:9780
  *                                  (not loopback: only with http.allowPublic: true, checkHttpExposure)
+ *   http.maxConnections                                 config, else 256 (observe/http-limits.ts)
  *   log.dir        --log-dir       ONAIR_LOG_DIR        else config, else $LOGS_DIRECTORY, else none (stdout)
  *   key            --key-file / --passphrase-file, ONAIR_KEY_FILE / ONAIR_PASSPHRASE_FILE (see keys.ts)
  */
@@ -25,6 +26,8 @@ import { readYaml } from "./yaml.js";
 
 export const DEFAULT_CONFIG_PATH = "/etc/onair/onair.yaml";
 export const DEFAULT_HTTP = "127.0.0.1:9780";
+/** Default of `http.maxConnections` (the same as observe/http-limits DEFAULT_MAX_CONNECTIONS). */
+export const DEFAULT_HTTP_MAX_CONNECTIONS = 256;
 
 /** `file:/path`, `env:NAME` or `credential:NAME` ($CREDENTIALS_DIRECTORY/NAME). Never the secret itself. */
 export const secretRefSchema = z
@@ -47,8 +50,15 @@ export const globalConfigSchema = z.strictObject({
     .strictObject({
       listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, "expected HOST:PORT").default(DEFAULT_HTTP),
       allowPublic: z.boolean().optional().describe("Allow an HTTP address other than loopback (--http 0.0.0.0:PORT); default false"),
+      maxConnections: z
+        .number()
+        .int()
+        .min(1)
+        .max(65536)
+        .default(DEFAULT_HTTP_MAX_CONNECTIONS)
+        .describe("HTTP connections open at once; more are closed at once (never over half the open-files limit)"),
     })
-    .default({ listen: DEFAULT_HTTP }),
+    .default({ listen: DEFAULT_HTTP, maxConnections: DEFAULT_HTTP_MAX_CONNECTIONS }),
   log: z
     .strictObject({
       dir: absPath.optional(),
@@ -89,7 +99,7 @@ export interface ResolvedConfig {
   file: GlobalConfigFile;
   profilesDir: string;
   dataDir: string;
-  http: { host: string; port: number; listen: string };
+  http: { host: string; port: number; listen: string; maxConnections: number };
   /** undefined: log to stdout only (journald) */
   logDir: string | undefined;
   logLevel: GlobalConfigFile["log"]["level"];
@@ -182,7 +192,7 @@ export async function resolveGlobalConfig(o: ResolveConfigOptions = {}): Promise
     (isRoot ? "/etc/onair/profiles" : join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config"), "onair", "profiles"));
   const dataDir = resolveDataDir({ flag: flags.dataDir, configDataDir: file.dataDir, env, isRoot });
   const listen = flags.http || env.ONAIR_HTTP || file.http.listen;
-  const http = parseListen(listen, flags.http ? "--http" : env.ONAIR_HTTP ? "ONAIR_HTTP" : "http.listen");
+  const http = { ...parseListen(listen, flags.http ? "--http" : env.ONAIR_HTTP ? "ONAIR_HTTP" : "http.listen"), maxConnections: file.http.maxConnections };
   const logDir = flags.logDir || env.ONAIR_LOG_DIR || file.log.dir || env.LOGS_DIRECTORY?.split(":")[0] || undefined;
   return {
     configPath,

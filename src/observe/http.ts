@@ -32,6 +32,8 @@
  * /healthz: 503 when the event loop was recently late by more than `eventLoop.maxLagMs` (a timer
  * probe; a fully blocked loop does not answer at all, which the prober sees as a timeout).
  *
+ * Connections: a total cap, idle, header and request timeouts (http-limits.ts).
+ *
  * Errors are `{"error": {"code": "ONAIR_…", "message": "…"}}` with stable codes (HTTP_ERROR_CODES).
  *
  * Token file (`--api-token-file`, else ONAIR_API_TOKEN_FILE, else /etc/onair/api.token): one
@@ -56,6 +58,7 @@ import type { OnairMetrics } from "./metrics.js";
 import { readiness, type HealthChecks, type ReadyDirectory } from "./readiness.js";
 
 export type { CheckResult, HealthChecks, ReadyDirectory } from "./readiness.js";
+import { CONNECTIONS_CHECKING_INTERVAL_MS, limitConnections, type ConnectionLimits } from "./http-limits.js";
 
 export const DEFAULT_HTTP_HOST = "127.0.0.1";
 export const DEFAULT_HTTP_PORT = 9780;
@@ -242,6 +245,8 @@ export interface HttpServerOptions {
     /** Replaces the built-in probe: the recent lag in ms. */
     probe?: () => number;
   };
+  /** The connection cap (default 256; never over half the open-files limit) and timeouts: http-limits.ts. */
+  connections?: ConnectionLimits;
   /** Re-read the token file on SIGHUP (default false: the daemon calls reloadTokens()). */
   reloadOnSighup?: boolean;
   /** Every token read is added here, so the logger redacts it wherever it would appear. */
@@ -570,7 +575,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     throw new HttpError(404, HTTP_ERROR_CODES.notFound, `no route ${path}`);
   }
 
-  const server = createServer((req, res) => {
+  const server = createServer({ connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS }, (req, res) => {
     route(req, res).catch((e: unknown) => {
       const he = toHttpError(e);
       if (he.status >= 500) log?.error({ event: "http_error", url: req.url, err: e });
@@ -578,9 +583,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       else res.destroy();
     });
   });
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
-  server.keepAliveTimeout = 5_000;
+  const maxConnections = limitConnections(server, { ...opts.connections, logger: log });
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -595,7 +598,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   });
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
-  log?.info({ event: "http_listening", url }, `HTTP on ${url}`);
+  log?.info({ event: "http_listening", url, maxConnections }, `HTTP on ${url}`);
 
   const onSighup = (): void => {
     reloadTokens();

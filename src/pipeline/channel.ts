@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { ChannelProfile } from "../config/profile-schema.js";
+import { Backoff } from "../core/backoff.js";
 import { systemClock, type Clock } from "../core/clock.js";
 import { isOnairError } from "../core/errors.js";
 import { Injector, type InjectorCounters, type InjectorEvent } from "../inject/injector.js";
@@ -13,6 +14,7 @@ import { recordItemAired } from "../store/asrun-export.js";
 import type { Store } from "../store/db.js";
 import type { StoreWriteQueue } from "../store/write-queue.js";
 import { ChannelCues } from "./channel-cues.js";
+import type { SpawnFn } from "./child.js";
 import { buildFfmpegArgs, checkFfmpeg, resolveFfmpegBinary } from "./ffmpeg-args.js";
 import { PlaylistSource, type PlaylistCounters } from "./playlist.js";
 import { FileOutput, OutputFanout, SrtOutput, StdoutOutput, UdpOutput, type Output, type OutputStats, type SrtOutputOptions } from "./outputs.js";
@@ -86,6 +88,8 @@ export interface ChannelOptions {
   writes?: StoreWriteQueue;
   /** a store read or (without `writes`) write failed */
   onStoreError?: (err: unknown, what: string) => void;
+  /** how its child processes are started (default Node's spawn; tests inject failures) */
+  spawn?: SpawnFn;
 }
 
 export interface ChannelStatus {
@@ -123,6 +127,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** Holds an http/hls input URL's credentials so FFmpeg's argv does not (input-proxy.ts). */
   private readonly inputProxy: InputProxy | undefined;
   private slate: FfmpegSupervisor | undefined;
+  /** retries of a slate clip whose encoder could not start */
+  private readonly slateBackoff = new Backoff({ minMs: 1000, maxMs: 30_000 });
+  private slateTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
   private readonly switcher: Switcher;
   readonly injector: Injector;
   /** the API's cues: stored, armed within an hour, re-armed after a restart */
@@ -236,6 +244,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       maxRetries: r.maxRetries,
       stallTimeoutMs: r.stallTimeoutSeconds * 1000,
       logger: opts.logger,
+      spawn: opts.spawn,
     });
     this.live.on("data", (chunk) => this.switcher.pushLive(chunk));
     this.live.on("first_data", () => this.playlist?.noteData());
@@ -313,6 +322,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
           logger: this.log,
           // the daemon's logger carries the SecretSet every loaded profile registers in
           secrets: (this.opts.logger as { secrets?: SrtOutputOptions["secrets"] }).secrets,
+          spawn: this.opts.spawn,
         });
     }
   }
@@ -326,13 +336,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const p = this.opts.profile;
     try {
       await checkFfmpeg(this.ffmpegPath);
-      const slateOpts = { ffmpegPath: this.ffmpegPath, log: this.log };
-      const clip = p.encoding.mode === "transcode" ? await ensureSlateClip(p, join(this.opts.dataDir, "slate"), slateOpts) : undefined;
       await this.fanout.open(); // opens each output once: a retried start finds them open
-      this.startSlate(clip);
+      if (p.encoding.mode === "transcode") await this.startSlate(p);
+      else this.log.warn({ event: "no_slate", message: "passthrough channel: no slate (no encoder settings to make one)" });
       await this.playlist?.prepare();
       await this.inputProxy?.start(); // listens once: a retried start finds it listening
     } catch (err) {
+      clearTimeout(this.slateTimer);
       await this.slate?.stop();
       this.slate = undefined;
       this.setState("failed");
@@ -352,20 +362,42 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.breakTimer.unref();
   }
 
-  /** The hot-standby slate: loops the encoded clip (passthrough channels have none). */
-  private startSlate(clip: string | undefined): void {
-    if (!clip) {
-      this.log.warn({ event: "no_slate", message: "passthrough channel: no slate (no encoder settings to make one)" });
+  /**
+   * Makes the slate clip and starts its loop. An encoder that cannot start yet
+   * (ONAIR_SPAWN_FAILED: out of file descriptors or processes) is tried again with backoff
+   * (1 s → 30 s) while the channel airs without a slate; any other failure fails start().
+   */
+  private async startSlate(p: ChannelProfile): Promise<void> {
+    let clip: string;
+    try {
+      const o = { ffmpegPath: this.ffmpegPath, log: this.log, spawn: this.opts.spawn };
+      clip = await ensureSlateClip(p, join(this.opts.dataDir, "slate"), o);
+    } catch (err) {
+      if (!isOnairError(err) || err.code !== "ONAIR_SPAWN_FAILED" || this.stopping) throw err;
+      const nextRetryInMs = Math.round(this.slateBackoff.next());
+      this.log.warn({ event: "slate_deferred", err, nextRetryInMs });
+      this.slateTimer = setTimeout(() => {
+        this.startSlate(p).catch((e: unknown) => this.log.error({ event: "slate_failed", err: e }));
+      }, nextRetryInMs);
       return;
     }
-    const o = { channel: this.id, backoffMinMs: 100, backoffMaxMs: 2000, stallTimeoutMs: 3000, logger: this.opts.logger.child({ part: "slate" }) };
-    this.slate = new FfmpegSupervisor(slateLoopCommand(this.opts.profile, clip, this.ffmpegPath), o);
+    if (this.stopping) return;
+    this.slate = new FfmpegSupervisor(slateLoopCommand(p, clip, this.ffmpegPath), {
+      channel: this.id,
+      backoffMinMs: 100,
+      backoffMaxMs: 2000,
+      stallTimeoutMs: 3000,
+      logger: this.opts.logger.child({ part: "slate" }),
+      spawn: this.opts.spawn,
+    });
     this.slate.on("data", (chunk) => this.switcher.pushSlate(chunk));
     this.slate.start();
   }
 
   /** Stops both FFmpeg processes and the outputs. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.slateTimer) clearTimeout(this.slateTimer);
     if (this.ticker) clearInterval(this.ticker);
     if (this.recoverTimer) clearTimeout(this.recoverTimer);
     if (this.breakTimer) clearInterval(this.breakTimer);

@@ -14,7 +14,7 @@
  *   (UDP) or keeps as handed over (the file queue: the producer must not edit a chunk
  *   after passing it on).
  */
-import { spawn as nodeSpawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
 import { lookup as dnsLookup } from "node:dns/promises";
 import { EventEmitter } from "node:events";
@@ -29,7 +29,7 @@ import { detectSetpriv, resolveFfmpegBinary } from "./ffmpeg-args.js";
 import { ProgressParser, type ProgressReport } from "./progress.js";
 import { pruneRecordings, type RecordingsFs } from "./recordings.js";
 import { StderrReader } from "./stderr.js";
-import type { SpawnFn } from "./supervisor.js";
+import { defaultSpawn, spawnChild, spawnErrno, type SpawnFn } from "./child.js";
 import { realTimers, type Timers } from "./timers.js";
 
 export const TS_PACKET = 188;
@@ -868,7 +868,7 @@ export class SrtOutput extends Output {
     this.cmd = srtOutputCommand(opts);
     this.timers = opts.timers ?? realTimers;
     this.clock = opts.clock ?? systemClock;
-    this.spawnFn = opts.spawn ?? ((c, a, o) => nodeSpawn(c, a, o));
+    this.spawnFn = opts.spawn ?? defaultSpawn;
     this.retry = new Backoff({ minMs: opts.retryMinMs ?? 500, maxMs: opts.retryMaxMs ?? 30_000, stableAfterMs: opts.stableAfterMs ?? 60_000, clock: this.clock });
     this.maxQueue = opts.maxQueueBytes ?? 1 << 20;
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 2000;
@@ -936,16 +936,15 @@ export class SrtOutput extends Output {
     this.spawns++;
     let resolveClosed!: () => void;
     const closed = new Promise<void>((r) => (resolveClosed = r));
-    let child: ChildProcess;
-    try {
-      child = this.spawnFn(this.cmd.command, this.cmd.args, { stdio: ["pipe", "ignore", "pipe", "pipe"], env: this.opts.env, windowsHide: true });
-    } catch (e) {
-      this.afterExit(null, null, e, false, 0);
-      resolveClosed();
-      return;
-    }
+    // never throws: a child that could not start (EMFILE, ENOENT, a throw, missing pipes) is a
+    // stand-in without pid whose one 'error' ends the attempt like an exit (child.ts)
+    const child = spawnChild(this.spawnFn, this.cmd.command, this.cmd.args, { stdio: ["pipe", "ignore", "pipe", "pipe"], env: this.opts.env, windowsHide: true });
     const a: SrtAttempt = { child, spawnedAt: this.clock.monotonic(), connected: false, sent: 0, done: false, closed, resolveClosed };
     this.attempt = a;
+    child.on("error", (err) => {
+      if (child.pid === undefined) this.finish(a, null, null, err);
+    });
+    child.on("close", (code, signal) => this.finish(a, code, signal));
     // EPIPE once the child is gone: its exit is what gets counted
     child.stdin?.on("error", () => undefined);
     child.stderr?.on("data", (c: Buffer) => void this.stderr.push(c));
@@ -953,10 +952,6 @@ export class SrtOutput extends Output {
     (child.stdio[SRT_PROGRESS_FD] as Readable | null | undefined)?.on("data", (c: Buffer) => {
       for (const r of parser.push(c)) this.onProgress(a, r);
     });
-    child.on("error", (err) => {
-      if (child.pid === undefined) this.finish(a, null, null, err);
-    });
-    child.on("close", (code, signal) => this.finish(a, code, signal));
     if (child.pid !== undefined) {
       const argv = [this.cmd.command, ...this.cmd.args].map((x, i, all) => (i > 0 && SRT_SECRET_OPTIONS.has(all[i - 1]) ? REDACTED : this.redact(x)));
       this.log?.info({ event: "output.srt_started", pid: child.pid, spawn: this.spawns, argv });
@@ -1004,7 +999,7 @@ export class SrtOutput extends Output {
   private afterExit(code: number | null, signal: NodeJS.Signals | null, spawnError: unknown, wasConnected: boolean, runMs: number): void {
     const line = this.stderr.fatal?.line ?? this.stderr.ring.lines(1)[0];
     const how = spawnError !== undefined && spawnError !== null
-      ? `could not be started (${this.redact(errText(spawnError))})`
+      ? `could not be started (${this.redact(spawnErrno(spawnError) ?? errText(spawnError))})`
       : code !== null
         ? `exited with code ${code}`
         : `was killed by ${signal ?? "a signal"}`;

@@ -402,15 +402,19 @@ export function ffprobeFor(ffmpegPath: string): string {
   return "ffprobe";
 }
 
-/** Probes a media file: duration, start, streams. "missing" when it cannot be opened or has no video. */
-export function probeMedia(ffprobe: string, path: string, timeoutMs = 15_000): Promise<MediaInfo | "missing"> {
+/**
+ * Probes a media file: duration, start, streams. "missing" when it cannot be opened or has
+ * no video; null when ffprobe itself could not be started (EMFILE, EAGAIN, ENOENT): that
+ * says nothing about the file, so it is not remembered and is probed again next round.
+ */
+export function probeMedia(ffprobe: string, path: string, timeoutMs = 15_000): Promise<MediaInfo | "missing" | null> {
   return new Promise((resolve) => {
     execFile(
       ffprobe,
       ["-v", "error", "-show_entries", "format=duration,start_time:stream=codec_type", "-of", "json", path],
       { timeout: timeoutMs, maxBuffer: 1 << 20 },
       (err, stdout) => {
-        if (err) return resolve("missing");
+        if (err) return resolve(/^E[A-Z0-9]+$/.test(String((err as NodeJS.ErrnoException).code)) ? null : "missing");
         try {
           const j = JSON.parse(String(stdout)) as { format?: { duration?: string; start_time?: string }; streams?: { codec_type?: string }[] };
           const types = new Set((j.streams ?? []).map((s) => s.codec_type));
@@ -455,7 +459,7 @@ export interface PlaylistSourceOptions {
   /** First guess of a run's start-up time, ms (default 500; then measured). */
   startupMs?: number;
   /** How a media file is probed (default ffprobe next to the FFmpeg binary). */
-  probe?: (path: string) => Promise<MediaInfo | "missing">;
+  probe?: (path: string) => Promise<MediaInfo | "missing" | null>;
   /** A file a run failed on is tried again after this long even if unchanged, ms (default 10 min). */
   failedRetryMs?: number;
 }
@@ -536,6 +540,11 @@ export class PlaylistSource {
       const cached = this.probes.get(p);
       if (cached && cached.key === key) continue;
       const info = key === "absent" ? "missing" : await (this.o.probe ? this.o.probe(p) : probeMedia(this.ffprobe, p));
+      if (info === null) {
+        // ffprobe could not start (out of fds): the item airs as filler until the next round
+        this.log.warn({ event: "playlist_probe_deferred", path: p });
+        continue;
+      }
       this.probes.set(p, { key, info });
     }
     if (slate.kind !== "generated" && statKey(slate.path) === "absent") {

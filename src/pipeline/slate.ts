@@ -1,9 +1,9 @@
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ChannelProfile } from "../config/profile-schema.js";
 import { OnairError } from "../core/errors.js";
+import { defaultSpawn, spawnChild, type SpawnFn } from "./child.js";
 import { buildFfmpegArgs, detectSetpriv, type FfmpegCommand } from "./ffmpeg-args.js";
 import { findSlateFont, SLATE_FONT_FILES, slateTextFilter, writeSlateTextFile } from "./slate-text.js";
 import type { CommandSpec } from "./supervisor.js";
@@ -91,17 +91,19 @@ export function slateLoopCommand(profile: ChannelProfile, clipPath: string, ffmp
   return { command: base.ffmpeg, args: ffArgs, progressFd: null };
 }
 
-function run(cmd: CommandSpec, timeoutMs: number): Promise<void> {
+/** Runs the encoder to its end; rejects (never throws) when it cannot start or fails. */
+function run(cmd: CommandSpec, timeoutMs: number, spawnFn: SpawnFn): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd.command, cmd.args, { stdio: ["ignore", "ignore", "pipe"] });
+    // a child that could not start (EMFILE…) emits one 'error' on a later tick (child.ts)
+    const child = spawnChild(spawnFn, cmd.command, cmd.args, { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
-    child.stderr.on("data", (c: Buffer) => {
-      err = (err + c.toString("utf8")).slice(-2000);
-    });
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.on("error", (e) => {
       clearTimeout(timer);
       reject(e);
+    });
+    child.stderr?.on("data", (c: Buffer) => {
+      err = (err + c.toString("utf8")).slice(-2000);
     });
     child.on("close", (code) => {
       clearTimeout(timer);
@@ -123,6 +125,8 @@ export interface SlateClipOptions {
   fontFiles?: readonly string[];
   /** Where the missing-font warning goes (the channel's logger: it carries the channel id). */
   log?: { warn(o: Record<string, unknown>): void };
+  /** How the encoder is started (tests inject failures). */
+  spawn?: SpawnFn;
 }
 
 /**
@@ -148,7 +152,8 @@ function prepareSlateText(profile: ChannelProfile, dir: string, o: SlateClipOpti
 
 /**
  * Encodes the slate clip into `dir` unless one with the same arguments exists; returns its
- * path. Two GOPs long, so the loop point falls on a key frame.
+ * path. Two GOPs long, so the loop point falls on a key frame. Rejects when the encoder
+ * cannot start (ONAIR_SPAWN_FAILED) or fails (ONAIR_SLATE_ENCODE).
  */
 export async function ensureSlateClip(profile: ChannelProfile, dir: string, o: SlateClipOptions = {}): Promise<string> {
   const seconds = slateClipSeconds(profile);
@@ -160,7 +165,7 @@ export async function ensureSlateClip(profile: ChannelProfile, dir: string, o: S
   if (existsSync(clip)) return clip;
   const tmp = `${clip}.part.ts`;
   try {
-    await run(slateClipCommand(profile, tmp, seconds, o.ffmpegPath, text), 120_000);
+    await run(slateClipCommand(profile, tmp, seconds, o.ffmpegPath, text), 120_000, o.spawn ?? defaultSpawn);
     renameSync(tmp, clip);
   } finally {
     rmSync(tmp, { force: true });

@@ -14,7 +14,7 @@
  * `stopTimeoutMs`, and resolves once the child is gone; nothing restarts afterwards.
  * The world comes in through options (spawn, clock, timers) so unit tests drive time.
  */
-import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import type { ChildProcess, SpawnOptions } from "node:child_process";
 import { EventEmitter } from "node:events";
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
@@ -22,6 +22,7 @@ import { redactString, type SecretSet } from "../config/redact.js";
 import { Backoff, type JitterKind } from "../core/backoff.js";
 import { systemClock, type Clock } from "../core/clock.js";
 import { OnairError } from "../core/errors.js";
+import { defaultSpawn, notStartedChild, spawnChild, spawnErrno, type SpawnFn } from "./child.js";
 import { INSTALL_HINT } from "./ffmpeg-args.js";
 import { ProgressParser, type ProgressReport } from "./progress.js";
 import { StderrReader, type StderrClass } from "./stderr.js";
@@ -48,7 +49,7 @@ export interface CommandSpec {
   progressFd?: number | null;
 }
 
-export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+export type { SpawnFn } from "./child.js";
 
 export interface FfmpegSupervisorOptions {
   /** Channel id, for logs. */
@@ -219,6 +220,16 @@ interface Attempt {
   resolveClosed: () => void;
 }
 
+/** stdout and stderr piped, and the `-progress` fd when there is one. */
+function stdioFor(progressFd: number | null): SpawnOptions["stdio"] {
+  const stdio: SpawnOptions["stdio"] = ["ignore", "pipe", "pipe"];
+  if (progressFd !== null) {
+    while (stdio.length < progressFd) stdio.push("ignore");
+    stdio.push("pipe");
+  }
+  return stdio;
+}
+
 export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
   private readonly source: CommandSpec | (() => CommandSpec);
   private readonly clock: Clock;
@@ -257,7 +268,7 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
     this.source = source;
     this.clock = options.clock ?? systemClock;
     this.timers = options.timers ?? realTimers;
-    this.spawnFn = options.spawn ?? ((c, a, o) => nodeSpawn(c, a, o));
+    this.spawnFn = options.spawn ?? defaultSpawn;
     this.backoff = new Backoff({
       minMs: options.backoffMinMs ?? 500,
       maxMs: options.backoffMaxMs ?? 30_000,
@@ -418,13 +429,6 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
     this.retryTimer = undefined;
     this.nextRetryAt = null;
     if (this.stopping) return;
-    const spec = typeof this.source === "function" ? this.source() : this.source;
-    const progressFd = spec.progressFd ?? null;
-    const stdio: SpawnOptions["stdio"] = ["ignore", "pipe", "pipe"];
-    if (progressFd !== null) {
-      while (stdio.length < progressFd) stdio.push("ignore");
-      stdio.push("pipe");
-    }
     this.stderr.newAttempt();
     this.spawns++;
     const now = this.clock.monotonic();
@@ -433,37 +437,38 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
 
     let resolveClosed!: () => void;
     const closed = new Promise<void>((r) => (resolveClosed = r));
-    let child: ChildProcess;
-    try {
-      child = this.spawnFn(spec.command, spec.args, { stdio, detached: false, env: this.opts.env, windowsHide: true });
-    } catch (e) {
-      // synchronous spawn failures (invalid arguments); treated like an async spawn error
-      const fake = new EventEmitter() as unknown as ChildProcess;
-      const a: Attempt = { child: fake, spawnedAt: now, lastByteAt: now, bytes: 0, stalled: false, done: false, errorLines: [], closed, resolveClosed };
-      this.attempt = a;
-      a.spawnError = e as Error;
-      this.finishAttempt(a, null, null);
-      return;
-    }
+    const spec = this.commandSpec();
+    const progressFd = spec.command !== undefined ? (spec.progressFd ?? null) : null;
+    // never throws: a child that could not start (EMFILE, ENOENT, a throw, missing pipes, no
+    // command) is a stand-in without pid whose one 'error' ends the attempt as spawn_error
+    const child =
+      spec.command !== undefined
+        ? spawnChild(this.spawnFn, spec.command, spec.args, { stdio: stdioFor(progressFd), detached: false, env: this.opts.env, windowsHide: true })
+        : notStartedChild(spec.error);
     const a: Attempt = { child, spawnedAt: now, lastByteAt: now, bytes: 0, stalled: false, done: false, errorLines: [], closed, resolveClosed };
     this.attempt = a;
+    this.wire(a, progressFd);
 
-    child.stdout?.on("data", (chunk: Buffer) => this.onData(a, chunk));
-    child.stderr?.on("data", (chunk: Buffer) => {
-      // a run being replaced with overlap is no longer read: its lines (and a fatal one as it
-      // is ended) must not mix into its successor's, which the reader now holds
-      if (a.replacedBy?.overlap) return;
-      for (const l of this.stderr.push(chunk)) this.onStderrLine(a, l);
-    });
-    if (progressFd !== null) {
-      const parser = new ProgressParser();
-      (child.stdio[progressFd] as Readable | null | undefined)?.on("data", (chunk: Buffer) => {
-        for (const r of parser.push(chunk)) {
-          this.lastProgress = r;
-          this.emit("progress", r);
-        }
-      });
+    if (child.pid !== undefined && spec.command !== undefined) {
+      this.log?.info({ event: "ffmpeg.started", pid: child.pid, spawn: this.spawns, restarts: this.restarts, argv: [spec.command, ...spec.args] });
+      this.emit("started", { pid: child.pid, spawn: this.spawns, restarts: this.restarts });
+      this.armWatchdog(a, this.opts.stallTimeoutMs);
     }
+  }
+
+  /** The command of the next run; a source that throws (a playlist's graph file out of fds) fails the attempt. */
+  private commandSpec(): CommandSpec | { command: undefined; error: Error } {
+    try {
+      return typeof this.source === "function" ? this.source() : this.source;
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      return { command: undefined, error: new OnairError("ONAIR_SPAWN_FAILED", `the FFmpeg command could not be prepared: ${msg}`, { stage: "command" }, { cause: e }) };
+    }
+  }
+
+  /** Listens to an attempt's child: stdout, stderr, -progress, the spawn error and the exit. */
+  private wire(a: Attempt, progressFd: number | null): void {
+    const child = a.child;
     child.on("error", (err) => {
       if (child.pid === undefined) {
         a.spawnError = err;
@@ -473,12 +478,21 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
       }
     });
     child.on("close", (code, signal) => this.finishAttempt(a, code, signal));
-
-    if (child.pid !== undefined) {
-      this.log?.info({ event: "ffmpeg.started", pid: child.pid, spawn: this.spawns, restarts: this.restarts, argv: [spec.command, ...spec.args] });
-      this.emit("started", { pid: child.pid, spawn: this.spawns, restarts: this.restarts });
-      this.armWatchdog(a, this.opts.stallTimeoutMs);
-    }
+    child.stdout?.on("data", (chunk: Buffer) => this.onData(a, chunk));
+    child.stderr?.on("data", (chunk: Buffer) => {
+      // a run being replaced with overlap is no longer read: its lines (and a fatal one as it
+      // is ended) must not mix into its successor's, which the reader now holds
+      if (a.replacedBy?.overlap) return;
+      for (const l of this.stderr.push(chunk)) this.onStderrLine(a, l);
+    });
+    if (progressFd === null) return;
+    const parser = new ProgressParser();
+    (child.stdio[progressFd] as Readable | null | undefined)?.on("data", (chunk: Buffer) => {
+      for (const r of parser.push(chunk)) {
+        this.lastProgress = r;
+        this.emit("progress", r);
+      }
+    });
   }
 
   private onData(a: Attempt, chunk: Buffer): void {
@@ -571,7 +585,8 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
   private classify(a: Attempt, signal: NodeJS.Signals | null): { reason: ExitReason; error?: Error } {
     if (a.stalled) return { reason: "stall" };
     if (a.spawnError) {
-      const code = (a.spawnError as NodeJS.ErrnoException).code;
+      // ONAIR_SPAWN_FAILED from child.ts; a missing binary is named as such
+      const code = spawnErrno(a.spawnError);
       const error =
         code === "ENOENT" || code === "EACCES"
           ? new OnairError("ONAIR_FFMPEG_NOT_FOUND", `FFmpeg could not be started: ${INSTALL_HINT}`, { cause: code }, { cause: a.spawnError })

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/observe/logger.js";
 import { Channel } from "../../src/pipeline/channel.js";
+import type { SpawnFn } from "../../src/pipeline/child.js";
 import { decodeSpliceInfoSection, type SpliceInsert } from "../../src/scte35/index.js";
 import { PmtSection } from "../../src/ts/pmt.js";
 import { ptsDiff } from "../../src/ts/timestamps.js";
@@ -17,6 +18,7 @@ import { openStore, type Store } from "../../src/store/db.js";
 import { testProfile, udpCapture, type Capture } from "../helpers/channel.js";
 import { haveFfmpeg, runFfprobeJson } from "../helpers/ffmpeg.js";
 import { childPids, freeUdpPort, openFds, until, waitEvent } from "../helpers/pipeline.js";
+import { emfileChild } from "../helpers/spawn-faults.js";
 import { pcrAtPacket, scanTs } from "../helpers/tsscan.js";
 
 const quiet = createLogger({ level: "silent" });
@@ -285,4 +287,33 @@ describe.runIf(haveFfmpeg())("a channel on air", () => {
     await ch.stop();
     await cap.close();
   });
+
+  it("goes on air without a slate when the slate encoder cannot start (EMFILE), and makes the slate on a retry", async () => {
+    const cap = await udpCapture();
+    const dataDir = mkdtempSync(join(tmpdir(), "onair-channel-slate-")); // no slate clip made yet
+    let failed = 0;
+    const spawnFn: SpawnFn = (command, args, options) => {
+      // the slate encoder (`-t SECONDS … OUT.part.ts`), once
+      if (failed === 0 && args.some((a) => a.endsWith(".part.ts"))) {
+        failed++;
+        return emfileChild();
+      }
+      return spawn(command, args, options);
+    };
+    const lines: string[] = [];
+    const logger = createLogger({ level: "info", destination: { write: (l: string) => void lines.push(l) } });
+    const ch = new Channel({ profile: testProfile({ id: "t6", udpPort: cap.port, epg: { enabled: false } }), store, logger, dataDir, spawn: spawnFn });
+    try {
+      await ch.start();
+      expect(ch.status().slate).toBeUndefined();
+      await until(() => ch.status().live.state === "running", 20_000, "live on air");
+      await until(() => ch.status().slate?.state === "running", 20_000, "the slate made on a retry");
+    } finally {
+      await ch.stop();
+      await cap.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    expect(failed).toBe(1);
+    expect(lines.find((l) => l.includes('"event":"slate_deferred"'))).toMatch(/ONAIR_SPAWN_FAILED[\s\S]*EMFILE|EMFILE[\s\S]*ONAIR_SPAWN_FAILED/);
+  }, 60_000);
 });

@@ -1,11 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { connect, type Socket } from "node:net";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
 import { MemoryAudit } from "../../src/observe/audit.js";
 import { startHttpServer, type ChannelView, type HttpServerHandle, type HttpServerOptions } from "../../src/observe/http.js";
+import { openFilesSoftLimit } from "../../src/observe/http-limits.js";
 import { createMetrics } from "../../src/observe/metrics.js";
+import { waitEvent } from "../helpers/pipeline.js";
 
 const TOKEN_A = "token-a-0123456789abcdef";
 const TOKEN_B = "token-b-0123456789abcdef";
@@ -173,5 +177,69 @@ describe("life cycle", () => {
     await srv.close();
     await srv.close();
     await expect(fetch(`${srv.url}/healthz`)).rejects.toThrow();
+  });
+});
+
+describe("connections", () => {
+  /** A client connection that sends nothing; records when the server ends it and what it sent. */
+  async function idle(port: number): Promise<Socket & { got: number }> {
+    const s = Object.assign(connect(port, "127.0.0.1"), { got: 0 });
+    s.on("data", (d: Buffer) => (s.got += d.length));
+    s.on("error", () => undefined);
+    await waitEvent(s, "connect", 5000);
+    return s;
+  }
+
+  test("applies the idle (10 s), header (10 s), request (30 s) and keep-alive (5 s) timeouts and the cap of 256", async () => {
+    const srv = await start({ connections: { openFilesLimit: 65_536 } });
+    expect(srv.server).toMatchObject({ maxConnections: 256, timeout: 10_000, headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 });
+  });
+
+  test("closes a connection that never sends a byte once it has been idle for the idle timeout", async () => {
+    const srv = await start({ connections: { idleTimeoutMs: 400 } });
+    const t0 = performance.now();
+    const s = await idle(srv.port);
+    await waitEvent(s, "close", 5000);
+    const ms = performance.now() - t0;
+    expect(ms).toBeGreaterThanOrEqual(350);
+    expect(ms).toBeLessThan(3000);
+    expect(s.got).toBe(0);
+  });
+
+  test("closes connections over the cap at once, before any byte, and serves again when one goes", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: "info" }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const srv = await start({ connections: { maxConnections: 2, openFilesLimit: 65_536 }, logger });
+    const held = [await idle(srv.port), await idle(srv.port)];
+    const over = await idle(srv.port);
+    await waitEvent(over, "close", 5000);
+    expect(over.got).toBe(0);
+    expect(held.every((s) => !s.destroyed)).toBe(true);
+    expect(lines.find((l) => l.event === "http_connections_capped")).toMatchObject({ maxConnections: 2, dropped: 1 });
+    held[0].destroy();
+    await waitEvent(held[0], "close", 5000);
+    // the server counts the closed one gone on its own 'close': ask until it has
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = await fetch(`${srv.url}/healthz`, { signal: AbortSignal.timeout(200) }).then((r) => r.status, () => 0);
+    }
+    expect(status).toBe(200);
+    held[1].destroy();
+  });
+
+  test("keeps half the open-files limit for playout: the cap is lowered, and says so", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: "info" }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const srv = await start({ connections: { maxConnections: 256, openFilesLimit: 200 }, logger });
+    expect(srv.server.maxConnections).toBe(100);
+    expect(lines.find((l) => l.event === "http_connections_lowered")).toMatchObject({ maxConnections: 100, configured: 256, openFilesLimit: 200 });
+    expect(lines.find((l) => l.event === "http_listening")).toMatchObject({ maxConnections: 100 });
+  });
+
+  test("reads the soft open-files limit from /proc/self/limits", () => {
+    const text = "Limit                     Soft Limit           Hard Limit           Units\nMax open files            256                  4096                 files\n";
+    expect(openFilesSoftLimit(text)).toBe(256);
+    expect(openFilesSoftLimit("Max open files            unlimited            unlimited            files\n")).toBeUndefined();
+    expect(openFilesSoftLimit()).toBeGreaterThan(0);
   });
 });

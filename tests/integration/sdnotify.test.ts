@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createLogger, silentLogger } from "../../src/observe/logger.js";
 import { DEFAULT_SYSTEMD_NOTIFY, SdNotifier } from "../../src/observe/sdnotify.js";
 import { until } from "../helpers/pipeline.js";
+import { emfileChild, throwingSpawn } from "../helpers/spawn-faults.js";
 
 const havePython = spawnSync("python3", ["-c", "import socket; socket.AF_UNIX"], { stdio: "ignore" }).status === 0;
 const haveNotify = existsSync(DEFAULT_SYSTEMD_NOTIFY);
@@ -85,6 +86,14 @@ describe("SdNotifier", () => {
     expect(n.failures).toBe(2);
     await until(() => lines.some((l) => l.includes("systemd_notify_failed")), 2000, "the log line");
     expect(lines.filter((l) => l.includes("systemd_notify_failed"))).toHaveLength(1);
+  });
+
+  it("takes a systemd-notify that cannot be started (out of file descriptors, spawn throwing) as a failed message, never a throw", async () => {
+    for (const spawn of [() => emfileChild(), throwingSpawn("EAGAIN")]) {
+      const n = new SdNotifier({ env: { NOTIFY_SOCKET: "/run/systemd/notify" }, logger: silentLogger(), spawn });
+      expect(await n.ready()).toBe(false);
+      expect(n.failures).toBe(1);
+    }
   });
 
   it.runIf(havePython && haveNotify)("delivers READY=1, WATCHDOG=1 at the asked period and STOPPING=1 through the real systemd-notify", async () => {

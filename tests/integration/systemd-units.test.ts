@@ -61,6 +61,8 @@ describe("systemd units", () => {
         "LockPersonality=yes",
         "RestrictNamespaces=yes",
         "ReadWritePaths=/var/lib/onair /var/log/onair\n",
+        // room for FFmpeg pipes and sockets beside the HTTP connection cap (issue #18)
+        "LimitNOFILE=65536\n",
       ]) {
         expect(u, `${f}: ${line}`).toContain(line);
       }

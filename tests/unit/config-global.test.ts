@@ -25,7 +25,7 @@ describe("global config", () => {
   it("uses built-in defaults when no config file exists", async () => {
     const r = await resolveGlobalConfig({ env: { HOME: "/home/op" }, isRoot: false, defaultConfigPath: noDefault() });
     expect(r.configPath).toBeNull();
-    expect(r.http).toEqual({ host: "127.0.0.1", port: 9780, listen: "127.0.0.1:9780" });
+    expect(r.http).toEqual({ host: "127.0.0.1", port: 9780, listen: "127.0.0.1:9780", maxConnections: 256 });
     expect(r.profilesDir).toBe("/home/op/.config/onair/profiles");
     expect(r.dataDir).toBe("/home/op/.local/share/onair");
     expect(r.logDir).toBeUndefined();
@@ -107,8 +107,16 @@ describe("global config", () => {
     expect((err as Error).message).not.toContain("AAsecretliteral");
   });
 
+  it("reads http.maxConnections, the HTTP connection cap (default 256)", async () => {
+    const p = cfg("cap.yaml", "http: { maxConnections: 64 }\n");
+    const r = await resolveGlobalConfig({ flags: { config: p }, env: {}, isRoot: true });
+    expect(r.http).toEqual({ host: "127.0.0.1", port: 9780, listen: "127.0.0.1:9780", maxConnections: 64 });
+  });
+
   it("names the path of an invalid field and refuses relative paths and unknown keys", () => {
     expect(() => parseGlobalConfig("http: { listen: nowhere }\n")).toThrow(/http\.listen: expected HOST:PORT/);
+    expect(() => parseGlobalConfig("http: { maxConnections: 0 }\n")).toThrow(/http\.maxConnections/);
+    expect(() => parseGlobalConfig("http: { maxConnections: 2.5 }\n")).toThrow(/http\.maxConnections/);
     expect(() => parseGlobalConfig("profilesDir: relative/dir\n")).toThrow(/profilesDir: expected an absolute path/);
     expect(() => parseGlobalConfig("profileDir: /x\n")).toThrow(/profileDir/);
   });

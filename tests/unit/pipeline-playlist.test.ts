@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/observe/logger.js";
-import { graphValue, keyframeArg, planPlaylist, playlistGraph, PlaylistSource, resolveMedia, type MediaInfo, type PlanOptions } from "../../src/pipeline/playlist.js";
+import { graphValue, keyframeArg, planPlaylist, playlistGraph, PlaylistSource, probeMedia, resolveMedia, type MediaInfo, type PlanOptions } from "../../src/pipeline/playlist.js";
 import type { ScheduleItem, ScheduleItemInput } from "../../src/schedule/model.js";
 import { testProfile } from "../helpers/channel.js";
 
@@ -295,5 +295,43 @@ describe("PlaylistSource.restartDueAt", () => {
     expect(s.src.plan!.entries.find((e) => e.title === "B")?.kind).toBe("item");
     expect(s.src.counters.mediaFailed).toBe(2);
     s.done();
+  });
+});
+
+describe("PlaylistSource.prepare when ffprobe cannot be started", () => {
+  it("probeMedia says null (not 'missing') when ffprobe does not start", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "onair-pl-probe-"));
+    writeFileSync(join(dir, "a.mp4"), "a");
+    expect(await probeMedia("/nonexistent/ffprobe", join(dir, "a.mp4"))).toBeNull();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("does not remember it: the item airs as filler, is probed again next round, and the run is replaced for it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "onair-pl-probe-"));
+    for (const f of ["a.mp4", "b.mp4"]) writeFileSync(join(dir, f), f);
+    const items = [
+      { title: "A", startMs: T - 10_000, durationMs: 70_000, media: "a.mp4" },
+      { title: "B", startMs: T + 60_000, durationMs: 30_000, media: "b.mp4" },
+    ].map((it, k) => ({ ...it, id: k + 1, eventId: k + 1, breaks: [] }) as unknown as ScheduleItem);
+    let outOfFds = true; // EMFILE while the first round probes B
+    const src = new PlaylistSource({
+      profile: testProfile({ id: "probe", udpPort: 9, input: { kind: "playlist", mediaDir: dir } }),
+      items: (from, to) => items.filter((i) => i.startMs < to && i.startMs + i.durationMs > from),
+      dir,
+      ffmpegPath: "ffmpeg",
+      logger: createLogger({ level: "silent" }),
+      now: () => T,
+      startupMs: 50,
+      probe: (p) => Promise.resolve(p.endsWith("b.mp4") && outOfFds ? null : info(60)),
+    });
+    await src.prepare();
+    src.command();
+    expect(src.plan!.entries.find((e) => e.wallStartMs >= T + 59_000)).toMatchObject({ kind: "filler", reason: "unprobed" });
+    expect(src.plan!.missing).toEqual([]);
+    expect(src.restartDueAt(T + 5000)?.reason).toBe("plan_end");
+    outOfFds = false;
+    await src.prepare();
+    expect(src.restartDueAt(T + 5000)?.reason).toBe("schedule_changed");
+    rmSync(dir, { recursive: true, force: true });
   });
 });

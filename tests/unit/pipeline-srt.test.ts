@@ -12,6 +12,7 @@ import { ManualClock } from "../../src/core/clock.js";
 import { OutputFanout, SrtOutput, srtOutputCommand, type SrtOutputOptions } from "../../src/pipeline/outputs.js";
 import type { SpawnFn } from "../../src/pipeline/supervisor.js";
 import type { Timers } from "../../src/pipeline/timers.js";
+import { emfileChild, throwingSpawn } from "../helpers/spawn-faults.js";
 
 const PASS = "correct-horse-battery";
 const SID = "#!::r=live/feed,u=alice,s=s3cr3tt0ken";
@@ -214,6 +215,44 @@ describe("SrtOutput", () => {
     for (const d of delays) expect(d).toBeLessThanOrEqual(1000);
     await out.close();
     expect(children.at(-1)!.signals).toEqual(["SIGTERM"]);
+  });
+
+  it("takes a child that cannot start (EMFILE, a throw, no progress pipe) as a failed run: drops, backs off, never throws", async () => {
+    const children: FakeChild[] = [];
+    const noProgress = (c: string, a: readonly string[]): ChildProcess => {
+      const ch = new FakeChild(c, a);
+      ch.stdio[3] = undefined;
+      children.push(ch);
+      return ch as unknown as ChildProcess;
+    };
+    const faults: SpawnFn[] = [() => emfileChild(), throwingSpawn("E2BIG"), noProgress];
+    const spawn: SpawnFn = (c, a, o) => {
+      const f = faults.shift();
+      if (f) return f(c, a, o);
+      const ch = new FakeChild(c, a);
+      children.push(ch);
+      return ch as unknown as ChildProcess;
+    };
+    const { out, timers } = setup({ spawn });
+    const failed: Error[] = [];
+    out.on("failed", ({ error }) => failed.push(error));
+    await out.open();
+    for (let i = 0; i < 3; i++) {
+      out.write(chunk(7)); // nothing runs: dropped
+      await new Promise<void>((r) => setImmediate(r));
+      expect(out.pid).toBeUndefined();
+      expect(() => timers.fire()).not.toThrow();
+    }
+    expect(children[0].signals).toEqual(["SIGKILL"]); // started without its -progress pipe
+    expect(out.stats).toMatchObject({ errors: 3, droppedChunks: 3, failing: true });
+    expect(failed).toHaveLength(1);
+    expect(failed[0].message).toBe("FFmpeg (SRT caller) could not be started (EMFILE)");
+    // the fourth spawn works: it runs and connects
+    expect(out.pid).toBe(4242);
+    children[1].report(0);
+    await new Promise<void>((r) => setImmediate(r));
+    expect(out.connected).toBe(true);
+    await out.close();
   });
 
   it("recovers at the first progress report and counts what FFmpeg sent", async () => {

@@ -7,8 +7,11 @@ import { PassThrough } from "node:stream";
 import type { ChildProcess } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
+import type { OnairError } from "../../src/core/errors.js";
+import { spawnErrno } from "../../src/pipeline/child.js";
 import { FfmpegSupervisor, type ExitedEvent, type SpawnFn } from "../../src/pipeline/supervisor.js";
 import type { Timers } from "../../src/pipeline/timers.js";
+import { emfileChild, throwingSpawn } from "../helpers/spawn-faults.js";
 
 class ManualTimers implements Timers {
   private seq = 0;
@@ -335,5 +338,88 @@ describe("FfmpegSupervisor (injected time)", () => {
     s.start();
     (h.children[0].stdio[3] as PassThrough).write("frame=10\nspeed=1.0x\nprogress=continue\n");
     expect(s.status().lastProgress).toMatchObject({ frame: 10, speed: 1 });
+  });
+
+  describe("a spawn that fails is a failed attempt: backoff, exited(spawn_error), never a throw", () => {
+    /** Spawns from `faults` in turn (then good children), on a clean harness. */
+    function failing(faults: SpawnFn[]) {
+      const h = harness();
+      const spawn: SpawnFn = (c, a, o) => (faults.shift() ?? h.spawn)(c, a, o);
+      const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn, backoffMinMs: 500, jitter: "none" });
+      const exits: ExitedEvent[] = [];
+      s.on("exited", (e) => exits.push(e));
+      return { h, s, exits };
+    }
+
+    it.each([
+      ["out of file descriptors (Node's child without pid or stdio, then EMFILE)", () => emfileChild(), "EMFILE"],
+      ["spawn throwing (E2BIG)", throwingSpawn("E2BIG"), "E2BIG"],
+    ] as const)("%s", async (_what, fault, errno) => {
+      const { h, s, exits } = failing([fault, fault]);
+      expect(() => s.start()).not.toThrow();
+      await new Promise((r) => setImmediate(r));
+      expect(exits).toHaveLength(1);
+      expect(exits[0]).toMatchObject({ reason: "spawn_error", nextRetryInMs: 500, restartNumber: 1 });
+      expect((exits[0].error as OnairError).code).toBe("ONAIR_SPAWN_FAILED");
+      expect(spawnErrno(exits[0].error)).toBe(errno);
+      expect(s.state).toBe("backoff");
+      // the retry comes from a timer: it fails the same way, and does not throw either
+      expect(() => h.timers.advance(500)).not.toThrow();
+      await new Promise((r) => setImmediate(r));
+      expect(exits.map((e) => e.nextRetryInMs)).toEqual([500, 1000]);
+      h.timers.advance(1000);
+      expect(s.state).toBe("starting");
+      expect(h.children).toHaveLength(1);
+      expect(s.status().restartsByReason.spawn_error).toBe(2);
+    });
+
+    it("a child without the -progress pipe it was asked for is killed and fails the attempt", async () => {
+      const h = harness();
+      const spawn: SpawnFn = (c, a, o) => {
+        const child = h.spawn(c, a, o) as unknown as { stdio: unknown[] };
+        if (h.children.length === 1) child.stdio = [null, h.children[0].stdout, h.children[0].stderr];
+        return child as unknown as ChildProcess;
+      };
+      const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn, backoffMinMs: 500, jitter: "none" });
+      const exits: ExitedEvent[] = [];
+      s.on("exited", (e) => exits.push(e));
+      s.start();
+      expect(h.children[0].signals).toEqual(["SIGKILL"]);
+      await new Promise((r) => setImmediate(r));
+      expect(exits.map((e) => e.reason)).toEqual(["spawn_error"]);
+      expect((exits[0].error as OnairError).fields.missingFds).toEqual([3]);
+      h.timers.advance(500);
+      expect(h.children).toHaveLength(2);
+      expect(s.pid).toBe(h.children[1].pid);
+    });
+
+    it("a command source that throws (a playlist out of file descriptors) fails the attempt too", async () => {
+      const h = harness();
+      let calls = 0;
+      const source = (): typeof cmd => {
+        if (++calls === 1) throw Object.assign(new Error("EMFILE: too many open files, open 'playlist.filtergraph.tmp'"), { code: "EMFILE" });
+        return cmd;
+      };
+      const s = new FfmpegSupervisor(source, { clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 500, jitter: "none" });
+      const exits: ExitedEvent[] = [];
+      s.on("exited", (e) => exits.push(e));
+      expect(() => s.start()).not.toThrow();
+      await new Promise((r) => setImmediate(r));
+      expect(exits.map((e) => e.reason)).toEqual(["spawn_error"]);
+      expect(exits[0].error?.message).toContain("the FFmpeg command could not be prepared: EMFILE");
+      h.timers.advance(500);
+      expect(h.children).toHaveLength(1);
+    });
+
+    it("stop() while a failed spawn is pending resolves and spawns nothing more", async () => {
+      const { h, s, exits } = failing([() => emfileChild()]);
+      s.start();
+      await s.stop();
+      await new Promise((r) => setImmediate(r));
+      expect(s.state).toBe("stopped");
+      expect(exits).toHaveLength(0);
+      h.timers.advance(60_000);
+      expect(h.children).toHaveLength(0);
+    });
   });
 });

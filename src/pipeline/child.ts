@@ -1,0 +1,145 @@
+/**
+ * Starting a child process so that no way of failing throws: the one spawn path of every
+ * child the pipeline runs (the live and slate FFmpeg, the SRT sender, the slate encoder).
+ *
+ * `spawnChild()` never throws and returns one of two things:
+ * - a child that runs: it has a pid and every pipe its `stdio` option asks for, so
+ *   `child.stdio[fd]` is there for each `"pipe"`;
+ * - a stand-in for a child that did not start: no pid, `stdin`/`stdout`/`stderr` null,
+ *   `stdio` all null, `kill()` does nothing; it emits exactly one `'error'` on a later tick
+ *   (never synchronously, never `'exit'` or `'close'`).
+ *
+ The stand-in's `'error'` is always ONAIR_SPAWN_FAILED, with the errno (when there is
+ * one) in `fields.errno` and the original error as `cause`. It covers:
+ * - spawn threw (E2BIG, EINVAL, a bad option);
+ * - Node could not start it (EMFILE/ENFILE out of file descriptors, EAGAIN, ENOENT,
+ *   EACCES): Node returns a child without a pid (out of descriptors without any stdio at
+ *   all) and emits the errno error on its next tick;
+ * - it started without a pipe it was asked for: it is SIGKILLed.
+ * Callers take that `'error'` (with `pid === undefined`) as a failed attempt, exactly as
+ * Node's own spawn errors: back off, count, alert; the daemon goes on.
+ */
+import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { EventEmitter } from "node:events";
+import { OnairError } from "../core/errors.js";
+
+export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+
+export const defaultSpawn: SpawnFn = (command, args, options) => nodeSpawn(command, args, options);
+
+/** The stand-in for a child that did not start (see the module comment). */
+class NotStarted extends EventEmitter {
+  readonly pid = undefined;
+  readonly stdin = null;
+  readonly stdout = null;
+  readonly stderr = null;
+  readonly stdio: null[];
+  readonly exitCode = null;
+  readonly signalCode = null;
+  readonly killed = false;
+
+  constructor(fds: number) {
+    super();
+    this.stdio = new Array<null>(Math.max(3, fds)).fill(null);
+  }
+
+  kill(): boolean {
+    return false;
+  }
+}
+
+/** The fds `stdio` asks to be pipes. */
+export function pipedFds(stdio: SpawnOptions["stdio"]): number[] {
+  if (stdio === undefined || stdio === "pipe" || stdio === "overlapped") return [0, 1, 2];
+  if (!Array.isArray(stdio)) return [];
+  const fds: number[] = [];
+  stdio.forEach((s, fd) => {
+    if (s === "pipe" || s === "overlapped") fds.push(fd);
+  });
+  return fds;
+}
+
+/** Pipes a child was asked for and does not have (Node's stdio, or its stdin/stdout/stderr). */
+function missingPipes(child: ChildProcess, fds: number[]): number[] {
+  const named = [child.stdin, child.stdout, child.stderr];
+  const stdio = (child.stdio as readonly unknown[] | null | undefined) ?? [];
+  return fds.filter((fd) => (fd < 3 ? named[fd] : stdio[fd]) == null);
+}
+
+/** Makes a child that did not start harmless: no late 'error' throws, its pipes are closed. */
+function discard(child: ChildProcess, kill: boolean): void {
+  child.removeAllListeners();
+  child.on("error", () => undefined);
+  for (const s of (child.stdio as readonly unknown[] | null | undefined) ?? []) (s as { destroy?: () => void } | null)?.destroy?.();
+  if (!kill) return;
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    /* already gone */
+  }
+}
+
+const ERRNO_HINTS: Record<string, string> = {
+  EMFILE: "out of file descriptors",
+  ENFILE: "out of file descriptors (system-wide)",
+  EAGAIN: "out of processes",
+  ENOMEM: "out of memory",
+  ENOENT: "not found",
+  EACCES: "not executable",
+  E2BIG: "argument list too long",
+};
+
+/** The errno of a spawn failure (EMFILE, ENOENT…), also inside an ONAIR_SPAWN_FAILED. */
+export function spawnErrno(e: unknown): string | undefined {
+  if (e instanceof OnairError) return typeof e.fields.errno === "string" ? e.fields.errno : undefined;
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** ONAIR_SPAWN_FAILED for `command`, naming the errno and what it means. */
+export function spawnFailed(command: string, cause: unknown): OnairError {
+  if (cause instanceof OnairError && cause.code === "ONAIR_SPAWN_FAILED") return cause;
+  const errno = spawnErrno(cause);
+  const why = errno ? `${errno}${ERRNO_HINTS[errno] ? ` (${ERRNO_HINTS[errno]})` : ""}` : cause instanceof Error ? cause.message : String(cause);
+  return new OnairError("ONAIR_SPAWN_FAILED", `${command} could not be started: ${why}`, { command, errno }, { cause });
+}
+
+function notStarted(command: string, fds: number, error: Promise<unknown>): ChildProcess {
+  const stub = new NotStarted(fds);
+  // a tick later in any case, so the caller has attached its listeners
+  void error.then((e) => process.nextTick(() => stub.emit("error", spawnFailed(command, e))));
+  return stub as unknown as ChildProcess;
+}
+
+/** A stand-in child that emits `error` (as is) on a later tick: for a run that has no command. */
+export function notStartedChild(error: Error): ChildProcess {
+  const stub = new NotStarted(3);
+  process.nextTick(() => stub.emit("error", error));
+  return stub as unknown as ChildProcess;
+}
+
+/** Spawns through `spawnFn`; never throws (see the module comment). */
+export function spawnChild(spawnFn: SpawnFn, command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  const fds = pipedFds(options.stdio);
+  const width = Array.isArray(options.stdio) ? options.stdio.length : 3;
+  let child: ChildProcess;
+  try {
+    child = spawnFn(command, args, options);
+  } catch (e) {
+    return notStarted(command, width, Promise.resolve(e));
+  }
+  if (child.pid === undefined) {
+    // Node emits the errno error on its next tick; a spawn that never does still fails
+    const error = new Promise<unknown>((resolve) => {
+      child.on("error", resolve);
+      setImmediate(() => resolve(new Error("no pid and no error from spawn")));
+    });
+    void error.then(() => discard(child, false));
+    return notStarted(command, width, error);
+  }
+  const missing = missingPipes(child, fds);
+  if (missing.length === 0) return child;
+  discard(child, true);
+  const error = new OnairError("ONAIR_SPAWN_FAILED", `${command} started without its pipes (fd ${missing.join(", ")})`, { command, missingFds: missing });
+  return notStarted(command, width, Promise.resolve(error));
+}
