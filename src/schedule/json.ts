@@ -37,12 +37,19 @@ import {
 const MAX_DURATION_MS = 7 * 24 * 3600_000;
 /** Zod issue params that give an issue its own error code (else ONAIR_SCHEDULE_BAD_JSON). */
 const BAD_DATE = { onairCode: "ONAIR_SCHEDULE_BAD_DATE" } as const;
+const BAD_DURATION = { onairCode: "ONAIR_SCHEDULE_BAD_DURATION" } as const;
+/** The shortest item or break (EIT and SCTE-35 durations below a second mean nothing on air). */
+const MIN_DURATION_S = 1;
 
 const isoTime = z
   .string()
   .regex(ISO_TIME_RE, "expected an ISO-8601 time with Z or an offset, e.g. 2025-06-01T12:00:00Z")
   .refine((s) => !ISO_TIME_RE.test(s) || parseIsoTime(s) !== undefined, { message: "not a real calendar date and time", params: BAD_DATE });
-const seconds = z.number().positive().max(MAX_DURATION_MS / 1000);
+const seconds = z
+  .number()
+  .positive()
+  .max(MAX_DURATION_MS / 1000)
+  .refine((v) => v >= MIN_DURATION_S, { message: `shorter than ${MIN_DURATION_S} s`, params: BAD_DURATION });
 
 const breakSchema = z.strictObject({
   start: isoTime,
@@ -134,7 +141,8 @@ export function parseJsonSchedule(jsonText: string, opts: JsonImportOptions): Pa
   const r = jsonScheduleSchema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0];
-    const code = issue.code === "custom" && issue.params?.onairCode === BAD_DATE.onairCode ? BAD_DATE.onairCode : "ONAIR_SCHEDULE_BAD_JSON";
+    const own = issue.code === "custom" ? [BAD_DATE, BAD_DURATION].find((c) => c.onairCode === issue.params?.onairCode) : undefined;
+    const code = own?.onairCode ?? "ONAIR_SCHEDULE_BAD_JSON";
     fail(code, issue.path as JsonPath, issue.message);
   }
   const doc = r.data;

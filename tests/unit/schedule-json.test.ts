@@ -53,6 +53,15 @@ describe("JSON schedule import", () => {
     expect(r.windowEndMs).toBe(T + 3630_000);
   });
 
+  it("refuses a break or an item under 1 s with its own code, not a store CHECK failure", () => {
+    const tiny = err(() => parse({ items: [{ start: "2025-06-01T12:00:00Z", duration: 60, title: "a", breaks: [{ start: "2025-06-01T12:00:10Z", duration: 0.0001 }] }] }));
+    expect(tiny.code).toBe("ONAIR_SCHEDULE_BAD_DURATION");
+    expect(tiny.message).toMatch(/^s\.json:1: items\[0\]\.breaks\[0\]\.duration: /);
+    expect(err(() => parse({ items: [], breaks: [{ start: "2025-06-01T13:00:00Z", duration: 0.999 }] })).code).toBe("ONAIR_SCHEDULE_BAD_DURATION");
+    expect(err(() => parse({ items: [{ start: "2025-06-01T12:00:00Z", duration: 0.0001, title: "a" }] })).code).toBe("ONAIR_SCHEDULE_BAD_DURATION");
+    expect(parse({ items: [], breaks: [{ start: "2025-06-01T13:00:00Z", duration: 1 }] }).breaks).toEqual([{ startMs: T + 3600_000, durationMs: 1000 }]);
+  });
+
   it("names the JSON path of a schema error", () => {
     const e = err(() => parse({ items: [{ start: "2025-06-01T12:00:00Z", duration: 60, title: "a" }, { start: "yesterday", duration: 60, title: "b" }] }));
     expect(e.code).toBe("ONAIR_SCHEDULE_BAD_JSON");
