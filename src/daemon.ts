@@ -16,10 +16,10 @@
  * same queue, which then probes the store until a write works. /readyz is 503 while an
  * outage lasts, while a channel puts out nothing or one of its outputs fails.
  *
+ * The global config sets the retry period of failed store writes (`store.writeRetryMs`) and
+ * the delay of the catch-up backup after start (`backup.catchUpDelayMs`).
+ *
  * Environment knobs for tests only (never needed in production):
- * - ONAIR_BACKUP_DELAY_MS: the first daily backup runs this long after start (instead of
- *   5 min when the last backup is more than a day old);
- * - ONAIR_STORE_RETRY_MS: retry period of failed store writes (default 2 s);
  * - ONAIR_TEST_STORE_LIMIT_FILE: while this file exists the store is full (capped with
  *   PRAGMA max_page_count and filled: writes fail with SQLITE_FULL), a simulated full disk
  *   where a test cannot mount a tiny filesystem (store/test-full.ts);
@@ -216,7 +216,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   };
   const writes = new StoreWriteQueue({
     store,
-    retryMs: Number(env.ONAIR_STORE_RETRY_MS) > 0 ? Number(env.ONAIR_STORE_RETRY_MS) : 2000,
+    retryMs: cfg.file.store.writeRetryMs,
     probe: probeWrite,
     onError: (err, w) => {
       storeErrors++;
@@ -240,9 +240,8 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   // test-only: a simulated full disk (see the module comment and store/test-full.ts)
   const stopTestLimit = env.ONAIR_TEST_STORE_LIMIT_FILE ? watchTestStoreLimit(store, env.ONAIR_TEST_STORE_LIMIT_FILE, log) : undefined;
 
-  // the daily backup (03:30 UTC; soon after start when the last one is more than a day old)
+  // the daily backup (03:30 UTC; backup.catchUpDelayMs after start when the last one is more than a day old)
   const backupDir = join(cfg.dataDir, "backups");
-  const backupDelay = Number(env.ONAIR_BACKUP_DELAY_MS);
   const backups = new BackupScheduler({
     run: () => createBackup({ store, destDir: backupDir, profilesDir: cfg.profilesDir, configPath: cfg.configPath, pagesPerStep: 256 }),
     lastBackupMs: (() => {
@@ -254,7 +253,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
         return undefined;
       }
     })(),
-    ...(backupDelay >= 0 && env.ONAIR_BACKUP_DELAY_MS ? { catchUpDelayMs: backupDelay } : {}),
+    catchUpDelayMs: cfg.file.backup.catchUpDelayMs,
     onDone: (r) => {
       const b = r as BackupResult;
       log.info({ event: "backup_done", dir: b.dir, rows: b.manifest.rows, pruned: b.pruned.length });

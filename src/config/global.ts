@@ -12,6 +12,8 @@
  *   http.maxConnections                                 config, else 256 (observe/http-limits.ts)
  *   log.dir        --log-dir       ONAIR_LOG_DIR        else config, else $LOGS_DIRECTORY, else none (stdout)
  *   key            --key-file / --passphrase-file, ONAIR_KEY_FILE / ONAIR_PASSPHRASE_FILE (see keys.ts)
+ *   store.writeRetryMs                                  config, else 2000 (retry period of failed store writes)
+ *   backup.catchUpDelayMs                               config, else 300000 (catch-up backup after start)
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -28,6 +30,13 @@ export const DEFAULT_CONFIG_PATH = "/etc/onair/onair.yaml";
 export const DEFAULT_HTTP = "127.0.0.1:9780";
 /** Default of `http.maxConnections` (the same as observe/http-limits DEFAULT_MAX_CONNECTIONS). */
 export const DEFAULT_HTTP_MAX_CONNECTIONS = 256;
+/** `store.writeRetryMs`: retry period of failed store writes (store/write-queue.ts), 50 ms–10 min. */
+export const DEFAULT_STORE_WRITE_RETRY_MS = 2000;
+const MIN_STORE_WRITE_RETRY_MS = 50;
+const MAX_STORE_WRITE_RETRY_MS = 600_000;
+/** `backup.catchUpDelayMs`: the catch-up backup after start (store/backup.ts BackupScheduler), 0–1 day. */
+export const DEFAULT_BACKUP_CATCH_UP_DELAY_MS = 300_000;
+const MAX_BACKUP_CATCH_UP_DELAY_MS = 86_400_000;
 
 /** `file:/path`, `env:NAME` or `credential:NAME` ($CREDENTIALS_DIRECTORY/NAME). Never the secret itself. */
 export const secretRefSchema = z
@@ -46,6 +55,28 @@ const absPath = z.string().refine((p) => isAbsolute(p), "expected an absolute pa
 export const globalConfigSchema = z.strictObject({
   profilesDir: absPath.optional(),
   dataDir: absPath.optional(),
+  store: z
+    .strictObject({
+      writeRetryMs: z
+        .number()
+        .int()
+        .min(MIN_STORE_WRITE_RETRY_MS)
+        .max(MAX_STORE_WRITE_RETRY_MS)
+        .default(DEFAULT_STORE_WRITE_RETRY_MS)
+        .describe("Period (ms) at which held-back as-run/cue rows are retried while store writes fail"),
+    })
+    .default({ writeRetryMs: DEFAULT_STORE_WRITE_RETRY_MS }),
+  backup: z
+    .strictObject({
+      catchUpDelayMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(MAX_BACKUP_CATCH_UP_DELAY_MS)
+        .default(DEFAULT_BACKUP_CATCH_UP_DELAY_MS)
+        .describe("Delay (ms) after start of the catch-up backup, taken when the newest is over a day old"),
+    })
+    .default({ catchUpDelayMs: DEFAULT_BACKUP_CATCH_UP_DELAY_MS }),
   http: z
     .strictObject({
       listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, "expected HOST:PORT").default(DEFAULT_HTTP),

@@ -69,7 +69,8 @@ describe.runIf(haveFfmpeg())("onair run on a full disk", () => {
     writeFileSync(join(dir, "api.token"), "tests:fulldisk-test-api-token-0123456789\n", { mode: 0o600 });
     tg = new FakeTelegram();
     await tg.start();
-    writeFileSync(join(dir, "onair.yaml"), `log:\n  level: info\ntelegram:\n  apiRoot: ${tg.url}\n`);
+    // failed store writes retried every 500 ms (default 2 s)
+    writeFileSync(join(dir, "onair.yaml"), `log:\n  level: info\nstore:\n  writeRetryMs: 500\ntelegram:\n  apiRoot: ${tg.url}\n`);
     expect((await runCli(["profile", "keygen", "--out", join(dir, "key")])).code).toBe(0);
     cap = await udpCapture();
     writeFileSync(
@@ -121,7 +122,7 @@ describe.runIf(haveFfmpeg())("onair run on a full disk", () => {
       .map((l) => (JSON.parse(l) as { spliceEventId: number }).spliceEventId);
 
   it("keeps playing, counts and alerts the failed writes, and writes the held-back as-run rows once space is freed", async () => {
-    d = await startDaemon(dir, [], mounted ? { ONAIR_STORE_RETRY_MS: "500" } : { ONAIR_STORE_RETRY_MS: "500", ONAIR_TEST_STORE_LIMIT_FILE: limitFile() });
+    d = await startDaemon(dir, [], mounted ? {} : { ONAIR_TEST_STORE_LIMIT_FILE: limitFile() });
     await until(() => cap.datagrams.length > 100, 30_000, "the channel on UDP");
     await until(() => asRun().some((r) => r.kind === "cue"), 40_000, "a first cue written while the disk has room");
     expect(await storeErrors()).toBe(0);

@@ -3,7 +3,8 @@
  * - sd_notify: with $NOTIFY_SOCKET set, READY=1 once the HTTP server listens and the
  *   channel was started, WATCHDOG=1 every WATCHDOG_USEC/2, STOPPING=1 at shutdown (the
  *   systemd-notify binary is a script recording its arguments, via ONAIR_SYSTEMD_NOTIFY);
- * - the daily backup (brought forward with ONAIR_BACKUP_DELAY_MS) appears while the channel
+ * - the daily backup (the catch-up one, brought forward with the config's
+ *   backup.catchUpDelayMs) appears while the channel
  *   writes as-run rows and passes PRAGMA integrity_check;
  * - the as-run log holds every item aired (the one running at start with joined_late, the
  *   next at its boundary) and the break's cue with its planned splice wall time.
@@ -78,7 +79,8 @@ describe.runIf(haveFfmpeg())("onair run in production: sd_notify, daily backup, 
     dir = mkdtempSync(join(tmpdir(), "onair-prod-"));
     mkdirSync(join(dir, "profiles"), { mode: 0o700 });
     writeFileSync(join(dir, "api.token"), "tests:prod-test-api-token-0123456789\n", { mode: 0o600 });
-    writeFileSync(join(dir, "onair.yaml"), "log:\n  level: info\n");
+    // the catch-up backup (no backup yet) 4 s after start instead of 5 min
+    writeFileSync(join(dir, "onair.yaml"), "log:\n  level: info\nbackup:\n  catchUpDelayMs: 4000\n");
     expect((await runCli(["profile", "keygen", "--out", join(dir, "key")])).code).toBe(0);
     cap = await udpCapture();
     writeFileSync(join(dir, "profiles", `${CHANNEL}.json`), JSON.stringify(testProfileInput({ id: CHANNEL, udpPort: cap.port, epg: { enabled: false } })));
@@ -100,7 +102,6 @@ describe.runIf(haveFfmpeg())("onair run in production: sd_notify, daily backup, 
       NOTIFY_SOCKET: join(dir, "notify.sock"),
       WATCHDOG_USEC: String(WATCHDOG_USEC),
       ONAIR_SYSTEMD_NOTIFY: script,
-      ONAIR_BACKUP_DELAY_MS: "4000",
     });
     await until(() => cap.datagrams.length > 100, 30_000, "the channel on UDP");
   }, 60_000);

@@ -113,6 +113,14 @@ describe("global config", () => {
     expect(r.http).toEqual({ host: "127.0.0.1", port: 9780, listen: "127.0.0.1:9780", maxConnections: 64 });
   });
 
+  it("reads store.writeRetryMs and backup.catchUpDelayMs (defaults 2 s and 5 min), in range", () => {
+    expect(parseGlobalConfig("")).toMatchObject({ store: { writeRetryMs: 2000 }, backup: { catchUpDelayMs: 300_000 } });
+    expect(parseGlobalConfig("store: { writeRetryMs: 500 }\nbackup: { catchUpDelayMs: 0 }\n")).toMatchObject({ store: { writeRetryMs: 500 }, backup: { catchUpDelayMs: 0 } });
+    expect(() => parseGlobalConfig("store: { writeRetryMs: 0 }\n")).toThrow(/store\.writeRetryMs/);
+    expect(() => parseGlobalConfig("backup: { catchUpDelayMs: -1 }\n")).toThrow(/backup\.catchUpDelayMs/);
+    expect(() => parseGlobalConfig("backup: { catchUpDelay: 5 }\n")).toThrow(/catchUpDelay/);
+  });
+
   it("names the path of an invalid field and refuses relative paths and unknown keys", () => {
     expect(() => parseGlobalConfig("http: { listen: nowhere }\n")).toThrow(/http\.listen: expected HOST:PORT/);
     expect(() => parseGlobalConfig("http: { maxConnections: 0 }\n")).toThrow(/http\.maxConnections/);
