@@ -20,9 +20,6 @@
  * the delay of the catch-up backup after start (`backup.catchUpDelayMs`).
  *
  * Environment knobs for tests only (never needed in production):
- * - ONAIR_TEST_STORE_LIMIT_FILE: while this file exists the store is full (capped with
- *   PRAGMA max_page_count and filled: writes fail with SQLITE_FULL), a simulated full disk
- *   where a test cannot mount a tiny filesystem (store/test-full.ts);
  * - ONAIR_SYSTEMD_NOTIFY: the systemd-notify binary (see observe/sdnotify.ts).
  */
 import { readFileSync } from "node:fs";
@@ -46,7 +43,6 @@ import { StartRetry } from "./pipeline/start-retry.js";
 import { BackupScheduler, createBackup, listBackups, type BackupResult } from "./store/backup.js";
 import { openStore, type Store } from "./store/db.js";
 import { StoreWriteQueue, probeWrite, type StoreHealth } from "./store/write-queue.js";
-import { watchTestStoreLimit } from "./store/test-full.js";
 
 export interface DaemonOptions {
   config?: string;
@@ -236,9 +232,6 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     storeErrors++;
     log.error({ event: "store_error", channel, what, err });
   };
-
-  // test-only: a simulated full disk (see the module comment and store/test-full.ts)
-  const stopTestLimit = env.ONAIR_TEST_STORE_LIMIT_FILE ? watchTestStoreLimit(store, env.ONAIR_TEST_STORE_LIMIT_FILE, log) : undefined;
 
   // the daily backup (03:30 UTC; backup.catchUpDelayMs after start when the last one is more than a day old)
   const backupDir = join(cfg.dataDir, "backups");
@@ -480,7 +473,6 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
         await http.close();
         await Promise.allSettled([...channels.keys()].map((id) => stopChannel(id)));
         await backups.stop();
-        stopTestLimit?.();
         const lost = writes.close();
         if (lost > 0) log.error({ event: "store_writes_lost", rows: lost, message: "held-back as-run/cue rows could not be written before exit" });
         await alerter.close();

@@ -1,7 +1,7 @@
 /**
  * A full disk under the daemon (issue 9 acceptance): the data directory is a tiny tmpfs
- * (as root; elsewhere a simulated full store through ONAIR_TEST_STORE_LIMIT_FILE, which
- * caps the store with PRAGMA max_page_count), filled with a filler file until ENOSPC while
+ * (as root; where it cannot be mounted, a preload makes every store write fail with
+ * SQLITE_FULL while a control file exists: tests/helpers/store-fault.mjs), filled with a filler file until ENOSPC while
  * the channel airs items and breaks every few seconds. Playout goes on (no UDP gap over
  * 1 s), the failures are counted (`onair_store_errors_total`) and alerted to a local
  * stand-in for Telegram although the alert outbox is in the same full store; once space is
@@ -18,6 +18,7 @@ import { testProfileInput, udpCapture, type Capture } from "../helpers/channel.j
 import { runCli } from "../helpers/cli.js";
 import { startDaemon, stopDaemon, type Daemon } from "../helpers/daemon.js";
 import { FakeTelegram } from "../helpers/fake-telegram.js";
+import { storeFaultEnv } from "../helpers/store-fault.js";
 import { haveFfmpeg } from "../helpers/ffmpeg.js";
 import { alive, until } from "../helpers/pipeline.js";
 
@@ -55,7 +56,7 @@ describe.runIf(haveFfmpeg())("onair run on a full disk", () => {
   let cap: Capture;
   let tg: FakeTelegram;
   let d: Daemon | undefined;
-  const limitFile = (): string => join(dir, "store-limit");
+  const fullFile = (): string => join(dir, "store-full");
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "onair-fulldisk-"));
@@ -122,7 +123,7 @@ describe.runIf(haveFfmpeg())("onair run on a full disk", () => {
       .map((l) => (JSON.parse(l) as { spliceEventId: number }).spliceEventId);
 
   it("keeps playing, counts and alerts the failed writes, and writes the held-back as-run rows once space is freed", async () => {
-    d = await startDaemon(dir, [], mounted ? {} : { ONAIR_TEST_STORE_LIMIT_FILE: limitFile() });
+    d = await startDaemon(dir, [], mounted ? {} : storeFaultEnv(fullFile(), "SQLITE_FULL"));
     await until(() => cap.datagrams.length > 100, 30_000, "the channel on UDP");
     await until(() => asRun().some((r) => r.kind === "cue"), 40_000, "a first cue written while the disk has room");
     expect(await storeErrors()).toBe(0);
@@ -133,7 +134,7 @@ describe.runIf(haveFfmpeg())("onair run on a full disk", () => {
     const logFrom = d.log().length;
     let filled = 0;
     if (mounted) filled = fill(filler);
-    else writeFileSync(limitFile(), ""); // the store capped at its size and filled up
+    else writeFileSync(fullFile(), ""); // every store write fails with SQLITE_FULL
     await until(() => tg.count(FAILED) >= 1, 30_000, "the store_write_failed alert");
     const errorsDuring = await storeErrors();
     expect(errorsDuring).toBeGreaterThan(0);
@@ -147,7 +148,7 @@ describe.runIf(haveFfmpeg())("onair run on a full disk", () => {
     // space again: the held-back rows go in, in order, and the recovery is alerted
     const freedAt = performance.now();
     if (mounted) unlinkSync(filler);
-    else unlinkSync(limitFile());
+    else unlinkSync(fullFile());
     await until(() => cuesDuring.every((id) => asRun().some((r) => r.kind === "cue" && r.event_id === id)), 20_000, "the held-back cue rows");
     await until(() => tg.count(RECOVERED) >= 1, 20_000, "the store_recovered alert");
     const recoveredAfterMs = performance.now() - freedAt;
@@ -160,7 +161,7 @@ describe.runIf(haveFfmpeg())("onair run on a full disk", () => {
     // item rows stay in airing order although some were written late
     expect(items.map((r) => r.scheduled_ms)).toEqual([...items.map((r) => r.scheduled_ms)].sort((a, b) => a - b));
     console.log(
-      `full disk (${mounted ? `tmpfs, ${filled} filler bytes` : "max_page_count"}): ${errorsDuring} store errors counted, ${cuesDuring.length} cues aired during the outage, ` +
+      `full disk (${mounted ? `tmpfs, ${filled} filler bytes` : "SQLITE_FULL preload"}): ${errorsDuring} store errors counted, ${cuesDuring.length} cues aired during the outage, ` +
         `largest UDP gap ${gap.toFixed(0)} ms, rows written ${recoveredAfterMs.toFixed(0)} ms after space was freed`,
     );
 
