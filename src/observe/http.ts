@@ -39,7 +39,7 @@
  * Token file (`--api-token-file`, else ONAIR_API_TOKEN_FILE, else /etc/onair/api.token): one
  * token a line, `name:token` or a bare token (named "default"); blank lines and `#` comments
  * are skipped; tokens shorter than 16 characters are ignored (logged). Read at start and by
- * `reloadTokens()` (the daemon calls it on SIGHUP, or pass `reloadOnSighup`); a missing file
+ * `reloadTokens()` (the daemon calls it on SIGHUP: daemon.ts owns the signals); a missing file
  * means no token, so every mutating call is refused. Tokens are compared by SHA-256 digest
  * with `timingSafeEqual`, over all entries, without early exit.
  */
@@ -247,8 +247,6 @@ export interface HttpServerOptions {
   };
   /** The connection cap (default 256; never over half the open-files limit) and timeouts: http-limits.ts. */
   connections?: ConnectionLimits;
-  /** Re-read the token file on SIGHUP (default false: the daemon calls reloadTokens()). */
-  reloadOnSighup?: boolean;
   /** Every token read is added here, so the logger redacts it wherever it would appear. */
   secrets?: { add(secret: string): void };
   clock?: Clock;
@@ -600,11 +598,6 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   const url = `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
   log?.info({ event: "http_listening", url, maxConnections }, `HTTP on ${url}`);
 
-  const onSighup = (): void => {
-    reloadTokens();
-  };
-  if (opts.reloadOnSighup) process.on("SIGHUP", onSighup);
-
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -613,7 +606,6 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     reloadTokens,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        if (opts.reloadOnSighup) process.off("SIGHUP", onSighup);
         clearInterval(probeTimer);
         server.close(() => resolve());
         server.closeAllConnections();

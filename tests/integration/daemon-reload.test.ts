@@ -1,6 +1,7 @@
 /**
  * SIGHUP reloads the profiles: a new profile starts its channel, a changed one restarts only
  * that channel, a removed one stops it; channels whose profile did not change are not touched.
+ * It also re-reads the API token file: a new token works, a removed one is refused.
  */
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +17,16 @@ async function channelIds(url: string): Promise<string[]> {
   return (Array.isArray(body) ? body : (body.channels ?? [])).map((c) => c.id).sort();
 }
 
+/** Status of an authorized POST to a channel that does not exist: 404 with a valid token, 401 without. */
+async function postStatus(url: string, token: string): Promise<number> {
+  const res = await fetch(`${url}/api/v1/channels/nope/restart`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+const OLD_TOKEN = "reload-test-token-0123456789";
+const NEW_TOKEN = "reload-test-token-after-hup-0123456789";
+
 describe.runIf(haveFfmpeg())("onair run on SIGHUP", () => {
   let dir = "";
   let cap: Capture;
@@ -23,7 +34,7 @@ describe.runIf(haveFfmpeg())("onair run on SIGHUP", () => {
     dir = mkdtempSync(join(tmpdir(), "onair-reload-"));
     mkdirSync(join(dir, "profiles"), { mode: 0o700 });
     writeFileSync(join(dir, "onair.yaml"), "log:\n  level: info\n");
-    writeFileSync(join(dir, "api.token"), "t:reload-test-token-0123456789\n", { mode: 0o600 });
+    writeFileSync(join(dir, "api.token"), `t:${OLD_TOKEN}\n`, { mode: 0o600 });
     cap = await udpCapture();
   });
   afterAll(async () => {
@@ -31,7 +42,7 @@ describe.runIf(haveFfmpeg())("onair run on SIGHUP", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("starts a new channel, restarts only a changed one and stops a removed one", async () => {
+  it("starts a new channel, restarts only a changed one, stops a removed one and re-reads the API tokens", async () => {
     const write = (id: string, over: Record<string, unknown> = {}): void =>
       writeFileSync(join(dir, "profiles", `${id}.json`), JSON.stringify({ ...testProfileInput({ id, udpPort: cap.port, epg: { enabled: false } }), ...over }));
     write("alpha");
@@ -40,10 +51,16 @@ describe.runIf(haveFfmpeg())("onair run on SIGHUP", () => {
       await until(() => livePids(d.log(), "alpha").length === 1, 20_000, "alpha on air");
       const alphaPid = livePids(d.log(), "alpha")[0];
       expect(await channelIds(d.url)).toEqual(["alpha"]);
+      expect(await postStatus(d.url, OLD_TOKEN)).toBe(404);
+      expect(await postStatus(d.url, NEW_TOKEN)).toBe(401);
 
       write("beta");
+      writeFileSync(join(dir, "api.token"), `t:${NEW_TOKEN}\n`, { mode: 0o600 });
       d.child.kill("SIGHUP");
       await until(() => livePids(d.log(), "beta").length === 1, 20_000, "beta started");
+      // the tokens were read again: the new one works, the old one is refused
+      expect(await postStatus(d.url, NEW_TOKEN)).toBe(404);
+      expect(await postStatus(d.url, OLD_TOKEN)).toBe(401);
       expect(await channelIds(d.url)).toEqual(["alpha", "beta"]);
       const betaPid = livePids(d.log(), "beta")[0];
 

@@ -153,20 +153,6 @@ describe("health probes", () => {
 });
 
 describe("life cycle", () => {
-  test("SIGHUP re-reads the token file when asked to", async () => {
-    const file = join(dir, "hup.token");
-    writeFileSync(file, `${TOKEN_A}\n`, { mode: 0o600 });
-    const srv = await start({ tokenFile: file, reloadOnSighup: true });
-    expect((await restart(srv, TOKEN_B)).status).toBe(401);
-    writeFileSync(file, `${TOKEN_B}\n`, { mode: 0o600 });
-    const reloaded = new Promise<void>((resolve) => process.once("SIGHUP", () => setImmediate(resolve)));
-    process.kill(process.pid, "SIGHUP");
-    await reloaded;
-    expect((await restart(srv, TOKEN_B)).status).toBe(202);
-    await srv.close();
-    expect(process.listenerCount("SIGHUP")).toBe(0);
-  });
-
   test("a port in use is ONAIR_HTTP_LISTEN_FAILED", async () => {
     const first = await start();
     await expect(start({ port: first.port })).rejects.toMatchObject({ code: "ONAIR_HTTP_LISTEN_FAILED" });
