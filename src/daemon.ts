@@ -18,9 +18,6 @@
  *
  * The global config sets the retry period of failed store writes (`store.writeRetryMs`) and
  * the delay of the catch-up backup after start (`backup.catchUpDelayMs`).
- *
- * Environment knobs for tests only (never needed in production):
- * - ONAIR_SYSTEMD_NOTIFY: the systemd-notify binary (see observe/sdnotify.ts).
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -61,7 +58,7 @@ export interface DaemonOptions {
   logger?: OnairLogger;
   /** called with the bound HTTP URL once listening */
   onListening?: (url: string) => void;
-  /** the systemd-notify binary (default $ONAIR_SYSTEMD_NOTIFY, else /usr/bin/systemd-notify) */
+  /** the systemd-notify binary (default: systemd-notify on $PATH, else /usr/bin/systemd-notify; observe/sdnotify.ts) */
   systemdNotify?: string;
 }
 

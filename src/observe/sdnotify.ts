@@ -19,11 +19,14 @@
  * Without `$NOTIFY_SOCKET` (not under systemd, or Type≠notify) everything is a no-op.
  * A failed systemd-notify is logged (once per kind of message) and never stops the daemon.
  *
- * The binary is `/usr/bin/systemd-notify`, or `$ONAIR_SYSTEMD_NOTIFY` (tests point it at a
- * script that records its arguments).
+ * The binary is the `systemd-notify` on the unit's `$PATH` (systemd sets one), else
+ * `/usr/bin/systemd-notify`. Nothing else selects it from the environment: a test stands in
+ * for systemd as systemd does, with `$NOTIFY_SOCKET`, and puts its own `systemd-notify`
+ * first on `$PATH`.
  */
 import { spawn as nodeSpawn, type SpawnOptions } from "node:child_process";
 import type { Logger } from "pino";
+import { whichSync } from "../pipeline/ffmpeg-args.js";
 
 export const DEFAULT_SYSTEMD_NOTIFY = "/usr/bin/systemd-notify";
 
@@ -32,7 +35,7 @@ type SpawnFn = (cmd: string, args: readonly string[], opts: SpawnOptions) => Ret
 export interface SdNotifierOptions {
   env?: NodeJS.ProcessEnv;
   logger: Logger;
-  /** the systemd-notify binary (default `$ONAIR_SYSTEMD_NOTIFY`, else /usr/bin/systemd-notify) */
+  /** the systemd-notify binary (default: `systemd-notify` on `$PATH`, else /usr/bin/systemd-notify) */
   binary?: string | undefined;
   /** our pid, compared with `$WATCHDOG_PID` (default process.pid) */
   pid?: number;
@@ -60,7 +63,7 @@ export class SdNotifier {
     this.log = o.logger;
     this.spawn = o.spawn ?? nodeSpawn;
     this.enabled = Boolean(this.env.NOTIFY_SOCKET);
-    this.binary = o.binary ?? (this.env.ONAIR_SYSTEMD_NOTIFY || DEFAULT_SYSTEMD_NOTIFY);
+    this.binary = o.binary ?? ((this.enabled && whichSync("systemd-notify", this.env.PATH ?? "")) || DEFAULT_SYSTEMD_NOTIFY);
     const usec = Number(this.env.WATCHDOG_USEC);
     const wpid = this.env.WATCHDOG_PID;
     const forUs = wpid === undefined || wpid === "" || Number(wpid) === (o.pid ?? process.pid);

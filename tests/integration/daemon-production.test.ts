@@ -2,7 +2,7 @@
  * `onair run` as a real process, the production duties of issue 9:
  * - sd_notify: with $NOTIFY_SOCKET set, READY=1 once the HTTP server listens and the
  *   channel was started, WATCHDOG=1 every WATCHDOG_USEC/2, STOPPING=1 at shutdown (the
- *   systemd-notify binary is a script recording its arguments, via ONAIR_SYSTEMD_NOTIFY);
+ *   systemd-notify first on $PATH is a script recording its arguments);
  * - the daily backup (the catch-up one, brought forward with the config's
  *   backup.catchUpDelayMs) appears while the channel
  *   writes as-run rows and passes PRAGMA integrity_check;
@@ -12,7 +12,7 @@
 import Database from "better-sqlite3";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { YOUNG_GENERATION_FLAG } from "../../src/core/runtime.js";
 import { checkBackup, integrityCheck, listBackups } from "../../src/store/backup.js";
@@ -93,15 +93,16 @@ describe.runIf(haveFfmpeg())("onair run in production: sd_notify, daily backup, 
     store.replaceItems(CHANNEL, t0 - 120_000, t0 + 600_000, [a, b], [{ startMs: breakStartMs, durationMs: 6000, breakId: "brk-1" }]);
     for (const it of store.listItems(CHANNEL)) Object.assign(it.startMs === a.startMs ? item.a : item.b, { startMs: it.startMs, durationMs: it.durationMs, eventId: it.eventId });
     store.close();
-    // systemd-notify stand-in: records the time (ms) and its arguments
-    const script = join(dir, "systemd-notify");
+    // systemd-notify stand-in, first on PATH: records the time (ms) and its arguments
+    mkdirSync(join(dir, "bin"));
+    const script = join(dir, "bin", "systemd-notify");
     writeFileSync(script, `#!/bin/sh\necho "$(date +%s%3N) $*" >> "${join(dir, "notify.log")}"\n`);
     chmodSync(script, 0o755);
     spawnedAt = Date.now();
     d = await startDaemon(dir, [], {
       NOTIFY_SOCKET: join(dir, "notify.sock"),
       WATCHDOG_USEC: String(WATCHDOG_USEC),
-      ONAIR_SYSTEMD_NOTIFY: script,
+      PATH: [join(dir, "bin"), dirname(process.execPath), process.env.PATH ?? ""].join(delimiter),
     });
     await until(() => cap.datagrams.length > 100, 30_000, "the channel on UDP");
   }, 60_000);

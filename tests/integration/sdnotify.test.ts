@@ -6,7 +6,7 @@
  * cannot be: it has no unix datagram sockets).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -75,6 +75,23 @@ describe("SdNotifier", () => {
     expect(new SdNotifier({ env: { ...base, WATCHDOG_PID: "42" }, logger: silentLogger(), pid: 42 }).watchdogIntervalMs).toBe(15_000);
     expect(new SdNotifier({ env: { ...base, WATCHDOG_PID: "43" }, logger: silentLogger(), pid: 42 }).watchdogIntervalMs).toBeUndefined();
     expect(new SdNotifier({ env: { NOTIFY_SOCKET: "/run/systemd/notify" }, logger: silentLogger() }).watchdogIntervalMs).toBeUndefined();
+  });
+
+  it("runs the systemd-notify on $PATH (as the unit's PATH finds it), else /usr/bin/systemd-notify", async () => {
+    dir = mkdtempSync(join(tmpdir(), "onair-sdnotify-"));
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    writeFileSync(join(bin, "systemd-notify"), `#!/bin/sh\necho "$*" >> "${join(dir, "args")}"\n`, { mode: 0o755 });
+    const n = new SdNotifier({ env: { NOTIFY_SOCKET: join(dir, "notify.sock"), PATH: `${bin}:/usr/bin:/bin` }, logger: silentLogger() });
+    expect(await n.ready("1 channel")).toBe(true);
+    expect(readFileSync(join(dir, "args"), "utf8")).toBe("--ready STATUS=1 channel\n");
+    const spawned: string[] = [];
+    const spawn = (cmd: string): never => {
+      spawned.push(cmd);
+      throw new Error("not run");
+    };
+    await new SdNotifier({ env: { NOTIFY_SOCKET: "/run/systemd/notify", PATH: join(dir, "empty") }, logger: silentLogger(), spawn }).ready();
+    expect(spawned).toEqual([DEFAULT_SYSTEMD_NOTIFY]);
   });
 
   it("logs a missing systemd-notify once and goes on", async () => {
