@@ -190,6 +190,8 @@ export class Injector {
           code: (err as { code?: unknown }).code,
           message: err instanceof Error ? err.message : String(err),
         }),
+      onLate: (b, lateTicks) => this.emitEvent({ event: "break_late", lateMs: Math.round(lateTicks / 90), gopMs: Math.round(this.grid.period / 90), ...breakFields(b) }),
+      onDropped: (b, reason) => this.emitEvent({ event: "break_dropped", spliceEventId: b.spliceEventId, breakId: b.breakId, reason }),
     });
     this.tracker = new PsiTracker({
       onPat: (pat) => this.onPat(pat),
