@@ -360,6 +360,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     c.on("output_error", (e) => notify({ kind: "output_error", channel: c.id, output: e.output, error: e.error }));
     c.on("epg_empty", (e) => notify({ kind: "epg_empty", channel: c.id, days: e.days }));
     c.on("cue_failed", (e) => notify({ kind: "cue_failed", channel: c.id, spliceEventId: e.spliceEventId, breakId: e.breakId, reason: e.reason }));
+    c.on("cue_late", (e) => notify({ kind: "cue_late", channel: c.id, spliceEventId: e.spliceEventId, breakId: e.breakId, lateMs: e.lateMs }));
     channels.set(c.id, c);
     starts.set(
       c.id,
