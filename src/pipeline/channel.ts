@@ -463,6 +463,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return { up: this.lastOutputAt !== null && this.clock.now() - this.lastOutputAt < 2000, failingOutputs };
   }
 
+  /** The profile the channel runs. */
+  get profile(): ChannelProfile {
+    return this.opts.profile;
+  }
+
   /** The channel's cue style (splice_insert or time_signal), for metrics labels. */
   get profileMode(): "splice_insert" | "time_signal" {
     return this.opts.profile.scte35.mode;
