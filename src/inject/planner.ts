@@ -75,6 +75,8 @@ export interface BreakRequest {
   immediate?: boolean;
   /** the instant the break was asked for, when it is not `duePts` (immediate breaks); default `duePts` */
   requestedPts?: number;
+  /** first asked for "now" (an immediate break planned again after a time-base change): never reported late */
+  asap?: boolean;
 }
 
 /** What one cue section says; the encoder turns it into splice_info_section bytes. */
@@ -126,6 +128,8 @@ export interface PlannedBreak {
   /** the splice point moved later because 4 s of lead were no longer possible */
   moved: boolean;
   breakId?: string;
+  /** asked for "now" (see BreakRequest.asap) */
+  asap?: boolean;
 }
 
 export interface PlannerCounters {
@@ -150,6 +154,8 @@ export interface RebasedBreak {
   spliceEventId?: number;
   /** an immediate request not planned yet: plan it again from the new present */
   immediate?: boolean;
+  /** a planned break first asked for "now": pass it on as BreakRequest.asap */
+  asap?: boolean;
 }
 
 export interface PlannerEvents {
@@ -341,7 +347,7 @@ export class CuePlanner {
     const now = oldNowPcr;
     for (const b of this.planned) {
       if (now < 0 || ptsDiff(b.splicePts, now) > 0) {
-        out.push({ pts: b.splicePts, durationTicks: b.breakDurationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId });
+        out.push({ pts: b.splicePts, durationTicks: b.breakDurationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId, ...(b.asap ? { asap: true } : {}) });
       }
     }
     const replanned = new Set(out.map((b) => b.spliceEventId));
@@ -478,6 +484,7 @@ export class CuePlanner {
       breakDurationTicks,
       moved,
       breakId: req.breakId,
+      ...(req.immediate || req.asap ? { asap: true } : {}),
     };
     this.planned.push(plan);
     this.counters.breaksPlanned++;
@@ -485,7 +492,7 @@ export class CuePlanner {
       this.counters.breaksMoved++;
       this.events.onMoved?.(plan, "less than 4 s of lead left for the requested splice point");
       const lateTicks = ptsDiff(splicePts, requested);
-      if (!req.immediate && lateTicks > this.grid.period) this.events.onLate?.(plan, lateTicks);
+      if (!plan.asap && lateTicks > this.grid.period) this.events.onLate?.(plan, lateTicks);
     }
     this.events.onPlanned?.(plan);
 

@@ -221,6 +221,20 @@ describe("cue planning: late and dropped breaks", () => {
     expect(w.late).toEqual([]);
   });
 
+  it("does not report an immediate break late when a time-base change plans it again with less lead", () => {
+    const w = watch();
+    const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, () => 3, w.events);
+    p.addImmediateBreak(30 * TICKS, undefined, undefined, 10 * TICKS);
+    run(p, 10 * TICKS, 11 * TICKS);
+    const [back] = p.rebase(11 * TICKS);
+    expect(back).toMatchObject({ spliceEventId: 3, asap: true });
+    // the new time base comes 8 s later: its old splice point now has under 4 s of lead
+    p.addBreak({ duePts: back.pts, durationTicks: back.durationTicks, spliceEventId: back.spliceEventId, asap: back.asap });
+    run(p, back.pts - 2 * TICKS, back.pts);
+    expect(p.counters.breaksMoved).toBe(1);
+    expect(w.late).toEqual([]);
+  });
+
   it("reports a break whose out cue could not go out once before the splice point", () => {
     const w = watch();
     const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, () => 9, w.events);
