@@ -2,9 +2,9 @@
  * The daemon: every channel of the profiles directory on air, the store, the HTTP server
  * (metrics, health, control API) and Telegram alerts. Owns the one shutdown path:
  * SIGTERM/SIGINT tell systemd STOPPING=1, stop the HTTP server, every channel (their FFmpeg
- * children), the daily backup, flush the held-back store writes, stop the alerter, then
- * close the store and flush the logger, within a hard deadline. SIGHUP reloads the
- * profiles (only changed channels restart) and the API tokens.
+ * children), the daily backup, the disk check, flush the held-back store writes, stop the
+ * alerter, then close the store and flush the logger, within a hard deadline. SIGHUP reloads
+ * the profiles (only changed channels restart), the API tokens and `alerts.diskLowFree`.
  *
  * Under systemd (Type=notify) it reports READY=1 once the HTTP server listens and the
  * channels were started, and pings the watchdog (observe/sdnotify.ts).
@@ -34,8 +34,10 @@ import { AuditLog } from "./observe/audit.js";
 import { resolveApiTokenFile, startHttpServer, type ChannelView, type CheckResult } from "./observe/http.js";
 import { createFileLogger, createLogger, logSizeBytes, type OnairLogger } from "./observe/logger.js";
 import { createMetrics, siFromCarousel, type ChannelSnapshot } from "./observe/metrics.js";
+import { DiskWatch, parseDiskThreshold, type DiskReading, type WatchedDisk } from "./observe/disk-watch.js";
 import { SdNotifier } from "./observe/sdnotify.js";
 import { Channel } from "./pipeline/channel.js";
+import { recordingRoots } from "./pipeline/recordings.js";
 import { StartRetry } from "./pipeline/start-retry.js";
 import { BackupScheduler, createBackup, listBackups, type BackupResult } from "./store/backup.js";
 import { openStore, type Store } from "./store/db.js";
@@ -116,12 +118,17 @@ function channelsReadiness(channels: Iterable<Channel>): { ready: boolean; detai
   return { ready: reasons.length === 0, details, reasons };
 }
 
+/** The directories whose free space is watched: the data directory, every channel's recording roots. */
+function watchedDisks(dataDir: string, channels: Iterable<Channel>): WatchedDisk[] {
+  const out: WatchedDisk[] = [{ role: "data", path: dataDir }];
+  for (const c of channels) for (const path of recordingRoots(c.profile.outputs)) out.push({ role: "recording", path, channel: c.id });
+  return out;
+}
+
 export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaemon> {
   const env = opts.env ?? process.env;
-  const cfg: ResolvedConfig = await resolveGlobalConfig({
-    flags: { config: opts.config, profilesDir: opts.profilesDir, dataDir: opts.dataDir, http: opts.http, logDir: opts.logDir },
-    env,
-  });
+  const flags = { config: opts.config, profilesDir: opts.profilesDir, dataDir: opts.dataDir, http: opts.http, logDir: opts.logDir };
+  const cfg: ResolvedConfig = await resolveGlobalConfig({ flags, env });
   // stdout (journald) always; with a log directory also a rotating file (the same redacted lines)
   const log =
     opts.logger ??
@@ -196,6 +203,22 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   const notify = (a: Alert): void => {
     alerter.notify(a);
   };
+
+  // free space of the data and recording directories (alerts.diskLowFree, re-read on SIGHUP)
+  const diskFields = (r: DiskReading) => ({ role: r.role, path: r.path, channel: r.channel, freeBytes: r.freeBytes, totalBytes: r.totalBytes, thresholdBytes: r.thresholdBytes });
+  const disks = new DiskWatch({
+    threshold: parseDiskThreshold(cfg.file.alerts.diskLowFree),
+    dirs: () => watchedDisks(cfg.dataDir, channels.values()),
+    onLow: (r) => {
+      log.warn({ event: "disk_low", ...diskFields(r) }, `disk space low on ${r.path}`);
+      notify({ kind: "disk_low", ...diskFields(r) });
+    },
+    onOk: (r) => {
+      log.info({ event: "disk_ok", ...diskFields(r) }, `disk space back on ${r.path}`);
+      notify({ kind: "disk_ok", ...diskFields(r) });
+    },
+    onError: (d, err) => log.warn({ event: "disk_check_failed", channel: d.channel, role: d.role, path: d.path, err }),
+  });
 
   // as-run and cue rows: a failed write is held in memory and retried, playout goes on
   const errFields = (err: unknown): { code: string; sqliteCode?: string; message: string } => {
@@ -349,6 +372,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     c.on("output_error", (e) => notify({ kind: "output_error", channel: c.id, output: e.output, error: e.error }));
     c.on("epg_empty", (e) => notify({ kind: "epg_empty", channel: c.id, days: e.days }));
     c.on("cue_failed", (e) => notify({ kind: "cue_failed", channel: c.id, spliceEventId: e.spliceEventId, breakId: e.breakId, reason: e.reason }));
+    c.on("cue_late", (e) => notify({ kind: "cue_late", channel: c.id, spliceEventId: e.spliceEventId, breakId: e.breakId, lateMs: e.lateMs }));
     channels.set(c.id, c);
     starts.set(
       c.id,
@@ -434,6 +458,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   alerter.start();
   await Promise.all([...channels.values()].map(startChannel));
   backups.start();
+  disks.start();
   if (sd.enabled) {
     await sd.ready(`${channels.size} channel(s), HTTP ${http.url}`);
     sd.startWatchdog();
@@ -455,6 +480,20 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     }
     for (const lp of diff.added) await startChannel(addChannel(lp, true));
     log.info({ event: "reloaded", added: diff.added.length, changed: diff.changed.length, removed: diff.removed.length, unchanged: diff.unchanged.length });
+    await reloadDiskThreshold();
+  }
+
+  /** SIGHUP: the global config's alerts.diskLowFree again (a bad file keeps the old value), then a check. */
+  async function reloadDiskThreshold(): Promise<void> {
+    try {
+      const next = await resolveGlobalConfig({ flags, env });
+      const diskLowFree = next.file.alerts.diskLowFree;
+      log.info({ event: "disk_threshold", diskLowFree });
+      await disks.setThreshold(parseDiskThreshold(diskLowFree));
+    } catch (err) {
+      log.error({ event: "reload_config_failed", err, message: "the global config cannot be read again; alerts.diskLowFree is unchanged" });
+      await disks.check();
+    }
   }
 
   async function shutdown(reason: string): Promise<void> {
@@ -470,6 +509,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
         await http.close();
         await Promise.allSettled([...channels.keys()].map((id) => stopChannel(id)));
         await backups.stop();
+        await disks.stop();
         const lost = writes.close();
         if (lost > 0) log.error({ event: "store_writes_lost", rows: lost, message: "held-back as-run/cue rows could not be written before exit" });
         await alerter.close();

@@ -91,6 +91,11 @@ export interface DiskLow {
   thresholdBytes?: number | undefined;
 }
 
+/** Free space back at or over the threshold after a `disk_low`. */
+export interface DiskOk extends Omit<DiskLow, "kind"> {
+  kind: "disk_ok";
+}
+
 /** A store write (as-run row, cue record) failed; playout goes on and the write is retried. Once per outage. */
 export interface StoreWriteFailed {
   kind: "store_write_failed";
@@ -188,6 +193,7 @@ export type Alert =
   | CueLate
   | ProfileRefused
   | DiskLow
+  | DiskOk
   | StoreWriteFailed
   | StoreRecovered
   | BackupFailed;
@@ -195,7 +201,7 @@ export type AlertKind = Alert["kind"];
 
 /**
  * The profile's `alerts.telegram.events` switch each kind belongs to. `cue_late` has no
- * switch of its own and follows `cue_failed`; `disk_low`, `store_write_failed`,
+ * switch of its own and follows `cue_failed`; `disk_low`, `disk_ok`, `store_write_failed`,
  * `store_recovered` and `backup_failed` are about the box, not a channel, and are always
  * on (null).
  */
@@ -214,18 +220,19 @@ export const PROFILE_EVENT_OF: Record<AlertKind, ProfileAlertEvent | null> = {
   cue_late: "cue_failed",
   profile_refused: "profile_refused",
   disk_low: null,
+  disk_ok: null,
   store_write_failed: null,
   store_recovered: null,
   backup_failed: null,
 };
 
 /** Kinds about the box (the data directory, the store), sent to the box's chats when no channel route applies. */
-export const BOX_WIDE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>(["disk_low", "profile_refused", "store_write_failed", "store_recovered", "backup_failed"]);
+export const BOX_WIDE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>(["disk_low", "disk_ok", "profile_refused", "store_write_failed", "store_recovered", "backup_failed"]);
 
 /** Dedupe key: same channel and kind (and, for box-wide kinds, same path or file). */
 export function dedupeKey(a: Alert): string {
   const subject =
-    a.kind === "disk_low" || a.kind === "store_write_failed" || a.kind === "store_recovered" || a.kind === "backup_failed"
+    a.kind === "disk_low" || a.kind === "disk_ok" || a.kind === "store_write_failed" || a.kind === "store_recovered" || a.kind === "backup_failed"
       ? a.path
       : a.kind === "profile_refused"
         ? a.file
@@ -367,6 +374,18 @@ function cueWhat(a: { spliceEventId?: number | undefined; breakId?: string | und
   return parts.length ? ` (${parts.join(", ")})` : "";
 }
 
+function diskLines(a: DiskLow | DiskOk): string[] {
+  const where = a.role === "data" ? "data directory" : `recording directory${a.channel ? ` of ${b(a.channel)}` : ""}`;
+  let free = `${formatBytes(a.freeBytes)} free`;
+  if (a.totalBytes !== undefined && a.totalBytes > 0) {
+    free += ` of ${formatBytes(a.totalBytes)} (${Number(((a.freeBytes / a.totalBytes) * 100).toFixed(1))}%)`;
+  }
+  const head = a.kind === "disk_low" ? `💾 disk space low on the ${where} ${code(a.path)}` : `✅ disk space back on the ${where} ${code(a.path)}`;
+  const lines = [head, free];
+  if (a.thresholdBytes !== undefined) lines.push(`threshold ${formatBytes(a.thresholdBytes)}`);
+  return lines;
+}
+
 /** The message body without the stderr block, line by line. */
 function bodyLines(a: Alert): string[] {
   switch (a.kind) {
@@ -413,16 +432,9 @@ function bodyLines(a: Alert): string[] {
         `⛔ profile refused${a.channel ? ` for ${b(a.channel)}` : ""}: ${code(a.file)}`,
         `${code(a.code)}: ${e(a.message)}`,
       ];
-    case "disk_low": {
-      const where = a.role === "data" ? "data directory" : `recording directory${a.channel ? ` of ${b(a.channel)}` : ""}`;
-      let free = `${formatBytes(a.freeBytes)} free`;
-      if (a.totalBytes !== undefined && a.totalBytes > 0) {
-        free += ` of ${formatBytes(a.totalBytes)} (${Number(((a.freeBytes / a.totalBytes) * 100).toFixed(1))}%)`;
-      }
-      const lines = [`💾 disk space low on the ${where} ${code(a.path)}`, free];
-      if (a.thresholdBytes !== undefined) lines.push(`threshold ${formatBytes(a.thresholdBytes)}`);
-      return lines;
-    }
+    case "disk_low":
+    case "disk_ok":
+      return diskLines(a);
     case "store_write_failed":
       return [
         `💾 store writes failing: ${code(a.path)}${a.channel ? ` (first: ${b(a.channel)}, ${e(a.what)})` : ` (${e(a.what)})`}`,

@@ -12,8 +12,8 @@
  *   window runs from the last accepted alert, so a condition that persists is reminded
  *   once per window. An alert that ends a condition clears the dedupe of its opposite
  *   (`recovered` clears `channel_crashed`/`flapping`, `slate_off` clears `slate_on`,
- *   `store_recovered` clears `store_write_failed`, and the reverse), so a new episode is
- *   always reported.
+ *   `store_recovered` clears `store_write_failed`, `disk_ok` clears `disk_low`, and the
+ *   reverse), so a new episode is always reported.
  */
 import { dedupeKey, type Alert, type AlertKind } from "./messages.js";
 
@@ -46,6 +46,8 @@ const CLEARS: Partial<Record<AlertKind, AlertKind[]>> = {
   input_restored: ["input_lost"],
   input_lost: ["input_restored"],
   store_write_failed: ["store_recovered"],
+  disk_low: ["disk_ok"],
+  disk_ok: ["disk_low"],
 };
 
 interface ChannelState {

@@ -10,6 +10,7 @@
  *   http.listen    --http          ONAIR_HTTP           else config, else 127.0.0.1:9780
  *                                  (not loopback: only with http.allowPublic: true, checkHttpExposure)
  *   http.maxConnections                                 config, else 256 (observe/http-limits.ts)
+ *   alerts.diskLowFree                                  config, else 5% (observe/disk-watch.ts; re-read on SIGHUP)
  *   log.dir        --log-dir       ONAIR_LOG_DIR        else config, else $LOGS_DIRECTORY, else none (stdout)
  *   key            --key-file / --passphrase-file, ONAIR_KEY_FILE / ONAIR_PASSPHRASE_FILE (see keys.ts)
  *   store.writeRetryMs                                  config, else 2000 (retry period of failed store writes)
@@ -28,6 +29,8 @@ import { readYaml } from "./yaml.js";
 
 export const DEFAULT_CONFIG_PATH = "/etc/onair/onair.yaml";
 export const DEFAULT_HTTP = "127.0.0.1:9780";
+/** Default of `alerts.diskLowFree`: 5 % of the filesystem (observe/disk-watch.ts). */
+export const DEFAULT_DISK_LOW_FREE = "5%";
 /** Default of `http.maxConnections` (the same as observe/http-limits DEFAULT_MAX_CONNECTIONS). */
 export const DEFAULT_HTTP_MAX_CONNECTIONS = 256;
 /** `store.writeRetryMs`: retry period of failed store writes (store/write-queue.ts), 50 ms–10 min. */
@@ -109,6 +112,20 @@ export const globalConfigSchema = z.strictObject({
       apiRoot: z.url().optional().describe("Telegram API root (tests point it at a local server)"),
     })
     .default({}),
+  alerts: z
+    .strictObject({
+      diskLowFree: z
+        .union([
+          z.number().int().nonnegative(),
+          z
+            .string()
+            .regex(/^(\d+(\.\d+)?%|\d+(\.\d+)?[kKmMgGtT]?)$/, "expected a percentage (5%) or a size (2g)")
+            .refine((v) => !v.endsWith("%") || parseFloat(v) <= 100, "a percentage is at most 100%"),
+        ])
+        .default(DEFAULT_DISK_LOW_FREE)
+        .describe("disk_low alert when the free space of the data directory or a recording directory falls under this (re-read on SIGHUP)"),
+    })
+    .default({ diskLowFree: DEFAULT_DISK_LOW_FREE }),
   keySource: z
     .union([z.strictObject({ keyFile: absPath }), z.strictObject({ passphraseFile: absPath })])
     .optional(),

@@ -141,7 +141,7 @@ export class Injector {
   private pmtCursor = 0;
   private packetIndex = 0;
   private readonly relativeBreaks: Array<{ startTicks: number; durationTicks: number; breakId?: string }> = [];
-  private readonly wallBreaks: Array<{ wallMs: number; durationTicks: number; breakId?: string; spliceEventId?: number }> = [];
+  private readonly wallBreaks: Array<{ wallMs: number; durationTicks: number; breakId?: string; spliceEventId?: number; asap?: boolean }> = [];
 
   readonly counters: StageCounters = {
     packetsIn: 0,
@@ -174,7 +174,7 @@ export class Injector {
         // event id once the new anchor is set (SCTE 35 §9.4: new data under the same id)
         for (const b of this.planner.rebase(j.fromPcr)) {
           if (b.immediate) this.planner.addBreak({ duePts: 0, immediate: true, durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId });
-          else this.wallBreaks.push({ wallMs: this.clock.wallAt(b.pts), durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId });
+          else this.wallBreaks.push({ wallMs: this.clock.wallAt(b.pts), durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId, asap: b.asap });
         }
         this.emitEvent({ event: "pts_jump", fromPcr: j.fromPcr, toPcr: j.toPcr, deltaTicks: j.deltaTicks, packet: j.packetIndex });
       },
@@ -190,6 +190,8 @@ export class Injector {
           code: (err as { code?: unknown }).code,
           message: err instanceof Error ? err.message : String(err),
         }),
+      onLate: (b, lateTicks) => this.emitEvent({ event: "break_late", lateMs: Math.round(lateTicks / 90), gopMs: Math.round(this.grid.period / 90), ...breakFields(b) }),
+      onDropped: (b, reason) => this.emitEvent({ event: "break_dropped", spliceEventId: b.spliceEventId, breakId: b.breakId, reason }),
     });
     this.tracker = new PsiTracker({
       onPat: (pat) => this.onPat(pat),
@@ -333,7 +335,7 @@ export class Injector {
         continue;
       }
       this.wallBreaks.splice(i, 1);
-      this.planner.addBreak({ duePts: this.clock.ptsForWall(b.wallMs), durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId });
+      this.planner.addBreak({ duePts: this.clock.ptsForWall(b.wallMs), durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId, ...(b.asap ? { asap: true } : {}) });
     }
   }
 

@@ -29,6 +29,11 @@ export const MIN_LEAD_TICKS = 4 * TICKS;
 export const LAST_SEND_MARGIN_TICKS = TICKS / 2;
 /** Margin on top of the 4 s minimum when a break has to move, for slot and PCR jitter. */
 const MOVE_MARGIN_TICKS = TICKS / 4;
+/**
+ * How long past its due point a break may wait for the key-frame grid (two IDRs) before it
+ * is given up: the longest GOP a profile may set (encoding.video.gopSeconds ≤ 10 s).
+ */
+export const NO_GRID_GRACE_TICKS = 10 * TICKS;
 
 export function defaultCuePlanConfig(over: Partial<CuePlanConfig> = {}): CuePlanConfig {
   const c: CuePlanConfig = {
@@ -70,6 +75,8 @@ export interface BreakRequest {
   immediate?: boolean;
   /** the instant the break was asked for, when it is not `duePts` (immediate breaks); default `duePts` */
   requestedPts?: number;
+  /** first asked for "now" (an immediate break planned again after a time-base change): never reported late */
+  asap?: boolean;
 }
 
 /** What one cue section says; the encoder turns it into splice_info_section bytes. */
@@ -121,6 +128,8 @@ export interface PlannedBreak {
   /** the splice point moved later because 4 s of lead were no longer possible */
   moved: boolean;
   breakId?: string;
+  /** asked for "now" (see BreakRequest.asap) */
+  asap?: boolean;
 }
 
 export interface PlannerCounters {
@@ -145,6 +154,8 @@ export interface RebasedBreak {
   spliceEventId?: number;
   /** an immediate request not planned yet: plan it again from the new present */
   immediate?: boolean;
+  /** a planned break first asked for "now": pass it on as BreakRequest.asap */
+  asap?: boolean;
 }
 
 export interface PlannerEvents {
@@ -155,6 +166,17 @@ export interface PlannerEvents {
    * encoded): it is dropped and the other breaks go on. Without this handler it is thrown.
    */
   onFailed?(req: BreakRequest, err: unknown): void;
+  /**
+   * A break with a set time that had to move more than one GOP past it (`lateTicks` from the
+   * requested instant to the splice point). Never for immediate breaks: "the first IDR after
+   * the preroll" is their design, not a delay.
+   */
+  onLate?(b: PlannedBreak, lateTicks: number): void;
+  /**
+   * A break that will not air: its out cue could not go out once before the splice point, or
+   * no key-frame grid (no IDR in reach) was known `NO_GRID_GRACE_TICKS` past its due point.
+   */
+  onDropped?(b: { spliceEventId?: number | undefined; breakId?: string | undefined }, reason: string): void;
 }
 
 /**
@@ -246,7 +268,10 @@ export class CuePlanner {
   poll(nowPcr: number): PlannedCue | undefined {
     this.lastPcr = nowPcr;
     this.countDue(nowPcr);
-    if (this.pending.length && this.grid.ready) this.planPending(nowPcr);
+    if (this.pending.length) {
+      if (this.grid.ready) this.planPending(nowPcr);
+      else this.dropUnreachable(nowPcr);
+    }
     if (this.config.heartbeatTicks > 0) {
       if (this.nextHeartbeat < 0) this.nextHeartbeat = ptsAdd(nowPcr, this.config.heartbeatTicks);
       else if (ptsDiff(nowPcr, this.nextHeartbeat) >= 0) {
@@ -271,6 +296,10 @@ export class CuePlanner {
         // never after (or too close to) the splice point
         this.counters.cuesDropped += c.sendsLeft;
         this.cues.splice(i, 1);
+        if (c.kind === "out" && c.sendsDone === 0) {
+          const plan = this.planned.find((b) => b.spliceEventId === c.spliceEventId);
+          this.events.onDropped?.({ spliceEventId: c.spliceEventId, breakId: plan?.breakId }, "its cue could not be sent before the splice point");
+        }
         continue;
       }
       if (ptsDiff(nowPcr, c.nextSendPcr) >= 0 && (!best || ptsDiff(c.nextSendPcr, best.nextSendPcr) < 0)) best = c;
@@ -318,7 +347,7 @@ export class CuePlanner {
     const now = oldNowPcr;
     for (const b of this.planned) {
       if (now < 0 || ptsDiff(b.splicePts, now) > 0) {
-        out.push({ pts: b.splicePts, durationTicks: b.breakDurationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId });
+        out.push({ pts: b.splicePts, durationTicks: b.breakDurationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId, ...(b.asap ? { asap: true } : {}) });
       }
     }
     const replanned = new Set(out.map((b) => b.spliceEventId));
@@ -404,6 +433,24 @@ export class CuePlanner {
     }
   }
 
+  /**
+   * Gives up the requests still waiting for the key-frame grid `NO_GRID_GRACE_TICKS` past
+   * their due point (an immediate one is due a preroll after it was asked for, or first seen).
+   */
+  private dropUnreachable(nowPcr: number): void {
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const req = this.pending[i];
+      if (req.immediate && req.requestedPts === undefined) req.requestedPts = nowPcr;
+      const due = req.immediate ? ptsAdd(req.requestedPts ?? nowPcr, this.config.prerollTicks) : req.duePts;
+      if (ptsDiff(nowPcr, due) <= NO_GRID_GRACE_TICKS) continue;
+      this.pending.splice(i, 1);
+      this.events.onDropped?.(
+        { spliceEventId: req.spliceEventId, breakId: req.breakId },
+        `no IDR in reach: the key-frame grid was still unknown ${NO_GRID_GRACE_TICKS / TICKS} s after the break was due`,
+      );
+    }
+  }
+
   /** When a request is due and which instant it asked for (see BreakRequest.immediate). */
   private dueOf(req: BreakRequest, nowPcr: number): { due: number; requested: number } {
     if (!req.immediate) return { due: req.duePts, requested: req.requestedPts ?? req.duePts };
@@ -437,12 +484,15 @@ export class CuePlanner {
       breakDurationTicks,
       moved,
       breakId: req.breakId,
+      ...(req.immediate || req.asap ? { asap: true } : {}),
     };
     this.planned.push(plan);
     this.counters.breaksPlanned++;
     if (moved) {
       this.counters.breaksMoved++;
       this.events.onMoved?.(plan, "less than 4 s of lead left for the requested splice point");
+      const lateTicks = ptsDiff(splicePts, requested);
+      if (!plan.asap && lateTicks > this.grid.period) this.events.onLate?.(plan, lateTicks);
     }
     this.events.onPlanned?.(plan);
 

@@ -49,9 +49,12 @@ export interface ChannelEvents {
   epg_empty: [{ days: number }];
   /**
    * a break that will not air: a scheduled one whose splice_event_id could not be stored
-   * (`breakId`), or an accepted cue whose time passed while the channel was not running
+   * (`breakId`), an accepted cue whose time passed while the channel was not running, a
+   * break whose out cue could not be sent before its splice point, or one with no IDR in reach
    */
   cue_failed: [{ spliceEventId?: number | undefined; breakId?: string | undefined; atMs?: number; reason: string }];
+  /** a break with a set time moved more than one GOP later (less than 4 s of lead was left) */
+  cue_late: [{ spliceEventId?: number | undefined; breakId?: string | undefined; lateMs: number }];
 }
 
 /** Inputs a network delivers: a stall of their FFmpeg means the input went silent. */
@@ -460,6 +463,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return { up: this.lastOutputAt !== null && this.clock.now() - this.lastOutputAt < 2000, failingOutputs };
   }
 
+  /** The profile the channel runs. */
+  get profile(): ChannelProfile {
+    return this.opts.profile;
+  }
+
   /** The channel's cue style (splice_insert or time_signal), for metrics labels. */
   get profileMode(): "splice_insert" | "time_signal" {
     return this.opts.profile.scte35.mode;
@@ -537,6 +545,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.log.error(e); // no cue without a stored splice_event_id: the break does not air
       const reason = typeof e.code === "string" ? `${e.code}: ${String(e.message)}` : String(e.message);
       this.emit("cue_failed", { breakId: typeof e.breakId === "string" ? e.breakId : undefined, reason });
+    } else if (e.event === "break_dropped") {
+      this.log.error(e);
+      this.emit("cue_failed", { spliceEventId: optNumber(e.spliceEventId), breakId: optString(e.breakId), reason: String(e.reason) });
+    } else if (e.event === "break_late") {
+      this.log.warn(e);
+      this.emit("cue_late", { spliceEventId: optNumber(e.spliceEventId), breakId: optString(e.breakId), lateMs: Number(e.lateMs) });
     } else if (e.event === "break_moved" || e.event === "scte35_pid_conflict") this.log.warn(e);
     else if (e.event !== "cue_sent") this.log.info(e);
   }
@@ -687,3 +701,6 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
   }
 }
+
+const optNumber = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
+const optString = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);

@@ -71,6 +71,12 @@ export function templateMatcher(template: string): TemplateMatcher {
   return { root, parts };
 }
 
+/** The directories the file outputs among `outputs` record into: each template's root, once. */
+export function recordingRoots(outputs: readonly { kind: string; path?: string }[]): string[] {
+  const roots = outputs.flatMap((o) => (o.kind === "file" && o.path ? [templateMatcher(o.path).root] : []));
+  return [...new Set(roots)];
+}
+
 async function entries(fs: RecordingsFs, dir: string): Promise<DirEntry[]> {
   try {
     return await fs.readdir(dir);

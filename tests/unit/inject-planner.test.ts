@@ -192,3 +192,70 @@ describe("cue planning", () => {
     expect(p.secondsToNextSplice(20 * TICKS)).toBeNull();
   });
 });
+
+describe("cue planning: late and dropped breaks", () => {
+  type Dropped = { spliceEventId?: number | undefined; breakId?: string | undefined; reason: string };
+  const watch = (): { late: Array<{ id: number; lateTicks: number }>; dropped: Dropped[]; events: ConstructorParameters<typeof CuePlanner>[4] } => {
+    const late: Array<{ id: number; lateTicks: number }> = [];
+    const dropped: Dropped[] = [];
+    return { late, dropped, events: { onLate: (b, lateTicks) => late.push({ id: b.spliceEventId, lateTicks }), onDropped: (b, reason) => dropped.push({ ...b, reason }) } };
+  };
+
+  it("reports a set-time break moved more than one GOP late, with how late", () => {
+    const w = watch();
+    const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, () => 7, w.events);
+    p.addBreak({ duePts: 11 * TICKS, durationTicks: 30 * TICKS });
+    run(p, 10 * TICKS, 12 * TICKS);
+    expect(w.late).toEqual([{ id: 7, lateTicks: 4 * TICKS }]);
+  });
+
+  it("does not report a move of one GOP or less, nor an immediate break", () => {
+    const w = watch();
+    let id = 0;
+    const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, () => ++id, w.events);
+    p.addBreak({ duePts: 14 * TICKS, durationTicks: 30 * TICKS });
+    p.addImmediateBreak(30 * TICKS, undefined, undefined, 10 * TICKS);
+    run(p, 10 * TICKS, 12 * TICKS);
+    expect(p.counters.breaksMoved).toBe(1);
+    expect(p.planned).toHaveLength(2);
+    expect(w.late).toEqual([]);
+  });
+
+  it("does not report an immediate break late when a time-base change plans it again with less lead", () => {
+    const w = watch();
+    const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, () => 3, w.events);
+    p.addImmediateBreak(30 * TICKS, undefined, undefined, 10 * TICKS);
+    run(p, 10 * TICKS, 11 * TICKS);
+    const [back] = p.rebase(11 * TICKS);
+    expect(back).toMatchObject({ spliceEventId: 3, asap: true });
+    // the new time base comes 8 s later: its old splice point now has under 4 s of lead
+    p.addBreak({ duePts: back.pts, durationTicks: back.durationTicks, spliceEventId: back.spliceEventId, asap: back.asap });
+    run(p, back.pts - 2 * TICKS, back.pts);
+    expect(p.counters.breaksMoved).toBe(1);
+    expect(w.late).toEqual([]);
+  });
+
+  it("reports a break whose out cue could not go out once before the splice point", () => {
+    const w = watch();
+    const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, () => 9, w.events);
+    p.addBreak({ duePts: 20 * TICKS, durationTicks: 10 * TICKS, breakId: "b1" });
+    run(p, 4 * TICKS, 5 * TICKS);
+    expect(p.planned).toHaveLength(1);
+    // the stream stalls: no poll until the splice point is too close
+    expect(p.poll(20 * TICKS - 100)).toBeUndefined();
+    expect(w.dropped).toEqual([{ spliceEventId: 9, breakId: "b1", reason: "its cue could not be sent before the splice point" }]);
+  });
+
+  it("gives up a break with no IDR in reach 10 s after it was due, and an immediate one 10 s after its preroll", () => {
+    const w = watch();
+    const p = new CuePlanner(defaultCuePlanConfig(), new KeyframeGrid(), encode, () => 1, w.events);
+    p.addBreak({ duePts: 5 * TICKS, durationTicks: 10 * TICKS, breakId: "b2", spliceEventId: 4 });
+    p.addImmediateBreak(10 * TICKS, undefined, 5, 0);
+    run(p, 0, 15 * TICKS);
+    expect(w.dropped).toEqual([]);
+    run(p, 15 * TICKS + 900, 16 * TICKS + 900);
+    expect(w.dropped.map((d) => [d.spliceEventId, d.breakId])).toEqual([[4, "b2"], [5, undefined]]);
+    expect(w.dropped[0].reason).toMatch(/^no IDR in reach/);
+    expect(p.planned).toEqual([]);
+  });
+});
