@@ -86,11 +86,15 @@ describe.runIf(haveFfmpeg())("onair run: cue_late and cue_failed alerts", () => 
     expect(late[0].chatId).toBe("71");
     expect(late[0].text).toContain(`<b>${LATE}</b>: cue late by `);
     expect(late[0].text).toContain(`splice_event_id <code>${id}</code>`);
-    const lates = d!
-      .log()
-      .split("\n")
-      .filter((l) => l.includes('"event":"break_late"'))
-      .map((l) => JSON.parse(l) as { lateMs: number; spliceEventId: number });
+    // the alert can reach Telegram before the daemon's log line reaches its stdout pipe
+    const breakLates = () =>
+      d!
+        .log()
+        .split("\n")
+        .filter((l) => l.includes('"event":"break_late"'))
+        .map((l) => JSON.parse(l) as { lateMs: number; spliceEventId: number });
+    await until(() => breakLates().some((l) => l.spliceEventId === id), 5_000, "the break_late log line");
+    const lates = breakLates();
     expect(lates.some((l) => l.spliceEventId === now)).toBe(false);
     // at least the 4 s minimum lead, less the 1 s an `at` may lie in the past
     expect(lates.find((l) => l.spliceEventId === id)?.lateMs).toBeGreaterThan(3000);
