@@ -6,6 +6,11 @@
  * close the store and flush the logger, within a hard deadline. SIGHUP reloads the
  * profiles (only changed channels restart) and the API tokens.
  *
+ * Its own death: each run has a row in the store's daemon_runs (store/runs.ts), closed by a
+ * clean shutdown or a crash record; `onair run` turns an uncaught exception or unhandled
+ * rejection into a crash record and the same shutdown, then exits 1 (daemon-crash.ts). The
+ * next start reports the last crash or unclean exit through the alerter (alerts/restarts.ts).
+ *
  * Under systemd (Type=notify) it reports READY=1 once the HTTP server listens and the
  * channels were started, and pings the watchdog (observe/sdnotify.ts).
  *
@@ -27,8 +32,9 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Alerter, routeFromProfile, type Alert } from "./alerts/index.js";
+import { RestartReporter } from "./alerts/restarts.js";
 import { checkHttpExposure, resolveGlobalConfig, readSecretRef, type ResolvedConfig } from "./config/global.js";
 import { locateKey, resolveKey } from "./config/keys.js";
 import { ProfileDirectory, type LoadedProfile, type RefusedProfile } from "./config/loader.js";
@@ -39,12 +45,14 @@ import { YOUNG_GENERATION_FLAG, youngGenerationCapped } from "./core/runtime.js"
 import { AuditLog } from "./observe/audit.js";
 import { resolveApiTokenFile, startHttpServer, type ChannelView, type CheckResult } from "./observe/http.js";
 import { createFileLogger, createLogger, logSizeBytes, type OnairLogger } from "./observe/logger.js";
+import { enableFatalReports, errorLine, findReport, installCrashHandlers } from "./daemon-crash.js";
 import { createMetrics, siFromCarousel, type ChannelSnapshot } from "./observe/metrics.js";
 import { SdNotifier } from "./observe/sdnotify.js";
 import { Channel } from "./pipeline/channel.js";
 import { StartRetry } from "./pipeline/start-retry.js";
 import { BackupScheduler, createBackup, listBackups, type BackupResult } from "./store/backup.js";
 import { openStore, type Store } from "./store/db.js";
+import { beginRun, endRun, recordCrash, type RunEnd } from "./store/runs.js";
 import { StoreWriteQueue, probeWrite, type StoreHealth } from "./store/write-queue.js";
 import { watchTestStoreLimit } from "./store/test-full.js";
 
@@ -67,6 +75,8 @@ export interface DaemonOptions {
   onListening?: (url: string) => void;
   /** the systemd-notify binary (default $ONAIR_SYSTEMD_NOTIFY, else /usr/bin/systemd-notify) */
   systemdNotify?: string;
+  /** Node writes a diagnostic report into DATA_DIR/reports/ on a fatal error (`onair run`: true) */
+  fatalReports?: boolean;
 }
 
 export interface RunningDaemon {
@@ -75,6 +85,8 @@ export interface RunningDaemon {
   refused: RefusedProfile[];
   reload(): Promise<void>;
   shutdown(reason: string): Promise<void>;
+  /** an uncaught error: writes the crash record (error, stack, channel states), then shuts down */
+  crash(err: unknown, origin: string): Promise<void>;
   /** resolves when the daemon has shut down */
   done: Promise<void>;
 }
@@ -145,6 +157,9 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   }
   const store: Store = openStore(resolveStorePath(opts.store, { flag: cfg.dataDir }));
   let storeErrors = 0;
+  const reportDir = join(cfg.dataDir, "reports");
+  if (opts.fatalReports) enableFatalReports(reportDir, log);
+  const run = startRun(store, resolve(cfg.profilesDir), reportDir, log);
   const sd = new SdNotifier({ env, logger: log, binary: opts.systemdNotify });
 
   const keyOpts = { keyFile: opts.keyFile, passphraseFile: opts.passphraseFile, env, config: cfg.keySource };
@@ -403,6 +418,9 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   const snap = await profiles.load();
   reportRefused(snap.refused, false);
   for (const lp of snap.channels) addChannel(lp, false);
+  // the last runs' crashes and unclean exits, now that the channels' chats are known
+  const restarts = new RestartReporter({ store, instance: resolve(cfg.profilesDir), notify, logger: log });
+  restarts.start(run?.ended ?? []);
 
   const tokenFile = resolveApiTokenFile(opts.apiTokenFile, env);
   const http = await startHttpServer({
@@ -482,11 +500,13 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
         await Promise.allSettled([...channels.keys()].map((id) => stopChannel(id)));
         await backups.stop();
         stopTestLimit?.();
+        restarts.close();
         const lost = writes.close();
         if (lost > 0) log.error({ event: "store_writes_lost", rows: lost, message: "held-back as-run/cue rows could not be written before exit" });
         await alerter.close();
         await notified;
         await audit.close();
+        if (run) tryStore(log, "daemon run end", () => endRun(store, run.id, Date.now()));
         store.close();
         log.info({ event: "stopped" });
         // last: stdout flushed, the log file's last lines written and the file closed
@@ -500,12 +520,47 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     return stopping;
   }
 
-  return { url: http.url, channels, refused: snap.refused, reload, shutdown, done };
+  function crash(err: unknown, origin: string): Promise<void> {
+    log.fatal({ event: "daemon_crash", origin, err }, `uncaught error (${origin}): ${errorLine(err)}; stopping`);
+    const states = [...channels.values()].map((c) => {
+      try {
+        return { id: c.id, state: c.state, source: c.status().source };
+      } catch {
+        return { id: c.id, state: c.state, source: "?" };
+      }
+    });
+    const stack = err instanceof Error ? err.stack : undefined;
+    if (run) tryStore(log, "crash record", () => recordCrash(store, run.id, { atMs: Date.now(), error: errorLine(err), stack, channels: states }));
+    return shutdown(`crash (${origin})`);
+  }
+
+  return { url: http.url, channels, refused: snap.refused, reload, shutdown, crash, done };
+}
+
+/** A store call whose failure is logged, never thrown (crash bookkeeping must not stop the daemon). */
+function tryStore(log: OnairLogger, what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    log.error({ event: "store_error", what, err });
+  }
+}
+
+/** This process's row in daemon_runs (the running marker) and the bad ends before it. */
+function startRun(store: Store, instance: string, reportDir: string, log: OnairLogger): { id: number; ended: RunEnd[] } | undefined {
+  try {
+    return beginRun(store, { instance, pid: process.pid, nowMs: Date.now(), findReport: (pid, startedMs) => findReport(reportDir, pid, startedMs) });
+  } catch (err) {
+    log.error({ event: "store_error", what: "daemon run start", err });
+    return undefined;
+  }
 }
 
 /** `onair run`: starts the daemon and wires the signals; resolves with the exit code. */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
-  const d = await startDaemon(opts);
+  let running: RunningDaemon | undefined;
+  installCrashHandlers((err, origin) => running?.crash(err, origin));
+  const d = (running = await startDaemon({ fatalReports: true, ...opts }));
   const onTerm = (sig: string) => () => void d.shutdown(sig);
   const onHup = (): void => {
     d.reload().catch((err: unknown) => (opts.logger ?? console).error(err));
