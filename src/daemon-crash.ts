@@ -2,7 +2,8 @@
  * The daemon's own death, process side (the alert side is alerts/restarts.ts):
  * - `enableFatalReports`: Node writes a diagnostic report into DATA_DIR/reports/ on a fatal
  *   error (out of memory, a V8 abort), the one trace such an exit leaves; the newest
- *   `REPORTS_KEPT` are kept;
+ *   `REPORTS_KEPT` are kept, and `scrubReports` drops their environment block (a secret
+ *   passed as `env:NAME` would be in it; Node 20 cannot leave it out) at the next start;
  * - `findReport`: the report of a dead process (by pid, written after its start), read at
  *   the next start to name it in the "unclean exit" alert;
  * - `installCrashHandlers`: `uncaughtException` and `unhandledRejection` end the daemon
@@ -11,7 +12,7 @@
  * - `killChildren`: SIGKILL to every process whose parent is this one (read from /proc;
  *   Linux, where the daemon runs; elsewhere nothing).
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "./observe/logger.js";
 import type { ReportInfo } from "./store/runs.js";
@@ -31,12 +32,33 @@ function reportFiles(dir: string): string[] {
   }
 }
 
-/** Turns on Node's report on fatal errors into `dir` (made if missing); prunes old reports. */
+/** Removes `environmentVariables` from every report in `dir` that still has it; returns how many were rewritten. */
+export function scrubReports(dir: string): number {
+  let n = 0;
+  for (const f of reportFiles(dir)) {
+    const file = join(dir, f);
+    try {
+      const text = readFileSync(file, "utf8");
+      if (!text.includes('"environmentVariables"')) continue;
+      const report = JSON.parse(text) as Record<string, unknown>;
+      delete report.environmentVariables;
+      writeFileSync(`${file}.tmp`, JSON.stringify(report, null, 2), { mode: 0o600 });
+      renameSync(`${file}.tmp`, file);
+      n++;
+    } catch {
+      // a torn report (the process died while writing it): no secret can be read back, leave it
+    }
+  }
+  return n;
+}
+
+/** Turns on Node's report on fatal errors into `dir` (made if missing); prunes and scrubs old reports. */
 export function enableFatalReports(dir: string, log: Logger): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const files = reportFiles(dir);
     for (const f of files.slice(0, Math.max(0, files.length - REPORTS_KEPT))) rmSync(join(dir, f), { force: true });
+    scrubReports(dir);
     process.report.directory = dir;
     process.report.reportOnFatalError = true;
   } catch (err) {

@@ -521,7 +521,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   }
 
   function crash(err: unknown, origin: string): Promise<void> {
-    log.fatal({ event: "daemon_crash", origin, err }, `uncaught error (${origin}): ${errorLine(err)}; stopping`);
+    log.fatal({ event: "daemon_crash", origin, err, stack: err instanceof Error ? err.stack : undefined }, `uncaught error (${origin}): ${errorLine(err)}; stopping`);
     const states = [...channels.values()].map((c) => {
       try {
         return { id: c.id, state: c.state, source: c.status().source };

@@ -2,10 +2,11 @@
  * The process side of a daemon crash (src/daemon-crash.ts, built in dist/) in small real
  * Node processes: an unhandled rejection goes through the crash path and exits 1 with its
  * children SIGKILLed; an error before the daemon is up exits 1 at once; an out-of-memory
- * death leaves a diagnostic report that findReport names.
+ * death leaves a diagnostic report that findReport names, and scrubReports takes the
+ * environment out of it.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -15,9 +16,9 @@ import { alive } from "../helpers/pipeline.js";
 
 const moduleUrl = pathToFileURL(join(repoRoot, "dist", "src", "daemon-crash.js")).href;
 
-function runNode(code: string, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runNode(code: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...args, "--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...args, "--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -80,13 +81,20 @@ describe("daemon crash handling in a real process", () => {
       for (;;) keep.push(new Array(1e5).fill({ x: keep.length }));
     `,
       ["--max-old-space-size=24"],
+      { ONAIR_TEST_SECRET: "secret-in-env-xyz" },
     );
     expect(r.code).not.toBe(0);
     const pid = Number(/pid (\d+)/.exec(r.stdout)?.[1]);
-    const { findReport } = (await import(moduleUrl)) as typeof import("../../src/daemon-crash.js");
+    const { findReport, scrubReports } = (await import(moduleUrl)) as typeof import("../../src/daemon-crash.js");
     const rep = findReport(dir, pid, 0);
     expect(rep?.file).toMatch(new RegExp(`report\\.\\d{8}\\.\\d{6}\\.${pid}\\.`));
     expect(rep?.event).toMatch(/heap out of memory/i);
     expect(findReport(dir, pid + 1, 0)).toBeUndefined();
+    // the environment (where an env:NAME secret lives) is dropped at the next start
+    const file = rep?.file ?? "";
+    expect(readFileSync(file, "utf8")).toContain("secret-in-env-xyz");
+    expect(scrubReports(dir)).toBe(1);
+    expect(readFileSync(file, "utf8")).not.toContain("secret-in-env-xyz");
+    expect(findReport(dir, pid, 0)?.event).toMatch(/heap out of memory/i);
   }, 30_000);
 });
