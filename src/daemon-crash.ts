@@ -14,6 +14,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { isOnairError } from "./core/errors.js";
 import type { Logger } from "./observe/logger.js";
 import type { ReportInfo } from "./store/runs.js";
 
@@ -107,8 +108,9 @@ export function killChildren(): number {
   return killed;
 }
 
-/** "Name: message" of a thrown value (anything can be thrown). */
+/** "CODE: message" of an OnairError, "Name: message" of another Error (anything can be thrown). */
 export function errorLine(err: unknown): string {
+  if (isOnairError(err)) return `${err.code}: ${err.message}`;
   if (err instanceof Error) return `${err.name}: ${err.message}`;
   return `non-error thrown: ${typeof err === "string" ? err : JSON.stringify(err) ?? String(err)}`;
 }

@@ -42,10 +42,10 @@ import type { ChannelProfile } from "./config/profile-schema.js";
 import { OnairError } from "./core/errors.js";
 import { ensureDataDir, resolveStorePath } from "./core/paths.js";
 import { YOUNG_GENERATION_FLAG, youngGenerationCapped } from "./core/runtime.js";
+import { enableFatalReports, errorLine, findReport, installCrashHandlers } from "./daemon-crash.js";
 import { AuditLog } from "./observe/audit.js";
 import { resolveApiTokenFile, startHttpServer, type ChannelView, type CheckResult } from "./observe/http.js";
 import { createFileLogger, createLogger, logSizeBytes, type OnairLogger } from "./observe/logger.js";
-import { enableFatalReports, errorLine, findReport, installCrashHandlers } from "./daemon-crash.js";
 import { createMetrics, siFromCarousel, type ChannelSnapshot } from "./observe/metrics.js";
 import { SdNotifier } from "./observe/sdnotify.js";
 import { Channel } from "./pipeline/channel.js";
@@ -135,7 +135,25 @@ function channelsReadiness(channels: Iterable<Channel>): { ready: boolean; detai
   return { ready: reasons.length === 0, details, reasons };
 }
 
-export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaemon> {
+/** Set by startDaemon once its run is in the store: records an error that ends the start as a crash. */
+export interface StartHooks {
+  failed?: (err: unknown) => void;
+}
+
+/**
+ * Starts the daemon. An error that ends the start (a port in use, say) is recorded as a
+ * crash of this run, so the next start reports it, and rethrown.
+ */
+export async function startDaemon(opts: DaemonOptions = {}, hooks: StartHooks = {}): Promise<RunningDaemon> {
+  try {
+    return await startParts(opts, hooks);
+  } catch (err) {
+    hooks.failed?.(err);
+    throw err;
+  }
+}
+
+async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<RunningDaemon> {
   const env = opts.env ?? process.env;
   const cfg: ResolvedConfig = await resolveGlobalConfig({
     flags: { config: opts.config, profilesDir: opts.profilesDir, dataDir: opts.dataDir, http: opts.http, logDir: opts.logDir },
@@ -160,6 +178,10 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   const reportDir = join(cfg.dataDir, "reports");
   if (opts.fatalReports) enableFatalReports(reportDir, log);
   const run = startRun(store, resolve(cfg.profilesDir), reportDir, log);
+  hooks.failed = (err) => {
+    const stack = err instanceof Error ? err.stack : undefined;
+    if (run) tryStore(log, "crash record", () => recordCrash(store, run.id, { atMs: Date.now(), error: errorLine(err), stack, channels: [] }));
+  };
   const sd = new SdNotifier({ env, logger: log, binary: opts.systemdNotify });
 
   const keyOpts = { keyFile: opts.keyFile, passphraseFile: opts.passphraseFile, env, config: cfg.keySource };
@@ -559,8 +581,13 @@ function startRun(store: Store, instance: string, reportDir: string, log: OnairL
 /** `onair run`: starts the daemon and wires the signals; resolves with the exit code. */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let running: RunningDaemon | undefined;
-  installCrashHandlers((err, origin) => running?.crash(err, origin));
-  const d = (running = await startDaemon({ fatalReports: true, ...opts }));
+  const hooks: StartHooks = {};
+  installCrashHandlers((err, origin) => {
+    if (running) return running.crash(err, origin);
+    hooks.failed?.(err); // during the start: recorded, then the handler exits at once
+    return undefined;
+  });
+  const d = (running = await startDaemon({ fatalReports: true, ...opts }, hooks));
   const onTerm = (sig: string) => () => void d.shutdown(sig);
   const onHup = (): void => {
     d.reload().catch((err: unknown) => (opts.logger ?? console).error(err));

@@ -4,11 +4,13 @@
  * - an uncaught exception (thrown by a preload from tests/, crash-preload.mjs) ends the
  *   daemon non-zero with no FFmpeg left, and the next start sends one "restarted after a
  *   crash" naming the error;
+ * - a start that fails (its HTTP port taken) is a crash too: the next start names its error;
  * - a kill -9 followed by a start sends "restarted after an unclean exit".
  * Each case has its own data directory: two ends within 15 minutes in one store are one
  * crash window (a first message, then a summary), which the unit tests cover.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -61,8 +63,8 @@ describe.runIf(haveFfmpeg())("onair run: alerts about its own death", () => {
     return dir;
   }
 
-  async function start(dir: string, env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
-    const d = await startDaemon(dir, [], env);
+  async function start(dir: string, env: NodeJS.ProcessEnv = {}, extra: string[] = []): Promise<Daemon> {
+    const d = await startDaemon(dir, extra, env);
     daemons.push(d);
     return d;
   }
@@ -118,6 +120,21 @@ describe.runIf(haveFfmpeg())("onair run: alerts about its own death", () => {
     expect(sent[0].text).toContain(`channels then: ${CHANNEL}: `);
   }, 60_000);
 
+  it("a start that fails (HTTP port taken): the next start reports it as a crash naming the error", async () => {
+    const dir = await setup("portbusy");
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      await expect(start(dir, {}, ["--http", `127.0.0.1:${port}`])).rejects.toThrow(/ONAIR_HTTP_LISTEN_FAILED/);
+    } finally {
+      await new Promise<void>((r) => busy.close(() => r()));
+    }
+    await start(dir);
+    await until(() => tg.count(/ONAIR_HTTP_LISTEN_FAILED/) >= 1, 15_000, "the restart alert");
+    expect(tg.sent.find((s) => /ONAIR_HTTP_LISTEN_FAILED/.test(s.text))?.text).toContain(`onair restarted after a crash: <code>ONAIR_HTTP_LISTEN_FAILED: cannot listen on 127.0.0.1:${port}`);
+  }, 45_000);
+
   it("a kill -9: the next start says it was an unclean exit", async () => {
     const dir = await setup("kill9");
     const before = tg.count(/unclean exit/);
@@ -128,6 +145,6 @@ describe.runIf(haveFfmpeg())("onair run: alerts about its own death", () => {
     await start(dir);
     await until(() => tg.count(/unclean exit/) > before, 15_000, "the unclean exit alert");
     expect(tg.sent.filter((s) => /unclean exit/.test(s.text)).map((s) => s.text)[0]).toMatch(/onair restarted after an unclean exit: no crash record/);
-    expect(tg.count(/restarted after a crash/)).toBe(1);
+    expect(tg.count(/restarted after a crash/)).toBe(2);
   }, 45_000);
 });
