@@ -10,10 +10,12 @@
  * - `recordCrash` closes the row as `crash` with the error, its stack and the channel states.
  * - `endRun` closes it as `clean` (a shutdown that completed); it never overwrites a crash.
  * - `markReported` marks ends the restart alert has taken into account.
+ * - `settleRestoredRuns`: a restored store's runs are history, not news (see there).
  *
  * The instance is the profiles directory served: units sharing one store (onair@A,
  * onair@B) each see only their own runs.
  */
+import Database from "better-sqlite3";
 import type { Store } from "./db.js";
 
 export interface ChannelState {
@@ -121,4 +123,21 @@ export function markReported(store: Store, ids: readonly number[], nowMs: number
   store.transaction("daemon runs reported", () => {
     for (const id of ids) st.run(nowMs, id);
   });
+}
+
+/**
+ * Marks every run of a restored store file as reported and drops its crash windows, so the
+ * first start after a restore reports nothing from the backup: the run that was on air when
+ * the backup was taken is still open in it and would look like an unclean exit. A store
+ * older than migration 5 has nothing to settle.
+ */
+export function settleRestoredRuns(path: string, nowMs: number): void {
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    const has = (name: string): boolean => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+    if (has("daemon_runs")) db.prepare("UPDATE daemon_runs SET reported_ms = ? WHERE reported_ms IS NULL").run(nowMs);
+    if (has("alert_state")) db.prepare("DELETE FROM alert_state WHERE key LIKE 'crash\\_window:%' ESCAPE '\\'").run();
+  } finally {
+    db.close();
+  }
 }

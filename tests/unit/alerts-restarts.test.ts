@@ -12,6 +12,7 @@ import { formatAlert, htmlToText, type Alert } from "../../src/alerts/messages.j
 import { CRASH_STABLE_MS, CRASH_WINDOW_MS, RestartReporter } from "../../src/alerts/restarts.js";
 import { ManualClock } from "../../src/core/clock.js";
 import { openStore, type Store } from "../../src/store/db.js";
+import { createBackup, restoreBackup } from "../../src/store/backup.js";
 import { beginRun, endRun, recordCrash } from "../../src/store/runs.js";
 
 const MIN = 60_000;
@@ -183,6 +184,21 @@ describe("restart alerts", () => {
     startProcess("/etc/onair/profiles/b");
     expect(sent).toEqual([]);
     startProcess("/etc/onair/profiles/a");
+    expect(sent).toHaveLength(1);
+  });
+
+  it("reports nothing from a restored backup (its run was on air when it was taken)", async () => {
+    startProcess().crash("first");
+    startProcess().crash("second"); // reports "first"
+    const onAir = startProcess(); // counts "second": a window with a summary to come
+    expect(sent).toHaveLength(1);
+    const backup = await createBackup({ store, destDir: path.join(dir, "backups"), clock });
+    onAir.stop();
+    store.close();
+    restoreBackup({ from: backup.dir, storePath: path.join(dir, "onair.db"), force: true, clock });
+    store = openStore(path.join(dir, "onair.db"));
+    startProcess();
+    advance(CRASH_WINDOW_MS);
     expect(sent).toHaveLength(1);
   });
 });
