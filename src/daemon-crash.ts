@@ -10,13 +10,16 @@
  *   through `crash` (record, ordered stop), then every child left is SIGKILLed and the
  *   process exits 1; a second fatal error while stopping exits at once the same way;
  * - `killChildren`: SIGKILL to every process whose parent is this one (read from /proc;
- *   Linux, where the daemon runs; elsewhere nothing).
+ *   Linux, where the daemon runs; elsewhere nothing);
+ * - `RunRecord`: this process's row in daemon_runs (store/runs.ts) for the daemon, whose
+ *   store failures are logged and never thrown (bookkeeping must not stop playout).
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isOnairError } from "./core/errors.js";
 import type { Logger } from "./observe/logger.js";
-import type { ReportInfo } from "./store/runs.js";
+import type { Store } from "./store/db.js";
+import { beginRun, endRun, recordCrash, type ChannelState, type ReportInfo, type RunEnd } from "./store/runs.js";
 
 export const REPORTS_KEPT = 10;
 
@@ -151,4 +154,58 @@ export function installCrashHandlers(crash: (err: unknown, origin: string) => Pr
     process.off("uncaughtException", onException);
     process.off("unhandledRejection", onRejection);
   };
+}
+
+/** Each channel's state for a crash record (a channel whose status throws is still named). */
+export function channelStates(channels: Iterable<{ id: string; state: string; status(): { source: string } }>): ChannelState[] {
+  return [...channels].map((c) => {
+    try {
+      return { id: c.id, state: c.state, source: c.status().source };
+    } catch {
+      return { id: c.id, state: c.state, source: "?" };
+    }
+  });
+}
+
+/** This process's run in the store (see the module comment). */
+export class RunRecord {
+  /** earlier runs of the instance that ended badly, not reported yet (oldest first) */
+  readonly ended: RunEnd[] = [];
+  private readonly id: number | undefined;
+
+  constructor(
+    private readonly store: Store,
+    instance: string,
+    reportDir: string,
+    private readonly log: Logger,
+  ) {
+    this.id = this.attempt("daemon run start", () => {
+      const r = beginRun(store, { instance, pid: process.pid, nowMs: Date.now(), findReport: (pid, startedMs) => findReport(reportDir, pid, startedMs) });
+      this.ended.push(...r.ended);
+      return r.id;
+    });
+  }
+
+  /** The crash record: error, stack, channel states. */
+  crashed(err: unknown, channels: ChannelState[]): void {
+    const id = this.id;
+    if (id === undefined) return;
+    const stack = err instanceof Error ? err.stack : undefined;
+    this.attempt("crash record", () => recordCrash(this.store, id, { atMs: Date.now(), error: errorLine(err), stack, channels }));
+  }
+
+  /** A clean end (a crash record stays). */
+  clean(): void {
+    const id = this.id;
+    if (id !== undefined) this.attempt("daemon run end", () => endRun(this.store, id, Date.now()));
+  }
+
+  private attempt<T>(what: string, fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      this.log.error({ event: "store_error", what, err });
+      return undefined;
+    }
+  }
 }

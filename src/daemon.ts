@@ -42,7 +42,7 @@ import type { ChannelProfile } from "./config/profile-schema.js";
 import { OnairError } from "./core/errors.js";
 import { ensureDataDir, resolveStorePath } from "./core/paths.js";
 import { YOUNG_GENERATION_FLAG, youngGenerationCapped } from "./core/runtime.js";
-import { enableFatalReports, errorLine, findReport, installCrashHandlers } from "./daemon-crash.js";
+import { channelStates, enableFatalReports, errorLine, installCrashHandlers, RunRecord } from "./daemon-crash.js";
 import { AuditLog } from "./observe/audit.js";
 import { resolveApiTokenFile, startHttpServer, type ChannelView, type CheckResult } from "./observe/http.js";
 import { createFileLogger, createLogger, logSizeBytes, type OnairLogger } from "./observe/logger.js";
@@ -52,7 +52,6 @@ import { Channel } from "./pipeline/channel.js";
 import { StartRetry } from "./pipeline/start-retry.js";
 import { BackupScheduler, createBackup, listBackups, type BackupResult } from "./store/backup.js";
 import { openStore, type Store } from "./store/db.js";
-import { beginRun, endRun, recordCrash, type RunEnd } from "./store/runs.js";
 import { StoreWriteQueue, probeWrite, type StoreHealth } from "./store/write-queue.js";
 import { watchTestStoreLimit } from "./store/test-full.js";
 
@@ -177,11 +176,8 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
   let storeErrors = 0;
   const reportDir = join(cfg.dataDir, "reports");
   if (opts.fatalReports) enableFatalReports(reportDir, log);
-  const run = startRun(store, resolve(cfg.profilesDir), reportDir, log);
-  hooks.failed = (err) => {
-    const stack = err instanceof Error ? err.stack : undefined;
-    if (run) tryStore(log, "crash record", () => recordCrash(store, run.id, { atMs: Date.now(), error: errorLine(err), stack, channels: [] }));
-  };
+  const run = new RunRecord(store, resolve(cfg.profilesDir), reportDir, log);
+  hooks.failed = (err) => run.crashed(err, []);
   const sd = new SdNotifier({ env, logger: log, binary: opts.systemdNotify });
 
   const keyOpts = { keyFile: opts.keyFile, passphraseFile: opts.passphraseFile, env, config: cfg.keySource };
@@ -442,7 +438,7 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
   for (const lp of snap.channels) addChannel(lp, false);
   // the last runs' crashes and unclean exits, now that the channels' chats are known
   const restarts = new RestartReporter({ store, instance: resolve(cfg.profilesDir), notify, logger: log });
-  restarts.start(run?.ended ?? []);
+  restarts.start(run.ended);
 
   const tokenFile = resolveApiTokenFile(opts.apiTokenFile, env);
   const http = await startHttpServer({
@@ -528,7 +524,7 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
         await alerter.close();
         await notified;
         await audit.close();
-        if (run) tryStore(log, "daemon run end", () => endRun(store, run.id, Date.now()));
+        run.clean();
         store.close();
         log.info({ event: "stopped" });
         // last: stdout flushed, the log file's last lines written and the file closed
@@ -544,38 +540,11 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
 
   function crash(err: unknown, origin: string): Promise<void> {
     log.fatal({ event: "daemon_crash", origin, err, stack: err instanceof Error ? err.stack : undefined }, `uncaught error (${origin}): ${errorLine(err)}; stopping`);
-    const states = [...channels.values()].map((c) => {
-      try {
-        return { id: c.id, state: c.state, source: c.status().source };
-      } catch {
-        return { id: c.id, state: c.state, source: "?" };
-      }
-    });
-    const stack = err instanceof Error ? err.stack : undefined;
-    if (run) tryStore(log, "crash record", () => recordCrash(store, run.id, { atMs: Date.now(), error: errorLine(err), stack, channels: states }));
+    run.crashed(err, channelStates(channels.values()));
     return shutdown(`crash (${origin})`);
   }
 
   return { url: http.url, channels, refused: snap.refused, reload, shutdown, crash, done };
-}
-
-/** A store call whose failure is logged, never thrown (crash bookkeeping must not stop the daemon). */
-function tryStore(log: OnairLogger, what: string, fn: () => void): void {
-  try {
-    fn();
-  } catch (err) {
-    log.error({ event: "store_error", what, err });
-  }
-}
-
-/** This process's row in daemon_runs (the running marker) and the bad ends before it. */
-function startRun(store: Store, instance: string, reportDir: string, log: OnairLogger): { id: number; ended: RunEnd[] } | undefined {
-  try {
-    return beginRun(store, { instance, pid: process.pid, nowMs: Date.now(), findReport: (pid, startedMs) => findReport(reportDir, pid, startedMs) });
-  } catch (err) {
-    log.error({ event: "store_error", what: "daemon run start", err });
-    return undefined;
-  }
 }
 
 /** `onair run`: starts the daemon and wires the signals; resolves with the exit code. */
