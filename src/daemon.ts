@@ -6,6 +6,11 @@
  * alerter, then close the store and flush the logger, within a hard deadline. SIGHUP reloads
  * the profiles (only changed channels restart), the API tokens and `alerts.diskLowFree`.
  *
+ * Its own death: each run has a row in the store's daemon_runs (store/runs.ts), closed by a
+ * clean shutdown or a crash record; `onair run` turns an uncaught exception or unhandled
+ * rejection into a crash record and the same shutdown, then exits 1 (daemon-crash.ts). The
+ * next start reports the last crash or unclean exit through the alerter (alerts/restarts.ts).
+ *
  * Under systemd (Type=notify) it reports READY=1 once the HTTP server listens and the
  * channels were started, and pings the watchdog (observe/sdnotify.ts).
  *
@@ -21,8 +26,9 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Alerter, routeFromProfile, type Alert } from "./alerts/index.js";
+import { RestartReporter } from "./alerts/restarts.js";
 import { checkHttpExposure, resolveGlobalConfig, readSecretRef, type ResolvedConfig } from "./config/global.js";
 import { locateKey, resolveKey } from "./config/keys.js";
 import { ProfileDirectory, type LoadedProfile, type RefusedProfile } from "./config/loader.js";
@@ -30,6 +36,7 @@ import type { ChannelProfile } from "./config/profile-schema.js";
 import { OnairError } from "./core/errors.js";
 import { ensureDataDir, resolveStorePath } from "./core/paths.js";
 import { YOUNG_GENERATION_FLAG, youngGenerationCapped } from "./core/runtime.js";
+import { channelStates, enableFatalReports, errorLine, installCrashHandlers, RunRecord } from "./daemon-crash.js";
 import { AuditLog } from "./observe/audit.js";
 import { resolveApiTokenFile, startHttpServer, type ChannelView, type CheckResult } from "./observe/http.js";
 import { createFileLogger, createLogger, logSizeBytes, type OnairLogger } from "./observe/logger.js";
@@ -62,6 +69,8 @@ export interface DaemonOptions {
   onListening?: (url: string) => void;
   /** the systemd-notify binary (default: systemd-notify on $PATH, else /usr/bin/systemd-notify; observe/sdnotify.ts) */
   systemdNotify?: string;
+  /** Node writes a diagnostic report into DATA_DIR/reports/ on a fatal error (`onair run`: true) */
+  fatalReports?: boolean;
 }
 
 export interface RunningDaemon {
@@ -70,6 +79,8 @@ export interface RunningDaemon {
   refused: RefusedProfile[];
   reload(): Promise<void>;
   shutdown(reason: string): Promise<void>;
+  /** an uncaught error: writes the crash record (error, stack, channel states), then shuts down */
+  crash(err: unknown, origin: string): Promise<void>;
   /** resolves when the daemon has shut down */
   done: Promise<void>;
 }
@@ -125,7 +136,25 @@ function watchedDisks(dataDir: string, channels: Iterable<Channel>): WatchedDisk
   return out;
 }
 
-export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaemon> {
+/** Set by startDaemon once its run is in the store: records an error that ends the start as a crash. */
+export interface StartHooks {
+  failed?: (err: unknown) => void;
+}
+
+/**
+ * Starts the daemon. An error that ends the start (a port in use, say) is recorded as a
+ * crash of this run, so the next start reports it, and rethrown.
+ */
+export async function startDaemon(opts: DaemonOptions = {}, hooks: StartHooks = {}): Promise<RunningDaemon> {
+  try {
+    return await startParts(opts, hooks);
+  } catch (err) {
+    hooks.failed?.(err);
+    throw err;
+  }
+}
+
+async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<RunningDaemon> {
   const env = opts.env ?? process.env;
   const flags = { config: opts.config, profilesDir: opts.profilesDir, dataDir: opts.dataDir, http: opts.http, logDir: opts.logDir };
   const cfg: ResolvedConfig = await resolveGlobalConfig({ flags, env });
@@ -145,6 +174,10 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   }
   const store: Store = openStore(resolveStorePath(opts.store, { flag: cfg.dataDir }));
   let storeErrors = 0;
+  const reportDir = join(cfg.dataDir, "reports");
+  if (opts.fatalReports) enableFatalReports(reportDir, log);
+  const run = new RunRecord(store, resolve(cfg.profilesDir), reportDir, log);
+  hooks.failed = (err) => run.crashed(err, []);
   const sd = new SdNotifier({ env, logger: log, binary: opts.systemdNotify });
 
   const keyOpts = { keyFile: opts.keyFile, passphraseFile: opts.passphraseFile, env, config: cfg.keySource };
@@ -416,6 +449,9 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   const snap = await profiles.load();
   reportRefused(snap.refused, false);
   for (const lp of snap.channels) addChannel(lp, false);
+  // the last runs' crashes and unclean exits, now that the channels' chats are known
+  const restarts = new RestartReporter({ store, instance: resolve(cfg.profilesDir), notify, logger: log });
+  restarts.start(run.ended);
 
   const tokenFile = resolveApiTokenFile(opts.apiTokenFile, env);
   const http = await startHttpServer({
@@ -510,11 +546,13 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
         await Promise.allSettled([...channels.keys()].map((id) => stopChannel(id)));
         await backups.stop();
         await disks.stop();
+        restarts.close();
         const lost = writes.close();
         if (lost > 0) log.error({ event: "store_writes_lost", rows: lost, message: "held-back as-run/cue rows could not be written before exit" });
         await alerter.close();
         await notified;
         await audit.close();
+        run.clean();
         store.close();
         log.info({ event: "stopped" });
         // last: stdout flushed, the log file's last lines written and the file closed
@@ -528,12 +566,25 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     return stopping;
   }
 
-  return { url: http.url, channels, refused: snap.refused, reload, shutdown, done };
+  function crash(err: unknown, origin: string): Promise<void> {
+    log.fatal({ event: "daemon_crash", origin, err, stack: err instanceof Error ? err.stack : undefined }, `uncaught error (${origin}): ${errorLine(err)}; stopping`);
+    run.crashed(err, channelStates(channels.values()));
+    return shutdown(`crash (${origin})`);
+  }
+
+  return { url: http.url, channels, refused: snap.refused, reload, shutdown, crash, done };
 }
 
 /** `onair run`: starts the daemon and wires the signals; resolves with the exit code. */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
-  const d = await startDaemon(opts);
+  let running: RunningDaemon | undefined;
+  const hooks: StartHooks = {};
+  installCrashHandlers((err, origin) => {
+    if (running) return running.crash(err, origin);
+    hooks.failed?.(err); // during the start: recorded, then the handler exits at once
+    return undefined;
+  });
+  const d = (running = await startDaemon({ fatalReports: true, ...opts }, hooks));
   const onTerm = (sig: string) => () => void d.shutdown(sig);
   const onHup = (): void => {
     d.reload().catch((err: unknown) => (opts.logger ?? console).error(err));

@@ -178,7 +178,35 @@ export interface EpgEmpty {
   days: number;
 }
 
+/** The daemon started again after a crash (its crash record names the error) or an exit that left no record (out of memory, the watchdog, kill -9). */
+export interface DaemonRestarted {
+  kind: "daemon_restarted";
+  channel?: undefined;
+  cause: "crash" | "unclean";
+  /** crash: "Name: message"; unclean: what Node's diagnostic report says, if it wrote one */
+  error?: string | undefined;
+  /** when the previous process ended (unclean: when this start found it gone) */
+  endedMs: number;
+  /** unclean: the diagnostic report file */
+  report?: string | undefined;
+  /** crash: "id: state" of each channel at the time */
+  channels?: readonly string[] | undefined;
+}
+
+/** More daemon crashes after a `daemon_restarted`, counted in its window: one summary, never one message per restart. */
+export interface DaemonCrashLoop {
+  kind: "daemon_crash_loop";
+  channel?: undefined;
+  crashes: number;
+  windowMs: number;
+  lastError?: string | undefined;
+  /** sent after stable running (else: the window closed) */
+  stableMs?: number | undefined;
+}
+
 export type Alert =
+  | DaemonRestarted
+  | DaemonCrashLoop
   | ChannelCrashed
   | InputLost
   | InputRestored
@@ -224,10 +252,21 @@ export const PROFILE_EVENT_OF: Record<AlertKind, ProfileAlertEvent | null> = {
   store_write_failed: null,
   store_recovered: null,
   backup_failed: null,
+  daemon_restarted: null,
+  daemon_crash_loop: null,
 };
 
 /** Kinds about the box (the data directory, the store), sent to the box's chats when no channel route applies. */
-export const BOX_WIDE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>(["disk_low", "disk_ok", "profile_refused", "store_write_failed", "store_recovered", "backup_failed"]);
+export const BOX_WIDE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>([
+  "disk_low",
+  "disk_ok",
+  "profile_refused",
+  "store_write_failed",
+  "store_recovered",
+  "backup_failed",
+  "daemon_restarted",
+  "daemon_crash_loop",
+]);
 
 /** Dedupe key: same channel and kind (and, for box-wide kinds, same path or file). */
 export function dedupeKey(a: Alert): string {
@@ -386,9 +425,26 @@ function diskLines(a: DiskLow | DiskOk): string[] {
   return lines;
 }
 
+function daemonLines(a: DaemonRestarted | DaemonCrashLoop): string[] {
+  if (a.kind === "daemon_crash_loop") {
+    const last = a.lastError ? `, last: ${code(a.lastError)}` : "";
+    const stable = a.stableMs !== undefined ? [`running stable for ${formatDuration(a.stableMs)} now`] : [];
+    return [`🔁 onair crashed ${a.crashes} more time(s) within ${formatDuration(a.windowMs)} of the first crash${last}`, ...stable];
+  }
+  const at = new Date(a.endedMs).toISOString();
+  if (a.cause === "crash") {
+    return [`💥 onair restarted after a crash: ${code(a.error ?? "unknown error")}`, `crashed at ${at}`, ...(a.channels?.length ? [`channels then: ${e(a.channels.join(", "))}`] : [])];
+  }
+  const report = a.report ? [`Node report ${code(a.report)}${a.error ? `: ${e(a.error)}` : ""}`] : [];
+  return [`💥 onair restarted after an unclean exit: no crash record (out of memory, the watchdog or kill -9); found at ${at}`, ...report];
+}
+
 /** The message body without the stderr block, line by line. */
 function bodyLines(a: Alert): string[] {
   switch (a.kind) {
+    case "daemon_restarted":
+    case "daemon_crash_loop":
+      return daemonLines(a);
     case "channel_crashed": {
       const how =
         a.signal != null

@@ -26,6 +26,7 @@ import { basename, dirname, join } from "node:path";
 import { systemClock, type Clock } from "../core/clock.js";
 import { OnairError } from "../core/errors.js";
 import type { Store } from "./db.js";
+import { settleRestoredRuns } from "./runs.js";
 
 export const BACKUP_PREFIX = "onair-";
 export const BACKUP_DB = "onair.db";
@@ -313,6 +314,7 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
     mkdirSync(dirname(o.storePath), { recursive: true });
     const tmp = `${o.storePath}.restore-${process.pid}`;
     copyFileSync(join(dir, BACKUP_DB), tmp);
+    settleRestoredRuns(tmp, clock.now());
     if (existsSync(o.storePath)) {
       const aside = `${o.storePath}.before-restore-${stamp(clock.now())}`;
       renameSync(o.storePath, aside);

@@ -128,4 +128,22 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX cue_requests_pending ON cue_requests (channel, at_ms) WHERE state = 'pending';
   `,
+  // 5: one row per daemon process (store/runs.ts): inserted at start (the "running" marker),
+  //    ended by a clean shutdown, a crash record, or found open at a later start (unclean exit)
+  `
+  CREATE TABLE daemon_runs (
+    id          INTEGER PRIMARY KEY,
+    instance    TEXT    NOT NULL,                -- the profiles directory served (one per unit sharing the store)
+    pid         INTEGER NOT NULL,
+    started_ms  INTEGER NOT NULL,
+    ended_ms    INTEGER,                         -- NULL while running, or after an exit that left no record
+    outcome     TEXT    CHECK (outcome IN ('clean', 'crash', 'unclean')),
+    error       TEXT,                            -- crash: "Name: message"; unclean: the Node report's event, if any
+    stack       TEXT,
+    channels    TEXT,                            -- crash: JSON [{id, state, source}] at the time
+    report      TEXT,                            -- unclean: Node's diagnostic report file, if one was written
+    reported_ms INTEGER                          -- when the restart alert took it into account
+  );
+  CREATE INDEX daemon_runs_instance ON daemon_runs (instance, id);
+  `,
 ];
