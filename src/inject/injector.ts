@@ -115,8 +115,9 @@ interface QueuedPacket {
 /**
  * The injector stage: takes runs of aligned TS packets, rewrites the PMT to announce the
  * SCTE-35 PID, learns the video key-frame grid, and writes cues (and SI) into null packets,
- * inserting only when no null packet comes in time. Emits output buffers; it owns nothing
- * it was handed (input runs are copied before they are edited).
+ * inserting only when no null packet comes in time. Emits output buffers the receiver
+ * owns: a run handed over as `owned` is edited in place and emitted as views of it (no
+ * copy); any other run is copied first and the copy is edited (see process()).
  */
 export class Injector {
   readonly scte35Pid: number;
