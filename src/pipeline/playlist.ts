@@ -679,9 +679,14 @@ export class PlaylistSource {
         // entries already started are not compared; one due within `lead` is (replaced at once)
         if (e.wallStartMs <= from) continue;
         if (e.wallStartMs >= limitMs) break;
-        const f = b.find((x) => Math.abs(x.wallStartMs - e.wallStartMs) <= halfFrameMs);
+        // `e` is in `b` when an entry within a frame of it starts the same thing. Not the first
+        // entry within a frame: a plan made a frame or less before `e` starts begins at that
+        // moment with what airs then, and that entry is no counterpart of `e`.
+        const near = b.filter((x) => Math.abs(x.wallStartMs - e.wallStartMs) <= halfFrameMs);
+        const same = near.some((x) => what(x) === what(e));
         const fillerBoth = e.kind === "filler" && !e.loopMedia && b.some((x) => x.kind === "filler" && !x.loopMedia && x.wallStartMs <= e.wallStartMs + halfFrameMs && x.wallEndMs > e.wallStartMs);
-        if ((f === undefined || what(f) !== what(e)) && !fillerBoth) {
+        if (!same && !fillerBoth) {
+          const f = near[0];
           // what differs, for the log line of the replacement
           this.lastChange = { side, entry: `${what(e)}@${Math.round(e.wallStartMs)}`, other: f ? `${what(f)}@${Math.round(f.wallStartMs)}` : null, from: Math.round(from), t0: Math.round(cur.t0Ms) };
           return e.wallStartMs;

@@ -227,6 +227,23 @@ describe("PlaylistSource.restartDueAt", () => {
     s.done();
   });
 
+  it("does not take a check within a frame before an item's start for a change (the fresh plan starts at the check with what airs then)", async () => {
+    const s = await source([A, B]);
+    const end = s.src.plan!.endMs;
+    // B starts at T + 60 s (on the running plan's lattice: T + 60 010 ms); a plan made from a
+    // moment up to a frame before that begins with A's last frame there, B a frame later
+    const wrong: number[] = [];
+    for (let now = T + 59_940; now <= T + 60_010; now++) {
+      const due = s.src.restartDueAt(now);
+      if (due?.reason !== "plan_end" || due.atMs !== end - 1500) wrong.push(now - T);
+    }
+    expect(wrong).toEqual([]);
+    // B really changed: still seen from there
+    s.set([A, { ...B, media: "c.mp4" }]);
+    expect(s.src.restartDueAt(T + 59_975)?.reason).toBe("schedule_changed");
+    s.done();
+  });
+
   it("sees the item on air cut short for an inserted one, lead before it, and at once when it is due within the lead", async () => {
     const s = await source([A, B]);
     s.set([{ ...A, durationMs: 30_000 }, { title: "C", startMs: T + 20_000, durationMs: 40_000, media: "c.mp4" }, B]);
