@@ -454,7 +454,10 @@ export interface PlaylistSourceOptions {
   now: () => number;
   /** Plan limits (tests shorten them). */
   plan?: Partial<Pick<PlanOptions, "horizonMs" | "tailMs" | "maxSources" | "maxKeyframes" | "maxKeyframeChars">>;
-  /** A replacement run is started this long before the entry it changes (default 1500 ms). */
+  /**
+   * A replacement run is started at least this long before the entry it changes (default
+   * 1500 ms), and longer when the run's start-up estimate plus a check period is longer.
+   */
   leadMs?: number;
   /** First guess of a run's start-up time, ms (default 500; then measured). */
   startupMs?: number;
@@ -484,6 +487,8 @@ export class PlaylistSource {
   /** Spawn to first TS byte of a run, ms: a run is planned from now + this (measured, smoothed). */
   private startupMs: number;
   private spawnedAt: number | null = null;
+  /** How often `watch` looks at `restartDueAt` (ms): a replacement can start that much late. */
+  private checkMs = 1000;
   private checkTimer: NodeJS.Timeout | undefined;
   private prepareTimer: NodeJS.Timeout | undefined;
   readonly counters: PlaylistCounters = { runs: 0, mediaMissing: 0, replans: 0, mediaFailed: 0 };
@@ -655,14 +660,16 @@ export class PlaylistSource {
   }
 
   /**
-   * When the running run must be replaced (wall ms), or null: `leadMs` before the first
-   * entry that a plan made now would air differently (a schedule change, media that
-   * appeared or went away, the item on air cut short or lengthened), or before the run's end.
+   * When the running run must be replaced (wall ms), or null: ahead of the first entry that
+   * a plan made now would air differently (a schedule change, media that appeared or went
+   * away, the item on air cut short or lengthened), or of the run's end, by `leadMs` or by
+   * the start-up estimate plus a check period if longer: a replacement spawned at the last
+   * check before its due time still has its first frame (t0) at or before the entry.
    */
   restartDueAt(nowMs: number): { atMs: number; reason: "schedule_changed" | "plan_end" } | null {
     const cur = this.current;
     if (!cur) return null;
-    const lead = this.o.leadMs ?? 1500;
+    const lead = Math.max(this.o.leadMs ?? 1500, this.startupMs + this.checkMs);
     let due = cur.endMs - lead;
     let reason: "schedule_changed" | "plan_end" = "plan_end";
     // a run spawned but not yet on air was planned from its coming t0: compare from there,
@@ -712,6 +719,7 @@ export class PlaylistSource {
    */
   watch(restart: (reason: string) => void, checkMs = 1000, prepareMs = 30_000): void {
     this.unwatch();
+    this.checkMs = checkMs;
     this.checkTimer = setInterval(() => {
       if (this.restartAsked || !this.current) return;
       const now = this.o.now();

@@ -177,7 +177,7 @@ describe("filter graph", () => {
 
 describe("PlaylistSource.restartDueAt", () => {
   /** A source over a mutable schedule, media probed as 60 s files, the clock at `now`. */
-  async function source(items: ScheduleItemInput[], failedRetryMs?: number) {
+  async function source(items: ScheduleItemInput[], failedRetryMs?: number, startupMs = 50) {
     const dir = mkdtempSync(join(tmpdir(), "onair-pl-due-"));
     for (const f of ["a.mp4", "b.mp4", "c.mp4"]) writeFileSync(join(dir, f), f);
     const state = { now: T, items: items.map((it, k) => ({ ...it, id: k + 1, eventId: k + 1, breaks: [] }) as unknown as ScheduleItem) };
@@ -188,7 +188,7 @@ describe("PlaylistSource.restartDueAt", () => {
       ffmpegPath: "ffmpeg",
       logger: createLogger({ level: "silent" }),
       now: () => state.now,
-      startupMs: 50,
+      startupMs,
       probe: () => Promise.resolve(info(60)),
       ...(failedRetryMs !== undefined ? { failedRetryMs } : {}),
     });
@@ -241,6 +241,21 @@ describe("PlaylistSource.restartDueAt", () => {
     // B really changed: still seen from there
     s.set([A, { ...B, media: "c.mp4" }]);
     expect(s.src.restartDueAt(T + 59_975)?.reason).toBe("schedule_changed");
+    s.done();
+  });
+
+  it("replaces a run with a slow start-up by its start-up estimate plus a check period ahead, so the new run's first frame is not after the change", async () => {
+    const s = await source([A, B], undefined, 2000);
+    s.set([A, { ...B, media: "c.mp4" }]);
+    // B (T + 60 s) less 2 s of start-up and the 1 s between checks (not the fixed 1.5 s)
+    const due = s.src.restartDueAt(T + 5000);
+    near(due, T + 57_000, "schedule_changed");
+    // spawned at the last check before that (up to a check period late), its plan starts before B
+    s.state.now = due!.atMs + 999;
+    await s.src.prepare(); // c.mp4 probed, as watch() does before such a replacement
+    s.src.command();
+    expect(s.src.plan!.t0Ms).toBeLessThan(T + 60_000);
+    expect(s.src.plan!.entries.find((e) => e.title === "B")).toMatchObject({ kind: "item", media: expect.stringMatching(/c\.mp4$/) });
     s.done();
   });
 
