@@ -489,6 +489,10 @@ export class PlaylistSource {
   private spawnedAt: number | null = null;
   /** How often `watch` looks at `restartDueAt` (ms): a replacement can start that much late. */
   private checkMs = 1000;
+  /** A probe round started by `watch` for a coming change is running. */
+  private probingAhead = false;
+  /** Wall ms before which `watch` starts no other such round (a file ffprobe cannot read). */
+  private probeAheadAfter = 0;
   private checkTimer: NodeJS.Timeout | undefined;
   private prepareTimer: NodeJS.Timeout | undefined;
   readonly counters: PlaylistCounters = { runs: 0, mediaMissing: 0, replans: 0, mediaFailed: 0 };
@@ -716,40 +720,61 @@ export class PlaylistSource {
    * Watches the schedule for the running plan: every second, when `restartDueAt` has come,
    * calls `restart` once (the channel ends the running FFmpeg; the supervisor's next spawn
    * calls `command()`, which plans from then); every 30 s probes the coming items' media.
+   * New media of a coming change are probed as soon as the change is seen, so that the
+   * replacement is not held up by ffprobe when it is due.
    */
   watch(restart: (reason: string) => void, checkMs = 1000, prepareMs = 30_000): void {
     this.unwatch();
     this.checkMs = checkMs;
-    this.checkTimer = setInterval(() => {
-      if (this.restartAsked || !this.current) return;
-      const now = this.o.now();
-      let due: ReturnType<PlaylistSource["restartDueAt"]>;
-      try {
-        due = this.restartDueAt(now);
-      } catch (err) {
-        this.log.error({ event: "store_error", err });
-        return;
-      }
-      if (due === null || due.atMs > now) return;
-      this.restartAsked = true;
-      this.counters.replans++;
-      const planEnd = new Date(this.current.endMs).toISOString();
-      // new media in the schedule is probed first, so the new run plays it (not filler)
-      const unprobed = due.reason === "schedule_changed" && this.planAt(now).entries.some((e) => e.kind === "filler" && e.reason === "unprobed");
-      const go = (): void => {
-        this.log.info({ event: "playlist_replan", reason: due.reason, planEnd, probedFirst: unprobed, ...(due.reason === "schedule_changed" ? { change: this.lastChange } : {}) });
-        restart(due.reason);
-      };
-      if (!unprobed) return go();
-      this.prepare()
-        .catch((err: unknown) => this.log.error({ event: "playlist_probe_error", err }))
-        .finally(go);
-    }, checkMs);
+    this.checkTimer = setInterval(() => this.check(restart), checkMs);
     this.checkTimer.unref();
     this.prepareTimer = setInterval(() => {
       this.prepare().catch((err: unknown) => this.log.error({ event: "playlist_probe_error", err }));
     }, prepareMs);
     this.prepareTimer.unref();
+  }
+
+  /** One look of `watch`: a replacement that has come is asked for once. */
+  private check(restart: (reason: string) => void): void {
+    if (this.restartAsked || !this.current) return;
+    const now = this.o.now();
+    let due: ReturnType<PlaylistSource["restartDueAt"]>;
+    let unprobed: boolean;
+    try {
+      due = this.restartDueAt(now);
+      // new media in the schedule is probed first, so the new run plays it (not filler)
+      unprobed = due?.reason === "schedule_changed" && this.planAt(now).entries.some((e) => e.kind === "filler" && e.reason === "unprobed");
+    } catch (err) {
+      this.log.error({ event: "store_error", err });
+      return;
+    }
+    if (due === null) return;
+    if (due.atMs > now) {
+      if (unprobed) this.probeAhead(now);
+      return;
+    }
+    this.restartAsked = true;
+    this.counters.replans++;
+    const planEnd = new Date(this.current.endMs).toISOString();
+    const reason = due.reason;
+    const go = (): void => {
+      this.log.info({ event: "playlist_replan", reason, planEnd, probedFirst: unprobed, ...(reason === "schedule_changed" ? { change: this.lastChange } : {}) });
+      restart(reason);
+    };
+    if (!unprobed) return go();
+    this.prepare()
+      .catch((err: unknown) => this.log.error({ event: "playlist_probe_error", err }))
+      .finally(go);
+  }
+
+  /** Probes the coming items' media now: one round at a time, at most one each 5 s. */
+  private probeAhead(now: number): void {
+    if (this.probingAhead || now < this.probeAheadAfter) return;
+    this.probingAhead = true;
+    this.probeAheadAfter = now + 5000;
+    this.prepare()
+      .catch((err: unknown) => this.log.error({ event: "playlist_probe_error", err }))
+      .finally(() => (this.probingAhead = false));
   }
 
   unwatch(): void {

@@ -6,6 +6,7 @@ import { createLogger } from "../../src/observe/logger.js";
 import { graphValue, keyframeArg, planPlaylist, playlistGraph, PlaylistSource, probeMedia, resolveMedia, type MediaInfo, type PlanOptions } from "../../src/pipeline/playlist.js";
 import type { ScheduleItem, ScheduleItemInput } from "../../src/schedule/model.js";
 import { testProfile } from "../helpers/channel.js";
+import { until } from "../helpers/pipeline.js";
 
 const info = (durationS: number | null, audio = true): MediaInfo => ({ durationS, startS: 0, video: true, audio });
 const T = Date.UTC(2025, 5, 1, 12, 0, 0);
@@ -177,7 +178,7 @@ describe("filter graph", () => {
 
 describe("PlaylistSource.restartDueAt", () => {
   /** A source over a mutable schedule, media probed as 60 s files, the clock at `now`. */
-  async function source(items: ScheduleItemInput[], failedRetryMs?: number, startupMs = 50) {
+  async function source(items: ScheduleItemInput[], o: { failedRetryMs?: number; startupMs?: number; probe?: (path: string) => Promise<MediaInfo> } = {}) {
     const dir = mkdtempSync(join(tmpdir(), "onair-pl-due-"));
     for (const f of ["a.mp4", "b.mp4", "c.mp4"]) writeFileSync(join(dir, f), f);
     const state = { now: T, items: items.map((it, k) => ({ ...it, id: k + 1, eventId: k + 1, breaks: [] }) as unknown as ScheduleItem) };
@@ -188,9 +189,9 @@ describe("PlaylistSource.restartDueAt", () => {
       ffmpegPath: "ffmpeg",
       logger: createLogger({ level: "silent" }),
       now: () => state.now,
-      startupMs,
-      probe: () => Promise.resolve(info(60)),
-      ...(failedRetryMs !== undefined ? { failedRetryMs } : {}),
+      startupMs: o.startupMs ?? 50,
+      probe: o.probe ?? (() => Promise.resolve(info(60))),
+      ...(o.failedRetryMs !== undefined ? { failedRetryMs: o.failedRetryMs } : {}),
     });
     await src.prepare();
     src.command(); // the running plan, from T (+ the start-up estimate)
@@ -245,7 +246,7 @@ describe("PlaylistSource.restartDueAt", () => {
   });
 
   it("replaces a run with a slow start-up by its start-up estimate plus a check period ahead, so the new run's first frame is not after the change", async () => {
-    const s = await source([A, B], undefined, 2000);
+    const s = await source([A, B], { startupMs: 2000 });
     s.set([A, { ...B, media: "c.mp4" }]);
     // B (T + 60 s) less 2 s of start-up and the 1 s between checks (not the fixed 1.5 s)
     const due = s.src.restartDueAt(T + 5000);
@@ -257,6 +258,39 @@ describe("PlaylistSource.restartDueAt", () => {
     expect(s.src.plan!.t0Ms).toBeLessThan(T + 60_000);
     expect(s.src.plan!.entries.find((e) => e.title === "B")).toMatchObject({ kind: "item", media: expect.stringMatching(/c\.mp4$/) });
     s.done();
+  });
+
+  it("probes a coming change's new media as soon as it sees the change, not when the replacement is due", async () => {
+    const probed: string[] = [];
+    let cProbed = (): void => undefined;
+    const seen = new Promise<void>((resolve) => (cProbed = resolve));
+    const s = await source([A, B], {
+      probe: (p) => {
+        probed.push(p);
+        if (p.endsWith("/c.mp4")) cProbed();
+        return Promise.resolve(info(60));
+      },
+    });
+    // counts the watch's looks at the schedule
+    let looks = 0;
+    const due = s.src.restartDueAt.bind(s.src);
+    s.src.restartDueAt = (now) => (looks++, due(now));
+    const asked: string[] = [];
+    s.src.watch((why) => asked.push(why), 5);
+    try {
+      // the replacement is due at T + 58.5 s; the clock stays at T + 5 s
+      s.state.now = T + 5000;
+      s.set([A, { ...B, media: "c.mp4" }]);
+      await Promise.race([seen, new Promise((_, reject) => setTimeout(() => reject(new Error("c.mp4 not probed within 2 s")), 2000))]);
+      expect(asked).toEqual([]);
+      // ten more looks: no other probe round for the same change (at most one each 5 s)
+      const from = looks;
+      await until(() => looks >= from + 10, 2000, "ten more looks");
+      expect(probed.filter((p) => p.endsWith("/c.mp4"))).toHaveLength(1);
+    } finally {
+      s.src.unwatch();
+      s.done();
+    }
   });
 
   it("sees the item on air cut short for an inserted one, lead before it, and at once when it is due within the lead", async () => {
@@ -285,7 +319,7 @@ describe("PlaylistSource.restartDueAt", () => {
   });
 
   it("sets aside a file a failed run named (as given or as escaped in the graph) until it changes or the retry time passed", async () => {
-    const s = await source([A, B], 20_000);
+    const s = await source([A, B], { failedRetryMs: 20_000 });
     const dir = s.src.plan!.entries[0].media!.replace(/\/a\.mp4$/, "");
     // a name the graph escapes
     const b = join(dir, "b: it's.mp4");
