@@ -455,8 +455,8 @@ export interface PlaylistSourceOptions {
   /** Plan limits (tests shorten them). */
   plan?: Partial<Pick<PlanOptions, "horizonMs" | "tailMs" | "maxSources" | "maxKeyframes" | "maxKeyframeChars">>;
   /**
-   * A replacement run is started at least this long before the entry it changes (default
-   * 1500 ms), and longer when the run's start-up estimate plus a check period is longer.
+   * A replacement run is started its start-up estimate plus this long before the entry it
+   * changes (default 1500 ms: the second between two looks at the schedule, and 500 ms).
    */
   leadMs?: number;
   /** First guess of a run's start-up time, ms (default 500; then measured). */
@@ -487,8 +487,6 @@ export class PlaylistSource {
   /** Spawn to first TS byte of a run, ms: a run is planned from now + this (measured, smoothed). */
   private startupMs: number;
   private spawnedAt: number | null = null;
-  /** How often `watch` looks at `restartDueAt` (ms): a replacement can start that much late. */
-  private checkMs = 1000;
   /** A probe round started by `watch` for a coming change is running. */
   private probingAhead = false;
   /** Wall ms before which `watch` starts no other such round (a file ffprobe cannot read). */
@@ -666,14 +664,14 @@ export class PlaylistSource {
   /**
    * When the running run must be replaced (wall ms), or null: ahead of the first entry that
    * a plan made now would air differently (a schedule change, media that appeared or went
-   * away, the item on air cut short or lengthened), or of the run's end, by `leadMs` or by
-   * the start-up estimate plus a check period if longer: a replacement spawned at the last
-   * check before its due time still has its first frame (t0) at or before the entry.
+   * away, the item on air cut short or lengthened), or of the run's end, by the start-up
+   * estimate plus `leadMs`: a replacement spawned at the first look after its due time
+   * still has its first frame (t0) before the entry.
    */
   restartDueAt(nowMs: number): { atMs: number; reason: "schedule_changed" | "plan_end" } | null {
     const cur = this.current;
     if (!cur) return null;
-    const lead = Math.max(this.o.leadMs ?? 1500, this.startupMs + this.checkMs);
+    const lead = this.startupMs + (this.o.leadMs ?? 1500);
     let due = cur.endMs - lead;
     let reason: "schedule_changed" | "plan_end" = "plan_end";
     // a run spawned but not yet on air was planned from its coming t0: compare from there,
@@ -725,7 +723,6 @@ export class PlaylistSource {
    */
   watch(restart: (reason: string) => void, checkMs = 1000, prepareMs = 30_000): void {
     this.unwatch();
-    this.checkMs = checkMs;
     this.checkTimer = setInterval(() => this.check(restart), checkMs);
     this.checkTimer.unref();
     this.prepareTimer = setInterval(() => {

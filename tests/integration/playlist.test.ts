@@ -210,7 +210,9 @@ describe.runIf(haveFfmpeg())("a playlist channel", () => {
     const now = Date.now();
     store.replaceItems("pl2", now - 2000, now + 60_000, [{ startMs: now - 2000, durationMs: 62_000, title: "long", media: "long.mp4" }]);
     await clip(join(dir, "long.mp4"), { color: "red", size: "320x180", rate: 25, tone: 440, sr: 48000, seconds: 30 });
-    const ch = new Channel({ profile: testProfile({ id: "pl2", udpPort: cap.port, input: { kind: "playlist", mediaDir: dir }, epg: { enabled: false } }), store, logger: quiet, dataDir: dir });
+    const logLines: string[] = [];
+    const logger = createLogger({ level: "info", destination: { write: (l: string) => logLines.push(l) } });
+    const ch = new Channel({ profile: testProfile({ id: "pl2", udpPort: cap.port, input: { kind: "playlist", mediaDir: dir }, epg: { enabled: false } }), store, logger, dataDir: dir });
     const internals = ch as unknown as { playlist: { plan: PlaylistPlan | undefined } };
     try {
       await ch.start();
@@ -232,7 +234,7 @@ describe.runIf(haveFfmpeg())("a playlist channel", () => {
       expect(cap.maxGap()).toBeLessThan(1000);
       expect(ch.status().live.restartsByReason.signal).toBe(1);
 
-      // a schedule change ahead: the run is replaced on purpose ~1.5 s before it, not crashed, without a gap
+      // a schedule change ahead: the run is replaced on purpose (its start-up + 1.5 s before it), not crashed, without a gap
       const crashes: unknown[] = [];
       const slates: unknown[] = [];
       ch.on("crashed", (x) => crashes.push(x));
@@ -247,7 +249,9 @@ describe.runIf(haveFfmpeg())("a playlist channel", () => {
       const gapFrom = performance.now();
       await until(() => ch.status().live.replacements.planned === 1 && ch.status().live.spawns === 3 && ch.status().source === "live", 10_000, "the replaced run live");
       const replanned = internals.playlist.plan!.entries.find((x) => x.title === "next");
-      expect(Math.abs(replanned!.wallStartMs - tB)).toBeLessThanOrEqual(20);
+      // a failure names when the replacement was asked for, planned and spawned
+      const why = logLines.filter((l) => /playlist_replan|playlist_planned|ffmpeg\.(started|replacing)/.test(l));
+      expect(Math.abs(replanned!.wallStartMs - tB), JSON.stringify({ tB: new Date(tB).toISOString(), log: why })).toBeLessThanOrEqual(20);
       await sleep(Math.max(0, tB + 500 - Date.now()));
       expect(crashes).toEqual([]); // no crash alert, no slate alert for a planned replacement
       expect(slates).toEqual([]);

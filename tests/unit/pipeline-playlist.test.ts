@@ -211,7 +211,7 @@ describe("PlaylistSource.restartDueAt", () => {
   it("says plan_end, lead before the end, when nothing changed", async () => {
     const s = await source([A, B]);
     const end = s.src.plan!.endMs;
-    expect(s.src.restartDueAt(T + 5000)).toEqual({ atMs: end - 1500, reason: "plan_end" });
+    expect(s.src.restartDueAt(T + 5000)).toEqual({ atMs: end - 1550, reason: "plan_end" });
     s.done();
   });
 
@@ -221,10 +221,10 @@ describe("PlaylistSource.restartDueAt", () => {
     expect(t0).toBe(T + 50);
     const end = s.src.plan!.endMs;
     // checked 250 ms before the run's first frame (a start-up estimate over 250 ms): nothing changed
-    expect(s.src.restartDueAt(t0 - 250)).toEqual({ atMs: end - 1500, reason: "plan_end" });
+    expect(s.src.restartDueAt(t0 - 250)).toEqual({ atMs: end - 1550, reason: "plan_end" });
     // a real change is still seen from there
     s.set([A, { ...B, media: "c.mp4" }]);
-    near(s.src.restartDueAt(t0 - 250), T + 58_500, "schedule_changed");
+    near(s.src.restartDueAt(t0 - 250), T + 58_450, "schedule_changed");
     s.done();
   });
 
@@ -236,7 +236,7 @@ describe("PlaylistSource.restartDueAt", () => {
     const wrong: number[] = [];
     for (let now = T + 59_940; now <= T + 60_010; now++) {
       const due = s.src.restartDueAt(now);
-      if (due?.reason !== "plan_end" || due.atMs !== end - 1500) wrong.push(now - T);
+      if (due?.reason !== "plan_end" || due.atMs !== end - 1550) wrong.push(now - T);
     }
     expect(wrong).toEqual([]);
     // B really changed: still seen from there
@@ -245,13 +245,13 @@ describe("PlaylistSource.restartDueAt", () => {
     s.done();
   });
 
-  it("replaces a run with a slow start-up by its start-up estimate plus a check period ahead, so the new run's first frame is not after the change", async () => {
+  it("replaces a run with a slow start-up by its start-up estimate plus 1.5 s ahead, so the new run's first frame is not after the change", async () => {
     const s = await source([A, B], { startupMs: 2000 });
     s.set([A, { ...B, media: "c.mp4" }]);
-    // B (T + 60 s) less 2 s of start-up and the 1 s between checks (not the fixed 1.5 s)
+    // B (T + 60 s) less 2 s of start-up and 1.5 s (not the fixed 1.5 s)
     const due = s.src.restartDueAt(T + 5000);
-    near(due, T + 57_000, "schedule_changed");
-    // spawned at the last check before that (up to a check period late), its plan starts before B
+    near(due, T + 56_500, "schedule_changed");
+    // spawned at the first look after that (up to a second late), its plan starts before B
     s.state.now = due!.atMs + 999;
     await s.src.prepare(); // c.mp4 probed, as watch() does before such a replacement
     s.src.command();
@@ -296,7 +296,7 @@ describe("PlaylistSource.restartDueAt", () => {
   it("sees the item on air cut short for an inserted one, lead before it, and at once when it is due within the lead", async () => {
     const s = await source([A, B]);
     s.set([{ ...A, durationMs: 30_000 }, { title: "C", startMs: T + 20_000, durationMs: 40_000, media: "c.mp4" }, B]);
-    expect(s.src.restartDueAt(T + 5000)).toEqual({ atMs: T + 18_500, reason: "schedule_changed" });
+    expect(s.src.restartDueAt(T + 5000)).toEqual({ atMs: T + 18_450, reason: "schedule_changed" });
     expect(s.src.restartDueAt(T + 19_500)).toEqual({ atMs: T + 19_500, reason: "schedule_changed" });
     s.done();
   });
@@ -304,14 +304,14 @@ describe("PlaylistSource.restartDueAt", () => {
   it("sees the item on air lengthened (the next one moved later)", async () => {
     const s = await source([A, B]);
     s.set([{ ...A, durationMs: 100_000 }, { ...B, startMs: T + 90_000 }]);
-    near(s.src.restartDueAt(T + 5000), T + 58_500, "schedule_changed");
+    near(s.src.restartDueAt(T + 5000), T + 58_450, "schedule_changed");
     s.done();
   });
 
   it("sees another file for a coming item, and ignores a change among plain filler", async () => {
     const s = await source([A, B]);
     s.set([A, { ...B, media: "c.mp4" }]);
-    near(s.src.restartDueAt(T + 5000), T + 58_500, "schedule_changed");
+    near(s.src.restartDueAt(T + 5000), T + 58_450, "schedule_changed");
     // B removed: from its start the new plan has filler where B was
     s.set([A]);
     expect(s.src.restartDueAt(T + 5000)?.reason).toBe("schedule_changed");
@@ -334,7 +334,7 @@ describe("PlaylistSource.restartDueAt", () => {
     expect(s.src.noteRunFailed([`[error] [Parsed_movie_3 @ 0x2] Failed to avformat_open_input '${b}'`])).toEqual([b]);
     expect(s.src.counters.mediaFailed).toBe(1);
     // the next run plans B as filler (listed as missing), and the running one is not replaced for it
-    near(s.src.restartDueAt(T + 5000), T + 58_500, "schedule_changed");
+    near(s.src.restartDueAt(T + 5000), T + 58_450, "schedule_changed");
     s.src.command();
     const bEntry = s.src.plan!.entries.find((e) => Math.abs(e.wallStartMs - (T + 60_000)) <= 20);
     expect(bEntry).toMatchObject({ kind: "filler", reason: "missing" });
@@ -346,7 +346,7 @@ describe("PlaylistSource.restartDueAt", () => {
     writeFileSync(b, "a new file");
     expect(s.src.restartDueAt(T + 5000)?.reason).toBe("plan_end");
     await s.src.prepare();
-    near(s.src.restartDueAt(T + 5000), T + 58_500, "schedule_changed");
+    near(s.src.restartDueAt(T + 5000), T + 58_450, "schedule_changed");
     s.src.command();
     expect(s.src.plan!.entries.find((e) => e.title === "B")?.kind).toBe("item");
     // set aside again (escaped form), unchanged: tried again after failedRetryMs (default 10 min)
