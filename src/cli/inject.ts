@@ -166,7 +166,7 @@ export function registerInject(program: Command): void {
             if (e.event === "break_moved" || e.event === "scte35_pid_conflict" || e.event === "pts_jump") log.warn(e);
             else log.info(e);
           },
-          onCueSent: (c, pcr) => {
+          onCueSent: (c, pcr, _idx, leadSeconds) => {
             if (c.sendsDone !== 1 || c.kind === "heartbeat") return;
             store.recordCue({
               channel,
@@ -174,7 +174,7 @@ export function registerInject(program: Command): void {
               kind: c.kind,
               pts: c.splicePts,
               section: Buffer.from(c.section).toString("base64"),
-              details: { sentPcr: pcr, leadSeconds: (c.splicePts - pcr) / TICKS },
+              details: { sentPcr: pcr, leadSeconds: leadSeconds ?? 0 },
             });
           },
         });

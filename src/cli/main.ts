@@ -15,6 +15,7 @@ import { registerStatus } from "./status.js";
 import { registerCue } from "./cue.js";
 import { registerBackup } from "./backup.js";
 import { registerAsRun } from "./asrun.js";
+import { findUnknownCommand } from "./unknown-command.js";
 // @register-imports (keep this marker: new command groups add their import above it)
 
 function packageVersion(): string {
@@ -56,10 +57,17 @@ export function buildProgram(): Command {
   return program;
 }
 
+function commandPath(c: Command): string {
+  return c.parent ? `${commandPath(c.parent)} ${c.name()}` : c.name();
+}
+
 /** Runs the CLI; returns the exit code. Errors print one line with a stable code. */
 export async function run(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
+    const unknown = findUnknownCommand(program, argv.slice(2));
+    // commander's own wording and exit code (1), also when --help follows the name
+    if (unknown) unknown.group.error(`error: unknown command '${unknown.name}' (see: ${commandPath(unknown.group)} --help)`, { code: "commander.unknownCommand" });
     await program.parseAsync(argv);
     return 0;
   } catch (e) {

@@ -75,8 +75,12 @@ export interface InjectorOptions {
   /** the program to work on (default: the first in the PAT) */
   programNumber?: number;
   onEvent?: (e: InjectorEvent) => void;
-  /** called with each cue packet sent (PTS domain info for the as-run log) */
-  onCueSent?: (cue: PlannedCue, pcr: number, packetIndex: number) => void;
+  /**
+   * called with each cue packet sent (PTS domain info for the as-run log): the PCR of its
+   * slot, its packet index and its lead, the splice point less that PCR across the 33-bit
+   * wrap, in seconds (undefined for an immediate splice)
+   */
+  onCueSent?: (cue: PlannedCue, pcr: number, packetIndex: number, leadSeconds: number | undefined) => void;
   onIdr?: (pts: number) => void;
   si?: SlotFiller;
 }
@@ -111,8 +115,9 @@ interface QueuedPacket {
 /**
  * The injector stage: takes runs of aligned TS packets, rewrites the PMT to announce the
  * SCTE-35 PID, learns the video key-frame grid, and writes cues (and SI) into null packets,
- * inserting only when no null packet comes in time. Emits output buffers; it owns nothing
- * it was handed (input runs are copied before they are edited).
+ * inserting only when no null packet comes in time. Emits output buffers the receiver
+ * owns: a run handed over as `owned` is edited in place and emitted as views of it (no
+ * copy); any other run is copied first and the copy is edited (see process()).
  */
 export class Injector {
   readonly scte35Pid: number;
@@ -415,14 +420,15 @@ export class Injector {
     const q = this.queue.shift()!;
     writeCachedPacket(out, off, q.pkt, q.counter);
     if (q.cue) {
-      this.opts.onCueSent?.(q.cue, now, idx);
+      const leadSeconds = q.cue.splicePts >= 0 ? ptsDiff(q.cue.splicePts, now) / TICKS : undefined;
+      this.opts.onCueSent?.(q.cue, now, idx, leadSeconds);
       this.emitEvent({
         event: "cue_sent",
         kind: q.cue.kind,
         spliceEventId: q.cue.spliceEventId,
         splicePts: q.cue.splicePts,
         pcr: now,
-        leadSeconds: q.cue.splicePts >= 0 ? ptsDiff(q.cue.splicePts, now) / TICKS : undefined,
+        leadSeconds,
         send: q.cue.sendsDone,
       });
     }

@@ -31,7 +31,7 @@ export interface OfflineInjectOptions {
   startWallMs?: number;
   si?: SlotFiller;
   onEvent?: (e: InjectorEvent) => void;
-  onCueSent?: (cue: PlannedCue, pcr: number, packetIndex: number) => void;
+  onCueSent?: (cue: PlannedCue, pcr: number, packetIndex: number, leadSeconds: number | undefined) => void;
 }
 
 export interface OfflineInjectResult {
@@ -126,9 +126,9 @@ export async function injectFile(opts: OfflineInjectOptions): Promise<OfflineInj
       tracker.onEvent(e);
       opts.onEvent?.(e);
     },
-    onCueSent: (cue, pcr, packetIndex) => {
+    onCueSent: (cue, pcr, packetIndex, leadSeconds) => {
       tracker.onCueSent(cue);
-      opts.onCueSent?.(cue, pcr, packetIndex);
+      opts.onCueSent?.(cue, pcr, packetIndex, leadSeconds);
     },
     onIdr: (pts) => tracker.onIdr(pts),
     si: opts.si,

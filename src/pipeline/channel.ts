@@ -203,7 +203,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       startWall: () => this.clock.now(),
       si: this.si,
       onEvent: (e) => this.onInjectorEvent(e),
-      onCueSent: (c, pcr) => this.onCueSent(c, pcr),
+      onCueSent: (c, _pcr, _idx, lead) => this.onCueSent(c, lead ?? 0),
     });
     this.cues = new ChannelCues({
       channel: this.id,
@@ -555,9 +555,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
     else if (e.event !== "cue_sent") this.log.info(e);
   }
 
-  private onCueSent(c: PlannedCue, pcr: number): void {
+  /** `leadSeconds`: the injector's figure (across the PTS wrap), 0 for an immediate splice. */
+  private onCueSent(c: PlannedCue, leadSeconds: number): void {
     if (c.kind === "heartbeat") return;
-    const leadSeconds = c.splicePts >= 0 ? (c.splicePts - pcr) / TICKS : 0;
     this.log.info({ event: "cue_sent", kind: c.kind, spliceEventId: c.spliceEventId, splicePts: c.splicePts, leadSeconds, send: c.sendsDone });
     if (c.sendsDone !== 1 || this.isResend(c)) return;
     this.emit("cue", { kind: c.kind, spliceEventId: c.spliceEventId, splicePts: c.splicePts, leadSeconds });

@@ -454,7 +454,10 @@ export interface PlaylistSourceOptions {
   now: () => number;
   /** Plan limits (tests shorten them). */
   plan?: Partial<Pick<PlanOptions, "horizonMs" | "tailMs" | "maxSources" | "maxKeyframes" | "maxKeyframeChars">>;
-  /** A replacement run is started this long before the entry it changes (default 1500 ms). */
+  /**
+   * A replacement run is started its start-up estimate plus this long before the entry it
+   * changes (default 1500 ms: the second between two looks at the schedule, and 500 ms).
+   */
   leadMs?: number;
   /** First guess of a run's start-up time, ms (default 500; then measured). */
   startupMs?: number;
@@ -484,6 +487,10 @@ export class PlaylistSource {
   /** Spawn to first TS byte of a run, ms: a run is planned from now + this (measured, smoothed). */
   private startupMs: number;
   private spawnedAt: number | null = null;
+  /** A probe round started by `watch` for a coming change is running. */
+  private probingAhead = false;
+  /** Wall ms before which `watch` starts no other such round (a file ffprobe cannot read). */
+  private probeAheadAfter = 0;
   private checkTimer: NodeJS.Timeout | undefined;
   private prepareTimer: NodeJS.Timeout | undefined;
   readonly counters: PlaylistCounters = { runs: 0, mediaMissing: 0, replans: 0, mediaFailed: 0 };
@@ -655,14 +662,16 @@ export class PlaylistSource {
   }
 
   /**
-   * When the running run must be replaced (wall ms), or null: `leadMs` before the first
-   * entry that a plan made now would air differently (a schedule change, media that
-   * appeared or went away, the item on air cut short or lengthened), or before the run's end.
+   * When the running run must be replaced (wall ms), or null: ahead of the first entry that
+   * a plan made now would air differently (a schedule change, media that appeared or went
+   * away, the item on air cut short or lengthened), or of the run's end, by the start-up
+   * estimate plus `leadMs`: a replacement spawned at the first look after its due time
+   * still has its first frame (t0) before the entry.
    */
   restartDueAt(nowMs: number): { atMs: number; reason: "schedule_changed" | "plan_end" } | null {
     const cur = this.current;
     if (!cur) return null;
-    const lead = this.o.leadMs ?? 1500;
+    const lead = this.startupMs + (this.o.leadMs ?? 1500);
     let due = cur.endMs - lead;
     let reason: "schedule_changed" | "plan_end" = "plan_end";
     // a run spawned but not yet on air was planned from its coming t0: compare from there,
@@ -679,9 +688,14 @@ export class PlaylistSource {
         // entries already started are not compared; one due within `lead` is (replaced at once)
         if (e.wallStartMs <= from) continue;
         if (e.wallStartMs >= limitMs) break;
-        const f = b.find((x) => Math.abs(x.wallStartMs - e.wallStartMs) <= halfFrameMs);
+        // `e` is in `b` when an entry within a frame of it starts the same thing. Not the first
+        // entry within a frame: a plan made a frame or less before `e` starts begins at that
+        // moment with what airs then, and that entry is no counterpart of `e`.
+        const near = b.filter((x) => Math.abs(x.wallStartMs - e.wallStartMs) <= halfFrameMs);
+        const same = near.some((x) => what(x) === what(e));
         const fillerBoth = e.kind === "filler" && !e.loopMedia && b.some((x) => x.kind === "filler" && !x.loopMedia && x.wallStartMs <= e.wallStartMs + halfFrameMs && x.wallEndMs > e.wallStartMs);
-        if ((f === undefined || what(f) !== what(e)) && !fillerBoth) {
+        if (!same && !fillerBoth) {
+          const f = near[0];
           // what differs, for the log line of the replacement
           this.lastChange = { side, entry: `${what(e)}@${Math.round(e.wallStartMs)}`, other: f ? `${what(f)}@${Math.round(f.wallStartMs)}` : null, from: Math.round(from), t0: Math.round(cur.t0Ms) };
           return e.wallStartMs;
@@ -704,39 +718,60 @@ export class PlaylistSource {
    * Watches the schedule for the running plan: every second, when `restartDueAt` has come,
    * calls `restart` once (the channel ends the running FFmpeg; the supervisor's next spawn
    * calls `command()`, which plans from then); every 30 s probes the coming items' media.
+   * New media of a coming change are probed as soon as the change is seen, so that the
+   * replacement is not held up by ffprobe when it is due.
    */
   watch(restart: (reason: string) => void, checkMs = 1000, prepareMs = 30_000): void {
     this.unwatch();
-    this.checkTimer = setInterval(() => {
-      if (this.restartAsked || !this.current) return;
-      const now = this.o.now();
-      let due: ReturnType<PlaylistSource["restartDueAt"]>;
-      try {
-        due = this.restartDueAt(now);
-      } catch (err) {
-        this.log.error({ event: "store_error", err });
-        return;
-      }
-      if (due === null || due.atMs > now) return;
-      this.restartAsked = true;
-      this.counters.replans++;
-      const planEnd = new Date(this.current.endMs).toISOString();
-      // new media in the schedule is probed first, so the new run plays it (not filler)
-      const unprobed = due.reason === "schedule_changed" && this.planAt(now).entries.some((e) => e.kind === "filler" && e.reason === "unprobed");
-      const go = (): void => {
-        this.log.info({ event: "playlist_replan", reason: due.reason, planEnd, probedFirst: unprobed, ...(due.reason === "schedule_changed" ? { change: this.lastChange } : {}) });
-        restart(due.reason);
-      };
-      if (!unprobed) return go();
-      this.prepare()
-        .catch((err: unknown) => this.log.error({ event: "playlist_probe_error", err }))
-        .finally(go);
-    }, checkMs);
+    this.checkTimer = setInterval(() => this.check(restart), checkMs);
     this.checkTimer.unref();
     this.prepareTimer = setInterval(() => {
       this.prepare().catch((err: unknown) => this.log.error({ event: "playlist_probe_error", err }));
     }, prepareMs);
     this.prepareTimer.unref();
+  }
+
+  /** One look of `watch`: a replacement that has come is asked for once. */
+  private check(restart: (reason: string) => void): void {
+    if (this.restartAsked || !this.current) return;
+    const now = this.o.now();
+    let due: ReturnType<PlaylistSource["restartDueAt"]>;
+    let unprobed: boolean;
+    try {
+      due = this.restartDueAt(now);
+      // new media in the schedule is probed first, so the new run plays it (not filler)
+      unprobed = due?.reason === "schedule_changed" && this.planAt(now).entries.some((e) => e.kind === "filler" && e.reason === "unprobed");
+    } catch (err) {
+      this.log.error({ event: "store_error", err });
+      return;
+    }
+    if (due === null) return;
+    if (due.atMs > now) {
+      if (unprobed) this.probeAhead(now);
+      return;
+    }
+    this.restartAsked = true;
+    this.counters.replans++;
+    const planEnd = new Date(this.current.endMs).toISOString();
+    const reason = due.reason;
+    const go = (): void => {
+      this.log.info({ event: "playlist_replan", reason, planEnd, probedFirst: unprobed, ...(reason === "schedule_changed" ? { change: this.lastChange } : {}) });
+      restart(reason);
+    };
+    if (!unprobed) return go();
+    this.prepare()
+      .catch((err: unknown) => this.log.error({ event: "playlist_probe_error", err }))
+      .finally(go);
+  }
+
+  /** Probes the coming items' media now: one round at a time, at most one each 5 s. */
+  private probeAhead(now: number): void {
+    if (this.probingAhead || now < this.probeAheadAfter) return;
+    this.probingAhead = true;
+    this.probeAheadAfter = now + 5000;
+    this.prepare()
+      .catch((err: unknown) => this.log.error({ event: "playlist_probe_error", err }))
+      .finally(() => (this.probingAhead = false));
   }
 
   unwatch(): void {

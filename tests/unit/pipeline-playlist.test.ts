@@ -6,6 +6,7 @@ import { createLogger } from "../../src/observe/logger.js";
 import { graphValue, keyframeArg, planPlaylist, playlistGraph, PlaylistSource, probeMedia, resolveMedia, type MediaInfo, type PlanOptions } from "../../src/pipeline/playlist.js";
 import type { ScheduleItem, ScheduleItemInput } from "../../src/schedule/model.js";
 import { testProfile } from "../helpers/channel.js";
+import { until } from "../helpers/pipeline.js";
 
 const info = (durationS: number | null, audio = true): MediaInfo => ({ durationS, startS: 0, video: true, audio });
 const T = Date.UTC(2025, 5, 1, 12, 0, 0);
@@ -177,7 +178,7 @@ describe("filter graph", () => {
 
 describe("PlaylistSource.restartDueAt", () => {
   /** A source over a mutable schedule, media probed as 60 s files, the clock at `now`. */
-  async function source(items: ScheduleItemInput[], failedRetryMs?: number) {
+  async function source(items: ScheduleItemInput[], o: { failedRetryMs?: number; startupMs?: number; probe?: (path: string) => Promise<MediaInfo> } = {}) {
     const dir = mkdtempSync(join(tmpdir(), "onair-pl-due-"));
     for (const f of ["a.mp4", "b.mp4", "c.mp4"]) writeFileSync(join(dir, f), f);
     const state = { now: T, items: items.map((it, k) => ({ ...it, id: k + 1, eventId: k + 1, breaks: [] }) as unknown as ScheduleItem) };
@@ -188,9 +189,9 @@ describe("PlaylistSource.restartDueAt", () => {
       ffmpegPath: "ffmpeg",
       logger: createLogger({ level: "silent" }),
       now: () => state.now,
-      startupMs: 50,
-      probe: () => Promise.resolve(info(60)),
-      ...(failedRetryMs !== undefined ? { failedRetryMs } : {}),
+      startupMs: o.startupMs ?? 50,
+      probe: o.probe ?? (() => Promise.resolve(info(60))),
+      ...(o.failedRetryMs !== undefined ? { failedRetryMs: o.failedRetryMs } : {}),
     });
     await src.prepare();
     src.command(); // the running plan, from T (+ the start-up estimate)
@@ -210,7 +211,7 @@ describe("PlaylistSource.restartDueAt", () => {
   it("says plan_end, lead before the end, when nothing changed", async () => {
     const s = await source([A, B]);
     const end = s.src.plan!.endMs;
-    expect(s.src.restartDueAt(T + 5000)).toEqual({ atMs: end - 1500, reason: "plan_end" });
+    expect(s.src.restartDueAt(T + 5000)).toEqual({ atMs: end - 1550, reason: "plan_end" });
     s.done();
   });
 
@@ -220,17 +221,82 @@ describe("PlaylistSource.restartDueAt", () => {
     expect(t0).toBe(T + 50);
     const end = s.src.plan!.endMs;
     // checked 250 ms before the run's first frame (a start-up estimate over 250 ms): nothing changed
-    expect(s.src.restartDueAt(t0 - 250)).toEqual({ atMs: end - 1500, reason: "plan_end" });
+    expect(s.src.restartDueAt(t0 - 250)).toEqual({ atMs: end - 1550, reason: "plan_end" });
     // a real change is still seen from there
     s.set([A, { ...B, media: "c.mp4" }]);
-    near(s.src.restartDueAt(t0 - 250), T + 58_500, "schedule_changed");
+    near(s.src.restartDueAt(t0 - 250), T + 58_450, "schedule_changed");
     s.done();
+  });
+
+  it("does not take a check within a frame before an item's start for a change (the fresh plan starts at the check with what airs then)", async () => {
+    const s = await source([A, B]);
+    const end = s.src.plan!.endMs;
+    // B starts at T + 60 s (on the running plan's lattice: T + 60 010 ms); a plan made from a
+    // moment up to a frame before that begins with A's last frame there, B a frame later
+    const wrong: number[] = [];
+    for (let now = T + 59_940; now <= T + 60_010; now++) {
+      const due = s.src.restartDueAt(now);
+      if (due?.reason !== "plan_end" || due.atMs !== end - 1550) wrong.push(now - T);
+    }
+    expect(wrong).toEqual([]);
+    // B really changed: still seen from there
+    s.set([A, { ...B, media: "c.mp4" }]);
+    expect(s.src.restartDueAt(T + 59_975)?.reason).toBe("schedule_changed");
+    s.done();
+  });
+
+  it("replaces a run with a slow start-up by its start-up estimate plus 1.5 s ahead, so the new run's first frame is not after the change", async () => {
+    const s = await source([A, B], { startupMs: 2000 });
+    s.set([A, { ...B, media: "c.mp4" }]);
+    // B (T + 60 s) less 2 s of start-up and 1.5 s (not the fixed 1.5 s)
+    const due = s.src.restartDueAt(T + 5000);
+    near(due, T + 56_500, "schedule_changed");
+    // spawned at the first look after that (up to a second late), its plan starts before B
+    s.state.now = due!.atMs + 999;
+    await s.src.prepare(); // c.mp4 probed, as watch() does before such a replacement
+    s.src.command();
+    expect(s.src.plan!.t0Ms).toBeLessThan(T + 60_000);
+    expect(s.src.plan!.entries.find((e) => e.title === "B")).toMatchObject({ kind: "item", media: expect.stringMatching(/c\.mp4$/) });
+    s.done();
+  });
+
+  it("probes a coming change's new media as soon as it sees the change, not when the replacement is due", async () => {
+    const probed: string[] = [];
+    let cProbed = (): void => undefined;
+    const seen = new Promise<void>((resolve) => (cProbed = resolve));
+    const s = await source([A, B], {
+      probe: (p) => {
+        probed.push(p);
+        if (p.endsWith("/c.mp4")) cProbed();
+        return Promise.resolve(info(60));
+      },
+    });
+    // counts the watch's looks at the schedule
+    let looks = 0;
+    const due = s.src.restartDueAt.bind(s.src);
+    s.src.restartDueAt = (now) => (looks++, due(now));
+    const asked: string[] = [];
+    s.src.watch((why) => asked.push(why), 5);
+    try {
+      // the replacement is due at T + 58.5 s; the clock stays at T + 5 s
+      s.state.now = T + 5000;
+      s.set([A, { ...B, media: "c.mp4" }]);
+      await Promise.race([seen, new Promise((_, reject) => setTimeout(() => reject(new Error("c.mp4 not probed within 2 s")), 2000))]);
+      expect(asked).toEqual([]);
+      // ten more looks: no other probe round for the same change (at most one each 5 s)
+      const from = looks;
+      await until(() => looks >= from + 10, 2000, "ten more looks");
+      expect(probed.filter((p) => p.endsWith("/c.mp4"))).toHaveLength(1);
+    } finally {
+      s.src.unwatch();
+      s.done();
+    }
   });
 
   it("sees the item on air cut short for an inserted one, lead before it, and at once when it is due within the lead", async () => {
     const s = await source([A, B]);
     s.set([{ ...A, durationMs: 30_000 }, { title: "C", startMs: T + 20_000, durationMs: 40_000, media: "c.mp4" }, B]);
-    expect(s.src.restartDueAt(T + 5000)).toEqual({ atMs: T + 18_500, reason: "schedule_changed" });
+    expect(s.src.restartDueAt(T + 5000)).toEqual({ atMs: T + 18_450, reason: "schedule_changed" });
     expect(s.src.restartDueAt(T + 19_500)).toEqual({ atMs: T + 19_500, reason: "schedule_changed" });
     s.done();
   });
@@ -238,14 +304,14 @@ describe("PlaylistSource.restartDueAt", () => {
   it("sees the item on air lengthened (the next one moved later)", async () => {
     const s = await source([A, B]);
     s.set([{ ...A, durationMs: 100_000 }, { ...B, startMs: T + 90_000 }]);
-    near(s.src.restartDueAt(T + 5000), T + 58_500, "schedule_changed");
+    near(s.src.restartDueAt(T + 5000), T + 58_450, "schedule_changed");
     s.done();
   });
 
   it("sees another file for a coming item, and ignores a change among plain filler", async () => {
     const s = await source([A, B]);
     s.set([A, { ...B, media: "c.mp4" }]);
-    near(s.src.restartDueAt(T + 5000), T + 58_500, "schedule_changed");
+    near(s.src.restartDueAt(T + 5000), T + 58_450, "schedule_changed");
     // B removed: from its start the new plan has filler where B was
     s.set([A]);
     expect(s.src.restartDueAt(T + 5000)?.reason).toBe("schedule_changed");
@@ -253,7 +319,7 @@ describe("PlaylistSource.restartDueAt", () => {
   });
 
   it("sets aside a file a failed run named (as given or as escaped in the graph) until it changes or the retry time passed", async () => {
-    const s = await source([A, B], 20_000);
+    const s = await source([A, B], { failedRetryMs: 20_000 });
     const dir = s.src.plan!.entries[0].media!.replace(/\/a\.mp4$/, "");
     // a name the graph escapes
     const b = join(dir, "b: it's.mp4");
@@ -268,7 +334,7 @@ describe("PlaylistSource.restartDueAt", () => {
     expect(s.src.noteRunFailed([`[error] [Parsed_movie_3 @ 0x2] Failed to avformat_open_input '${b}'`])).toEqual([b]);
     expect(s.src.counters.mediaFailed).toBe(1);
     // the next run plans B as filler (listed as missing), and the running one is not replaced for it
-    near(s.src.restartDueAt(T + 5000), T + 58_500, "schedule_changed");
+    near(s.src.restartDueAt(T + 5000), T + 58_450, "schedule_changed");
     s.src.command();
     const bEntry = s.src.plan!.entries.find((e) => Math.abs(e.wallStartMs - (T + 60_000)) <= 20);
     expect(bEntry).toMatchObject({ kind: "filler", reason: "missing" });
@@ -280,7 +346,7 @@ describe("PlaylistSource.restartDueAt", () => {
     writeFileSync(b, "a new file");
     expect(s.src.restartDueAt(T + 5000)?.reason).toBe("plan_end");
     await s.src.prepare();
-    near(s.src.restartDueAt(T + 5000), T + 58_500, "schedule_changed");
+    near(s.src.restartDueAt(T + 5000), T + 58_450, "schedule_changed");
     s.src.command();
     expect(s.src.plan!.entries.find((e) => e.title === "B")?.kind).toBe("item");
     // set aside again (escaped form), unchanged: tried again after failedRetryMs (default 10 min)
