@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { OnairError } from "../../src/core/errors.js";
 import { decodeScheduleBytes, decodeWindows1252 } from "../../src/schedule/decode.js";
+import { thrownOnairError } from "../helpers/errors.js";
 
-function err(fn: () => unknown): OnairError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof OnairError) return e;
-    throw e;
-  }
-  throw new Error("expected an OnairError");
-}
+const err = thrownOnairError;
 
 const decl = (enc: string): string => `<?xml version="1.0" encoding="${enc}"?>\n`;
 

@@ -1,20 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { OnairError } from "../../src/core/errors.js";
 import { exportJsonSchedule, parseJsonSchedule } from "../../src/schedule/json.js";
 import { jsonLineOf } from "../../src/schedule/json-lines.js";
 import type { ScheduleItem } from "../../src/schedule/model.js";
+import { thrownOnairError } from "../helpers/errors.js";
 
 const T = Date.UTC(2025, 5, 1, 12, 0, 0);
 const parse = (doc: unknown, channel = "ch") => parseJsonSchedule(JSON.stringify(doc), { channel, source: "s.json" });
-function err(fn: () => unknown): OnairError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof OnairError) return e;
-    throw e;
-  }
-  throw new Error("expected an OnairError");
-}
+const err = thrownOnairError;
 
 describe("JSON schedule import", () => {
   it("reads items with duration or stop, offsets, genre nibbles, rating and item breaks", () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { OnairError } from "../../src/core/errors.js";
 import { contentForCategory } from "../../src/schedule/genre.js";
 import { dvbRatingByte, minAgeFromRating, type ScheduleItem } from "../../src/schedule/model.js";
 import { exportXmltv, formatXmltvDate, parseXmltv, parseXmltvDate } from "../../src/schedule/xmltv.js";
 import { generateXmltv } from "../helpers/xmltv.js";
+import { thrownOnairError } from "../helpers/errors.js";
 
 const T = Date.UTC(2025, 5, 1, 12, 0, 0);
 
@@ -13,15 +13,7 @@ function doc(body: string, channels = ["ch"]): string {
 function prog(start: string, stop: string | undefined, inner = "<title>t</title>", channel = "ch"): string {
   return `<programme start="${start}"${stop === undefined ? "" : ` stop="${stop}"`} channel="${channel}">${inner}</programme>\n`;
 }
-function err(fn: () => unknown): OnairError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof OnairError) return e;
-    throw e;
-  }
-  throw new Error("expected an OnairError");
-}
+const err = thrownOnairError;
 
 describe("XMLTV dates", () => {
   it("applies the UTC offset of each date", () => {
