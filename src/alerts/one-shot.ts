@@ -50,7 +50,7 @@ export async function sendOneShot(o: OneShotOptions): Promise<OneShotResult> {
   let waiting = [...new Set(o.chatIds)];
   for (;;) {
     const left = deadline - clock.monotonic();
-    const timeoutMs = Math.min(MAX_REQUEST_MS, Math.max(MIN_REQUEST_MS, left));
+    const timeoutMs = Math.ceil(Math.min(MAX_REQUEST_MS, Math.max(MIN_REQUEST_MS, left)));
     const client = new TelegramClient(o.token, { apiRoot: o.apiRoot, timeoutMs });
     const failed: Array<{ chatId: string; outcome: SendOutcome & { ok: false } }> = [];
     for (const chatId of waiting) {
