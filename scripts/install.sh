@@ -25,7 +25,7 @@
 #   /opt/onair/releases/NAME/    bin/ dist/src/ node_modules/ (production) profiles/ systemd/ scripts/ prometheus/
 #   /opt/onair/current -> releases/NAME, /opt/onair/previous -> the one before
 #   /usr/local/bin/onair -> /opt/onair/current/bin/onair.js
-#   /etc/systemd/system/onair.service, onair@.service
+#   /etc/systemd/system/onair.service, onair@.service, onair-failure@.service
 #   /etc/onair/ (root:onair 0750): onair.yaml, profiles/, instances/, onair.key (root 0600)
 #   /etc/credstore.encrypted/onair.key  (systemd-creds encrypt of onair.key; live installs)
 #   /var/lib/onair/ (onair 0750; recordings/, backups/), /var/log/onair/ (onair 0750)
@@ -211,7 +211,7 @@ done
 
 # ---------------------------------------------------------------- units
 units_changed=0
-for u in onair.service onair@.service; do
+for u in onair.service onair@.service onair-failure@.service; do
   tmp=$root/etc/systemd/system/.$u.new
   sed "s#/opt/onair/#$prefix/#g" "$from/systemd/$u" > "$tmp"
   chmod 0644 "$tmp"

@@ -38,7 +38,7 @@ if [ "$live" = 1 ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/n
   say "stopping and disabling the units"
   systemctl disable --now onair.service 'onair@*.service' >/dev/null 2>&1 || true
 fi
-rm -f "$root/etc/systemd/system/onair.service" "$root/etc/systemd/system/onair@.service"
+rm -f "$root/etc/systemd/system/onair.service" "$root/etc/systemd/system/onair@.service" "$root/etc/systemd/system/onair-failure@.service"
 if [ "$live" = 1 ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload; fi
 link="$root/usr/local/bin/onair"
 if [ -L "$link" ]; then rm -f "$link"; fi

@@ -216,6 +216,8 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
     apiRoot: cfg.telegram?.apiRoot,
     owner: `onair@${hostname()}`,
     label: hostname(),
+    // box-wide alerts go to telegram.chatIds; the default bot also sends rows `onair alert unit-failed` left in the outbox
+    box: { botToken: defaultBotToken, chatIds: cfg.telegram?.chatIds },
     commands: {
       status: () => [...channels.values()].map((c) => `${c.id}: ${c.state} (${c.status().source})`).join("\n") || "no channels",
       channel: (id) => {

@@ -34,7 +34,7 @@ trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$scratch/etc/systemd/system" "$scratch/usr/lib/systemd" "$scratch/usr/bin"
 if [ -n "$root" ]; then unitdir="$root/etc/systemd/system"; else unitdir="$here"; fi
 units=()
-for f in "$unitdir/onair.service" "$unitdir/onair@.service"; do
+for f in "$unitdir/onair.service" "$unitdir/onair@.service" "$unitdir/onair-failure@.service"; do
   [ -f "$f" ] || { echo "check-units: missing unit $f" >&2; exit 1; }
   cp "$f" "$scratch/etc/systemd/system/"
   units+=("$(basename "$f")")

@@ -204,7 +204,21 @@ export interface DaemonCrashLoop {
   stableMs?: number | undefined;
 }
 
+/** A systemd unit of onair failed for good (start limit hit): sent by `onair alert unit-failed`, with no daemon running. */
+export interface UnitFailed {
+  kind: "unit_failed";
+  channel?: undefined;
+  /** the failed unit (onair.service, onair@news.service) */
+  unit: string;
+  host: string;
+  /** `systemctl show -p Result` of the unit (exit-code, start-limit-hit …), when readable */
+  result?: string | undefined;
+  /** `systemctl show -p ExecMainStatus`: exit status or signal number of the last main process */
+  execMainStatus?: string | undefined;
+}
+
 export type Alert =
+  | UnitFailed
   | DaemonRestarted
   | DaemonCrashLoop
   | ChannelCrashed
@@ -254,6 +268,7 @@ export const PROFILE_EVENT_OF: Record<AlertKind, ProfileAlertEvent | null> = {
   backup_failed: null,
   daemon_restarted: null,
   daemon_crash_loop: null,
+  unit_failed: null,
 };
 
 /** Kinds about the box (the data directory, the store), sent to the box's chats when no channel route applies. */
@@ -266,6 +281,7 @@ export const BOX_WIDE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>([
   "backup_failed",
   "daemon_restarted",
   "daemon_crash_loop",
+  "unit_failed",
 ]);
 
 /** Dedupe key: same channel and kind (and, for box-wide kinds, same path or file). */
@@ -445,6 +461,12 @@ function bodyLines(a: Alert): string[] {
     case "daemon_restarted":
     case "daemon_crash_loop":
       return daemonLines(a);
+    case "unit_failed":
+      return [
+        `🛑 onair unit ${code(a.unit)} failed on ${b(a.host)}; systemd gave up restarting it`,
+        ...(a.result !== undefined ? [`result ${code(a.result)}${a.execMainStatus !== undefined ? `, last exit status ${code(a.execMainStatus)}` : ""}`] : []),
+        `channels of this unit are off air until someone starts it: ${code(`systemctl start ${a.unit}`)}`,
+      ];
     case "channel_crashed": {
       const how =
         a.signal != null

@@ -15,6 +15,7 @@ import { registerStatus } from "./status.js";
 import { registerCue } from "./cue.js";
 import { registerBackup } from "./backup.js";
 import { registerAsRun } from "./asrun.js";
+import { registerAlert } from "./alert.js";
 import { findUnknownCommand } from "./unknown-command.js";
 // @register-imports (keep this marker: new command groups add their import above it)
 
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
   registerCue(program);
   registerBackup(program);
   registerAsRun(program);
+  registerAlert(program);
   // @register-calls (keep this marker: new command groups add their register call above it)
   return program;
 }

@@ -15,6 +15,8 @@
  *   key            --key-file / --passphrase-file, ONAIR_KEY_FILE / ONAIR_PASSPHRASE_FILE (see keys.ts)
  *   store.writeRetryMs                                  config, else 2000 (retry period of failed store writes)
  *   backup.catchUpDelayMs                               config, else 300000 (catch-up backup after start)
+ *   telegram.botToken / telegram.chatIds                config: the box's bot and chats (box-wide alerts,
+ *                                                       `onair alert unit-failed`, which needs no daemon)
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -110,6 +112,10 @@ export const globalConfigSchema = z.strictObject({
     .strictObject({
       botToken: secretRefSchema.optional().describe("Default bot token for profiles that set none"),
       apiRoot: z.url().optional().describe("Telegram API root (tests point it at a local server)"),
+      chatIds: z
+        .array(z.union([z.string().regex(/^(-?\d+|@[A-Za-z0-9_]{5,})$/, "expected a chat id (123, -100123) or @channelname"), z.number().int()]))
+        .optional()
+        .describe("Chats of box-wide alerts (disk, store, daemon restarts, unit_failed), via botToken; default: every channel's chats"),
     })
     .default({}),
   alerts: z

@@ -34,7 +34,7 @@ describe("scripts/install.sh into a DESTDIR", () => {
     const v = spawnSync(process.execPath, [join(rel, "bin/onair.js"), "--version"], { encoding: "utf8" });
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     expect(readlinkSync(join(d, "usr/local/bin/onair"))).toBe("/opt/onair/current/bin/onair.js");
-    for (const u of ["onair.service", "onair@.service"]) expect(existsSync(join(d, "etc/systemd/system", u))).toBe(true);
+    for (const u of ["onair.service", "onair@.service", "onair-failure@.service"]) expect(existsSync(join(d, "etc/systemd/system", u))).toBe(true);
     for (const p of ["etc/onair/profiles", "var/lib/onair/recordings", "var/lib/onair/backups", "var/log/onair"]) expect(statSync(join(d, p)).isDirectory(), p).toBe(true);
     expect(statSync(join(d, "etc/onair")).mode & 0o777).toBe(0o750);
     const key = join(d, "etc/onair/onair.key");
@@ -47,6 +47,7 @@ describe("scripts/install.sh into a DESTDIR", () => {
     const r = spawnSync("bash", [join(repoRoot, "systemd/check-units.sh"), "--root", d], { encoding: "utf8" });
     expect(r.stdout + r.stderr).toMatch(/onair\.service: verify ok, exposure \d\.\d OK/);
     expect(r.stdout).toMatch(/onair@\.service: verify ok, exposure \d\.\d OK/);
+    expect(r.stdout).toMatch(/onair-failure@\.service: verify ok, exposure \d\.\d OK/);
     expect(r.status).toBe(0);
   });
 
@@ -79,6 +80,9 @@ describe("scripts/install.sh into a DESTDIR", () => {
       expect(r.status).toBe(0);
       expect(lstatSync(join(d2, "srv/onair/current")).isSymbolicLink()).toBe(true);
       expect(readFileSync(join(d2, "etc/systemd/system/onair.service"), "utf8")).toContain("ExecStart=/srv/onair/current/bin/onair.js run");
+      expect(readFileSync(join(d2, "etc/systemd/system/onair-failure@.service"), "utf8")).toContain(
+        "ExecStart=/srv/onair/current/bin/onair.js alert unit-failed --unit %i",
+      );
     } finally {
       rmSync(d2, { recursive: true, force: true });
     }
@@ -91,6 +95,7 @@ describe("scripts/install.sh into a DESTDIR", () => {
     expect(r.status).toBe(0);
     expect(existsSync(join(d, "opt/onair"))).toBe(false);
     expect(existsSync(join(d, "etc/systemd/system/onair.service"))).toBe(false);
+    expect(existsSync(join(d, "etc/systemd/system/onair-failure@.service"))).toBe(false);
     expect(existsSync(join(d, "usr/local/bin/onair"))).toBe(false);
     expect(readFileSync(join(d, "var/lib/onair/onair.db"), "utf8")).toBe("data");
     expect(existsSync(join(d, "etc/onair/onair.key"))).toBe(true);

@@ -16,10 +16,10 @@ describe("systemd units", () => {
     expect(hasSystemdAnalyze(), "systemd-analyze is missing: apt-get install systemd").toBe(true);
   });
 
-  it("both units pass systemd-analyze verify and score exposure <= 2.0 offline", () => {
+  it("the units (daemon, per channel, failure alert) pass systemd-analyze verify and score exposure <= 2.0 offline", () => {
     const out = execFileSync("bash", [check], { encoding: "utf8" });
-    const scores = [...out.matchAll(/^(onair@?\.service): verify ok, exposure (\d+\.\d+) OK/gm)].map((m) => [m[1], Number(m[2])]);
-    expect(scores.map((s) => s[0])).toEqual(["onair.service", "onair@.service"]);
+    const scores = [...out.matchAll(/^(onair(?:@|-failure@)?\.service): verify ok, exposure (\d+\.\d+) OK/gm)].map((m) => [m[1], Number(m[2])]);
+    expect(scores.map((s) => s[0])).toEqual(["onair.service", "onair@.service", "onair-failure@.service"]);
     for (const [, s] of scores) expect(s).toBeLessThanOrEqual(2.0);
   });
 
@@ -28,7 +28,7 @@ describe("systemd units", () => {
     try {
       const sys = join(d, "etc", "systemd", "system");
       execFileSync("mkdir", ["-p", sys]);
-      copyFileSync(join(repoRoot, "systemd", "onair@.service"), join(sys, "onair@.service"));
+      for (const f of ["onair@.service", "onair-failure@.service"]) copyFileSync(join(repoRoot, "systemd", f), join(sys, f));
       const unit = readFileSync(join(repoRoot, "systemd", "onair.service"), "utf8");
       writeFileSync(join(sys, "onair.service"), unit.replace("Restart=always", "Restart=sometimes"));
       const bad = spawnSync("bash", [check, "--root", d], { encoding: "utf8" });
@@ -63,9 +63,30 @@ describe("systemd units", () => {
         "ReadWritePaths=/var/lib/onair /var/log/onair\n",
         // room for FFmpeg pipes and sockets beside the HTTP connection cap (issue #18)
         "LimitNOFILE=65536\n",
+        // a crash loop that hits the start limit is reported by the one-shot (issue #23)
+        "OnFailure=onair-failure@%n.service\n",
       ]) {
         expect(u, `${f}: ${line}`).toContain(line);
       }
     }
+  });
+
+  it("the failure unit runs the one-shot alert as onair, with the Telegram credential and the store", () => {
+    const u = readFileSync(join(repoRoot, "systemd", "onair-failure@.service"), "utf8");
+    for (const line of [
+      "Type=oneshot\n",
+      "ExecStart=/opt/onair/current/bin/onair.js alert unit-failed --unit %i\n",
+      "User=onair\n",
+      "LoadCredentialEncrypted=telegram.token\n",
+      "StateDirectory=onair\n",
+      "NoNewPrivileges=yes",
+      "ProtectSystem=strict",
+      "CapabilityBoundingSet=\n",
+      "SystemCallFilter=@system-service",
+    ]) {
+      expect(u, line).toContain(line);
+    }
+    // no OnFailure= of its own: a failing alert must not start another one
+    expect(u).not.toMatch(/^OnFailure=/m);
   });
 });
