@@ -4,7 +4,7 @@
  * base units (seconds, bytes, bits per second), and bounded label sets only — `channel`
  * (configured channels), and extra labels whose values come from fixed lists below
  * (`reason`, `command`, `table`, `indicator`, `mode`, `directory`), and `output` (the
- * configured outputs' names).
+ * configured outputs' names); ops-metrics.ts adds `method`, `route`, `status`, `op`, `cgroup`.
  *
  * How values get in: the components keep cumulative plain-object counters (the injector's
  * `stats`, the supervisor's `restartsByReason`, the carousel's `sectionsSent`…), so nothing
