@@ -283,6 +283,7 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
     },
     onDropped: (w) => log.error({ event: "store_write_dropped", channel: w.channel, what: w.what, message: "retry queue full: the oldest held-back row is lost" }),
   });
+  metrics.ops.watchStore(store, () => writes.stats().queued);
   const onStoreError = (channel: string) => (err: unknown, what: string): void => {
     storeErrors++;
     log.error({ event: "store_error", channel, what, err });

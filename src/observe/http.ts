@@ -574,6 +574,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   }
 
   const server = createServer({ connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS }, (req, res) => {
+    const t0 = performance.now();
+    res.once("finish", () => opts.metrics.ops.observeHttp(req.method ?? "GET", req.url ?? "/", res.statusCode, (performance.now() - t0) / 1000));
     route(req, res).catch((e: unknown) => {
       const he = toHttpError(e);
       if (he.status >= 500) log?.error({ event: "http_error", url: req.url, err: e });

@@ -4,7 +4,7 @@
  * base units (seconds, bytes, bits per second), and bounded label sets only — `channel`
  * (configured channels), and extra labels whose values come from fixed lists below
  * (`reason`, `command`, `table`, `indicator`, `mode`, `directory`), and `output` (the
- * configured outputs' names).
+ * configured outputs' names); ops-metrics.ts adds `method`, `route`, `status`, `op`, `cgroup`.
  *
  * How values get in: the components keep cumulative plain-object counters (the injector's
  * `stats`, the supervisor's `restartsByReason`, the carousel's `sectionsSent`…), so nothing
@@ -24,6 +24,8 @@
 import { statfs } from "node:fs/promises";
 import { cpus, freemem, totalmem } from "node:os";
 import { Counter, Gauge, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration } from "prom-client";
+import type { CgroupPaths } from "./cgroup.js";
+import { createOpsMetrics, type OpsMetrics } from "./ops-metrics.js";
 
 /** Why a channel's pipeline restarted: the supervisor's exit reasons, a restart asked for (API, CLI), anything else. */
 export const RESTART_REASONS = ["exit_code", "signal", "stall", "input_unreachable", "codec_error", "spawn_error", "manual", "planned", "other"] as const;
@@ -141,10 +143,14 @@ export interface MetricsOptions {
   defaultMetrics: boolean;
   /** Directories whose free space is exported (onair_directory_free_bytes). */
   directories?: readonly WatchedDirectory[];
+  /** Where the cgroup memory files are read (default the real /sys/fs/cgroup, /proc/self/cgroup). */
+  cgroup?: CgroupPaths;
 }
 
 export interface OnairMetrics {
   readonly registry: Registry;
+  /** HTTP, store and cgroup metrics (ops-metrics.ts). */
+  readonly ops: OpsMetrics;
   /** Starts exporting a channel; returns a function that removes it (and its series). */
   registerChannel(id: string, snapshot: () => ChannelSnapshot): () => void;
   unregisterChannel(id: string): void;
@@ -512,6 +518,7 @@ export function createMetrics(opts: MetricsOptions): OnairMetrics {
 
   const metrics: OnairMetrics = {
     registry,
+    ops: createOpsMetrics(registry, opts.cgroup),
     get contentType() {
       return registry.contentType;
     },

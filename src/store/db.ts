@@ -25,6 +25,7 @@ import {
   type StandaloneBreak,
 } from "../schedule/model.js";
 import { MIGRATIONS } from "./migrations.js";
+import { timeStatement, timed, type QueryObserver } from "./query-timing.js";
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 export const SPLICE_EVENT_ID_MAX = 0xffffffff;
@@ -207,6 +208,8 @@ function migrate(db: Database.Database, path: string): void {
 
 export class Store {
   private readonly stmts = new Map<string, Database.Statement>();
+  /** Gets the duration of each statement and transaction (onair_store_query_duration_seconds). */
+  onQuery: QueryObserver | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -231,7 +234,7 @@ export class Store {
   private st(sql: string): Database.Statement {
     let s = this.stmts.get(sql);
     if (!s) {
-      s = this.db.prepare(sql);
+      s = timeStatement(this.db.prepare(sql), () => this.onQuery);
       this.stmts.set(sql, s);
     }
     return s;
@@ -240,7 +243,7 @@ export class Store {
   /** Runs `fn` in one IMMEDIATE transaction; any throw rolls everything back. */
   transaction<T>(what: string, fn: () => T): T {
     try {
-      return this.db.transaction(fn).immediate();
+      return timed(this.onQuery, "transaction", () => this.db.transaction(fn).immediate());
     } catch (e) {
       throw storeError(e, what, this.path);
     }

@@ -87,6 +87,13 @@ describe.runIf(haveFfmpeg())("onair run: metrics, alerts and logs", () => {
     });
     expect(r.output).toBe("");
     expect(r.code).toBe(0);
+    // operator metrics of the wired daemon: its store timed, sized and its queue exported
+    const lines = text.split("\n");
+    expect(Number(/^onair_store_query_duration_seconds_count\{op="statement"\} (\d+)/m.exec(text)?.[1])).toBeGreaterThan(0);
+    expect(Number(/^onair_store_size_bytes\{path="[^"]*onair\.db"\} (\d+)/m.exec(text)?.[1])).toBeGreaterThan(0);
+    expect(lines).toContain("onair_store_write_queue_depth 0");
+    const again = await (await fetch(`${d.url}/metrics`)).text();
+    expect(again).toMatch(/^onair_http_request_duration_seconds_count\{method="GET",route="\/metrics",status="200"\} [1-9]/m);
   });
 
   it("sends one crash message naming the channel and the signal when FFmpeg is killed, and one when it recovers", async () => {

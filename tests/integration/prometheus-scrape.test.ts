@@ -136,4 +136,16 @@ describe("a scrape of the running server", () => {
     expect(scrape).not.toContain('onair_scte35_seconds_to_next_splice{channel="sport"}');
     expect(scrape).not.toContain('onair_channel_input_bytes_per_second{channel="sport"}');
   });
+
+  test("times HTTP requests by templated route, never the raw path", async () => {
+    expect((await fetch(`${srv.url}/api/v1/channels/news%2Dhd`)).status).toBe(404);
+    expect((await fetch(`${srv.url}/no/such/page`)).status).toBe(404);
+    const text = await (await fetch(`${srv.url}/metrics`)).text();
+    const lines = text.split("\n");
+    expect(lines).toContain('onair_http_request_duration_seconds_count{method="GET",route="/api/v1/channels/:id",status="404"} 1');
+    expect(lines).toContain('onair_http_request_duration_seconds_count{method="GET",route="other",status="404"} 1');
+    expect(lines).toContain('onair_http_request_duration_seconds_count{method="GET",route="/metrics",status="200"} 1');
+    expect(text).not.toMatch(/route="[^"]*(news|no\/such)/);
+    expect(promtool(["check", "metrics"], text).out.trim()).toBe("");
+  });
 });

@@ -74,7 +74,9 @@ describe("metric naming", () => {
   });
 
   test("labels come from the bounded set", () => {
-    const allowed = new Set(["channel", "reason", "command", "table", "indicator", "priority", "mode", "directory", "path", "output"]);
+    // ops-metrics.ts: method (fixed list + other), route (templates), status (codes the server
+    // sends), op (statement|transaction), cgroup (our one cgroup's path)
+    const allowed = new Set(["channel", "reason", "command", "table", "indicator", "priority", "mode", "directory", "path", "output", "method", "route", "status", "op", "cgroup"]);
     for (const f of ours) for (const l of f.labelNames ?? []) expect(allowed, `${f.name} ${l}`).toContain(l);
   });
 
