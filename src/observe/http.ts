@@ -55,6 +55,7 @@ import { checkCueDuration, checkCueTime } from "../schedule/cue-limits.js";
 import { whoToken, type AuditInput, type AuditSink } from "./audit.js";
 import { isRefusal } from "./audit-refusals.js";
 import type { OnairMetrics } from "./metrics.js";
+import { routeTemplate } from "./ops-metrics.js";
 import { readiness, type HealthChecks, type ReadyDirectory } from "./readiness.js";
 
 export type { CheckResult, HealthChecks, ReadyDirectory } from "./readiness.js";
@@ -542,41 +543,45 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     });
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Dispatches on the request's route template (one table: ops-metrics.ts ROUTES), which it also hands to `seen` for the metric. */
+  async function route(req: IncomingMessage, res: ServerResponse, seen: { template: string }): Promise<void> {
     const path = new URL(req.url ?? "/", "http://localhost").pathname.replace(/\/+$/, "") || "/";
+    const template = routeTemplate(path);
+    seen.template = template;
     const method = req.method ?? "GET";
     const only = (allowed: string): boolean => {
       if (method === allowed || (allowed === "GET" && method === "HEAD")) return true;
       throw new HttpError(405, HTTP_ERROR_CODES.methodNotAllowed, `use ${allowed}`, {}, { allow: allowed === "GET" ? "GET, HEAD" : allowed });
     };
-    if (path === "/metrics" && only("GET")) return metricsRoute(res);
-    if (path === "/healthz" && only("GET")) return healthz(res);
-    if (path === "/readyz" && only("GET")) return readyz(res);
-    if (path === "/api/v1/channels" && only("GET")) return send(res, 200, { channels: await opts.api.listChannels() });
-    const m = /^\/api\/v1\/channels\/([^/]+)(?:\/(cues|restart))?$/.exec(path);
-    if (m) {
+    if (template === "/metrics" && only("GET")) return metricsRoute(res);
+    if (template === "/healthz" && only("GET")) return healthz(res);
+    if (template === "/readyz" && only("GET")) return readyz(res);
+    if (template === "/api/v1/channels" && only("GET")) return send(res, 200, { channels: await opts.api.listChannels() });
+    if (template.startsWith("/api/v1/channels/:id")) {
+      const raw = path.split("/")[4];
       let id: string;
       try {
-        id = decodeURIComponent(m[1]);
+        id = decodeURIComponent(raw);
       } catch {
-        throw notFoundChannel(m[1]);
+        throw notFoundChannel(raw);
       }
       if (!CHANNEL_ID_RE.test(id)) throw notFoundChannel(id);
-      if (m[2] === undefined && only("GET")) {
+      if (template === "/api/v1/channels/:id" && only("GET")) {
         const view = await opts.api.channel(id);
         if (!view) throw notFoundChannel(id);
         return send(res, 200, view);
       }
-      if (m[2] === "cues" && only("POST")) return addCue(req, res, id);
-      if (m[2] === "restart" && only("POST")) return restart(req, res, id);
+      if (template === "/api/v1/channels/:id/cues" && only("POST")) return addCue(req, res, id);
+      if (template === "/api/v1/channels/:id/restart" && only("POST")) return restart(req, res, id);
     }
     throw new HttpError(404, HTTP_ERROR_CODES.notFound, `no route ${path}`);
   }
 
   const server = createServer({ connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS }, (req, res) => {
     const t0 = performance.now();
-    res.once("finish", () => opts.metrics.ops.observeHttp(req.method ?? "GET", req.url ?? "/", res.statusCode, (performance.now() - t0) / 1000));
-    route(req, res).catch((e: unknown) => {
+    const seen = { template: "other" };
+    res.once("finish", () => opts.metrics.ops.observeHttp(req.method ?? "GET", seen.template, res.statusCode, (performance.now() - t0) / 1000));
+    route(req, res, seen).catch((e: unknown) => {
       const he = toHttpError(e);
       if (he.status >= 500) log?.error({ event: "http_error", url: req.url, err: e });
       if (!res.headersSent) sendError(res, he);

@@ -25,7 +25,10 @@ const ROUTES: readonly (readonly [RegExp, string])[] = [
   [/^\/api\/v1\/channels\/[^/]+\/restart$/, "/api/v1/channels/:id/restart"],
 ];
 
-/** The `route` label of a request URL: its template, or `other` (404s, probes, junk). */
+/**
+ * The route template of a request URL (or path): the HTTP server dispatches on it and labels
+ * its request metric with it; `other` for 404s, probes and junk.
+ */
 export function routeTemplate(url: string): string {
   let path: string;
   try {
@@ -49,7 +52,8 @@ export interface StoreFiles {
 
 export interface OpsMetrics {
   /** One finished HTTP request. */
-  observeHttp(method: string, url: string, status: number, seconds: number): void;
+  /** One finished request; `route` is its template (`routeTemplate`), never a raw path. */
+  observeHttp(method: string, route: string, status: number, seconds: number): void;
   /** One store statement or transaction (`op`: "statement" | "transaction"). */
   observeQuery(op: "statement" | "transaction", seconds: number): void;
   /** Sets the store whose size and queue depth are exported (one; a later call replaces it). */
@@ -110,8 +114,8 @@ export function createOpsMetrics(registry: Registry, cgroup: CgroupPaths = {}): 
   });
   registerCgroupGauges(registry, cgroup);
   return {
-    observeHttp(method, url, status, seconds) {
-      http.observe({ method: HTTP_METHODS.has(method) ? method : "other", route: routeTemplate(url), status: String(status) }, seconds);
+    observeHttp(method, route, status, seconds) {
+      http.observe({ method: HTTP_METHODS.has(method) ? method : "other", route, status: String(status) }, seconds);
     },
     observeQuery(op, seconds) {
       query.observe({ op }, seconds);
