@@ -8,7 +8,6 @@
  *   the transaction of the cue's as-run row, so a restart never airs it twice) or `missed`
  *   (its time passed while nothing could air it).
  */
-import { OnairError, isOnairError } from "../core/errors.js";
 import type { Store } from "./db.js";
 
 export type CueRequestState = "pending" | "aired" | "missed";
@@ -51,25 +50,14 @@ const fromRow = (r: Row): CueRequest => ({
   doneMs: r.done_ms ?? undefined,
 });
 
-/** A read (no write lock, unlike Store.transaction); a failure is ONAIR_STORE_FAILED. */
-function query<T>(store: Store, what: string, run: () => T): T {
-  try {
-    return run();
-  } catch (e) {
-    if (isOnairError(e)) throw e;
-    const msg = e instanceof Error ? e.message : String(e);
-    throw new OnairError("ONAIR_STORE_FAILED", `store ${store.path}: ${what} failed: ${msg}`, { path: store.path, sqliteCode: (e as { code?: unknown }).code }, { cause: e });
-  }
-}
-
 /** Allocates the cue's splice_event_id and stores the request, in one transaction. */
 export function acceptCueRequest(store: Store, req: CueRequestInput): CueRequest {
   return store.transaction("cue request", () => {
     const spliceEventId = store.allocateSpliceEventId(req.channel);
     const createdMs = store.clock.now();
     // an id comes round again only after 2^32 − 1 cues: the old request is long closed
-    store.raw
-      .prepare(
+    store
+      .prepared(
         `INSERT INTO cue_requests (channel, splice_event_id, at_ms, immediate, duration_ms, created_ms, state, done_ms)
          VALUES (?, ?, ?, ?, ?, ?, 'pending', NULL)
          ON CONFLICT (channel, splice_event_id) DO UPDATE SET at_ms = excluded.at_ms, immediate = excluded.immediate,
@@ -82,21 +70,21 @@ export function acceptCueRequest(store: Store, req: CueRequestInput): CueRequest
 
 /** The channel's pending requests with a splice time up to `untilMs` (all without it), by time. */
 export function pendingCueRequests(store: Store, channel: string, untilMs = Number.MAX_SAFE_INTEGER): CueRequest[] {
-  return query(store, "cue request query", () =>
-    store.raw.prepare("SELECT * FROM cue_requests WHERE channel = ? AND state = 'pending' AND at_ms <= ? ORDER BY at_ms, splice_event_id").all(channel, untilMs) as Row[],
+  return store.read("cue request query", () =>
+    store.prepared("SELECT * FROM cue_requests WHERE channel = ? AND state = 'pending' AND at_ms <= ? ORDER BY at_ms, splice_event_id").all(channel, untilMs) as Row[],
   ).map(fromRow);
 }
 
 /** Every request of the channel, oldest first (status, tests). */
 export function listCueRequests(store: Store, channel: string): CueRequest[] {
-  return query(store, "cue request query", () => store.raw.prepare("SELECT * FROM cue_requests WHERE channel = ? ORDER BY created_ms, splice_event_id").all(channel) as Row[]).map(fromRow);
+  return store.read("cue request query", () => store.prepared("SELECT * FROM cue_requests WHERE channel = ? ORDER BY created_ms, splice_event_id").all(channel) as Row[]).map(fromRow);
 }
 
 /** Closes a pending request as aired or missed; false when there is none pending under that id. */
 export function closeCueRequest(store: Store, channel: string, spliceEventId: number, state: "aired" | "missed", atMs: number): boolean {
   return store.transaction("cue request update", () => {
-    const r = store.raw
-      .prepare("UPDATE cue_requests SET state = ?, done_ms = ? WHERE channel = ? AND splice_event_id = ? AND state = 'pending'")
+    const r = store
+      .prepared("UPDATE cue_requests SET state = ?, done_ms = ? WHERE channel = ? AND splice_event_id = ? AND state = 'pending'")
       .run(state, Math.round(atMs), channel, spliceEventId);
     return r.changes > 0;
   });

@@ -240,6 +240,20 @@ export class Store {
     return s;
   }
 
+  /** Runs the read `fn` without the write lock; a failure is the store's OnairError, as for a transaction. */
+  read<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw storeError(e, what, this.path);
+    }
+  }
+
+  /** A cached, timed prepared statement, for the store's companion modules (cue-requests.ts). */
+  prepared(sql: string): Database.Statement {
+    return this.st(sql);
+  }
+
   /** Runs `fn` in one IMMEDIATE transaction; any throw rolls everything back. */
   transaction<T>(what: string, fn: () => T): T {
     try {
