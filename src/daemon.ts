@@ -109,7 +109,7 @@ function storeReadiness(h: StoreHealth, store: Store): CheckResult {
     return { ok: false, reason: `store writes failing since ${since} (${code}${sqliteCode ? ` ${sqliteCode}` : ""}, first: ${what})`, since, code, sqliteCode, what };
   }
   try {
-    store.raw.prepare("SELECT 1").get();
+    store.prepared("SELECT 1").get();
     return { ok: true };
   } catch (e) {
     return { ok: false, reason: `store does not answer: ${e instanceof Error ? e.message : String(e)}` };
@@ -356,9 +356,11 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
     const now = Date.now();
     let currentItem: ChannelView["currentItem"] = null;
     let lastCue: ChannelView["lastCue"] = null;
+    const next = c.injector.nextSplice();
     let stored: ReturnType<Channel["cues"]["nextWaiting"]>;
     try {
-      stored = c.cues.nextWaiting();
+      // the injector plans an hour ahead; only without a planned splice is a cue further ahead, waiting in the store, looked up
+      if (!next) stored = c.cues.nextWaiting();
       const pf = store.presentFollowing(c.id, now);
       if (pf.present) {
         currentItem = { title: pf.present.title, start: new Date(pf.present.startMs).toISOString(), end: new Date(pf.present.startMs + pf.present.durationMs).toISOString() };
@@ -370,8 +372,6 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
       storeErrors++;
       log.error({ event: "store_error", err });
     }
-    const next = c.injector.nextSplice();
-    // the injector plans an hour ahead; an accepted cue further ahead waits in the store
     const nextCue: ChannelView["nextCue"] = next
       ? { spliceEventId: next.plan.spliceEventId, command: c.profileMode, at: new Date(now + next.seconds * 1000).toISOString(), durationSeconds: next.plan.breakDurationTicks / 90000 }
       : stored
