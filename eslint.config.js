@@ -26,5 +26,5 @@ export default tseslint.config(
     },
   },
   // preload modules for spawned daemons (node --import): plain JavaScript, outside the TS project
-  { files: ["tests/**/*.mjs"], ...tseslint.configs.disableTypeChecked },
+  { files: ["tests/**/*.mjs", "scripts/**/*.mjs"], ...tseslint.configs.disableTypeChecked },
 );
