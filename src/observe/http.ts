@@ -50,6 +50,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import * as z from "zod";
 import { systemClock, type Clock } from "../core/clock.js";
+import { backgroundTimers, type Timers } from "../core/timers.js";
 import { OnairError, isOnairError } from "../core/errors.js";
 import { checkCueDuration, checkCueTime } from "../schedule/cue-limits.js";
 import { whoToken, type AuditInput, type AuditSink } from "./audit.js";
@@ -251,6 +252,8 @@ export interface HttpServerOptions {
   /** Every token read is added here, so the logger redacts it wherever it would appear. */
   secrets?: { add(secret: string): void };
   clock?: Clock;
+  /** the event-loop probe's timer (default unref'd Node timers) */
+  timers?: Timers | undefined;
 }
 
 export interface HttpServerHandle {
@@ -392,7 +395,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   let windowStart = lastTick;
   let windowMax = 0;
   let previousMax = 0;
-  const probeTimer = setInterval(() => {
+  const timers = opts.timers ?? backgroundTimers;
+  const probeTimer = timers.setInterval(() => {
     const now = performance.now();
     const late = Math.max(0, now - lastTick - PROBE_MS);
     lastTick = now;
@@ -403,7 +407,6 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     }
     windowMax = Math.max(windowMax, late);
   }, PROBE_MS);
-  probeTimer.unref();
   const lagMs = opts.eventLoop?.probe ?? ((): number => Math.max(previousMax, windowMax, performance.now() - lastTick - PROBE_MS));
 
   // --- handlers
@@ -597,7 +600,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       resolve();
     });
   }).catch((e: unknown) => {
-    clearInterval(probeTimer);
+    timers.clearInterval(probeTimer);
     const code = (e as NodeJS.ErrnoException).code;
     throw new OnairError("ONAIR_HTTP_LISTEN_FAILED", `cannot listen on ${host}:${port}: ${code ?? String(e)}`, { host, port, code }, { cause: e });
   });
@@ -613,7 +616,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     reloadTokens,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        clearInterval(probeTimer);
+        timers.clearInterval(probeTimer);
         server.close(() => resolve());
         server.closeAllConnections();
       });
