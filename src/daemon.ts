@@ -23,6 +23,12 @@
  *
  * The global config sets the retry period of failed store writes (`store.writeRetryMs`) and
  * the delay of the catch-up backup after start (`backup.catchUpDelayMs`).
+ *
+ * Here the daemon's life, over the parts in daemon/: open (open.ts), wire the alerter and the
+ * disk watch (alert-wiring.ts), the store writes and backups (store-wiring.ts), the channel
+ * registry (registry.ts, over the pure view.ts), start HTTP (http-wiring.ts), wait; shutdown
+ * is `Daemon.closers()`, an ordered list of named closers run under the deadline
+ * (shutdown.ts). Housekeeping beside the channels is a `Part` (parts.ts) in `housekeeping`.
  */
 import { resolve } from "node:path";
 import type { Alert, Alerter } from "./alerts/index.js";
