@@ -48,6 +48,7 @@ import { recordingRoots } from "./pipeline/recordings.js";
 import { StartRetry } from "./pipeline/start-retry.js";
 import { BackupScheduler, createBackup, listBackups, type BackupResult } from "./store/backup.js";
 import { openStore, type Store } from "./store/db.js";
+import { Pruner } from "./store/retention.js";
 import { StoreWriteQueue, probeWrite, type StoreHealth } from "./store/write-queue.js";
 
 export interface DaemonOptions {
@@ -284,6 +285,19 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
     onDropped: (w) => log.error({ event: "store_write_dropped", channel: w.channel, what: w.what, message: "retry queue full: the oldest held-back row is lost" }),
   });
   metrics.ops.watchStore(store, () => writes.stats().queued);
+  // retention (store/retention.ts): 10 min after start, then daily, in small batches
+  const pruner = new Pruner({
+    store,
+    retention: cfg.file.retention,
+    onPruned: (r) => {
+      log.info({ event: "store_pruned", removed: r.removed, batches: r.batches, longestBatchMs: Math.round(r.longestBatchMs * 10) / 10 });
+      metrics.ops.notePrune(r.removed, r.atMs);
+    },
+    onError: (err) => {
+      storeErrors++;
+      log.error({ event: "store_prune_failed", err });
+    },
+  });
   const onStoreError = (channel: string) => (err: unknown, what: string): void => {
     storeErrors++;
     log.error({ event: "store_error", channel, what, err });
@@ -497,6 +511,7 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
   alerter.start();
   await Promise.all([...channels.values()].map(startChannel));
   backups.start();
+  pruner.start();
   disks.start();
   if (sd.enabled) {
     await sd.ready(`${channels.size} channel(s), HTTP ${http.url}`);
@@ -548,6 +563,7 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
         await http.close();
         await Promise.allSettled([...channels.keys()].map((id) => stopChannel(id)));
         await backups.stop();
+        await pruner.close();
         await disks.stop();
         restarts.close();
         const lost = writes.close();

@@ -178,6 +178,7 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE schedule_items;
   ALTER TABLE schedule_items_v6 RENAME TO schedule_items;
   CREATE INDEX schedule_items_channel_start ON schedule_items (channel, start_ms);
+  CREATE INDEX schedule_items_start ON schedule_items (start_ms);
 
   -- a splice_event_id is in use until busy_until_ms (its break's end plus a margin)
   CREATE TABLE splice_event_ids (
