@@ -211,6 +211,22 @@ export class Store {
     }
   }
 
+  /**
+   * A transaction whose loss at a power cut is harmless (retention's deletes, redone by the
+   * next run): committed with synchronous=NORMAL, so without the fsync that a FULL commit
+   * costs the event loop. WAL keeps the file consistent; commits before and after it stay
+   * FULL (the pragma is restored before anything else can write on this connection).
+   */
+  relaxedTransaction<T>(what: string, fn: () => T): T {
+    if (this.db.inTransaction) return this.transaction(what, fn);
+    this.db.pragma("synchronous = NORMAL");
+    try {
+      return this.transaction(what, fn);
+    } finally {
+      this.db.pragma("synchronous = FULL");
+    }
+  }
+
   // ---------------------------------------------------------------- schedule
 
   /**

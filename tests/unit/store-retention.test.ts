@@ -108,6 +108,14 @@ describe("Pruner", () => {
     await pruner.close();
   });
 
+  it("commits without fsync (synchronous=NORMAL) in a relaxed transaction, and leaves the connection at FULL", async () => {
+    expect(store.relaxedTransaction("probe", () => store.raw.pragma("synchronous", { simple: true }))).toBe(1); // NORMAL
+    expect(store.raw.pragma("synchronous", { simple: true })).toBe(2); // FULL
+    fill();
+    await new Pruner({ store, retention: RETENTION }).pruneNow();
+    expect(store.raw.pragma("synchronous", { simple: true })).toBe(2);
+  });
+
   it("yields to the event loop between batches", async () => {
     fill();
     let ticks = 0;
