@@ -89,7 +89,7 @@ describe("DVB event_ids in a 64-id space", () => {
 });
 
 describe("splice_event_ids in a 64-id space", () => {
-  it("allocates for 4 days of cues (3 API cues and 1 planned break an hour) without reusing the id of a break not over", () => {
+  it("allocates for 2 days of cues (3 API cues and 1 planned break an hour) without reusing the id of a break not over", () => {
     const busyUntil = new Map<number, number>(); // id → end of its break, as the test knows it
     let open: { id: number; atMs: number }[] = [];
     const forever = acceptCueRequest(store, { channel: "ch", atMs: T0 + 1000 * DAY, immediate: false, durationMs: 60_000 }).spliceEventId;
@@ -100,7 +100,7 @@ describe("splice_event_ids in a 64-id space", () => {
       busyUntil.set(id, endMs);
       allocations++;
     };
-    for (let step = 0; step < 3 * 24 * 4; step++) {
+    for (let step = 0; step < 3 * 24 * 2; step++) {
       clock.advance(20 * 60_000);
       for (const c of open) if (c.atMs <= clock.now()) expect(closeCueRequest(store, "ch", c.id, "aired", c.atMs)).toBe(true);
       open = open.filter((c) => c.atMs > clock.now());
@@ -111,7 +111,7 @@ describe("splice_event_ids in a 64-id space", () => {
       // the planner's break 30 min ahead, 2 min long: its id is leased without a break end
       if (step % 3 === 0) take(store.allocateSpliceEventId("ch"), clock.now() + 32 * 60_000);
     }
-    expect(allocations).toBe(384); // six times round the 64 ids
+    expect(allocations).toBe(192); // three times round the 64 ids
     expect(busyUntil.size).toBe(63);
   });
 
