@@ -44,7 +44,7 @@ import { defaultBotToken, openAudit, openDataDir, openLogger, openProfiles, reco
 import type { Part } from "./daemon/parts.js";
 import { ChannelRegistry } from "./daemon/registry.js";
 import { runClosers, type Closer } from "./daemon/shutdown.js";
-import { backupPart, StoreWiring } from "./daemon/store-wiring.js";
+import { backupPart, prunePart, StoreWiring } from "./daemon/store-wiring.js";
 import type { AuditLog } from "./observe/audit.js";
 import { resolveApiTokenFile, startHttpServer, type HttpServerHandle } from "./observe/http.js";
 import type { OnairLogger } from "./observe/logger.js";
@@ -128,8 +128,8 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
   const storeWiring = new StoreWiring({ store, cfg, log, metrics, notify });
   const registry = new ChannelRegistry({ channels, store, cfg, log, metrics, audit, storeWiring, alerts: alerter, notify, botToken });
   const disks = diskPart({ cfg, log, channels, notify, config, timers: opts.timers });
-  // beside the channels: started once they were, closed after they stopped (a retention prune or backup copies go here)
-  const housekeeping: Part[] = [backupPart({ store, cfg, log, notify }), disks];
+  // beside the channels: started once they were, closed after they stopped
+  const housekeeping: Part[] = [backupPart({ store, cfg, log, notify }), prunePart({ store, cfg, log, metrics, wiring: storeWiring }), disks];
 
   const snap = await profiles.load();
   registry.load(snap);

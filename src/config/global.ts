@@ -15,6 +15,7 @@
  *   key            --key-file / --passphrase-file, ONAIR_KEY_FILE / ONAIR_PASSPHRASE_FILE (see keys.ts)
  *   store.writeRetryMs                                  config, else 2000 (retry period of failed store writes)
  *   backup.catchUpDelayMs                               config, else 300000 (catch-up backup after start)
+ *   retention.asRunDays / retention.itemDays            config, else 400 / 30 (store/retention.ts)
  *   telegram.botToken / telegram.chatIds                config: the box's bot and chats (box-wide alerts,
  *                                                       `onair alert unit-failed`, which needs no daemon)
  */
@@ -42,6 +43,8 @@ const MAX_STORE_WRITE_RETRY_MS = 600_000;
 /** `backup.catchUpDelayMs`: the catch-up backup after start (store/backup.ts BackupScheduler), 0–1 day. */
 export const DEFAULT_BACKUP_CATCH_UP_DELAY_MS = 300_000;
 const MAX_BACKUP_CATCH_UP_DELAY_MS = 86_400_000;
+/** `retention.*` (store/retention.ts): as-run and cue rows 400 days, items 30 days after they ended. */
+export const DEFAULT_RETENTION = { asRunDays: 400, itemDays: 30 } as const;
 
 /** `file:/path`, `env:NAME` or `credential:NAME` ($CREDENTIALS_DIRECTORY/NAME). Never the secret itself. */
 export const secretRefSchema = z
@@ -82,6 +85,24 @@ export const globalConfigSchema = z.strictObject({
         .describe("Delay (ms) after start of the catch-up backup, taken when the newest is over a day old"),
     })
     .default({ catchUpDelayMs: DEFAULT_BACKUP_CATCH_UP_DELAY_MS }),
+  retention: z
+    .strictObject({
+      asRunDays: z
+        .number()
+        .int()
+        .min(1)
+        .max(36_500)
+        .default(DEFAULT_RETENTION.asRunDays)
+        .describe("Days the as-run log, cues and closed cue requests are kept"),
+      itemDays: z
+        .number()
+        .int()
+        .min(2)
+        .max(36_500)
+        .default(DEFAULT_RETENTION.itemDays)
+        .describe("Days schedule items and breaks are kept after they ended (at least 2: out of the EIT, event_id free)"),
+    })
+    .default(DEFAULT_RETENTION),
   http: z
     .strictObject({
       listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, "expected HOST:PORT").default(DEFAULT_HTTP),

@@ -12,6 +12,7 @@ import type { ResolvedConfig } from "../config/global.js";
 import type { OnairLogger } from "../observe/logger.js";
 import type { OnairMetrics } from "../observe/metrics.js";
 import type { CheckResult } from "../observe/readiness.js";
+import { Pruner } from "../store/retention.js";
 import { BackupScheduler, createBackup, listBackups, type BackupResult } from "../store/backup.js";
 import type { Store } from "../store/db.js";
 import { StoreWriteQueue, probeWrite, type StoreHealth } from "../store/write-queue.js";
@@ -161,5 +162,23 @@ export function backupPart({ store, cfg, log, notify }: Omit<StoreWiringOptions,
     "backups",
     () => backups.start(),
     () => backups.stop(),
+  );
+}
+
+/** Retention (store/retention.ts) as a part: 10 min after start, then daily, in small batches. */
+export function prunePart({ store, cfg, log, metrics, wiring }: Omit<StoreWiringOptions, "notify"> & { wiring: StoreWiring }): Part {
+  const pruner = new Pruner({
+    store,
+    retention: cfg.file.retention,
+    onPruned: (r) => {
+      log.info({ event: "store_pruned", removed: r.removed, batches: r.batches, longestBatchMs: Math.round(r.longestBatchMs * 10) / 10 });
+      metrics.ops.notePrune(r.removed, r.atMs);
+    },
+    onError: (err) => wiring.failed(err, undefined, "retention prune"),
+  });
+  return part(
+    "retention",
+    () => pruner.start(),
+    () => pruner.close(),
   );
 }

@@ -1,6 +1,7 @@
 /**
  * Operator metrics (issue #23): HTTP request durations by templated route, store query
- * durations, store file size, write-queue depth, and the memory of the daemon's cgroup.
+ * durations, store file size, write-queue depth, retention (rows pruned by table, last
+ * prune time), and the memory of the daemon's cgroup.
  *
  * Contracts:
  * - `route` label values come from `routeTemplate` only (a fixed set: the API's templates,
@@ -10,7 +11,7 @@
  * - Sources that throw or files that are missing give no series, never a failed scrape.
  */
 import { stat } from "node:fs/promises";
-import { Gauge, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Store } from "../store/db.js";
 import { readCgroupMemory, type CgroupPaths } from "./cgroup.js";
 
@@ -60,6 +61,8 @@ export interface OpsMetrics {
   setStoreFiles(files: StoreFiles): void;
   /** Times the store's queries and exports its size and write-queue depth. */
   watchStore(store: Store, queueDepth: () => number): void;
+  /** One retention run (store/retention.ts): rows removed by table, and its time. */
+  notePrune(removed: Readonly<Record<string, number>>, atMs: number): void;
 }
 
 async function fileBytes(path: string): Promise<number> {
@@ -112,8 +115,23 @@ export function createOpsMetrics(registry: Registry, cgroup: CgroupPaths = {}): 
       }
     },
   });
+  const pruned = new Counter({
+    name: "onair_store_pruned_rows_total",
+    help: "Store rows removed by retention, by table.",
+    labelNames: ["table"],
+    registers: [registry],
+  });
+  const lastPrune = new Gauge({
+    name: "onair_store_last_prune_timestamp_seconds",
+    help: "When retention last pruned the store (Unix time); 0 before the first run.",
+    registers: [registry],
+  });
   registerCgroupGauges(registry, cgroup);
   return {
+    notePrune(removed, atMs) {
+      for (const [table, rows] of Object.entries(removed)) pruned.inc({ table }, rows);
+      lastPrune.set(atMs / 1000);
+    },
     observeHttp(method, route, status, seconds) {
       http.observe({ method: HTTP_METHODS.has(method) ? method : "other", route, status: String(status) }, seconds);
     },

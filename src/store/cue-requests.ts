@@ -9,6 +9,7 @@
  *   (its time passed while nothing could air it).
  */
 import type { Store } from "./db.js";
+import { extendSpliceLease } from "./event-ids.js";
 
 export type CueRequestState = "pending" | "aired" | "missed";
 
@@ -53,9 +54,9 @@ const fromRow = (r: Row): CueRequest => ({
 /** Allocates the cue's splice_event_id and stores the request, in one transaction. */
 export function acceptCueRequest(store: Store, req: CueRequestInput): CueRequest {
   return store.transaction("cue request", () => {
-    const spliceEventId = store.allocateSpliceEventId(req.channel);
     const createdMs = store.clock.now();
-    // an id comes round again only after 2^32 − 1 cues: the old request is long closed
+    const spliceEventId = store.allocateSpliceEventId(req.channel, { breakEndMs: Math.max(req.atMs, createdMs) + req.durationMs });
+    // an id comes round again only when its break is over (event-ids.ts): the old request is closed
     store
       .prepared(
         `INSERT INTO cue_requests (channel, splice_event_id, at_ms, immediate, duration_ms, created_ms, state, done_ms)
@@ -70,22 +71,32 @@ export function acceptCueRequest(store: Store, req: CueRequestInput): CueRequest
 
 /** The channel's pending requests with a splice time up to `untilMs` (all without it), by time. */
 export function pendingCueRequests(store: Store, channel: string, untilMs = Number.MAX_SAFE_INTEGER): CueRequest[] {
-  return store.read("cue request query", () =>
-    store.prepared("SELECT * FROM cue_requests WHERE channel = ? AND state = 'pending' AND at_ms <= ? ORDER BY at_ms, splice_event_id").all(channel, untilMs) as Row[],
-  ).map(fromRow);
+  const sql = "SELECT * FROM cue_requests WHERE channel = ? AND state = 'pending' AND at_ms <= ? ORDER BY at_ms, splice_event_id";
+  return store.read("cue request query", () => store.prepared(sql).all(channel, untilMs) as Row[]).map(fromRow);
 }
 
 /** Every request of the channel, oldest first (status, tests). */
 export function listCueRequests(store: Store, channel: string): CueRequest[] {
-  return store.read("cue request query", () => store.prepared("SELECT * FROM cue_requests WHERE channel = ? ORDER BY created_ms, splice_event_id").all(channel) as Row[]).map(fromRow);
+  const sql = "SELECT * FROM cue_requests WHERE channel = ? ORDER BY created_ms, splice_event_id";
+  return store.read("cue request query", () => store.prepared(sql).all(channel) as Row[]).map(fromRow);
 }
 
-/** Closes a pending request as aired or missed; false when there is none pending under that id. */
+/**
+ * Closes a pending request as aired or missed; false when there is none pending under that id.
+ * An aired break keeps its splice_event_id leased until it is over (from `atMs`, when it aired).
+ */
 export function closeCueRequest(store: Store, channel: string, spliceEventId: number, state: "aired" | "missed", atMs: number): boolean {
   return store.transaction("cue request update", () => {
     const r = store
       .prepared("UPDATE cue_requests SET state = ?, done_ms = ? WHERE channel = ? AND splice_event_id = ? AND state = 'pending'")
       .run(state, Math.round(atMs), channel, spliceEventId);
+    if (r.changes > 0 && state === "aired") {
+      const durationMs = store
+        .prepared("SELECT duration_ms FROM cue_requests WHERE channel = ? AND splice_event_id = ?")
+        .pluck()
+        .get(channel, spliceEventId) as number;
+      extendSpliceLease(store, channel, spliceEventId, Math.round(atMs) + durationMs);
+    }
     return r.changes > 0;
   });
 }

@@ -1,6 +1,7 @@
 /**
  * The store: one SQLite file (better-sqlite3) holding the schedule, standalone breaks, the
- * DVB event_id and splice_event_id counters, cues and the as-run log.
+ * DVB event_id and splice_event_id cursors and leases (event-ids.ts), cues and the as-run
+ * log. Schedule imports are in schedule-write.ts, retention in retention.ts.
  *
  * Pragmas: WAL, busy_timeout 5000 ms, foreign_keys ON, synchronous FULL. FULL rather than
  * NORMAL because a splice_event_id must survive a power cut once its cue may have been
@@ -15,90 +16,25 @@ import { chmodSync, mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { systemClock, type Clock } from "../core/clock.js";
 import { OnairError, isOnairError } from "../core/errors.js";
-import {
-  EVENT_ID_MAX,
-  EVENT_ID_MIN,
-  eventKey,
-  type ItemBreak,
-  type ScheduleItem,
-  type ScheduleItemInput,
-  type StandaloneBreak,
-} from "../schedule/model.js";
+import type { ItemBreak, ScheduleItem, ScheduleItemInput, StandaloneBreak } from "../schedule/model.js";
+import { MAX_ITEM_DURATION_MS, allocateSpliceId, idSpaceOf, type IdSpace } from "./event-ids.js";
 import { MIGRATIONS } from "./migrations.js";
 import { timeStatement, timed, type QueryObserver } from "./query-timing.js";
+import { replaceWindow, type ReplaceResult, type StandaloneBreakInput } from "./schedule-write.js";
+import type { AsRunEntry, AsRunInput, AsRunQuery, CueInput, CueRecord } from "./types.js";
+
+export type { AsRunEntry, AsRunInput, AsRunQuery, CueInput, CueRecord } from "./types.js";
+export type { ReplaceResult } from "./schedule-write.js";
+export { MAX_ITEM_DURATION_MS, SPLICE_EVENT_ID_MAX, type IdSpace } from "./event-ids.js";
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
-export const SPLICE_EVENT_ID_MAX = 0xffffffff;
-/** Longest item the store accepts (7 days); lets range queries use the start index. */
-export const MAX_ITEM_DURATION_MS = 7 * 24 * 3600_000;
 
 export interface OpenStoreOptions {
   clock?: Clock;
   /** busy_timeout in ms (default 5000). */
   busyTimeoutMs?: number;
-}
-
-export interface ReplaceResult {
-  /** Items written. */
-  inserted: number;
-  /** Of those, items that kept the event_id of an identical stored item. */
-  keptEventIds: number;
-  /** Stored items removed from the window. */
-  removed: number;
-  /** Stored items that started before the window and were cut at its start. */
-  truncated: number;
-  /** Standalone breaks written (JSON imports). */
-  breaks: number;
-}
-
-export interface CueInput {
-  channel: string;
-  spliceEventId: number;
-  /** e.g. "out", "in", "cancel", "time_signal", "null" */
-  kind: string;
-  scheduledMs?: number | undefined;
-  pts?: number | undefined;
-  /** base64 of the splice_info_section */
-  section?: string | undefined;
-  details?: unknown;
-}
-
-export interface CueRecord extends CueInput {
-  id: number;
-  createdMs: number;
-  sentMs?: number | undefined;
-}
-
-export interface AsRunInput {
-  channel: string;
-  /** e.g. "item", "cue", "break", "slate" */
-  kind: string;
-  scheduledMs?: number | undefined;
-  /** defaults to the store clock's now */
-  actualMs?: number | undefined;
-  pts?: number | undefined;
-  /** DVB event_id for items, splice_event_id for cues */
-  eventId?: number | undefined;
-  details?: unknown;
-}
-
-export interface AsRunEntry {
-  id: number;
-  channel: string;
-  kind: string;
-  scheduledMs?: number | undefined;
-  actualMs: number;
-  pts?: number | undefined;
-  eventId?: number | undefined;
-  details?: unknown;
-}
-
-export interface AsRunQuery {
-  channel?: string;
-  kind?: string;
-  fromMs?: number;
-  toMs?: number;
-  limit?: number;
+  /** Size of the DVB event_id and splice_event_id spaces (defaults: 65535, 2^32 − 1); tests shrink them. */
+  idSpace?: Partial<IdSpace>;
 }
 
 interface ItemRow {
@@ -138,7 +74,12 @@ function storeError(e: unknown, what: string, path: string): OnairError {
     return new OnairError("ONAIR_STORE_BUSY", `store ${path} is busy (${what}): ${msg}`, { path, sqliteCode: code }, { cause: e });
   }
   if (code === "SQLITE_READONLY" || code === "SQLITE_CANTOPEN" || code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {
-    return new OnairError("ONAIR_STORE_OPEN_FAILED", `cannot use store ${path} (${what}): ${msg}`, { path, sqliteCode: code }, { cause: e });
+    return new OnairError(
+      "ONAIR_STORE_OPEN_FAILED",
+      `cannot use store ${path} (${what}): ${msg}`,
+      { path, sqliteCode: code },
+      { cause: e },
+    );
   }
   return new OnairError("ONAIR_STORE_FAILED", `store ${path}: ${what} failed: ${msg}`, { path, sqliteCode: code }, { cause: e });
 }
@@ -157,14 +98,17 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
   try {
     db.pragma("journal_mode = WAL");
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
-    db.pragma("foreign_keys = ON");
     db.pragma("synchronous = FULL");
+    // foreign keys off while migrating (better-sqlite3 turns them on by default): a table
+    // rebuild (migration 6) must not cascade
+    db.pragma("foreign_keys = OFF");
     migrate(db, path);
+    db.pragma("foreign_keys = ON");
   } catch (e) {
     db.close();
     throw storeError(e, "open", path);
   }
-  return new Store(db, path, opts.clock ?? systemClock);
+  return new Store(db, path, opts.clock ?? systemClock, idSpaceOf(opts.idSpace));
 }
 
 /** Store file mode. */
@@ -203,6 +147,8 @@ function migrate(db: Database.Database, path: string): void {
       db.exec(MIGRATIONS[v]);
       db.pragma(`user_version = ${v + 1}`);
     }
+    const broken = db.pragma("foreign_key_check") as unknown[];
+    if (broken.length > 0) throw new Error(`migration left ${broken.length} broken foreign key(s)`);
   }).immediate();
 }
 
@@ -215,6 +161,8 @@ export class Store {
     private readonly db: Database.Database,
     readonly path: string,
     readonly clock: Clock,
+    /** The id spaces allocation wraps in (event-ids.ts). */
+    readonly idSpace: IdSpace = idSpaceOf(undefined),
   ) {}
 
   /** The better-sqlite3 handle, for backup and tests. */
@@ -263,6 +211,22 @@ export class Store {
     }
   }
 
+  /**
+   * A transaction whose loss at a power cut is harmless (retention's deletes, redone by the
+   * next run): committed with synchronous=NORMAL, so without the fsync that a FULL commit
+   * costs the event loop. WAL keeps the file consistent; commits before and after it stay
+   * FULL (the pragma is restored before anything else can write on this connection).
+   */
+  relaxedTransaction<T>(what: string, fn: () => T): T {
+    if (this.db.inTransaction) return this.transaction(what, fn);
+    this.db.pragma("synchronous = NORMAL");
+    try {
+      return this.transaction(what, fn);
+    } finally {
+      this.db.pragma("synchronous = FULL");
+    }
+  }
+
   // ---------------------------------------------------------------- schedule
 
   /**
@@ -285,118 +249,10 @@ export class Store {
     windowStartMs: number,
     windowEndMs: number,
     items: ScheduleItemInput[],
-    breaks?: { startMs: number; durationMs: number; breakId?: string | undefined }[],
+    breaks?: StandaloneBreakInput[],
   ): ReplaceResult {
-    return this.transaction("schedule import", () => {
-      const old = this.st(
-        "SELECT id, start_ms, duration_ms, title, event_id, media FROM schedule_items WHERE channel = ? AND start_ms >= ? AND start_ms < ?",
-      ).all(channel, windowStartMs, windowEndMs) as Pick<ItemRow, "id" | "start_ms" | "duration_ms" | "title" | "event_id" | "media">[];
-      // XMLTV carries no media: an unchanged item (event_id kept) keeps its media, like its breaks
-      const oldMedia = new Map<number, string>();
-      if (!breaks) for (const r of old) if (r.media !== null) oldMedia.set(r.event_id, r.media);
-      const reusable = new Map<string, number>();
-      const oldBreaks = new Map<number, ItemBreak[]>();
-      for (const r of old) reusable.set(eventKey({ startMs: r.start_ms, durationMs: r.duration_ms, title: r.title }), r.event_id);
-      if (!breaks && old.length > 0) {
-        const rows = this.st(
-          `SELECT i.event_id, b.offset_ms, b.duration_ms, b.break_id FROM item_breaks b JOIN schedule_items i ON i.id = b.item_id
-           WHERE i.channel = ? AND i.start_ms >= ? AND i.start_ms < ? ORDER BY b.offset_ms`,
-        ).all(channel, windowStartMs, windowEndMs) as { event_id: number; offset_ms: number; duration_ms: number; break_id: string | null }[];
-        for (const b of rows) {
-          let l = oldBreaks.get(b.event_id);
-          if (!l) oldBreaks.set(b.event_id, (l = []));
-          l.push({ offsetMs: b.offset_ms, durationMs: b.duration_ms, breakId: b.break_id ?? undefined });
-        }
-      }
-      this.st("DELETE FROM schedule_items WHERE channel = ? AND start_ms >= ? AND start_ms < ?").run(channel, windowStartMs, windowEndMs);
-
-      const straddling = this.st(
-        "SELECT id, start_ms FROM schedule_items WHERE channel = ? AND start_ms < ? AND start_ms >= ? AND start_ms + duration_ms > ?",
-      ).all(channel, windowStartMs, windowStartMs - MAX_ITEM_DURATION_MS, windowStartMs) as { id: number; start_ms: number }[];
-      for (const r of straddling) {
-        const dur = windowStartMs - r.start_ms;
-        this.st("UPDATE schedule_items SET duration_ms = ? WHERE id = ?").run(dur, r.id);
-        this.st("DELETE FROM item_breaks WHERE item_id = ? AND offset_ms >= ?").run(r.id, dur);
-      }
-
-      const inUse = new Set<number>(
-        (this.st("SELECT event_id FROM schedule_items WHERE channel = ?").pluck().all(channel) as number[]),
-      );
-      const assigned: number[] = new Array<number>(items.length);
-      const keptId: boolean[] = new Array<boolean>(items.length).fill(false);
-      let kept = 0;
-      for (let i = 0; i < items.length; i++) {
-        const key = eventKey(items[i]);
-        const id = reusable.get(key);
-        if (id !== undefined && !inUse.has(id)) {
-          reusable.delete(key);
-          inUse.add(id);
-          assigned[i] = id;
-          keptId[i] = true;
-          kept++;
-        }
-      }
-      const counter = this.st("SELECT last_id FROM event_id_counters WHERE channel = ?").pluck().get(channel) as number | undefined;
-      let last = counter ?? 0;
-      for (let i = 0; i < items.length; i++) {
-        if (assigned[i] !== undefined) continue;
-        let tries = 0;
-        do {
-          last = last >= EVENT_ID_MAX ? EVENT_ID_MIN : last + 1;
-          if (++tries > EVENT_ID_MAX) {
-            throw new OnairError("ONAIR_SCHEDULE_EVENT_IDS_EXHAUSTED", `channel ${channel} has no free DVB event_id left`, { channel });
-          }
-        } while (inUse.has(last));
-        inUse.add(last);
-        assigned[i] = last;
-      }
-      if (last !== (counter ?? 0)) {
-        this.st(
-          "INSERT INTO event_id_counters (channel, last_id) VALUES (?, ?) ON CONFLICT (channel) DO UPDATE SET last_id = excluded.last_id",
-        ).run(channel, last);
-      }
-
-      const ins = this.st(
-        `INSERT INTO schedule_items (channel, start_ms, duration_ms, title, subtitle, description, language, genre,
-           content_l1, content_l2, rating_system, rating_value, rating_age, episode_nums, event_id, media)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      const insBreak = this.st("INSERT INTO item_breaks (item_id, offset_ms, duration_ms, break_id) VALUES (?, ?, ?, ?)");
-      for (let i = 0; i < items.length; i++) {
-        const it = items[i];
-        const r = ins.run(
-          channel,
-          it.startMs,
-          it.durationMs,
-          it.title,
-          it.subtitle ?? null,
-          it.description ?? null,
-          it.language ?? null,
-          it.genre ?? null,
-          it.content?.level1 ?? null,
-          it.content?.level2 ?? null,
-          it.parentalRating?.system ?? null,
-          it.parentalRating?.value ?? null,
-          it.parentalRating?.minAge ?? null,
-          it.episodeNums && it.episodeNums.length > 0 ? JSON.stringify(it.episodeNums) : null,
-          assigned[i],
-          it.media ?? (keptId[i] ? oldMedia.get(assigned[i]) : undefined) ?? null,
-        );
-        const itemBreaks = it.breaks && it.breaks.length > 0 ? it.breaks : keptId[i] ? oldBreaks.get(assigned[i]) : undefined;
-        if (itemBreaks) {
-          for (const b of itemBreaks) insBreak.run(r.lastInsertRowid, b.offsetMs, b.durationMs, b.breakId ?? null);
-        }
-      }
-
-      let breakCount = 0;
-      if (breaks) {
-        this.st("DELETE FROM breaks WHERE channel = ? AND start_ms >= ? AND start_ms < ?").run(channel, windowStartMs, windowEndMs);
-        const insB = this.st("INSERT INTO breaks (channel, start_ms, duration_ms, break_id) VALUES (?, ?, ?, ?)");
-        for (const b of breaks) insB.run(channel, b.startMs, b.durationMs, b.breakId ?? null);
-        breakCount = breaks.length;
-      }
-      return { inserted: items.length, keptEventIds: kept, removed: old.length, truncated: straddling.length, breaks: breakCount };
-    });
+    const w = { channel, fromMs: windowStartMs, toMs: windowEndMs, nowMs: this.clock.now(), eventIdMax: this.idSpace.eventIdMax };
+    return this.transaction("schedule import", () => replaceWindow(this, w, items, breaks));
   }
 
   /** Items of the channel that overlap [fromMs, toMs) (whole schedule without bounds), by start. */
@@ -418,7 +274,9 @@ export class Store {
       for (const b of breakRows) {
         let list = byItem.get(b.item_id);
         if (!list) byItem.set(b.item_id, (list = []));
-        list.push(b.break_id === null ? { offsetMs: b.offset_ms, durationMs: b.duration_ms } : { offsetMs: b.offset_ms, durationMs: b.duration_ms, breakId: b.break_id });
+        const itemBreak: ItemBreak = { offsetMs: b.offset_ms, durationMs: b.duration_ms };
+        if (b.break_id !== null) itemBreak.breakId = b.break_id;
+        list.push(itemBreak);
       }
       return rows.map((r) => rowToItem(r, byItem.get(r.id) ?? []));
     } catch (e) {
@@ -466,7 +324,11 @@ export class Store {
     const from = fromMs ?? Number.MIN_SAFE_INTEGER;
     const to = toMs ?? Number.MAX_SAFE_INTEGER;
     return this.transaction("schedule clear", () => {
-      const items = this.st("DELETE FROM schedule_items WHERE channel = ? AND start_ms >= ? AND start_ms < ?").run(channel, from, to).changes;
+      const items = this.st("DELETE FROM schedule_items WHERE channel = ? AND start_ms >= ? AND start_ms < ?").run(
+        channel,
+        from,
+        to,
+      ).changes;
       const breaks = this.st("DELETE FROM breaks WHERE channel = ? AND start_ms >= ? AND start_ms < ?").run(channel, from, to).changes;
       return { items, breaks };
     });
@@ -480,21 +342,16 @@ export class Store {
   // ---------------------------------------------------------------- splice ids, cues
 
   /**
-   * Hands out the channel's next splice_event_id and persists it before returning (one
-   * IMMEDIATE transaction, synchronous=FULL), so an id is never handed out twice, across
-   * restarts, crashes and concurrent processes. Ids run 1…2^32−1 and wrap to 1; 0 is never
-   * used (some splicers treat 0 as "no id").
+   * Hands out the channel's next free splice_event_id and persists it, with its lease, before
+   * returning (one IMMEDIATE transaction, synchronous=FULL), so an id still in use is never
+   * handed out again, across restarts, crashes and concurrent processes. Ids run 1…2^32−1
+   * and wrap to 1, skipping ids in use; 0 is never used (some splicers treat 0 as "no id").
+   * `breakEndMs`: when the break ends, if known (the lease rules are in event-ids.ts).
    */
-  allocateSpliceEventId(channel: string): number {
-    return this.transaction("splice_event_id allocation", () => {
-      return this.st(
-        `INSERT INTO splice_counters (channel, last_id) VALUES (?, 1)
-         ON CONFLICT (channel) DO UPDATE SET last_id = CASE WHEN last_id >= ${SPLICE_EVENT_ID_MAX} THEN 1 ELSE last_id + 1 END
-         RETURNING last_id`,
-      )
-        .pluck()
-        .get(channel) as number;
-    });
+  allocateSpliceEventId(channel: string, opts: { breakEndMs?: number } = {}): number {
+    return this.transaction("splice_event_id allocation", () =>
+      allocateSpliceId(this, channel, this.clock.now(), this.idSpace.spliceEventIdMax, opts.breakEndMs),
+    );
   }
 
   /** Records a planned cue (before it is sent). Returns its row id. */

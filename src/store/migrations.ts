@@ -146,4 +146,52 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX daemon_runs_instance ON daemon_runs (instance, id);
   `,
+  // 6: ids that never run out and retention (issue #23, store/event-ids.ts, store/retention.ts):
+  //    - schedule_items without UNIQUE (channel, event_id): an event_id comes round again once
+  //      its item is over and out of the EPG window, while the past item is still kept
+  //      (rebuilt the SQLite way; migrate() runs migrations with foreign keys off, so the
+  //      DROP does not cascade to item_breaks, which then refer to the rebuilt table);
+  //    - splice_event_ids: the lease of each splice_event_id handed out;
+  //    - indexes for pruning by age.
+  `
+  CREATE TABLE schedule_items_v6 (
+    id            INTEGER PRIMARY KEY,
+    channel       TEXT    NOT NULL,
+    start_ms      INTEGER NOT NULL,            -- UTC epoch ms
+    duration_ms   INTEGER NOT NULL CHECK (duration_ms > 0),
+    title         TEXT    NOT NULL,
+    subtitle      TEXT,
+    description   TEXT,
+    language      TEXT,
+    genre         TEXT,
+    content_l1    INTEGER CHECK (content_l1 BETWEEN 0 AND 15),
+    content_l2    INTEGER CHECK (content_l2 BETWEEN 0 AND 15),
+    rating_system TEXT,
+    rating_value  TEXT,
+    rating_age    INTEGER,
+    episode_nums  TEXT,                        -- JSON [{system, value}]
+    event_id      INTEGER NOT NULL CHECK (event_id BETWEEN 1 AND 65535),
+    media         TEXT
+  );
+  INSERT INTO schedule_items_v6 SELECT id, channel, start_ms, duration_ms, title, subtitle, description, language, genre,
+    content_l1, content_l2, rating_system, rating_value, rating_age, episode_nums, event_id, media FROM schedule_items;
+  DROP TABLE schedule_items;
+  ALTER TABLE schedule_items_v6 RENAME TO schedule_items;
+  CREATE INDEX schedule_items_channel_start ON schedule_items (channel, start_ms);
+  CREATE INDEX schedule_items_start ON schedule_items (start_ms);
+
+  -- a splice_event_id is in use until busy_until_ms (its break's end plus a margin)
+  CREATE TABLE splice_event_ids (
+    channel         TEXT    NOT NULL,
+    splice_event_id INTEGER NOT NULL,
+    busy_until_ms   INTEGER NOT NULL,
+    PRIMARY KEY (channel, splice_event_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX splice_event_ids_until ON splice_event_ids (busy_until_ms);
+
+  CREATE INDEX asrun_actual ON asrun (actual_ms);
+  CREATE INDEX cues_created ON cues (created_ms);
+  CREATE INDEX cue_requests_done ON cue_requests (done_ms) WHERE state <> 'pending';
+  CREATE INDEX breaks_start ON breaks (start_ms);
+  `,
 ];

@@ -141,7 +141,8 @@ export function markOutboxRetry(store: Store, id: number, nextAttemptMs: number,
   store.transaction("alert retry", () => {
     st(
       store,
-      `UPDATE alert_outbox SET next_attempt_ms = ?, lease_owner = NULL, lease_until_ms = NULL, last_error = coalesce(?, last_error) WHERE id = ? AND ${PENDING}`,
+      `UPDATE alert_outbox SET next_attempt_ms = ?, lease_owner = NULL, lease_until_ms = NULL, last_error = coalesce(?, last_error)
+       WHERE id = ? AND ${PENDING}`,
     ).run(nextAttemptMs, error ?? null, id);
   });
 }

@@ -91,7 +91,9 @@ export interface BeginRun {
 export function beginRun(store: Store, o: BeginRun): { id: number; ended: RunEnd[] } {
   const db = store.raw;
   return store.transaction("daemon run start", () => {
-    const open = db.prepare("SELECT id, pid, started_ms FROM daemon_runs WHERE instance = ? AND outcome IS NULL").all(o.instance) as Array<{ id: number; pid: number; started_ms: number }>;
+    const open = db
+      .prepare("SELECT id, pid, started_ms FROM daemon_runs WHERE instance = ? AND outcome IS NULL")
+      .all(o.instance) as Array<{ id: number; pid: number; started_ms: number }>;
     const close = db.prepare("UPDATE daemon_runs SET outcome = 'unclean', ended_ms = ?, report = ?, error = ? WHERE id = ?");
     for (const r of open) {
       const rep = o.findReport?.(r.pid, r.started_ms);

@@ -113,6 +113,13 @@ describe("global config", () => {
     expect(r.http).toEqual({ host: "127.0.0.1", port: 9780, listen: "127.0.0.1:9780", maxConnections: 64 });
   });
 
+  it("reads retention.asRunDays and retention.itemDays (defaults 400 and 30), items kept at least 2 days", () => {
+    expect(parseGlobalConfig("")).toMatchObject({ retention: { asRunDays: 400, itemDays: 30 } });
+    expect(parseGlobalConfig("retention: { asRunDays: 90 }\n")).toMatchObject({ retention: { asRunDays: 90, itemDays: 30 } });
+    expect(() => parseGlobalConfig("retention: { itemDays: 1 }\n")).toThrow(/retention\.itemDays/);
+    expect(() => parseGlobalConfig("retention: { asRunDays: 0 }\n")).toThrow(/retention\.asRunDays/);
+  });
+
   it("reads store.writeRetryMs and backup.catchUpDelayMs (defaults 2 s and 5 min), in range", () => {
     expect(parseGlobalConfig("")).toMatchObject({ store: { writeRetryMs: 2000 }, backup: { catchUpDelayMs: 300_000 } });
     expect(parseGlobalConfig("store: { writeRetryMs: 500 }\nbackup: { catchUpDelayMs: 0 }\n")).toMatchObject({ store: { writeRetryMs: 500 }, backup: { catchUpDelayMs: 0 } });

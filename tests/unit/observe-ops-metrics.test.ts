@@ -48,6 +48,16 @@ describe("store metrics", () => {
     }
   });
 
+  test("count rows pruned by table and export the last prune time", async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.ops.notePrune({ asrun: 1200, cues: 0 }, 1_764_547_200_000);
+    metrics.ops.notePrune({ asrun: 5, cues: 2 }, 1_764_633_600_000);
+    const lines = (await metrics.scrape()).split("\n");
+    expect(lines).toContain('onair_store_pruned_rows_total{table="asrun"} 1205');
+    expect(lines).toContain('onair_store_pruned_rows_total{table="cues"} 2');
+    expect(lines).toContain("onair_store_last_prune_timestamp_seconds 1764633600");
+  });
+
   test("no store watched: no size series, queue depth 0", async () => {
     const text = await createMetrics({ defaultMetrics: false }).scrape();
     expect(text).not.toMatch(/^onair_store_size_bytes\{/m);

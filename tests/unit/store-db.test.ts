@@ -6,6 +6,7 @@ import path from "node:path";
 import { ManualClock } from "../../src/core/clock.js";
 import { OnairError } from "../../src/core/errors.js";
 import { SCHEMA_VERSION, SPLICE_EVENT_ID_MAX, openStore, type Store } from "../../src/store/db.js";
+import { MIGRATIONS } from "../../src/store/migrations.js";
 
 let dir: string;
 const open: Store[] = [];
@@ -82,6 +83,26 @@ describe("openStore", () => {
     expect(b.queryAsRun({ channel: "c" })).toHaveLength(1);
   });
 
+  it("keeps items and their breaks when migration 6 rebuilds schedule_items, and then lets past items share an event id", () => {
+    const file = path.join(dir, "v5.db");
+    const db = new Database(file);
+    for (let v = 0; v < 5; v++) db.exec(MIGRATIONS[v]);
+    db.pragma("user_version = 5");
+    db.pragma("foreign_keys = ON");
+    const item = db.prepare("INSERT INTO schedule_items (channel, start_ms, duration_ms, title, event_id, media) VALUES ('c', 1000, 60000, 'old', 7, 'a.mp4')");
+    const itemId = Number(item.run().lastInsertRowid);
+    db.prepare("INSERT INTO item_breaks (item_id, offset_ms, duration_ms, break_id) VALUES (?, 5000, 30000, 'b1')").run(itemId);
+    db.close();
+    const s = storeAt(file);
+    expect(s.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(s.listItems("c")).toEqual([
+      expect.objectContaining({ id: itemId, eventId: 7, media: "a.mp4", breaks: [{ offsetMs: 5000, durationMs: 30000, breakId: "b1" }] }),
+    ]);
+    s.raw.prepare("INSERT INTO schedule_items (channel, start_ms, duration_ms, title, event_id) VALUES ('c', 2000000, 60000, 'new', 7)").run();
+    s.raw.prepare("DELETE FROM schedule_items WHERE id = ?").run(itemId);
+    expect(s.raw.prepare("SELECT count(*) FROM item_breaks").pluck().get()).toBe(0); // the cascade refers to the rebuilt table
+  });
+
   it("migrates an empty SQLite file created elsewhere", () => {
     const file = path.join(dir, "plain.db");
     new Database(file).close();
@@ -131,13 +152,18 @@ describe("splice_event_id allocation", () => {
     expect(new Set(ids).size).toBe(100);
   });
 
-  it("wraps after 2^32-1 to 1, never using 0", () => {
-    const s = storeAt();
-    s.allocateSpliceEventId("ch");
+  it("wraps after 2^32-1 to 1, never using 0, skipping ids whose break is not over", () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const s = storeAt(undefined, clock);
+    s.allocateSpliceEventId("ch", { breakEndMs: clock.now() + 60_000 }); // 1
+    s.allocateSpliceEventId("ch", { breakEndMs: clock.now() + 5 * 3600_000 }); // 2
     s.raw.prepare("UPDATE splice_counters SET last_id = ? WHERE channel = ?").run(SPLICE_EVENT_ID_MAX - 1, "ch");
     expect(s.allocateSpliceEventId("ch")).toBe(0xffffffff);
+    expect(s.allocateSpliceEventId("ch")).toBe(3);
+    s.raw.prepare("UPDATE splice_counters SET last_id = ? WHERE channel = ?").run(SPLICE_EVENT_ID_MAX, "ch");
+    clock.advance(2 * 3600_000); // 1's break ended over an hour ago, 2's is still on
     expect(s.allocateSpliceEventId("ch")).toBe(1);
-    expect(s.allocateSpliceEventId("ch")).toBe(2);
+    expect(s.allocateSpliceEventId("ch")).toBe(4);
   });
 
   it("keeps an allocated id even when the caller's later work fails", () => {

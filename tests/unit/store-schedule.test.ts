@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { ManualClock } from "../../src/core/clock.js";
 import { openStore, type Store } from "../../src/store/db.js";
 import type { ScheduleItemInput } from "../../src/schedule/model.js";
 
@@ -12,7 +13,8 @@ let store: Store;
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "onair-sched-"));
-  store = openStore(path.join(dir, "onair.db"));
+  // now = T0: the items of these tests are current or coming, so their event ids are in use
+  store = openStore(path.join(dir, "onair.db"), { clock: new ManualClock(T0) });
 });
 afterEach(() => {
   store.close();
