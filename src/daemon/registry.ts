@@ -173,8 +173,7 @@ export class ChannelRegistry {
       // the injector plans an hour ahead; only without a planned splice is a cue further ahead, waiting in the store, looked up
       if (!v.next) v.waiting = c.cues.nextWaiting();
       v.present = this.o.store.presentFollowing(c.id, now).present;
-      const cues = this.o.store.listCues(c.id);
-      v.lastCue = cues[cues.length - 1];
+      v.lastCue = this.o.store.lastCue(c.id);
     } catch (err) {
       this.o.storeWiring.failed(err);
     }

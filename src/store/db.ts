@@ -385,30 +385,14 @@ export class Store {
       opts.spliceEventId === undefined
         ? this.st("SELECT * FROM cues WHERE channel = ? ORDER BY id").all(channel)
         : this.st("SELECT * FROM cues WHERE channel = ? AND splice_event_id = ? ORDER BY id").all(channel, opts.spliceEventId)
-    ) as {
-      id: number;
-      channel: string;
-      splice_event_id: number;
-      kind: string;
-      scheduled_ms: number | null;
-      created_ms: number;
-      sent_ms: number | null;
-      pts: number | null;
-      section: string | null;
-      details: string | null;
-    }[];
-    return rows.map((r) => ({
-      id: r.id,
-      channel: r.channel,
-      spliceEventId: r.splice_event_id,
-      kind: r.kind,
-      scheduledMs: u(r.scheduled_ms),
-      createdMs: r.created_ms,
-      sentMs: u(r.sent_ms),
-      pts: u(r.pts),
-      section: u(r.section),
-      details: r.details === null ? undefined : (JSON.parse(r.details) as unknown),
-    }));
+    ) as CueRow[];
+    return rows.map(cueRecord);
+  }
+
+  /** The channel's most recent cue (one indexed row, whatever the history's length). */
+  lastCue(channel: string): CueRecord | undefined {
+    const row = this.st("SELECT * FROM cues WHERE channel = ? ORDER BY id DESC LIMIT 1").get(channel) as CueRow | undefined;
+    return row && cueRecord(row);
   }
 
   // ---------------------------------------------------------------- as-run
@@ -494,3 +478,29 @@ function rowToItem(r: ItemRow, breaks: ItemBreak[]): ScheduleItem {
   if (r.media !== null) item.media = r.media;
   return item;
 }
+
+type CueRow = {
+      id: number;
+      channel: string;
+      splice_event_id: number;
+      kind: string;
+      scheduled_ms: number | null;
+      created_ms: number;
+      sent_ms: number | null;
+      pts: number | null;
+      section: string | null;
+      details: string | null;
+    };
+
+const cueRecord = (r: CueRow): CueRecord => ({
+      id: r.id,
+      channel: r.channel,
+      spliceEventId: r.splice_event_id,
+      kind: r.kind,
+      scheduledMs: u(r.scheduled_ms),
+      createdMs: r.created_ms,
+      sentMs: u(r.sent_ms),
+      pts: u(r.pts),
+      section: u(r.section),
+      details: r.details === null ? undefined : (JSON.parse(r.details) as unknown),
+    });

@@ -212,6 +212,16 @@ describe("cues", () => {
     s.recordCue({ channel: "ch", spliceEventId: 7, kind: "in" });
     expect(s.listCues("ch", { spliceEventId: 7 }).map((c) => c.kind)).toEqual(["out", "in"]);
   });
+
+  it("gives a channel's most recent cue, and nothing for a channel without cues", () => {
+    const s = storeAt();
+    s.recordCue({ channel: "ch", spliceEventId: 7, kind: "out" });
+    s.recordCue({ channel: "other", spliceEventId: 9, kind: "out" });
+    s.recordCue({ channel: "ch", spliceEventId: 7, kind: "in" });
+    expect(s.lastCue("ch")).toMatchObject({ spliceEventId: 7, kind: "in" });
+    expect(s.lastCue("other")).toMatchObject({ spliceEventId: 9, kind: "out" });
+    expect(s.lastCue("none")).toBeUndefined();
+  });
 });
 
 describe("as-run log", () => {
