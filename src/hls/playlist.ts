@@ -196,7 +196,8 @@ export class MediaPlaylist {
     }
     if (c.out) {
       const d = c.out.plannedDurationSeconds;
-      if (this.cue) lines.push(`#EXT-OATCLS-SCTE35:${toBase64(c.out.section)}`, d !== undefined ? `#EXT-X-CUE-OUT:${seconds3(d)}` : "#EXT-X-CUE-OUT");
+      if (this.cue)
+        lines.push(`#EXT-OATCLS-SCTE35:${toBase64(c.out.section)}`, d !== undefined ? `#EXT-X-CUE-OUT:${seconds3(d)}` : "#EXT-X-CUE-OUT");
       if (this.daterange) lines.push(this.dateRangeOut(c.out));
     } else if (c.cont && this.cue) {
       const b = c.cont.break;
@@ -222,5 +223,12 @@ export function renderMaster(v: VariantInfo): string {
   const attrs = [`BANDWIDTH=${Math.ceil(v.bandwidth)}`];
   if (v.codecs) attrs.push(`CODECS="${v.codecs}"`);
   if (v.width && v.height) attrs.push(`RESOLUTION=${v.width}x${v.height}`);
-  return ["#EXTM3U", `#EXT-X-VERSION:${PLAYLIST_VERSION}`, "#EXT-X-INDEPENDENT-SEGMENTS", `#EXT-X-STREAM-INF:${attrs.join(",")}`, v.uri, ""].join("\n");
+  return [
+    "#EXTM3U",
+    `#EXT-X-VERSION:${PLAYLIST_VERSION}`,
+    "#EXT-X-INDEPENDENT-SEGMENTS",
+    `#EXT-X-STREAM-INF:${attrs.join(",")}`,
+    v.uri,
+    "",
+  ].join("\n");
 }

@@ -206,7 +206,8 @@ export class Segmenter {
       }
     }
     const video =
-      pmt.streams.find((s) => videoCodecOf(s.streamType) !== undefined) ?? pmt.streams.find((s) => s.streamType === STREAM_TYPE_MPEG2_VIDEO);
+      pmt.streams.find((s) => videoCodecOf(s.streamType) !== undefined) ??
+      pmt.streams.find((s) => s.streamType === STREAM_TYPE_MPEG2_VIDEO);
     const aac = pmt.streams.some((s) => s.streamType === STREAM_TYPE_AAC_ADTS || s.streamType === STREAM_TYPE_AAC_LATM);
     if (!video) return;
     this.info = { videoPid: video.elementaryPid, videoStreamType: video.streamType, aac };

@@ -23,7 +23,15 @@ import { mkdir, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { OnairError } from "../core/errors.js";
 import { backgroundTimers, type Timers } from "../core/timers.js";
-import { DEFAULT_WINDOW, MIN_WINDOW, MediaPlaylist, renderMaster, type MarkerStyle, type PlaylistEntry, type VariantInfo } from "./playlist.js";
+import {
+  DEFAULT_WINDOW,
+  MIN_WINDOW,
+  MediaPlaylist,
+  renderMaster,
+  type MarkerStyle,
+  type PlaylistEntry,
+  type VariantInfo,
+} from "./playlist.js";
 import type { SegmentRecord, StreamInfo } from "./segmenter.js";
 import { avc1Codec, findSps, firstPesPayload } from "./sps.js";
 
@@ -83,7 +91,11 @@ export class HlsWriter {
   constructor(opts: HlsWriterOptions) {
     const window = opts.vod ? undefined : (opts.window ?? DEFAULT_WINDOW);
     if (window !== undefined && (!Number.isInteger(window) || window < MIN_WINDOW)) {
-      throw new OnairError("ONAIR_HLS_BAD_OPTION", `the HLS window must be a whole number of at least ${MIN_WINDOW} segments (got ${window})`, { window });
+      throw new OnairError(
+        "ONAIR_HLS_BAD_OPTION",
+        `the HLS window must be a whole number of at least ${MIN_WINDOW} segments (got ${window})`,
+        { window },
+      );
     }
     this.opts = opts;
     this.timers = opts.timers ?? backgroundTimers;
@@ -144,7 +156,13 @@ export class HlsWriter {
     this.stats.segments++;
     this.stats.bytes += rec.bytes.length;
     if (rec.long) this.stats.longSegments++;
-    const entry: Omit<PlaylistEntry, "sequence"> = { uri, durationSeconds, pdtMs, discontinuity: rec.discontinuity || this.holeBefore, cue: rec.cue };
+    const entry: Omit<PlaylistEntry, "sequence"> = {
+      uri,
+      durationSeconds,
+      pdtMs,
+      discontinuity: rec.discontinuity || this.holeBefore,
+      cue: rec.cue,
+    };
     this.holeBefore = false;
     const removed = this.playlist.add(entry);
     this.noteVariant(rec, info, durationSeconds);
@@ -167,7 +185,8 @@ export class HlsWriter {
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       const path = join(this.opts.dir, name);
-      const failure = new OnairError("ONAIR_HLS_WRITE_FAILED", `cannot write ${path}: ${err.code ?? err.message}`, { path, errno: err.code, dir: this.opts.dir }, { cause: e });
+      const fields = { path, errno: err.code, dir: this.opts.dir };
+      const failure = new OnairError("ONAIR_HLS_WRITE_FAILED", `cannot write ${path}: ${err.code ?? err.message}`, fields, { cause: e });
       this.stats.writeErrors++;
       this.firstError ??= failure;
       this.opts.onError?.(failure);
@@ -205,7 +224,13 @@ export class HlsWriter {
     if (!this.variant) {
       const sps = info && info.videoStreamType === 0x1b ? findSps(firstPesPayload(rec.bytes, info.videoPid)) : undefined;
       const codecs = [sps ? avc1Codec(sps) : undefined, info?.aac ? "mp4a.40.2" : undefined].filter(Boolean);
-      this.variant = { bandwidth, codecs: codecs.length ? codecs.join(",") : undefined, width: sps?.width, height: sps?.height, uri: MEDIA_PLAYLIST };
+      this.variant = {
+        bandwidth,
+        codecs: codecs.length ? codecs.join(",") : undefined,
+        width: sps?.width,
+        height: sps?.height,
+        uri: MEDIA_PLAYLIST,
+      };
     } else if (bandwidth > this.variant.bandwidth) {
       this.variant.bandwidth = bandwidth;
     }
