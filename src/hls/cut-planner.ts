@@ -112,6 +112,14 @@ export class CutPlanner {
     return cuts;
   }
 
+  /** The stream ends (or breaks) in a segment too long: cut it at its previous IDR. */
+  lookBack(): Cut {
+    const cut: Cut = { previous: true, cue: this.contCue(this.prevIdr) };
+    this.segStart = this.prevIdr;
+    this.prevIdr = -1;
+    return cut;
+  }
+
   /** Pending cues are dropped (a new time base); a running break stays open. */
   reset(): void {
     this.pending.length = 0;

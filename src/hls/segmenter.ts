@@ -135,8 +135,8 @@ export class Segmenter {
 
   /** `count` whole packets at buf[start] (what the injector emits). Copies what it keeps. */
   pushPackets(buf: Uint8Array, start: number, count: number): void {
-    this.reserve(count * TS_PACKET_SIZE);
     for (let i = 0, o = start; i < count; i++, o += TS_PACKET_SIZE) {
+      if (this.len + TS_PACKET_SIZE > this.buf.length) this.reserve(TS_PACKET_SIZE);
       const at = this.len;
       this.buf.set(buf.subarray(o, o + TS_PACKET_SIZE), at);
       this.len += TS_PACKET_SIZE;
@@ -147,8 +147,7 @@ export class Segmenter {
 
   /** The source changes (slate, restart): end the open segment and drop until the next IDR. */
   discontinuity(): void {
-    this.finishOpen(this.len);
-    this.rebase(this.len, []);
+    this.rebase(this.finishOpen(this.len), []);
     this.au = undefined;
     this.pendingDiscontinuity = true;
     this.planner.reset();
@@ -158,8 +157,7 @@ export class Segmenter {
   /** End of stream: the open segment is emitted. */
   end(): void {
     this.reader.end();
-    this.finishOpen(this.len);
-    this.rebase(this.len, []);
+    this.rebase(this.finishOpen(this.len), []);
   }
 
   private reserve(bytes: number): void {
@@ -225,20 +223,25 @@ export class Segmenter {
   }
 
   private onVideo(at: number): void {
-    const b = this.buf;
-    if ((b[at + 1] & 0x40) === 0) this.esSincePat = true;
-    else if (readPesHeaderFromPacket(b, at, this.pes) && this.pes.pts >= 0) {
-      this.startAccessUnit(at, this.pes.pts, this.pes.dts >= 0 ? this.pes.dts : this.pes.pts);
+    if ((this.buf[at + 1] & 0x40) !== 0 && readPesHeaderFromPacket(this.buf, at, this.pes) && this.pes.pts >= 0) {
+      const pts = this.pes.pts;
+      const dts = this.pes.dts >= 0 ? this.pes.dts : pts;
+      if (this.isJump(pts, dts)) {
+        at = this.jump(at);
+        readPesHeaderFromPacket(this.buf, at, this.pes);
+      }
+      this.startAccessUnit(at, pts, dts);
       if (!this.scanner) {
-        this.decide(randomAccessIndicator(b, at) ? AU_IDR : 0);
+        this.decide(randomAccessIndicator(this.buf, at) ? AU_IDR : 0);
         return;
       }
       this.scanner.startAccessUnit();
       this.feedScanner(this.pes.payloadStart, at + TS_PACKET_SIZE);
       return;
     }
+    this.esSincePat = true;
     if (this.au && this.scanner) {
-      const p = payloadOffset(b, at);
+      const p = payloadOffset(this.buf, at);
       if (p >= 0) this.feedScanner(p, at + TS_PACKET_SIZE);
     }
   }
@@ -248,19 +251,19 @@ export class Segmenter {
     if (v !== AU_UNKNOWN) this.decide(v);
   }
 
+  /** A PTS step backwards or beyond MAX_PTS_STEP, or a DTS that does not advance. */
+  private isJump(pts: number, dts: number): boolean {
+    if (this.lastPts < 0) return false;
+    const step = ptsDiff(pts, this.lastPts);
+    return step < -MAX_PTS_STEP || step > MAX_PTS_STEP || (this.lastDts >= 0 && ptsDiff(dts, this.lastDts) <= 0);
+  }
+
   /** A video access unit starts at buf[at]: note where a cut before it would go. */
   private startAccessUnit(at: number, pts: number, dts: number): void {
-    if (this.lastPts >= 0) {
-      const step = ptsDiff(pts, this.lastPts);
-      if (step < -MAX_PTS_STEP || step > MAX_PTS_STEP || (this.lastDts >= 0 && ptsDiff(dts, this.lastDts) <= 0)) {
-        this.jump(at);
-      } else {
-        const d = ptsDiff(dts, this.lastDts);
-        if (d > 0 && d < 90_000) {
-          this.frameTicks = d;
-          this.planner.setFrameTicks(d);
-        }
-      }
+    const d = this.lastDts >= 0 ? ptsDiff(dts, this.lastDts) : 0;
+    if (d > 0 && d < 90_000) {
+      this.frameTicks = d;
+      this.planner.setFrameTicks(d);
     }
     this.lastPts = pts;
     this.lastDts = dts;
@@ -270,14 +273,16 @@ export class Segmenter {
     this.esSincePat = true;
   }
 
-  /** A PTS jump inside the stream: a discontinuity before this access unit. */
-  private jump(at: number): void {
-    this.finishOpen(at);
-    this.rebase(at, []);
+  /** A PTS jump at the access unit starting at buf[at]: a discontinuity before it. Returns its new offset (0). */
+  private jump(at: number): number {
+    const end = this.finishOpen(at);
+    this.rebase(end, []);
+    this.au = undefined;
     this.pendingDiscontinuity = true;
     this.planner.reset();
     this.stats.discontinuities++;
     this.lastDts = -1;
+    return 0;
   }
 
   private decide(verdict: number): void {
@@ -301,7 +306,7 @@ export class Segmenter {
     const shift = this.rebase(mark.offset, mark.prefix ? [...this.lastPat, ...this.lastPmt] : []);
     if (c.previous) au.offset += shift;
     this.prevIdr = undefined;
-    this.maxPts = mark.pts;
+    if (!c.previous) this.maxPts = mark.pts; // frames after a look-back cut stay in the new segment
     this.open = { firstPts: mark.pts, discontinuity: this.pendingDiscontinuity, cue: c.cue };
     this.pendingDiscontinuity = false;
   }
@@ -323,13 +328,20 @@ export class Segmenter {
     return shift;
   }
 
-  /** Emits the open segment as buf[0, end), its duration from the next cut or its last frame. */
-  private finishOpen(end: number): void {
-    if (!this.open) return;
+  /** Emits the open segment up to `end`; returns where `end` is now (a look-back cut moves it). */
+  private finishOpen(end: number): number {
+    if (!this.open) return end;
+    if (this.prevIdr && this.planner.isLong(ptsDiff(this.maxPts, this.open.firstPts) + this.frameTicks)) {
+      // the length rule looks back here too: the segment ends at its previous IDR
+      const tail: Mark = { offset: end, prefix: false, pts: this.maxPts };
+      this.applyCut(this.planner.lookBack(), tail);
+      end = tail.offset;
+    }
     const last = ptsDiff(this.maxPts, this.open.firstPts) + this.frameTicks;
     this.emit(this.open, end, last);
     this.open = undefined;
     this.prevIdr = undefined;
+    return end;
   }
 
   private emit(seg: OpenSegment, end: number, durationTicks: number): void {
