@@ -46,7 +46,17 @@ export async function run(): Promise<void> {
   const ffmpeg = (): Promise<void> => {
     const dir = fresh(root, "ffmpeg");
     mkdirSync(dir, { recursive: true });
-    const out = ["-f", "hls", "-hls_time", "6", "-hls_list_size", "0", "-hls_segment_filename", join(dir, "s%d.ts"), join(dir, "index.m3u8")];
+    const out = [
+      "-f",
+      "hls",
+      "-hls_time",
+      "6",
+      "-hls_list_size",
+      "0",
+      "-hls_segment_filename",
+      join(dir, "s%d.ts"),
+      join(dir, "index.m3u8"),
+    ];
     return run1("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "error", "-i", path, "-map", "0", "-c", "copy", ...out]);
   };
   try {
@@ -57,7 +67,9 @@ export async function run(): Promise<void> {
     const oursRate = mb / oursSeconds;
     const ffRate = mb / ffSeconds;
     line(`file             ${path} (${mb.toFixed(0)} MB, ${seconds.toFixed(0)} s of 20 Mb/s, ${breaks.length} breaks)`);
-    line(`onair inject --hls ${oursRate.toFixed(0)} MB/s  (${oursSeconds.toFixed(2)} s, ${segments} segments; injector + segmenter + writer)`);
+    line(
+      `onair inject --hls ${oursRate.toFixed(0)} MB/s  (${oursSeconds.toFixed(2)} s, ${segments} segments; injector + segmenter + writer)`,
+    );
     line(`ffmpeg -f hls    ${ffRate.toFixed(0)} MB/s  (${ffSeconds.toFixed(2)} s, ${ffSegments} segments; -c copy, no markers)`);
     line(`ratio            ${(oursRate / ffRate).toFixed(2)}x  (target ≥ 1.0x)`);
   } finally {
