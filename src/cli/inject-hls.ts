@@ -38,14 +38,15 @@ function segmentSeconds(v: string): number {
 }
 
 /**
- * The injector run for these options: injectFile to --output, or HLS into --hls (one of
- * the two is required; --output is ignored with --hls). Throws ONAIR_CLI_BAD_OPTION.
+ * The injector run for these options: injectFile to --output, or HLS into --hls (exactly
+ * one of the two). Throws ONAIR_CLI_BAD_OPTION.
  */
 export function injectRunner(o: HlsCliOpts): (opts: OfflineInjectOptions) => Promise<OfflineInjectResult> {
   if (o.hls === undefined) {
     if (o.output === undefined) throw new OnairError("ONAIR_CLI_BAD_OPTION", "inject needs --output FILE or --hls DIR");
     return injectFile;
   }
+  if (o.output !== undefined) throw new OnairError("ONAIR_CLI_BAD_OPTION", "inject takes --output FILE or --hls DIR, not both");
   const hls = { dir: o.hls, segmentSeconds: segmentSeconds(o.hlsSegmentSeconds), markers: o.hlsMarkers };
   return async (opts) => {
     const r = await injectToHls(opts, hls);

@@ -98,7 +98,7 @@ export function registerInject(program: Command): void {
   addHlsOptions(program.command("inject"))
     .description("insert SCTE-35 cues into a TS file (same stage as the live channel, no lookahead)")
     .requiredOption("--input <file>", "input MPEG-TS file (- for stdin)")
-    .option("--output <file>", "output MPEG-TS file (- for stdout; the summary then goes to stderr); not with --hls")
+    .option("--output <file>", "output MPEG-TS file (- for stdout; the summary then goes to stderr); or --hls")
     .option("--break <start,duration>", "a break: seconds after the first video frame, and its length in seconds (repeatable)", (v: string, prev: OfflineBreak[]) => [...prev, parseBreakArg(v)], [])
     .addOption(new Option("--mode <mode>", "cue style").choices(["splice_insert", "time_signal"]).default("splice_insert"))
     .option("--preroll <seconds>", "first send this long before the splice point (≥ 4)", "6")

@@ -109,6 +109,8 @@ export class Segmenter {
   private au: Mark | undefined;
   /** the previous IDR of the open segment (a look-back cut point) */
   private prevIdr: Mark | undefined;
+  /** offset of the packet being processed */
+  private cursor = 0;
   private patMark = -1;
   private pmtSincePat = false;
   private esSincePat = false;
@@ -135,13 +137,13 @@ export class Segmenter {
 
   /** `count` whole packets at buf[start] (what the injector emits). Copies what it keeps. */
   pushPackets(buf: Uint8Array, start: number, count: number): void {
-    for (let i = 0, o = start; i < count; i++, o += TS_PACKET_SIZE) {
-      if (this.len + TS_PACKET_SIZE > this.buf.length) this.reserve(TS_PACKET_SIZE);
-      const at = this.len;
-      this.buf.set(buf.subarray(o, o + TS_PACKET_SIZE), at);
-      this.len += TS_PACKET_SIZE;
-      this.onPacket(at);
-    }
+    const bytes = count * TS_PACKET_SIZE;
+    if (this.len + bytes > this.buf.length) this.reserve(bytes);
+    this.buf.set(start === 0 && buf.length === bytes ? buf : buf.subarray(start, start + bytes), this.len);
+    // the run is in the buffer already; a cut while it is processed moves the cursor with it
+    this.cursor = this.len;
+    this.len += bytes;
+    for (let i = 0; i < count; i++, this.cursor += TS_PACKET_SIZE) this.onPacket(this.cursor);
     this.stats.packets += count;
   }
 
@@ -273,16 +275,15 @@ export class Segmenter {
     this.esSincePat = true;
   }
 
-  /** A PTS jump at the access unit starting at buf[at]: a discontinuity before it. Returns its new offset (0). */
+  /** A PTS jump at the access unit starting at buf[at] (the cursor): a discontinuity before it. Returns its new offset. */
   private jump(at: number): number {
-    const end = this.finishOpen(at);
-    this.rebase(end, []);
+    this.rebase(this.finishOpen(at), []);
     this.au = undefined;
     this.pendingDiscontinuity = true;
     this.planner.reset();
     this.stats.discontinuities++;
     this.lastDts = -1;
-    return 0;
+    return this.cursor;
   }
 
   private decide(verdict: number): void {
@@ -290,7 +291,7 @@ export class Segmenter {
     this.au = undefined;
     if (verdict !== AU_IDR) {
       if (this.open && ptsDiff(au.pts, this.maxPts) > 0) this.maxPts = au.pts;
-      if (!this.open) this.rebase(this.len, []); // nothing before the first IDR is kept
+      if (!this.open) this.rebase(this.cursor + TS_PACKET_SIZE, []); // nothing before the first IDR is kept
       return;
     }
     this.stats.idrs++;
@@ -325,6 +326,7 @@ export class Segmenter {
     this.buf = next;
     this.len = head + tail;
     this.patMark = this.patMark >= from ? this.patMark + shift : -1;
+    this.cursor += shift;
     return shift;
   }
 

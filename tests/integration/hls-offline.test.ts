@@ -223,6 +223,26 @@ describe.skipIf(!haveFfmpeg())("onair inject --hls (issue #21 offline acceptance
     expect(parseM3u8(text).manifest.segments.map((s) => s.duration)).toEqual(media.segments.map((s) => s.duration));
   }, 60_000);
 
+  it("takes --output or --hls, exactly one", async () => {
+    const input = await makeTestTs({ seconds: 40, muxrate: "1M", name: "hls-40s.ts" });
+    const both = await runCli([
+      "inject",
+      "--input",
+      input,
+      "--output",
+      join(tmp, "o.ts"),
+      "--hls",
+      join(tmp, "x"),
+      "--store",
+      join(tmp, "c.db"),
+    ]);
+    expect(both.stderr).toMatch(/ONAIR_CLI_BAD_OPTION: inject takes --output FILE or --hls DIR, not both/);
+    const neither = await runCli(["inject", "--input", input, "--store", join(tmp, "c.db")]);
+    expect(neither.stderr).toMatch(/ONAIR_CLI_BAD_OPTION: inject needs --output FILE or --hls DIR/);
+    expect([both.code, neither.code]).toEqual([1, 1]);
+    expect(existsSync(join(tmp, "x")) || existsSync(join(tmp, "o.ts"))).toBe(false);
+  }, 60_000);
+
   it("fails with ONAIR_HLS_WRITE_FAILED when a file stands where the directory should be", async () => {
     const blocked = join(tmp, "blocked");
     writeFileSync(blocked, "not a directory");
