@@ -5,10 +5,13 @@
 import { describe, expect, it } from "vitest";
 import type { BreakInfo } from "../../src/hls/cut-planner.js";
 import { MediaPlaylist, PtsWallClock, renderMaster, type MarkerStyle, type PlaylistEntry } from "../../src/hls/playlist.js";
-import { avc1Codec, parseSps } from "../../src/hls/sps.js";
+import { avc1Codec, findSps, parseSps } from "../../src/hls/sps.js";
 import { encodeSpliceInfoSection, spliceInsert, toBase64 } from "../../src/scte35/index.js";
 import { parseM3u8 } from "../helpers/m3u8.js";
 
+/** SPS NAL payloads as x264 writes them (emulation prevention bytes included) */
+const HIGH_720P = "64001facd9405005bb011000000300100000030320f183196000";
+const HIGH422_576 = "7a001ebcd940b4126c0440000003004000000c83c58b658000";
 const T0 = Date.parse("2026-12-07T01:30:00.000Z");
 const section = encodeSpliceInfoSection(
   spliceInsert({ spliceEventId: 7, outOfNetworkIndicator: true, ptsTime: 900_000, breakDuration: 8 * 90_000, autoReturn: true }),
@@ -146,6 +149,17 @@ describe("HLS media playlist", () => {
     // x264 baseline SPS for 320x180 (crop from 320x192), level 1.2
     const sps = parseSps(Buffer.from("42c00cda05067e7c0440000003004000000c83c50aa8", "hex"));
     expect(sps).toMatchObject({ profileIdc: 0x42, constraintFlags: 0xc0, levelIdc: 0x0c, width: 320, height: 180 });
+    // x264 High 1280x720 (crop from 1280x736), and High 4:2:2 720x576 (chroma_format_idc in the SPS)
+    expect(findSps(Buffer.from("0000000167" + HIGH_720P, "hex"))).toMatchObject({
+      width: 1280,
+      height: 720,
+    });
+    expect(avc1Codec(findSps(Buffer.from("0000000167" + HIGH_720P, "hex"))!)).toBe("avc1.64001f");
+    expect(findSps(Buffer.from("0000000167" + HIGH422_576, "hex"))).toMatchObject({
+      profileIdc: 122,
+      width: 720,
+      height: 576,
+    });
     const text = renderMaster({
       bandwidth: 1_003_167.5,
       codecs: `${avc1Codec(sps!)},mp4a.40.2`,
