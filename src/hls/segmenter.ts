@@ -18,10 +18,13 @@
  * - `discontinuity()` (a slate switch, an FFmpeg restart) ends the open segment, drops packets
  *   until the next IDR, and marks the next segment discontinuous; a video PTS jump (backwards,
  *   or more than MAX_PTS_STEP forwards) does the same by itself.
+ * - Null packets (CBR padding for broadcast) are left out of the segments; everything else
+ *   of the injected stream is kept, in order.
  * - Never throws on stream data. A record's bytes belong to the receiver.
  */
 import { IdrScanner, AU_IDR, AU_UNKNOWN, videoCodecOf, type VideoCodec } from "../inject/nal.js";
 import {
+  NULL_PID,
   PAT_PID,
   PID_ROLE_ES,
   PID_ROLE_PMT,
@@ -89,7 +92,7 @@ interface Mark {
 
 export class Segmenter {
   readonly planner: CutPlanner;
-  readonly stats = { packets: 0, segments: 0, idrs: 0, discontinuities: 0, cues: 0, longSegments: 0 };
+  readonly stats = { packets: 0, nullsDropped: 0, segments: 0, idrs: 0, discontinuities: 0, cues: 0, longSegments: 0 };
   info: StreamInfo | undefined;
 
   private readonly opts: SegmenterOptions;
@@ -137,13 +140,26 @@ export class Segmenter {
 
   /** `count` whole packets at buf[start] (what the injector emits). Copies what it keeps. */
   pushPackets(buf: Uint8Array, start: number, count: number): void {
-    const bytes = count * TS_PACKET_SIZE;
-    if (this.len + bytes > this.buf.length) this.reserve(bytes);
-    this.buf.set(start === 0 && buf.length === bytes ? buf : buf.subarray(start, start + bytes), this.len);
-    // the run is in the buffer already; a cut while it is processed moves the cursor with it
-    this.cursor = this.len;
-    this.len += bytes;
-    for (let i = 0; i < count; i++, this.cursor += TS_PACKET_SIZE) this.onPacket(this.cursor);
+    const src = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (this.len + count * TS_PACKET_SIZE > this.buf.length) this.reserve(count * TS_PACKET_SIZE);
+    const first = this.len;
+    // null packets are CBR padding for broadcast: they stay out of the segments
+    let run = -1;
+    const end = start + count * TS_PACKET_SIZE;
+    for (let o = start; o < end; o += TS_PACKET_SIZE) {
+      if ((((src[o + 1] & 0x1f) << 8) | src[o + 2]) !== NULL_PID) {
+        if (run < 0) run = o;
+        continue;
+      }
+      this.stats.nullsDropped++;
+      if (run >= 0) this.len += src.copy(this.buf, this.len, run, o);
+      run = -1;
+    }
+    if (run >= 0) this.len += src.copy(this.buf, this.len, run, end);
+    // the packets are in the buffer already; a cut while they are processed moves the cursor with them
+    const kept = (this.len - first) / TS_PACKET_SIZE;
+    this.cursor = first;
+    for (let i = 0; i < kept; i++, this.cursor += TS_PACKET_SIZE) this.onPacket(this.cursor);
     this.stats.packets += count;
   }
 
