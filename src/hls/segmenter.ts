@@ -83,11 +83,16 @@ interface OpenSegment {
   cue?: SegmentCue;
 }
 
-/** A cut point inside the buffer: where the segment would start and whether it needs PAT/PMT copies. */
+/**
+ * A cut point inside the buffer: where the segment would start, and whether it needs PAT/PMT
+ * copies in front; `copies` are the ones current at that point (taken when its access unit
+ * turns out to be an IDR), so that they fit the CCs of the tables that follow it.
+ */
 interface Mark {
   offset: number;
   prefix: boolean;
   pts: number;
+  copies?: Buffer[];
 }
 
 export class Segmenter {
@@ -311,6 +316,7 @@ export class Segmenter {
       return;
     }
     this.stats.idrs++;
+    if (au.prefix) au.copies = [...this.lastPat, ...this.lastPmt];
     const cuts = this.planner.onIdr(au.pts, !this.open);
     for (const c of cuts) this.applyCut(c, au);
     if (cuts.length === 0 || cuts[cuts.length - 1].previous) this.prevIdr = au;
@@ -320,7 +326,7 @@ export class Segmenter {
   private applyCut(c: Cut, au: Mark): void {
     const mark = c.previous ? this.prevIdr! : au;
     if (this.open) this.emit(this.open, mark.offset, ptsDiff(mark.pts, this.open.firstPts));
-    const shift = this.rebase(mark.offset, mark.prefix ? [...this.lastPat, ...this.lastPmt] : []);
+    const shift = this.rebase(mark.offset, mark.copies ?? []);
     if (c.previous) au.offset += shift;
     this.prevIdr = undefined;
     if (!c.previous) this.maxPts = mark.pts; // frames after a look-back cut stay in the new segment

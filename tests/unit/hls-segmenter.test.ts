@@ -49,6 +49,19 @@ function segment(ts: Buffer, segmentSeconds: number, chunk = ts.length): Segment
   return recs;
 }
 
+/** synth-ts writes every PAT and PMT with CC 0: count them up as a muxer does. */
+function stampTableCcs(ts: Buffer): Buffer {
+  const cc = new Map<number, number>();
+  for (let off = 0; off < ts.length; off += 188) {
+    const pid = ((ts[off + 1] & 0x1f) << 8) | ts[off + 2];
+    if (pid !== 0 && pid !== SYNTH_PMT_PID) continue;
+    const next = ((cc.get(pid) ?? -1) + 1) & 15;
+    cc.set(pid, next);
+    ts[off + 3] = (ts[off + 3] & 0xf0) | next;
+  }
+  return ts;
+}
+
 function withoutNulls(ts: Buffer): Buffer {
   const keep: Buffer[] = [];
   for (let off = 0; off < ts.length; off += 188)
@@ -99,6 +112,10 @@ describe("HLS segmenter", () => {
       expect(head(r).videoKey).toBe(true);
       expect([...scanTs(r.bytes).ccErrors.values()]).toEqual([]);
     }
+    // IDR every 2.2 s, 4 s target: the cut looks back to an IDR with two PATs after it
+    const back = segment(stampTableCcs(synth(12, { gop: 55, nullsPerFrame: 2 })), 4);
+    expect(startsOf(back)).toEqual([0, 2.2, 4.4, 6.6, 8.8]);
+    for (const r of back) expect([...scanTs(r.bytes).ccErrors.values()]).toEqual([]);
   });
 
   it("gives the same segments for any chunking of the input", () => {
