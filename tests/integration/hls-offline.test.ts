@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inspectBytes } from "../../src/inject/inspect.js";
 import { AU_IDR, IdrScanner } from "../../src/inject/nal.js";
 import { decodeSpliceInfoSection, type SpliceInsert } from "../../src/scte35/index.js";
 import { PatSection, createPesHeader, payloadOffset, readPesHeaderFromPacket } from "../../src/ts/index.js";
@@ -125,6 +126,8 @@ describe.skipIf(!haveFfmpeg())("onair inject --hls (issue #21 offline acceptance
       expect(s.firstPids, s.uri).toEqual([0, -2]);
       expect(s.firstEsIsIdr, s.uri).toBe(true);
       expect(s.ccErrors, s.uri).toBe(0);
+      const findings = inspectBytes(readFileSync(join(dir, s.uri))).filter((r) => r.type === "error");
+      expect(findings, s.uri).toEqual([]);
       const probe = await runTool("ffprobe", [
         "-v",
         "error",
