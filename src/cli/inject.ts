@@ -77,7 +77,7 @@ function num(v: string, flag: string, min: number, max: number, integer = false)
 /** The run's summary on stdout (on stderr when the TS goes to stdout): text, or one JSON line. */
 function printSummary(o: InjectOpts, result: OfflineInjectResult, si: SiFillerStats | undefined): void {
   const s = result.injector;
-  const out = o.output === "-" && o.hls === undefined ? (line: string) => process.stderr.write(`${line}\n`) : outLine;
+  const out = o.output === "-" ? (line: string) => process.stderr.write(`${line}\n`) : outLine;
   if (o.json) {
     out(JSON.stringify({ reader: result.reader, injector: s, bytesOut: result.bytesOut, breaks: result.breaks, ...(si ? { si } : {}), ...hlsJson(result) }));
     return;
