@@ -5,7 +5,7 @@
 import { Command, Option } from "commander";
 import { OnairError } from "../core/errors.js";
 import { resolveStorePath } from "../core/paths.js";
-import { injectFile, parseBreakArg, siOptionsFromProfile, type OfflineBreak, type OfflineInjectResult } from "../inject/offline.js";
+import { parseBreakArg, siOptionsFromProfile, type OfflineBreak, type OfflineInjectResult } from "../inject/offline.js";
 import { breaksNotPlacedError } from "../inject/offline-breaks.js";
 import type { InjectorEvent } from "../inject/injector.js";
 import { SiSlotFiller, type SiFillerOptions, type SiFillerStats } from "../inject/si-filler.js";
@@ -18,10 +18,10 @@ import { TICKS, defaultCuePlanConfig, type CueMode } from "../inject/planner.js"
 import { createLogger } from "../observe/logger.js";
 import { openStore } from "../store/db.js";
 import { out as outLine } from "./io.js";
+import { addHlsOptions, hlsJson, injectRunner, type HlsCliOpts } from "./inject-hls.js";
 
-interface InjectOpts {
+interface InjectOpts extends HlsCliOpts {
   input: string;
-  output: string;
   break: OfflineBreak[];
   mode: CueMode;
   preroll: string;
@@ -79,7 +79,7 @@ function printSummary(o: InjectOpts, result: OfflineInjectResult, si: SiFillerSt
   const s = result.injector;
   const out = o.output === "-" ? (line: string) => process.stderr.write(`${line}\n`) : outLine;
   if (o.json) {
-    out(JSON.stringify({ reader: result.reader, injector: s, bytesOut: result.bytesOut, breaks: result.breaks, ...(si ? { si } : {}) }));
+    out(JSON.stringify({ reader: result.reader, injector: s, bytesOut: result.bytesOut, breaks: result.breaks, ...(si ? { si } : {}), ...hlsJson(result) }));
     return;
   }
   out(`packets: ${s.packetsIn} in, ${s.packetsOut} out (${s.nullsReplaced} nulls replaced, ${s.inserted} inserted)`);
@@ -95,11 +95,10 @@ function printSummary(o: InjectOpts, result: OfflineInjectResult, si: SiFillerSt
 }
 
 export function registerInject(program: Command): void {
-  program
-    .command("inject")
+  addHlsOptions(program.command("inject"))
     .description("insert SCTE-35 cues into a TS file (same stage as the live channel, no lookahead)")
     .requiredOption("--input <file>", "input MPEG-TS file (- for stdin)")
-    .requiredOption("--output <file>", "output MPEG-TS file (- for stdout; the summary then goes to stderr)")
+    .option("--output <file>", "output MPEG-TS file (- for stdout; the summary then goes to stderr); or --hls")
     .option("--break <start,duration>", "a break: seconds after the first video frame, and its length in seconds (repeatable)", (v: string, prev: OfflineBreak[]) => [...prev, parseBreakArg(v)], [])
     .addOption(new Option("--mode <mode>", "cue style").choices(["splice_insert", "time_signal"]).default("splice_insert"))
     .option("--preroll <seconds>", "first send this long before the splice point (≥ 4)", "6")
@@ -153,9 +152,9 @@ export function registerInject(program: Command): void {
           };
           si = new SiSlotFiller(siOpts);
         }
-        const result = await injectFile({
+        const result = await injectRunner(o)({
           input: o.input,
-          output: o.output,
+          output: o.output ?? "",
           breaks: o.break,
           cue,
           scte35Pid: pid,
