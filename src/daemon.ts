@@ -292,7 +292,18 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
   // the daily backup (03:30 UTC; backup.catchUpDelayMs after start when the last one is more than a day old)
   const backupDir = join(cfg.dataDir, "backups");
   const backups = new BackupScheduler({
-    run: () => createBackup({ store, destDir: backupDir, profilesDir: cfg.profilesDir, configPath: cfg.configPath, pagesPerStep: 256 }),
+    run: () =>
+      createBackup({
+        store,
+        destDir: backupDir,
+        profilesDir: cfg.profilesDir,
+        configPath: cfg.configPath,
+        copyTo: cfg.file.backup.copyTo,
+        onCopyFailed: (f) => {
+          log.error({ event: "backup_copy_failed", dir: f.target, backup: f.backup, code: f.code, err: f.error });
+          notify({ kind: "backup_copy_failed", path: f.target, backup: f.backup, code: f.code, message: f.message });
+        },
+      }),
     lastBackupMs: (() => {
       const newest = listBackups(backupDir)[0];
       if (!newest) return undefined;
@@ -305,7 +316,8 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
     catchUpDelayMs: cfg.file.backup.catchUpDelayMs,
     onDone: (r) => {
       const b = r as BackupResult;
-      log.info({ event: "backup_done", dir: b.dir, rows: b.manifest.rows, pruned: b.pruned.length });
+      const copiedTo = b.copies.filter((c) => c.ok).map((c) => c.dir);
+      log.info({ event: "backup_done", dir: b.dir, rows: b.manifest.rows, pruned: b.pruned.length, copiedTo });
     },
     onError: (err) => {
       log.error({ event: "backup_failed", dir: backupDir, err });

@@ -1,14 +1,17 @@
 /**
  * `onair backup [--to DIR] [--keep N]` and `onair restore BACKUP`.
  *
- * backup: an online copy of the store (safe while the daemon runs), the sealed profiles and
- * the global config, into DIR/onair-STAMP/ (default DIR: backups/ in the data directory),
- * keeping the newest N (default 14). Prints the backup directory.
+ * backup: an online copy of the store (safe while the daemon runs, gzip-compressed), the
+ * sealed profiles and the global config, into DIR/onair-STAMP/ (default DIR: backups/ in the
+ * data directory), keeping the newest N (default 14), then copied to the config's
+ * `backup.copyTo` directories. Prints the backup directory; a failed copy is printed and
+ * makes the exit status 1.
  *
  * restore: stop the daemon first (`systemctl stop onair`). Checks the backup (checksums,
  * PRAGMA integrity_check), then puts the store back (an existing store needs --force and is
  * kept beside as onair.db.before-restore-STAMP); with --profiles / --config also the sealed
- * profiles and the config. BACKUP may be a directory of backups: the newest is used.
+ * profiles and the config. BACKUP may be a directory of backups: the newest is used; both the
+ * compressed backups and the older uncompressed ones are read.
  */
 import type { Command } from "commander";
 import { join } from "node:path";
@@ -59,9 +62,14 @@ export function registerBackup(program: Command): void {
         profilesDir: cfg.profilesDir,
         configPath: cfg.configPath,
         keep: f.keep ?? DEFAULT_BACKUP_KEEP,
+        copyTo: cfg.file.backup.copyTo,
       });
+      // a failed copy does not undo the backup: reported, and the exit status is 1
+      const failed = r.copies.filter((c) => !c.ok);
+      for (const c of failed) process.stderr.write(`onair: ${c.code}: ${c.message}\n`);
+      if (failed.length > 0) process.exitCode = 1;
       if (f.json) {
-        out(JSON.stringify({ dir: r.dir, pruned: r.pruned, manifest: r.manifest }));
+        out(JSON.stringify({ dir: r.dir, pruned: r.pruned, manifest: r.manifest, copies: r.copies.map((c) => (c.ok ? c : { ...c, error: undefined })) }));
         return;
       }
       const profiles = r.manifest.files.filter((x) => x.path.startsWith("profiles/")).length;
@@ -87,7 +95,7 @@ export function registerBackup(program: Command): void {
     )
     .action(async (backup: string, f: CommonFlags & { profiles?: boolean; restoreConfig?: string; force?: boolean }) => {
       const cfg = await resolveGlobalConfig({ flags: { config: f.config, dataDir: f.dataDir, profilesDir: f.profilesDir } });
-      const r = restoreBackup({
+      const r = await restoreBackup({
         from: backup,
         storePath: resolveStorePath(f.store, { flag: cfg.dataDir }),
         profilesDir: f.profiles ? cfg.profilesDir : undefined,

@@ -15,6 +15,7 @@
  *   key            --key-file / --passphrase-file, ONAIR_KEY_FILE / ONAIR_PASSPHRASE_FILE (see keys.ts)
  *   store.writeRetryMs                                  config, else 2000 (retry period of failed store writes)
  *   backup.catchUpDelayMs                               config, else 300000 (catch-up backup after start)
+ *   backup.copyTo[]: { dir, keep, mount }               config, else none (copies of each backup, store/backup-copy.ts)
  *   telegram.botToken / telegram.chatIds                config: the box's bot and chats (box-wide alerts,
  *                                                       `onair alert unit-failed`, which needs no daemon)
  */
@@ -42,6 +43,10 @@ const MAX_STORE_WRITE_RETRY_MS = 600_000;
 /** `backup.catchUpDelayMs`: the catch-up backup after start (store/backup.ts BackupScheduler), 0–1 day. */
 export const DEFAULT_BACKUP_CATCH_UP_DELAY_MS = 300_000;
 const MAX_BACKUP_CATCH_UP_DELAY_MS = 86_400_000;
+/** `backup.copyTo[].keep` default (the same as store/backup-layout DEFAULT_BACKUP_KEEP). */
+export const DEFAULT_BACKUP_COPY_KEEP = 14;
+/** `backup.copyTo`: at most this many copy targets (each copy is a full backup's size). */
+const MAX_BACKUP_COPY_TARGETS = 8;
 
 /** `file:/path`, `env:NAME` or `credential:NAME` ($CREDENTIALS_DIRECTORY/NAME). Never the secret itself. */
 export const secretRefSchema = z
@@ -80,8 +85,19 @@ export const globalConfigSchema = z.strictObject({
         .max(MAX_BACKUP_CATCH_UP_DELAY_MS)
         .default(DEFAULT_BACKUP_CATCH_UP_DELAY_MS)
         .describe("Delay (ms) after start of the catch-up backup, taken when the newest is over a day old"),
+      copyTo: z
+        .array(
+          z.strictObject({
+            dir: absPath.describe("Directory each backup is copied into (off the box: a NAS or USB mount)"),
+            keep: z.number().int().min(0).max(100_000).default(DEFAULT_BACKUP_COPY_KEEP).describe("Copies kept there, newest first (0 = all)"),
+            mount: z.boolean().default(false).describe("The directory must be a mount: it holds .onair-backup-target, or is on another device than its parent"),
+          }),
+        )
+        .max(MAX_BACKUP_COPY_TARGETS)
+        .default([])
+        .describe("Directories every backup is copied to after it is taken; a failed copy is alerted (backup_copy_failed)"),
     })
-    .default({ catchUpDelayMs: DEFAULT_BACKUP_CATCH_UP_DELAY_MS }),
+    .default({ catchUpDelayMs: DEFAULT_BACKUP_CATCH_UP_DELAY_MS, copyTo: [] }),
   http: z
     .strictObject({
       listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, "expected HOST:PORT").default(DEFAULT_HTTP),
