@@ -1,6 +1,6 @@
 /**
- * The slow parts of a backup, which grow with the store: `PRAGMA integrity_check` and row
- * counts, sha256 of files, gzip and gunzip. They run in the backup worker thread
+ * The slow parts of a backup, which grow with the store: the SQLite copy,
+ * `PRAGMA integrity_check` and row counts, sha256 of files, gzip and gunzip. They run in the backup worker thread
  * (backup-worker.ts, driven by backup-thread.ts), never on the daemon's event loop.
  *
  * Contracts: files are streamed (memory stays flat whatever the store's size); written
@@ -29,18 +29,43 @@ export interface CheckResult {
 }
 
 export type Job =
+  | { op: "copy"; src: string; dest: string }
   | { op: "check"; path: string }
   | { op: "hash"; paths: string[] }
   | { op: "gzip"; src: string; dest: string }
   | { op: "gunzip"; src: string; dest: string };
 
 export interface JobResults {
+  copy: void;
   check: CheckResult;
   hash: FileSum[];
   /** the source as read and the compressed file as written */
   gzip: { raw: FileSum; gz: FileSum };
   /** the decompressed file as written */
   gunzip: FileSum;
+}
+
+/**
+ * SQLite's online backup of the store file `src` into `dest`, in one step: one read
+ * transaction, so the copy is a consistent snapshot and writers (the daemon, in WAL mode) go
+ * on meanwhile; a write between steps would restart a stepped copy from another connection.
+ * The copy is one self-contained file (out of WAL mode: no -wal/-shm beside it), 0600.
+ */
+export async function copyStore(src: string, dest: string): Promise<void> {
+  const db = new Database(src, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma("busy_timeout = 5000");
+    await db.backup(dest, { progress: () => 0x7fffffff });
+  } finally {
+    db.close();
+  }
+  const copy = new Database(dest);
+  try {
+    copy.pragma("journal_mode = DELETE");
+  } finally {
+    copy.close();
+  }
+  await chmod(dest, 0o600);
 }
 
 /** `PRAGMA integrity_check` of a SQLite file, read-only: "ok" or the first problems. */
@@ -109,6 +134,8 @@ async function transformFile(src: string, dest: string, transform: Transform): P
 
 export async function runJob(job: Job): Promise<JobResults[Job["op"]]> {
   switch (job.op) {
+    case "copy":
+      return copyStore(job.src, job.dest);
     case "check":
       return checkStore(job.path);
     case "hash": {

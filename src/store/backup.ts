@@ -14,16 +14,16 @@
  * only, as the store: directories 0700, files 0600. Then it is copied to the `copyTo`
  * targets (backup-copy.ts).
  *
- * Off the event loop: the store is copied in steps of `pagesPerStep` pages; the integrity
- * check, row counts, compression and hashing run in a worker thread (backup-thread.ts); files
- * are copied with the libuv thread pool. No step holds the daemon's event loop for long.
+ * Off the event loop: the SQLite copy (through a connection of its own, in one step: a
+ * consistent snapshot while the daemon writes), the integrity check, row counts,
+ * compression and hashing run in a worker thread (backup-thread.ts, backup-jobs.ts); files
+ * are copied with the libuv thread pool. Nothing holds the daemon's event loop for long.
  *
  * The key is deliberately not in a backup: a sealed profile next to its key is a clear
  * profile. Keep the key (or its systemd credential) backed up separately.
  *
  * Restore (`onair restore DIR`): restore.ts, which reads compressed and older uncompressed backups.
  */
-import Database from "better-sqlite3";
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { chmod, copyFile, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -50,11 +50,8 @@ export { MOUNT_MARKER, checkMounted, type CopyFailure, type CopyOutcome, type Co
 export * from "./backup-layout.js";
 export { checkBackup, restoreBackup, type RestoreOptions, type RestoreResult } from "./restore.js";
 
-/** Pages per step of the SQLite backup through the daemon's own connection (4 KiB pages: 1 MiB a step). */
-export const DAEMON_PAGES_PER_STEP = 256;
-
 export interface BackupOptions {
-  /** the open store (the daemon's connection), or the path of the store file */
+  /** the open store (the daemon's; read through a connection of its own), or the path of the store file (not ":memory:") */
   store: Store | string;
   /** the directory that holds the backups (each backup is a subdirectory) */
   destDir: string;
@@ -65,14 +62,6 @@ export interface BackupOptions {
   /** backups kept after this one (newest first); 0 = no pruning. Default 14. */
   keep?: number;
   clock?: Clock;
-  /**
-   * Pages copied per step of the SQLite backup. The default for a store path copies
-   * everything in one step: a separate process writing the store between steps would
-   * restart the copy (SQLite's rule for writes through another connection), so one step
-   * always finishes. Through the daemon's own connection (whose writes do not restart it)
-   * the default is DAEMON_PAGES_PER_STEP, so that the event loop stays responsive.
-   */
-  pagesPerStep?: number;
   /** directories the finished backup is copied to (backup-copy.ts); a failed copy does not fail the backup */
   copyTo?: readonly CopyTarget[] | undefined;
   /** called for each failed copy (the daemon alerts `backup_copy_failed`) */
@@ -110,26 +99,6 @@ function newBackupDir(destDir: string, nowMs: number, fields: Record<string, unk
   return { partial, final: join(destDir, name) };
 }
 
-/** SQLite's online backup of the store into `dest`, as one self-contained file (not WAL), 0600. */
-async function copyStore(store: Store | string, dest: string, pagesPerStep: number | undefined): Promise<void> {
-  const own = typeof store === "string" ? new Database(store, { readonly: true, fileMustExist: true }) : undefined;
-  const step = Math.max(1, Math.min(0x7fffffff, Math.floor(pagesPerStep ?? (own ? 0x7fffffff : DAEMON_PAGES_PER_STEP))));
-  try {
-    if (own) own.pragma("busy_timeout = 5000");
-    await (own ?? (store as Store).raw).backup(dest, { progress: () => step });
-  } finally {
-    own?.close();
-  }
-  // a self-contained file: out of WAL mode (no -wal/-shm beside it), owner only as the store
-  const copy = new Database(dest);
-  try {
-    copy.pragma("journal_mode = DELETE");
-  } finally {
-    copy.close();
-  }
-  await chmod(dest, 0o600);
-}
-
 /** Copies the sealed profiles and the config into the backup; returns their paths in it. */
 async function copyExtras(partial: string, profilesDir: string | undefined, configPath: string | null | undefined): Promise<string[]> {
   const copied: string[] = [];
@@ -160,9 +129,9 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
     let manifest: BackupManifest;
     try {
       const raw = join(partial, BACKUP_DB);
-      await copyStore(o.store, raw, o.pagesPerStep).catch((e: unknown) =>
-        Promise.reject(fail(`copying the store ${storePath}`, e, fields)),
-      );
+      await thread
+        .run({ op: "copy", src: storePath, dest: raw })
+        .catch((e: unknown) => Promise.reject(fail(`copying the store ${storePath}`, e, fields)));
       const check = await thread.run({ op: "check", path: raw });
       if (check.integrity !== "ok") {
         throw new OnairError(
