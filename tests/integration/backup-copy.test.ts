@@ -113,6 +113,28 @@ describe("backup.copyTo", () => {
   });
 });
 
+describe("onair backup with backup.copyTo", () => {
+  it("copies to the config's targets, prints a refused copy and exits 1, the local backup kept", async () => {
+    const unmounted = join(dir, "mnt", "nas");
+    mkdirSync(unmounted, { recursive: true });
+    const config = join(dir, "onair.yaml");
+    writeFileSync(
+      config,
+      `dataDir: ${join(dir, "data")}\nbackup:\n  copyTo:\n    - { dir: ${join(dir, "copies")}, keep: 1 }\n    - { dir: ${unmounted}, mount: true }\n`,
+    );
+    const r = await runCli(["backup", "--json"], { env: { ONAIR_CONFIG: config } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`onair: ONAIR_BACKUP_TARGET_NOT_MOUNTED: backup copy target ${unmounted} is not mounted`);
+    const j = JSON.parse(r.stdout) as { dir: string; copies: { target: string; ok: boolean; code?: string }[] };
+    expect(j.copies.map((c) => [c.target, c.ok, c.code])).toEqual([
+      [join(dir, "copies"), true, undefined],
+      [unmounted, false, "ONAIR_BACKUP_TARGET_NOT_MOUNTED"],
+    ]);
+    expect(listBackups(join(dir, "data", "backups"))).toEqual([j.dir]);
+    expect(listBackups(join(dir, "copies"))).toEqual([join(dir, "copies", basename(j.dir))]);
+  });
+});
+
 describe("onair restore of the old layout", () => {
   it("restores a format-1 backup (the store as onair.db, uncompressed)", async () => {
     // a backup as the code before compression wrote it
