@@ -46,7 +46,7 @@ import { SdNotifier } from "./observe/sdnotify.js";
 import { Channel } from "./pipeline/channel.js";
 import { recordingRoots } from "./pipeline/recordings.js";
 import { StartRetry } from "./pipeline/start-retry.js";
-import { BackupScheduler, createBackup, listBackups, type BackupResult } from "./store/backup.js";
+import { BackupScheduler, createBackup, listBackups, type BackupResult, type CopyFailure } from "./store/backup.js";
 import { openStore, type Store } from "./store/db.js";
 import { StoreWriteQueue, probeWrite, type StoreHealth } from "./store/write-queue.js";
 
@@ -291,19 +291,13 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
 
   // the daily backup (03:30 UTC; backup.catchUpDelayMs after start when the last one is more than a day old)
   const backupDir = join(cfg.dataDir, "backups");
+  const onCopyFailed = (f: CopyFailure): void => {
+    log.error({ event: "backup_copy_failed", dir: f.target, backup: f.backup, code: f.code, err: f.error });
+    notify({ kind: "backup_copy_failed", path: f.target, backup: f.backup, code: f.code, message: f.message });
+  };
   const backups = new BackupScheduler({
     run: () =>
-      createBackup({
-        store,
-        destDir: backupDir,
-        profilesDir: cfg.profilesDir,
-        configPath: cfg.configPath,
-        copyTo: cfg.file.backup.copyTo,
-        onCopyFailed: (f) => {
-          log.error({ event: "backup_copy_failed", dir: f.target, backup: f.backup, code: f.code, err: f.error });
-          notify({ kind: "backup_copy_failed", path: f.target, backup: f.backup, code: f.code, message: f.message });
-        },
-      }),
+      createBackup({ store, destDir: backupDir, profilesDir: cfg.profilesDir, configPath: cfg.configPath, copyTo: cfg.file.backup.copyTo, onCopyFailed }),
     lastBackupMs: (() => {
       const newest = listBackups(backupDir)[0];
       if (!newest) return undefined;
