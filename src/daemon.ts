@@ -296,8 +296,8 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
     notify({ kind: "backup_copy_failed", path: f.target, backup: f.backup, code: f.code, message: f.message });
   };
   const backups = new BackupScheduler({
-    run: () =>
-      createBackup({ store, destDir: backupDir, profilesDir: cfg.profilesDir, configPath: cfg.configPath, copyTo: cfg.file.backup.copyTo, onCopyFailed }),
+    run: (signal) =>
+      createBackup({ store, destDir: backupDir, profilesDir: cfg.profilesDir, configPath: cfg.configPath, copyTo: cfg.file.backup.copyTo, onCopyFailed, signal }),
     lastBackupMs: (() => {
       const newest = listBackups(backupDir)[0];
       if (!newest) return undefined;

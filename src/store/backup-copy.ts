@@ -111,20 +111,24 @@ async function copyOne(backupDir: string, manifest: BackupManifest, target: Copy
 
 /**
  * Copies a finished backup (`backupDir`, with its `manifest`) into each target, one after the
- * other, and applies each target's retention. Never throws; see the module comment.
+ * other, and applies each target's retention. Never throws; see the module comment. Once
+ * `signal` aborts (shutdown), no further target is tried and nothing is reported failed.
  */
 export async function copyBackup(
   backupDir: string,
   manifest: BackupManifest,
   targets: readonly CopyTarget[],
-  o: { thread: BackupThread; onFailed?: ((f: CopyFailure) => void) | undefined },
+  o: { thread: BackupThread; onFailed?: ((f: CopyFailure) => void) | undefined; signal?: AbortSignal | undefined },
 ): Promise<CopyOutcome[]> {
   const out: CopyOutcome[] = [];
   for (const t of targets) {
+    if (o.signal?.aborted) break;
     try {
       const dir = await copyOne(backupDir, manifest, t, o.thread);
       out.push({ target: t.dir, ok: true, dir, pruned: pruneBackups(t.dir, t.keep ?? DEFAULT_BACKUP_KEEP) });
     } catch (e) {
+      // cancelled (shutdown): not a failed copy; the rest are not tried
+      if (o.signal?.aborted) break;
       const err = copyError(t.dir, e);
       const f: CopyFailure = { target: t.dir, ok: false, backup: basename(backupDir), code: err.code, message: err.message, error: err };
       out.push(f);

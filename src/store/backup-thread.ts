@@ -10,7 +10,8 @@
  *
  * Contracts: jobs run one at a time in order; a job's error rejects its promise with an
  * Error carrying the worker-side `code` (ENOSPC, SQLITE_CORRUPT…); a dead worker rejects
- * every pending job; `close()` ends the thread (always call it: `withBackupThread`).
+ * every pending job; `close()` ends the thread (always call it: `withBackupThread`);
+ * `abandon()` ends it without waiting (a backup cancelled at shutdown).
  */
 import { Worker } from "node:worker_threads";
 import type { Job, JobResults } from "./backup-jobs.js";
@@ -31,6 +32,8 @@ export class BackupThread {
   private readonly waiting = new Map<number, Waiter>();
   private seq = 0;
   private dead: Error | undefined;
+  private exited: Promise<number> | undefined;
+  private abandoned = false;
 
   constructor() {
     this.worker.on("message", (m: JobReply) => {
@@ -53,9 +56,23 @@ export class BackupThread {
     });
   }
 
+  /** Ends the thread; resolves when it has exited (at once after `abandon`). */
   async close(): Promise<void> {
-    if (!this.dead) this.dead = new Error("the backup worker thread is closed");
-    await this.worker.terminate();
+    this.dead ??= new Error("the backup worker thread is closed");
+    this.exited ??= this.worker.terminate();
+    if (!this.abandoned) await this.exited;
+  }
+
+  /**
+   * Ends the thread without waiting for it (a native step, e.g. SQLite's, finishes first):
+   * pending and later jobs reject with `reason` now, and the thread no longer holds the
+   * process open.
+   */
+  abandon(reason: Error): void {
+    this.abandoned = true;
+    this.fail(reason);
+    this.worker.unref();
+    this.exited ??= this.worker.terminate();
   }
 
   private fail(e: Error): void {

@@ -66,6 +66,8 @@ export interface BackupOptions {
   copyTo?: readonly CopyTarget[] | undefined;
   /** called for each failed copy (the daemon alerts `backup_copy_failed`) */
   onCopyFailed?: ((f: CopyFailure) => void) | undefined;
+  /** cancels the backup (shutdown): it rejects at once, its partial directory removed, no copy reported failed */
+  signal?: AbortSignal | undefined;
 }
 
 export interface BackupResult {
@@ -125,6 +127,8 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
   const fields = { destDir: o.destDir, store: storePath };
   const { partial, final } = newBackupDir(o.destDir, now, fields);
   const thread = new BackupThread();
+  const cancel = (): void => thread.abandon(new OnairError("ONAIR_BACKUP_FAILED", `backup of ${storePath} cancelled (shutdown)`, fields));
+  o.signal?.addEventListener("abort", cancel, { once: true });
   try {
     let manifest: BackupManifest;
     try {
@@ -162,9 +166,10 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
       throw fail("writing the backup", e, fields);
     }
     const pruned = pruneBackups(o.destDir, o.keep ?? DEFAULT_BACKUP_KEEP);
-    const copies = await copyBackup(final, manifest, o.copyTo ?? [], { thread, onFailed: o.onCopyFailed });
+    const copies = await copyBackup(final, manifest, o.copyTo ?? [], { thread, onFailed: o.onCopyFailed, signal: o.signal });
     return { dir: final, manifest, pruned, copies };
   } finally {
+    o.signal?.removeEventListener("abort", cancel);
     await thread.close();
   }
 }
@@ -172,8 +177,11 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
 // ---------------------------------------------------------------- daily backup in the daemon
 
 export interface BackupSchedulerOptions {
-  /** takes one backup (the daemon: `() => createBackup({ store, destDir, profilesDir, configPath, copyTo, onCopyFailed })`) */
-  run: () => Promise<unknown>;
+  /**
+   * takes one backup (the daemon: `(signal) => createBackup({ store, destDir, …, copyTo, onCopyFailed, signal })`);
+   * `signal` aborts when `stop()` cancels the run
+   */
+  run: (signal: AbortSignal) => Promise<unknown>;
   clock?: Clock;
   /** default `backgroundTimers` (unref'd: a pending backup never holds the process open) */
   timers?: Timers;
@@ -192,12 +200,14 @@ const DAY_MS = 24 * 3600_000;
 /**
  * Runs a backup once a day at a fixed UTC minute, and once soon after start when the last
  * one is more than a day old. One at a time: a run still going when the next falls due
- * skips that one. Clock and timers are injected; `stop()` cancels the next run (a running
- * backup finishes; `stop()` resolves when it has).
+ * skips that one. Clock and timers are injected; `stop()` cancels the next run and aborts a
+ * running one (its signal), and resolves when it has ended; a run ended so is counted in
+ * `cancelled`, not reported to `onError`.
  */
 export class BackupScheduler {
   private timer: unknown;
   private running: Promise<void> | undefined;
+  private abort: AbortController | undefined;
   private stopped = true;
   private readonly clock: Clock;
   private readonly timers: Timers;
@@ -205,6 +215,8 @@ export class BackupScheduler {
   /** completed runs */
   runs = 0;
   failures = 0;
+  /** runs aborted by `stop()` */
+  cancelled = 0;
   lastRunMs: number | undefined;
 
   constructor(private readonly o: BackupSchedulerOptions) {
@@ -236,23 +248,29 @@ export class BackupScheduler {
     this.stopped = true;
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
+    this.abort?.abort();
     await this.running;
   }
 
   /** Takes a backup now (unless one is running). */
   async runNow(): Promise<void> {
     if (this.running) return this.running;
+    const abort = (this.abort = new AbortController());
     this.running = (async () => {
       try {
-        const r = await this.o.run();
+        const r = await this.o.run(abort.signal);
         this.runs++;
         this.lastRunMs = this.clock.now();
         this.o.onDone?.(r);
       } catch (e) {
-        this.failures++;
-        this.o.onError?.(e);
+        if (abort.signal.aborted) this.cancelled++;
+        else {
+          this.failures++;
+          this.o.onError?.(e);
+        }
       } finally {
         this.running = undefined;
+        this.abort = undefined;
       }
     })();
     return this.running;

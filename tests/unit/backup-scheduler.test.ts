@@ -88,6 +88,27 @@ describe("BackupScheduler", () => {
     expect(stopped).toBe(true);
     expect(s.runs).toBe(1);
   });
+
+  it("aborts a running backup at stop, resolves when it has ended, and does not report it as a failure", async () => {
+    const errors: unknown[] = [];
+    let signal: AbortSignal | undefined;
+    const s = new BackupScheduler({
+      run: (sig) => {
+        signal = sig;
+        return new Promise((_, reject) => sig.addEventListener("abort", () => reject(new Error("cancelled"))));
+      },
+      clock: new ManualClock(T0),
+      timers: new ManualTimers(new ManualClock(T0)),
+      onError: (e) => errors.push(e),
+    });
+    const run = s.runNow();
+    expect(signal?.aborted).toBe(false);
+    await s.stop();
+    await run;
+    expect(signal?.aborted).toBe(true);
+    expect([s.runs, s.failures, s.cancelled]).toEqual([0, 0, 1]);
+    expect(errors).toEqual([]);
+  });
 });
 
 describe("backup retention", () => {
