@@ -28,6 +28,7 @@ import { mkdirSync } from "node:fs";
 import type { Logger } from "pino";
 import { redactString, redactValue, type SecretSet } from "../config/redact.js";
 import { systemClock, type Clock } from "../core/clock.js";
+import { backgroundTimers, type Timers } from "../core/timers.js";
 import { isRefusal, RefusalAggregator, type RefusalLine } from "./audit-refusals.js";
 import { DEFAULT_LOG_FILE_SIZE_BYTES, DEFAULT_LOG_FILES, openRollingFile, type RollStream } from "./logger.js";
 
@@ -80,6 +81,8 @@ export interface AuditLogOptions {
   /** Files kept, the active one included (default 5, at least 2). */
   files?: number;
   clock?: Clock;
+  /** the minute-boundary timer of the refusal sums (default unref'd Node timers) */
+  timers?: Timers | undefined;
   logger?: Logger;
   /** Known secret values scrubbed from params and detail. */
   secrets?: SecretSet;
@@ -96,7 +99,8 @@ export class AuditLog implements AuditSink {
   private readonly log: Logger | undefined;
   private readonly secrets: SecretSet | undefined;
   private readonly refusals: RefusalAggregator;
-  private boundaryTimer: NodeJS.Timeout | undefined;
+  private readonly timers: Timers;
+  private boundaryTimer: unknown;
   private closed = false;
   /** Lines that could not be written. */
   writeErrors = 0;
@@ -107,6 +111,7 @@ export class AuditLog implements AuditSink {
   ) {
     this.dir = opts.dir;
     this.clock = opts.clock ?? systemClock;
+    this.timers = opts.timers ?? backgroundTimers;
     this.log = opts.logger;
     this.secrets = opts.secrets;
     this.refusals = new RefusalAggregator({ clock: this.clock, emit: (l) => this.writeRefusal(l) });
@@ -172,7 +177,7 @@ export class AuditLog implements AuditSink {
     if (this.closed) return;
     this.flush();
     this.closed = true;
-    clearTimeout(this.boundaryTimer);
+    if (this.boundaryTimer !== undefined) this.timers.clearTimeout(this.boundaryTimer);
     if (this.file.destroyed) return;
     await new Promise<void>((resolve) => {
       this.file.once("close", resolve);
@@ -189,12 +194,11 @@ export class AuditLog implements AuditSink {
     if (this.boundaryTimer !== undefined || this.closed) return;
     const ms = this.refusals.msToBoundary();
     if (ms === undefined) return;
-    this.boundaryTimer = setTimeout(() => {
+    this.boundaryTimer = this.timers.setTimeout(() => {
       this.boundaryTimer = undefined;
       this.refusals.flushEnded();
       this.armBoundaryTimer();
     }, ms + 5);
-    this.boundaryTimer.unref();
   }
 
   private writeRefusal(l: RefusalLine): void {

@@ -11,6 +11,7 @@
 import { statfs as realStatfs } from "node:fs/promises";
 import { dirname } from "node:path";
 import { OnairError } from "../core/errors.js";
+import { backgroundTimers, type Timers } from "../core/timers.js";
 
 /** `alerts.diskLowFree`: a share of the filesystem ("5%") or a size ("2g", bytes). */
 export type DiskThreshold = { percent: number } | { bytes: number };
@@ -52,6 +53,8 @@ export interface DiskWatchOptions {
   /** a directory that cannot be measured (logged once per path) */
   onError?: (d: WatchedDisk, err: unknown) => void;
   intervalMs?: number;
+  /** the check's interval timer (default unref'd Node timers: it does not hold the process open) */
+  timers?: Timers | undefined;
   statfs?: (path: string) => Promise<{ bavail: number | bigint; bsize: number | bigint; blocks: number | bigint }>;
 }
 
@@ -59,18 +62,19 @@ export class DiskWatch {
   private threshold: DiskThreshold;
   private readonly low = new Set<string>();
   private readonly failed = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
+  private readonly timers: Timers;
   private running: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: DiskWatchOptions) {
     this.threshold = o.threshold;
+    this.timers = o.timers ?? backgroundTimers;
   }
 
   /** Checks now, then every interval (the timer does not hold the process open). */
   start(): void {
     void this.check();
-    this.timer = setInterval(() => void this.check(), this.o.intervalMs ?? DISK_CHECK_INTERVAL_MS);
-    this.timer.unref();
+    this.timer = this.timers.setInterval(() => void this.check(), this.o.intervalMs ?? DISK_CHECK_INTERVAL_MS);
   }
 
   /** A new threshold (SIGHUP), applied by a check right away. */
@@ -87,7 +91,7 @@ export class DiskWatch {
 
   /** Stops the timer and waits for a pass under way. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer !== undefined) this.timers.clearInterval(this.timer);
     this.timer = undefined;
     await this.running;
   }

@@ -73,7 +73,8 @@ export function limitConnections(server: Server, o: ConnectionLimits = {}): numb
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   if (max < configured) {
-    o.logger?.warn({ event: "http_connections_lowered", maxConnections: max, configured, openFilesLimit: nofile }, `HTTP connections capped at ${max}: half the open-files limit`);
+    const fields = { event: "http_connections_lowered", maxConnections: max, configured, openFilesLimit: nofile };
+    o.logger?.warn(fields, `HTTP connections capped at ${max}: half the open-files limit`);
   }
   let dropped = 0;
   let loggedAt = Number.NEGATIVE_INFINITY;

@@ -61,7 +61,8 @@ async function diskCheck(d: ReadyDirectory): Promise<CheckResult> {
   try {
     const { freeBytes } = await diskSpace(d.path);
     const ok = freeBytes >= minFreeBytes;
-    return { name: d.name, path: d.path, ok, freeBytes, minFreeBytes, ...(ok ? {} : { reason: `directory ${d.name}: ${freeBytes} bytes free, under ${minFreeBytes}` }) };
+    const reason = `directory ${d.name}: ${freeBytes} bytes free, under ${minFreeBytes}`;
+    return { name: d.name, path: d.path, ok, freeBytes, minFreeBytes, ...(ok ? {} : { reason }) };
   } catch (e) {
     const error = (e as NodeJS.ErrnoException).code ?? String(e);
     return { name: d.name, path: d.path, ok: false, minFreeBytes, error, reason: `directory ${d.name}: ${error}` };

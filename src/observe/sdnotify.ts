@@ -26,6 +26,7 @@
  */
 import { spawn as nodeSpawn, type SpawnOptions } from "node:child_process";
 import type { Logger } from "pino";
+import { backgroundTimers, type Timers } from "../core/timers.js";
 import { whichSync } from "../pipeline/ffmpeg-args.js";
 
 export const DEFAULT_SYSTEMD_NOTIFY = "/usr/bin/systemd-notify";
@@ -40,6 +41,8 @@ export interface SdNotifierOptions {
   /** our pid, compared with `$WATCHDOG_PID` (default process.pid) */
   pid?: number;
   spawn?: SpawnFn;
+  /** the watchdog's ping timer (default unref'd Node timers) */
+  timers?: Timers | undefined;
 }
 
 export class SdNotifier {
@@ -51,7 +54,8 @@ export class SdNotifier {
   private readonly log: Logger;
   private readonly spawn: SpawnFn;
   private readonly env: NodeJS.ProcessEnv;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timers: Timers;
+  private timer: unknown;
   private pinging = false;
   private readonly failedOnce = new Set<string>();
   /** messages handed to systemd-notify that exited 0 */
@@ -62,6 +66,7 @@ export class SdNotifier {
     this.env = o.env ?? process.env;
     this.log = o.logger;
     this.spawn = o.spawn ?? nodeSpawn;
+    this.timers = o.timers ?? backgroundTimers;
     this.enabled = Boolean(this.env.NOTIFY_SOCKET);
     this.binary = o.binary ?? ((this.enabled && whichSync("systemd-notify", this.env.PATH ?? "")) || DEFAULT_SYSTEMD_NOTIFY);
     const usec = Number(this.env.WATCHDOG_USEC);
@@ -84,18 +89,17 @@ export class SdNotifier {
   /** Starts the watchdog pings (when systemd asked for them). */
   startWatchdog(): void {
     if (this.watchdogIntervalMs === undefined || this.timer !== undefined) return;
-    this.timer = setInterval(() => {
+    this.timer = this.timers.setInterval(() => {
       // one ping at a time: a systemd-notify that hangs must not pile up children
       if (this.pinging) return;
       this.pinging = true;
       void this.send("watchdog", ["WATCHDOG=1"]).finally(() => (this.pinging = false));
     }, this.watchdogIntervalMs);
-    this.timer.unref();
     this.log.info({ event: "systemd_watchdog", intervalMs: this.watchdogIntervalMs }, "systemd watchdog pings started");
   }
 
   stopWatchdog(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.timer !== undefined) this.timers.clearInterval(this.timer);
     this.timer = undefined;
   }
 

@@ -1,0 +1,78 @@
+/**
+ * The HTTP server's view of the daemon: /readyz's checks (store writes and queries, every
+ * channel putting out packets to working outputs) and the control API over the registry.
+ */
+import type { ResolvedConfig } from "../config/global.js";
+import type { Timers } from "../core/timers.js";
+import type { AuditLog } from "../observe/audit.js";
+import type { ControlApi, HttpServerOptions } from "../observe/http.js";
+import type { OnairLogger } from "../observe/logger.js";
+import type { OnairMetrics } from "../observe/metrics.js";
+import type { ChannelRegistry } from "./registry.js";
+import type { StoreWiring } from "./store-wiring.js";
+import { channelsReadiness } from "./view.js";
+
+/** The control API: channel views, cue requests and restarts, each logged with who asked. */
+export function controlApi(registry: ChannelRegistry, log: OnairLogger): ControlApi {
+  const channels = registry.channels;
+  return {
+    listChannels: () => [...channels.values()].map((c) => registry.view(c)),
+    channel: (id) => {
+      const c = channels.get(id);
+      return c ? registry.view(c) : undefined;
+    },
+    addCue: (id, req, who) => {
+      const c = channels.get(id);
+      if (!c) return undefined;
+      const spliceEventId = c.addCue(req.durationSeconds, req.at?.getTime());
+      log.info({
+        event: "cue_requested",
+        channel: id,
+        who,
+        spliceEventId,
+        at: req.at?.toISOString() ?? "now",
+        durationSeconds: req.durationSeconds,
+      });
+      return { spliceEventId };
+    },
+    restart: (id, who, reason) => {
+      const c = channels.get(id);
+      if (!c) return false;
+      log.info({ event: "restart_requested", channel: id, who, reason });
+      c.restart();
+      return true;
+    },
+  };
+}
+
+export interface HttpWiring {
+  cfg: ResolvedConfig;
+  log: OnairLogger;
+  metrics: OnairMetrics;
+  audit: AuditLog;
+  registry: ChannelRegistry;
+  storeWiring: StoreWiring;
+  tokenFile: string;
+  timers?: Timers | undefined;
+}
+
+/** The daemon's HTTP server options (http.listen, http.maxConnections, the token file). */
+export function httpOptions(w: HttpWiring): HttpServerOptions {
+  return {
+    host: w.cfg.http.host,
+    port: w.cfg.http.port,
+    connections: { maxConnections: w.cfg.http.maxConnections },
+    metrics: w.metrics,
+    tokenFile: w.tokenFile,
+    secrets: w.log.secrets,
+    auditLog: w.audit,
+    logger: w.log,
+    directories: [{ name: "data", path: w.cfg.dataDir }],
+    health: {
+      storeOk: () => w.storeWiring.readiness(),
+      channelsReady: () => channelsReadiness(w.registry.channels.values()),
+    },
+    api: controlApi(w.registry, w.log),
+    timers: w.timers,
+  };
+}
