@@ -156,7 +156,7 @@ async function measure(
 ): Promise<MonthFigures> {
   const backup = await longestBlock(async () => {
     const t = performance.now();
-    await createBackup({ store, destDir: join(dir, "backups"), keep: 1, pagesPerStep: 256, clock });
+    await createBackup({ store, destDir: join(dir, "backups"), keep: 1, clock });
     return performance.now() - t;
   });
   return {

@@ -135,6 +135,19 @@ export interface BackupFailed {
   message: string;
 }
 
+/** A backup could not be copied to a `backup.copyTo` directory (refused, disk full…); the local backup is kept. */
+export interface BackupCopyFailed {
+  kind: "backup_copy_failed";
+  channel?: undefined;
+  /** the copy target directory */
+  path: string;
+  /** the backup's name, e.g. onair-20250601T033000Z */
+  backup: string;
+  /** OnairError code: ONAIR_BACKUP_TARGET_NOT_MOUNTED or ONAIR_BACKUP_COPY_FAILED */
+  code: string;
+  message: string;
+}
+
 /** The live input is gone: FFmpeg could not reach it, or a network input went silent (the stall watchdog). Once per outage. */
 export interface InputLost {
   kind: "input_lost";
@@ -238,13 +251,14 @@ export type Alert =
   | DiskOk
   | StoreWriteFailed
   | StoreRecovered
-  | BackupFailed;
+  | BackupFailed
+  | BackupCopyFailed;
 export type AlertKind = Alert["kind"];
 
 /**
  * The profile's `alerts.telegram.events` switch each kind belongs to. `cue_late` has no
  * switch of its own and follows `cue_failed`; `disk_low`, `disk_ok`, `store_write_failed`,
- * `store_recovered` and `backup_failed` are about the box, not a channel, and are always
+ * `store_recovered`, `backup_failed` and `backup_copy_failed` are about the box, not a channel, and are always
  * on (null).
  */
 export const PROFILE_EVENT_OF: Record<AlertKind, ProfileAlertEvent | null> = {
@@ -266,6 +280,7 @@ export const PROFILE_EVENT_OF: Record<AlertKind, ProfileAlertEvent | null> = {
   store_write_failed: null,
   store_recovered: null,
   backup_failed: null,
+  backup_copy_failed: null,
   daemon_restarted: null,
   daemon_crash_loop: null,
   unit_failed: null,
@@ -279,6 +294,7 @@ export const BOX_WIDE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>([
   "store_write_failed",
   "store_recovered",
   "backup_failed",
+  "backup_copy_failed",
   "daemon_restarted",
   "daemon_crash_loop",
   "unit_failed",
@@ -287,7 +303,8 @@ export const BOX_WIDE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>([
 /** Dedupe key: same channel and kind (and, for box-wide kinds, same path or file). */
 export function dedupeKey(a: Alert): string {
   const subject =
-    a.kind === "disk_low" || a.kind === "disk_ok" || a.kind === "store_write_failed" || a.kind === "store_recovered" || a.kind === "backup_failed"
+    a.kind === "disk_low" || a.kind === "disk_ok" || a.kind === "store_write_failed" || a.kind === "store_recovered" || a.kind === "backup_failed" ||
+    a.kind === "backup_copy_failed"
       ? a.path
       : a.kind === "profile_refused"
         ? a.file
@@ -521,6 +538,8 @@ function bodyLines(a: Alert): string[] {
       ];
     case "backup_failed":
       return [`💾 daily backup failed: ${code(a.path)}`, `${code(a.code)}: ${e(a.message)}`];
+    case "backup_copy_failed":
+      return [`💾 backup copy failed: ${code(a.path)}`, `${code(a.code)}: ${e(a.message)}`, `the backup ${code(a.backup)} is kept on the box`];
     case "store_recovered":
       return [
         `✅ store writes work again: ${code(a.path)} after ${formatDuration(a.outageMs)}`,

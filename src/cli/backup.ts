@@ -1,21 +1,24 @@
 /**
  * `onair backup [--to DIR] [--keep N]` and `onair restore BACKUP`.
  *
- * backup: an online copy of the store (safe while the daemon runs), the sealed profiles and
- * the global config, into DIR/onair-STAMP/ (default DIR: backups/ in the data directory),
- * keeping the newest N (default 14). Prints the backup directory.
+ * backup: an online copy of the store (safe while the daemon runs, gzip-compressed), the
+ * sealed profiles and the global config, into DIR/onair-STAMP/ (default DIR: backups/ in the
+ * data directory), keeping the newest N (default 14), then copied to the config's
+ * `backup.copyTo` directories. Prints the backup directory; a failed copy is printed (the
+ * backup stays) and makes the exit status 1.
  *
  * restore: stop the daemon first (`systemctl stop onair`). Checks the backup (checksums,
  * PRAGMA integrity_check), then puts the store back (an existing store needs --force and is
  * kept beside as onair.db.before-restore-STAMP); with --profiles / --config also the sealed
- * profiles and the config. BACKUP may be a directory of backups: the newest is used.
+ * profiles and the config. BACKUP may be a directory of backups: the newest is used; both the
+ * compressed backups and the older uncompressed ones are read.
  */
 import type { Command } from "commander";
 import { join } from "node:path";
 import { resolveGlobalConfig } from "../config/global.js";
 import { OnairError } from "../core/errors.js";
 import { resolveStorePath } from "../core/paths.js";
-import { DEFAULT_BACKUP_KEEP, createBackup, restoreBackup } from "../store/backup.js";
+import { DEFAULT_BACKUP_KEEP, createBackup, restoreBackup, type BackupResult } from "../store/backup.js";
 import { out } from "./io.js";
 
 interface CommonFlags {
@@ -41,6 +44,28 @@ function common(cmd: Command): Command {
     .option("--json", "print the result as JSON");
 }
 
+/**
+ * Prints a backup's result. A failed copy (`backup.copyTo`) does not undo the backup: each
+ * is printed, and the last is thrown so that the exit status is 1.
+ */
+function report(r: BackupResult, storePath: string, json: boolean): void {
+  if (json) {
+    out(JSON.stringify({ dir: r.dir, pruned: r.pruned, manifest: r.manifest, copies: r.copies.map((c) => (c.ok ? c : { ...c, error: undefined })) }));
+  } else {
+    const profiles = r.manifest.files.filter((x) => x.path.startsWith("profiles/")).length;
+    const copied = r.copies.filter((c) => c.ok).length;
+    out(r.dir);
+    process.stderr.write(
+      `onair: backup of ${storePath} (schema ${r.manifest.schemaVersion}, integrity ok), ${profiles} sealed profiles` +
+        `${r.manifest.files.some((x) => x.path === "onair.yaml") ? ", the config" : ""}; ${r.pruned.length} old backups removed` +
+        `${r.copies.length > 0 ? `; copied to ${copied} of ${r.copies.length} copyTo directories` : ""}\n`,
+    );
+  }
+  const failed = r.copies.filter((c) => !c.ok);
+  for (const c of failed.slice(0, -1)) process.stderr.write(`onair: ${c.code}: ${c.message}\n`);
+  if (failed.length > 0) throw failed[failed.length - 1].error;
+}
+
 export function registerBackup(program: Command): void {
   common(
     program
@@ -59,17 +84,9 @@ export function registerBackup(program: Command): void {
         profilesDir: cfg.profilesDir,
         configPath: cfg.configPath,
         keep: f.keep ?? DEFAULT_BACKUP_KEEP,
+        copyTo: cfg.file.backup.copyTo,
       });
-      if (f.json) {
-        out(JSON.stringify({ dir: r.dir, pruned: r.pruned, manifest: r.manifest }));
-        return;
-      }
-      const profiles = r.manifest.files.filter((x) => x.path.startsWith("profiles/")).length;
-      out(r.dir);
-      process.stderr.write(
-        `onair: backup of ${storePath} (schema ${r.manifest.schemaVersion}, integrity ok), ${profiles} sealed profiles` +
-          `${r.manifest.files.some((x) => x.path === "onair.yaml") ? ", the config" : ""}; ${r.pruned.length} old backups removed\n`,
-      );
+      report(r, storePath, f.json ?? false);
     });
 
   common(
@@ -87,7 +104,7 @@ export function registerBackup(program: Command): void {
     )
     .action(async (backup: string, f: CommonFlags & { profiles?: boolean; restoreConfig?: string; force?: boolean }) => {
       const cfg = await resolveGlobalConfig({ flags: { config: f.config, dataDir: f.dataDir, profilesDir: f.profilesDir } });
-      const r = restoreBackup({
+      const r = await restoreBackup({
         from: backup,
         storePath: resolveStorePath(f.store, { flag: cfg.dataDir }),
         profilesDir: f.profiles ? cfg.profilesDir : undefined,

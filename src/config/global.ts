@@ -16,6 +16,7 @@
  *   store.writeRetryMs                                  config, else 2000 (retry period of failed store writes)
  *   backup.catchUpDelayMs                               config, else 300000 (catch-up backup after start)
  *   retention.asRunDays / retention.itemDays            config, else 400 / 30 (store/retention.ts)
+ *   backup.copyTo[]: { dir, keep, mount }               config, else none (copies of each backup, store/backup-copy.ts)
  *   telegram.botToken / telegram.chatIds                config: the box's bot and chats (box-wide alerts,
  *                                                       `onair alert unit-failed`, which needs no daemon)
  */
@@ -45,6 +46,10 @@ export const DEFAULT_BACKUP_CATCH_UP_DELAY_MS = 300_000;
 const MAX_BACKUP_CATCH_UP_DELAY_MS = 86_400_000;
 /** `retention.*` (store/retention.ts): as-run and cue rows 400 days, items 30 days after they ended. */
 export const DEFAULT_RETENTION = { asRunDays: 400, itemDays: 30 } as const;
+/** `backup.copyTo[].keep` default (the same as store/backup-layout DEFAULT_BACKUP_KEEP). */
+export const DEFAULT_BACKUP_COPY_KEEP = 14;
+/** `backup.copyTo`: at most this many copy targets (each copy is a full backup's size). */
+const MAX_BACKUP_COPY_TARGETS = 8;
 
 /** `file:/path`, `env:NAME` or `credential:NAME` ($CREDENTIALS_DIRECTORY/NAME). Never the secret itself. */
 export const secretRefSchema = z
@@ -83,8 +88,19 @@ export const globalConfigSchema = z.strictObject({
         .max(MAX_BACKUP_CATCH_UP_DELAY_MS)
         .default(DEFAULT_BACKUP_CATCH_UP_DELAY_MS)
         .describe("Delay (ms) after start of the catch-up backup, taken when the newest is over a day old"),
+      copyTo: z
+        .array(
+          z.strictObject({
+            dir: absPath.describe("Directory each backup is copied into (off the box: a NAS or USB mount)"),
+            keep: z.number().int().min(0).max(100_000).default(DEFAULT_BACKUP_COPY_KEEP).describe("Copies kept there, newest first (0 = all)"),
+            mount: z.boolean().default(false).describe("The directory must be a mount: it holds .onair-backup-target, or is on another device than its parent"),
+          }),
+        )
+        .max(MAX_BACKUP_COPY_TARGETS)
+        .default([])
+        .describe("Directories every backup is copied to after it is taken; a failed copy is alerted (backup_copy_failed)"),
     })
-    .default({ catchUpDelayMs: DEFAULT_BACKUP_CATCH_UP_DELAY_MS }),
+    .default({ catchUpDelayMs: DEFAULT_BACKUP_CATCH_UP_DELAY_MS, copyTo: [] }),
   retention: z
     .strictObject({
       asRunDays: z

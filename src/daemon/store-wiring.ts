@@ -13,7 +13,7 @@ import type { OnairLogger } from "../observe/logger.js";
 import type { OnairMetrics } from "../observe/metrics.js";
 import type { CheckResult } from "../observe/readiness.js";
 import { Pruner } from "../store/retention.js";
-import { BackupScheduler, createBackup, listBackups, type BackupResult } from "../store/backup.js";
+import { BackupScheduler, createBackup, listBackups, type BackupResult, type CopyFailure } from "../store/backup.js";
 import type { Store } from "../store/db.js";
 import { StoreWriteQueue, probeWrite, type StoreHealth } from "../store/write-queue.js";
 import { part, type Part } from "./parts.js";
@@ -143,13 +143,21 @@ function lastBackupMs(dir: string): number | undefined {
 /** The daily backup into DATA_DIR/backups as a part. */
 export function backupPart({ store, cfg, log, notify }: Omit<StoreWiringOptions, "metrics">): Part {
   const backupDir = join(cfg.dataDir, "backups");
+  const onCopyFailed = (f: CopyFailure): void => {
+    log.error({ event: "backup_copy_failed", dir: f.target, backup: f.backup, code: f.code, err: f.error });
+    notify({ kind: "backup_copy_failed", path: f.target, backup: f.backup, code: f.code, message: f.message });
+  };
   const backups = new BackupScheduler({
-    run: () => createBackup({ store, destDir: backupDir, profilesDir: cfg.profilesDir, configPath: cfg.configPath, pagesPerStep: 256 }),
+    run: (signal) => {
+      const copyTo = cfg.file.backup.copyTo;
+      return createBackup({ store, destDir: backupDir, profilesDir: cfg.profilesDir, configPath: cfg.configPath, copyTo, onCopyFailed, signal });
+    },
     lastBackupMs: lastBackupMs(backupDir),
     catchUpDelayMs: cfg.file.backup.catchUpDelayMs,
     onDone: (r) => {
       const b = r as BackupResult;
-      log.info({ event: "backup_done", dir: b.dir, rows: b.manifest.rows, pruned: b.pruned.length });
+      const copiedTo = b.copies.filter((c) => c.ok).map((c) => c.dir);
+      log.info({ event: "backup_done", dir: b.dir, rows: b.manifest.rows, pruned: b.pruned.length, copiedTo });
     },
     onError: (err) => {
       log.error({ event: "backup_failed", dir: backupDir, err });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -63,6 +64,14 @@ function seedTree(): { storePath: string; profilesDir: string; configPath: strin
   return { storePath, profilesDir, configPath };
 }
 
+let unpacked = 0;
+/** The store of a (compressed) backup, decompressed to a file of its own in the test's directory. */
+function storeOf(backupDir: string): string {
+  const out = join(dir, `unpacked-${++unpacked}.db`);
+  writeFileSync(out, gunzipSync(readFileSync(join(backupDir, "onair.db.gz"))));
+  return out;
+}
+
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "onair-backup-"));
 });
@@ -84,25 +93,25 @@ describe("online backup", () => {
       // owner only, as the store: the profiles and config copies too, whatever their source's mode
       expect(statSync(join(dir, "backups")).mode & 0o777).toBe(0o700);
       expect(statSync(r.dir).mode & 0o777).toBe(0o700);
-      for (const f of ["onair.db", "onair.yaml", "profiles/news.onair", "manifest.json"]) expect([f, statSync(join(r.dir, f)).mode & 0o777]).toEqual([f, 0o600]);
-      expect(integrityCheck(join(r.dir, "onair.db"))).toBe("ok");
+      for (const f of ["onair.db.gz", "onair.yaml", "profiles/news.onair", "manifest.json"]) expect([f, statSync(join(r.dir, f)).mode & 0o777]).toEqual([f, 0o600]);
+      expect(integrityCheck(storeOf(r.dir))).toBe("ok");
       expect(r.manifest.rows.asrun).toBeGreaterThan(200);
       const files = r.manifest.files.map((f) => f.path).sort();
-      expect(files).toEqual(["onair.db", "onair.yaml", "profiles/news.onair"]);
+      expect(files).toEqual(["onair.db.gz", "onair.yaml", "profiles/news.onair"]);
       expect(existsSync(join(r.dir, "profiles", "draft.yaml"))).toBe(false);
-      expect(checkBackup(r.dir).integrity).toBe("ok");
+      expect((await checkBackup(r.dir)).integrity).toBe("ok");
     }
     // retention: 2 kept, the first one removed
     expect(listBackups(join(dir, "backups"))).toEqual([results[2].dir, results[1].dir]);
     expect(results[2].pruned).toEqual([results[0].dir]);
     // rows in the copy are whole transactions of 20
-    const db = new Database(join(results[2].dir, "onair.db"), { readonly: true });
+    const db = new Database(storeOf(results[2].dir), { readonly: true });
     const n = db.prepare("SELECT count(*) FROM asrun WHERE kind = 'cue'").pluck().get() as number;
     db.close();
     expect(n % 20).toBe(0);
   });
 
-  it("backs up through the daemon's own connection in small steps while it writes", async () => {
+  it("backs up the daemon's open store while it writes through its connection", async () => {
     const t = seedTree();
     const store = openStore(t.storePath);
     try {
@@ -115,15 +124,16 @@ describe("online backup", () => {
         }
       })();
       for (let i = 0; i < 2000; i++) store.insertAsRun({ channel: "news", kind: "item", actualMs: i, details: { pad: "z".repeat(500) } });
-      const r = await createBackup({ store, destDir: join(dir, "b"), pagesPerStep: 16 });
+      const r = await createBackup({ store, destDir: join(dir, "b") });
       writing = false;
       await w;
-      expect(integrityCheck(join(r.dir, "onair.db"))).toBe("ok");
+      const copy = storeOf(r.dir);
+      expect(integrityCheck(copy)).toBe("ok");
       expect(r.manifest.rows.asrun).toBeGreaterThanOrEqual(2001);
-      // one self-contained file (not in WAL mode: no -wal/-shm beside it), owner only
-      expect(readdirSync(r.dir).filter((f) => f.startsWith("onair.db"))).toEqual(["onair.db"]);
-      expect(statSync(join(r.dir, "onair.db")).mode & 0o777).toBe(0o600);
-      const h = new Database(join(r.dir, "onair.db"), { readonly: true });
+      // one self-contained file, compressed (not in WAL mode: no -wal/-shm), owner only
+      expect(readdirSync(r.dir).filter((f) => f.startsWith("onair.db"))).toEqual(["onair.db.gz"]);
+      expect(statSync(join(r.dir, "onair.db.gz")).mode & 0o777).toBe(0o600);
+      const h = new Database(copy, { readonly: true });
       expect(h.pragma("journal_mode", { simple: true })).toBe("delete");
       h.close();
     } finally {
@@ -135,7 +145,7 @@ describe("online backup", () => {
     const t = seedTree();
     const r = await createBackup({ store: t.storePath, destDir: join(dir, "backups"), profilesDir: t.profilesDir, configPath: t.configPath });
     const target = join(dir, "restored");
-    const res = restoreBackup({
+    const res = await restoreBackup({
       from: join(dir, "backups"),
       storePath: join(target, "onair.db"),
       profilesDir: join(target, "profiles"),
@@ -155,8 +165,8 @@ describe("online backup", () => {
     const s = openStore(t.storePath);
     s.insertAsRun({ channel: "news", kind: "item", actualMs: 99, details: { title: "after backup" } });
     s.close();
-    expect(() => restoreBackup({ from: r.dir, storePath: t.storePath })).toThrow(/ONAIR_RESTORE_EXISTS|exists/);
-    const res = restoreBackup({ from: r.dir, storePath: t.storePath, force: true });
+    await expect(restoreBackup({ from: r.dir, storePath: t.storePath })).rejects.toThrow(/ONAIR_RESTORE_EXISTS|exists/);
+    const res = await restoreBackup({ from: r.dir, storePath: t.storePath, force: true });
     expect(res.keptStore).toMatch(/onair\.db\.before-restore-/);
     const back = openStore(t.storePath);
     expect(back.queryAsRun({ channel: "news" })).toHaveLength(1);
@@ -170,7 +180,7 @@ describe("online backup", () => {
     const t = seedTree();
     const r = await createBackup({ store: t.storePath, destDir: join(dir, "backups"), profilesDir: t.profilesDir });
     writeFileSync(join(r.dir, "profiles", "news.onair"), "tampered");
-    expect(() => restoreBackup({ from: r.dir, storePath: join(dir, "x.db") })).toThrow(/changed since the backup/);
+    await expect(restoreBackup({ from: r.dir, storePath: join(dir, "x.db") })).rejects.toThrow(/changed since the backup/);
   });
 });
 
@@ -188,7 +198,7 @@ describe("onair backup / onair restore", () => {
     const j = JSON.parse(b2.stdout);
     expect(j.pruned).toEqual([b1.stdout.trim()]);
     expect(readdirSync(join(dir, "bk"))).toEqual([j.dir.slice(join(dir, "bk").length + 1)]);
-    expect(integrityCheck(join(j.dir, "onair.db"))).toBe("ok");
+    expect(integrityCheck(storeOf(j.dir))).toBe("ok");
     expect(j.manifest.files.map((f: { path: string }) => f.path)).toContain("profiles/news.onair");
 
     const refused = await runCli(["restore", join(dir, "bk")], { env });

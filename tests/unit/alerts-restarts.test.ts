@@ -195,7 +195,7 @@ describe("restart alerts", () => {
     const backup = await createBackup({ store, destDir: path.join(dir, "backups"), clock });
     onAir.stop();
     store.close();
-    restoreBackup({ from: backup.dir, storePath: path.join(dir, "onair.db"), force: true, clock });
+    await restoreBackup({ from: backup.dir, storePath: path.join(dir, "onair.db"), force: true, clock });
     store = openStore(path.join(dir, "onair.db"));
     startProcess();
     advance(CRASH_WINDOW_MS);

@@ -3,30 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ManualClock } from "../../src/core/clock.js";
-import { BackupScheduler, listBackups, pruneBackups, type SchedulerTimers } from "../../src/store/backup.js";
-
-class ManualTimers implements SchedulerTimers {
-  pending: { at: number; fn: () => void; id: number }[] = [];
-  private next = 1;
-  constructor(private readonly clock: ManualClock) {}
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.next++;
-    this.pending.push({ at: this.clock.now() + ms, fn, id });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.pending = this.pending.filter((p) => p.id !== h);
-  }
-  /** Moves the clock to the next timer and fires it. */
-  fireNext(): number {
-    this.pending.sort((a, b) => a.at - b.at);
-    const t = this.pending.shift();
-    if (!t) throw new Error("no timer pending");
-    this.clock.set(t.at);
-    t.fn();
-    return t.at;
-  }
-}
+import { BackupScheduler, listBackups, pruneBackups } from "../../src/store/backup.js";
+import { ManualTimers } from "../helpers/manual-timers.js";
 
 const flush = async (): Promise<void> => {
   for (let i = 0; i < 5; i++) await Promise.resolve();
@@ -42,14 +20,16 @@ describe("BackupScheduler", () => {
     const runs: number[] = [];
     const s = new BackupScheduler({ run: () => Promise.resolve(void runs.push(clock.now())), clock, timers, atMinuteUtc: 210, lastBackupMs: T0 - 3600_000 });
     s.start();
-    expect(timers.fireNext()).toBe(Date.UTC(2025, 5, 2, 3, 30));
+    timers.fireNext();
+    expect(clock.now()).toBe(Date.UTC(2025, 5, 2, 3, 30));
     await flush();
-    expect(timers.fireNext()).toBe(Date.UTC(2025, 5, 3, 3, 30));
+    timers.fireNext();
+    expect(clock.now()).toBe(Date.UTC(2025, 5, 3, 3, 30));
     await flush();
     expect(runs).toEqual([Date.UTC(2025, 5, 2, 3, 30), Date.UTC(2025, 5, 3, 3, 30)]);
     expect(s.runs).toBe(2);
     await s.stop();
-    expect(timers.pending).toHaveLength(0);
+    expect(timers.size).toBe(0);
   });
 
   it("catches up soon after start when the last backup is more than a day old", async () => {
@@ -57,10 +37,11 @@ describe("BackupScheduler", () => {
     const timers = new ManualTimers(clock);
     const s = new BackupScheduler({ run: () => Promise.resolve(), clock, timers, lastBackupMs: T0 - 2 * DAY, catchUpDelayMs: 60_000 });
     s.start();
-    expect(timers.fireNext()).toBe(T0 + 60_000);
+    timers.fireNext();
+    expect(clock.now()).toBe(T0 + 60_000);
     await flush();
     expect(s.runs).toBe(1);
-    expect(timers.pending[0].at).toBe(Date.UTC(2025, 5, 2, 3, 30));
+    expect(timers.delays()).toEqual([Date.UTC(2025, 5, 2, 3, 30) - clock.now()]);
     await s.stop();
   });
 
@@ -80,7 +61,7 @@ describe("BackupScheduler", () => {
     await flush();
     expect(s.failures).toBe(1);
     expect(errors).toHaveLength(1);
-    expect(timers.pending).toHaveLength(1);
+    expect(timers.size).toBe(1);
     await s.stop();
   });
 
@@ -106,6 +87,27 @@ describe("BackupScheduler", () => {
     await Promise.all([a, b, st]);
     expect(stopped).toBe(true);
     expect(s.runs).toBe(1);
+  });
+
+  it("aborts a running backup at stop, resolves when it has ended, and does not report it as a failure", async () => {
+    const errors: unknown[] = [];
+    let signal: AbortSignal | undefined;
+    const s = new BackupScheduler({
+      run: (sig) => {
+        signal = sig;
+        return new Promise((_, reject) => sig.addEventListener("abort", () => reject(new Error("cancelled"))));
+      },
+      clock: new ManualClock(T0),
+      timers: new ManualTimers(new ManualClock(T0)),
+      onError: (e) => errors.push(e),
+    });
+    const run = s.runNow();
+    expect(signal?.aborted).toBe(false);
+    await s.stop();
+    await run;
+    expect(signal?.aborted).toBe(true);
+    expect([s.runs, s.failures, s.cancelled]).toEqual([0, 0, 1]);
+    expect(errors).toEqual([]);
   });
 });
 

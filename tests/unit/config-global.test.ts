@@ -128,6 +128,18 @@ describe("global config", () => {
     expect(() => parseGlobalConfig("backup: { catchUpDelay: 5 }\n")).toThrow(/catchUpDelay/);
   });
 
+  it("reads backup.copyTo: absolute directories with their own retention (default 14) and mount flag (default false)", () => {
+    expect(parseGlobalConfig("").backup.copyTo).toEqual([]);
+    expect(parseGlobalConfig("backup: { catchUpDelayMs: 0 }\n").backup.copyTo).toEqual([]);
+    expect(parseGlobalConfig("backup:\n  copyTo:\n    - { dir: /mnt/nas/onair, keep: 30, mount: true }\n    - dir: /srv/copies\n").backup.copyTo).toEqual([
+      { dir: "/mnt/nas/onair", keep: 30, mount: true },
+      { dir: "/srv/copies", keep: 14, mount: false },
+    ]);
+    expect(() => parseGlobalConfig("backup: { copyTo: [{ dir: nas/onair }] }\n")).toThrow("backup.copyTo[0].dir: expected an absolute path");
+    expect(() => parseGlobalConfig("backup: { copyTo: [{ dir: /mnt/nas, keep: -1 }] }\n")).toThrow("backup.copyTo[0].keep");
+    expect(() => parseGlobalConfig("backup: { copyTo: [{ dir: /mnt/nas, mounted: true }] }\n")).toThrow(/mounted/);
+  });
+
   it("names the path of an invalid field and refuses relative paths and unknown keys", () => {
     expect(() => parseGlobalConfig("http: { listen: nowhere }\n")).toThrow(/http\.listen: expected HOST:PORT/);
     expect(() => parseGlobalConfig("http: { maxConnections: 0 }\n")).toThrow(/http\.maxConnections/);
