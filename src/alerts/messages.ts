@@ -350,6 +350,28 @@ function daemonLines(a: DaemonRestarted | DaemonCrashLoop): string[] {
   return [`💥 onair restarted after an unclean exit: no crash record (out of memory, the watchdog or kill -9); found at ${at}`, ...report];
 }
 
+function unitFailedLines(a: UnitFailed): string[] {
+  const result = a.result !== undefined ? `result ${code(a.result)}` : undefined;
+  const status = a.execMainStatus !== undefined ? `, last exit status ${code(a.execMainStatus)}` : "";
+  return [
+    `🛑 onair unit ${code(a.unit)} failed on ${b(a.host)}; systemd gave up restarting it`,
+    ...(result !== undefined ? [`${result}${status}`] : []),
+    `channels of this unit are off air until someone starts it: ${code(`systemctl start ${a.unit}`)}`,
+  ];
+}
+
+function crashLines(a: ChannelCrashed): string[] {
+  const how = a.signal != null ? `killed by signal ${code(a.signal)}` : a.code != null ? `exit code ${code(a.code)}` : "exited (no exit code)";
+  const next = a.nextRetryInMs === null ? "retry limit reached: no further restart" : `next retry in ${formatDuration(a.nextRetryInMs)}`;
+  return [`🔴 ${b(a.channel)} crashed: ${how}`, `restart #${a.restartNumber}, ${next}`];
+}
+
+function inputLostLines(a: InputLost): string[] {
+  const why = a.reason === "silent" ? "no data from it" : "unreachable";
+  const detail = a.detail ? [code(a.detail.length > STDERR_LINE_MAX ? `${a.detail.slice(0, STDERR_LINE_MAX)}…` : a.detail)] : [];
+  return [`📡 ${b(a.channel)}: input lost (${why}); the slate is on air and FFmpeg keeps retrying`, ...detail];
+}
+
 /** The message body without the stderr block, line by line. */
 function bodyLines(a: Alert): string[] {
   switch (a.kind) {
@@ -357,26 +379,11 @@ function bodyLines(a: Alert): string[] {
     case "daemon_crash_loop":
       return daemonLines(a);
     case "unit_failed":
-      return [
-        `🛑 onair unit ${code(a.unit)} failed on ${b(a.host)}; systemd gave up restarting it`,
-        ...(a.result !== undefined ? [`result ${code(a.result)}${a.execMainStatus !== undefined ? `, last exit status ${code(a.execMainStatus)}` : ""}`] : []),
-        `channels of this unit are off air until someone starts it: ${code(`systemctl start ${a.unit}`)}`,
-      ];
-    case "channel_crashed": {
-      const how =
-        a.signal != null
-          ? `killed by signal ${code(a.signal)}`
-          : a.code != null
-            ? `exit code ${code(a.code)}`
-            : "exited (no exit code)";
-      const next = a.nextRetryInMs === null ? "retry limit reached: no further restart" : `next retry in ${formatDuration(a.nextRetryInMs)}`;
-      return [`🔴 ${b(a.channel)} crashed: ${how}`, `restart #${a.restartNumber}, ${next}`];
-    }
+      return unitFailedLines(a);
+    case "channel_crashed":
+      return crashLines(a);
     case "input_lost":
-      return [
-        `📡 ${b(a.channel)}: input lost (${a.reason === "silent" ? "no data from it" : "unreachable"}); the slate is on air and FFmpeg keeps retrying`,
-        ...(a.detail ? [code(a.detail.length > STDERR_LINE_MAX ? `${a.detail.slice(0, STDERR_LINE_MAX)}…` : a.detail)] : []),
-      ];
+      return inputLostLines(a);
     case "input_restored":
       return [`📡 ${b(a.channel)}: input back on air after ${formatDuration(a.downMs)}`];
     case "stall":
