@@ -1,7 +1,7 @@
 /**
  * A channel's scheduled breaks (src/pipeline/channel-breaks.ts) over a real store in a temp
- * dir with a manual clock: the schedule's breaks are handed
- * to the injector within the horizon, once each.
+ * dir with a manual clock: the schedule's breaks are handed to the injector within the
+ * horizon, once each.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
