@@ -122,22 +122,9 @@ export interface AlerterOptions {
 export type NotifyResult =
   { enqueued: number; alert: Alert } | { enqueued: 0; suppressed: SuppressReason | "disabled" | "no_route" | "store_error" };
 
-export interface AlerterStats {
-  /** events passed to notify() */
-  notified: number;
-  /** outbox rows written (alerts × chats, replies) */
-  enqueued: number;
-  /** events not sent, by reason */
-  suppressed: Record<string, number>;
-  /** messages Telegram accepted */
-  sent: number;
-  /** failed attempts, by reason (rate_limited, server_error, network, …) */
-  failed: Record<string, number>;
-  /** messages given up (Telegram refused them for good), by reason */
-  dropped: Record<string, number>;
+export interface AlerterStats extends AlertCounters {
   /** rows waiting in the outbox (all processes) */
   outboxDepth: number;
-  commands: { answered: number; refused: number };
 }
 
 /**

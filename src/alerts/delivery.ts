@@ -44,13 +44,19 @@ export interface AttemptFailedEvent {
   retryInMs: number;
 }
 
-/** The Alerter's counters, shared by its parts (see `AlerterStats`). */
+/** The Alerter's counters, shared by its parts (its `stats()`). */
 export interface AlertCounters {
+  /** events passed to notify() */
   notified: number;
+  /** outbox rows written (alerts × chats, replies) */
   enqueued: number;
+  /** events not sent, by reason */
   suppressed: Record<string, number>;
+  /** messages Telegram accepted */
   sent: number;
+  /** failed attempts, by reason (rate_limited, server_error, network, …) */
   failed: Record<string, number>;
+  /** messages given up (Telegram refused them for good), by reason */
   dropped: Record<string, number>;
   commands: { answered: number; refused: number };
 }
