@@ -42,10 +42,11 @@
  * `/channel ID` from allowlisted chats through the outbox (commands.ts).
  *
  * **When the store cannot be written** (full disk, I/O error): the alert is not lost. Its
- * rows are kept in memory (at most `memoryMax`, oldest dropped and counted) and sent
- * directly by the sender loop, with the same rate limits and retries; each round first
- * tries to move them into the outbox, so once the store works again they take the durable
- * path. Rows kept in memory are lost if the process dies before they are sent or stored.
+ * rows are kept in memory (at most `memoryMax`, oldest dropped and counted) and go out by
+ * the same delivery path as outbox rows (same rate limits, retries and handling of every
+ * answer); each round first tries to move them into the outbox, so once the store works
+ * again they take the durable path. Rows kept in memory are lost if the process dies before
+ * they are sent or stored.
  *
  * Secrets: bot tokens live in memory only; the outbox stores the bot id (the public
  * numeric part). Nothing logs a request URL (it carries `/bot<token>/`), and the tokens
