@@ -5,7 +5,6 @@ export {
   type AlerterCommands,
   type AlerterOptions,
   type AlerterStats,
-  type AlertTimers,
   type AttemptFailedEvent,
   type ChannelAlertRoute,
   type CommandEvent,

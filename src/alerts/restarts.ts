@@ -16,11 +16,11 @@
  * timers. A store that fails is logged and skips the bookkeeping; it never stops the start.
  */
 import { systemClock, type Clock } from "../core/clock.js";
+import { realTimers, type Timers } from "../core/timers.js";
 import { silentLogger, type Logger } from "../observe/logger.js";
 import type { Store } from "../store/db.js";
 import { getAlertState, setAlertState } from "../store/outbox.js";
 import { markReported, type RunEnd } from "../store/runs.js";
-import type { AlertTimers } from "./alerter.js";
 import type { Alert } from "./messages.js";
 
 export const CRASH_WINDOW_MS = 15 * 60_000;
@@ -38,16 +38,11 @@ export interface RestartReporterOptions {
   instance: string;
   notify: (a: Alert) => void;
   clock?: Clock;
-  timers?: AlertTimers;
+  timers?: Timers;
   windowMs?: number;
   stableMs?: number;
   logger?: Logger;
 }
-
-const realTimers: AlertTimers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
 
 /** What an end's summary line names: the crash's error, else how it ended. */
 function describe(end: RunEnd): string {
@@ -57,7 +52,7 @@ function describe(end: RunEnd): string {
 export class RestartReporter {
   private readonly o: RestartReporterOptions;
   private readonly clock: Clock;
-  private readonly timers: AlertTimers;
+  private readonly timers: Timers;
   private readonly windowMs: number;
   private readonly stableMs: number;
   private readonly log: Logger;

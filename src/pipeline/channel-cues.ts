@@ -60,8 +60,9 @@ export class ChannelCues {
     checkCueDuration(durationSeconds);
     const now = this.opts.clock.now();
     if (atMs !== undefined) checkCueTime(atMs, now);
-    const cue = acceptCueRequest(this.opts.store, { channel: this.opts.channel, atMs: atMs ?? now, immediate: atMs === undefined, durationMs: durationSeconds * 1000 });
-    this.opts.log.info({ event: "cue_accepted", spliceEventId: cue.spliceEventId, at: new Date(cue.atMs).toISOString(), immediate: cue.immediate, durationMs: cue.durationMs });
+    const request = { channel: this.opts.channel, atMs: atMs ?? now, immediate: atMs === undefined, durationMs: durationSeconds * 1000 };
+    const cue = acceptCueRequest(this.opts.store, request);
+    this.opts.log.info({ event: "cue_accepted", ...cueFields(cue) });
     if (cue.immediate || cue.atMs <= now + this.reach) this.arm(cue, false);
     return cue.spliceEventId;
   }
@@ -101,21 +102,27 @@ export class ChannelCues {
     const ticks = Math.round((cue.durationMs / 1000) * TICKS);
     if (cue.immediate) this.opts.target.addImmediateBreak(ticks, undefined, cue.spliceEventId);
     else this.opts.target.addBreakAtWall(cue.atMs, ticks, undefined, cue.spliceEventId);
-    if (stored) this.opts.log.info({ event: "cue_armed", spliceEventId: cue.spliceEventId, at: new Date(cue.atMs).toISOString(), immediate: cue.immediate, durationMs: cue.durationMs });
+    if (stored) this.opts.log.info({ event: "cue_armed", ...cueFields(cue) });
   }
 
   private miss(cue: CueRequest, now: number): void {
     this.handled.set(cue.spliceEventId, cue.atMs);
     const at = new Date(cue.atMs).toISOString();
     const reason = `the break asked for ${cue.immediate ? "at" : "for"} ${at} could not air: its time passed while the channel was not running`;
-    this.opts.log.warn({ event: "cue_missed", spliceEventId: cue.spliceEventId, at, immediate: cue.immediate, durationMs: cue.durationMs, reason });
+    this.opts.log.warn({ event: "cue_missed", ...cueFields(cue), reason });
     const channel = this.opts.channel;
+    const details = { kind: "out", aired: false, reason, durationSeconds: cue.durationMs / 1000 };
     this.opts.write("cue missed", (st) =>
       st.transaction("cue missed", () => {
         closeCueRequest(st, channel, cue.spliceEventId, "missed", now);
-        st.insertAsRun({ channel, kind: "cue", scheduledMs: cue.atMs, actualMs: now, eventId: cue.spliceEventId, details: { kind: "out", aired: false, reason, durationSeconds: cue.durationMs / 1000 } });
+        st.insertAsRun({ channel, kind: "cue", scheduledMs: cue.atMs, actualMs: now, eventId: cue.spliceEventId, details });
       }),
     );
     this.opts.onMissed(cue, reason);
   }
+}
+
+/** A cue's log fields. */
+function cueFields(cue: CueRequest): Record<string, unknown> {
+  return { spliceEventId: cue.spliceEventId, at: new Date(cue.atMs).toISOString(), immediate: cue.immediate, durationMs: cue.durationMs };
 }

@@ -4,58 +4,29 @@ import type { Logger } from "pino";
 import type { ChannelProfile } from "../config/profile-schema.js";
 import { Backoff } from "../core/backoff.js";
 import { systemClock, type Clock } from "../core/clock.js";
+import { backgroundTimers, realTimers } from "../core/timers.js";
 import { isOnairError } from "../core/errors.js";
-import { Injector, type InjectorCounters, type InjectorEvent } from "../inject/injector.js";
+import { Injector, type InjectorEvent } from "../inject/injector.js";
 import { siOptionsFromProfile } from "../inject/offline.js";
-import { TICKS, defaultCuePlanConfig, type PlannedCue } from "../inject/planner.js";
-import { SiSlotFiller, type SiFillerStats } from "../inject/si-filler.js";
+import { TICKS, defaultCuePlanConfig } from "../inject/planner.js";
+import { SiSlotFiller } from "../inject/si-filler.js";
 import { siEventsFromItems } from "../schedule/si-events.js";
-import { recordItemAired } from "../store/asrun-export.js";
 import type { Store } from "../store/db.js";
-import type { StoreWriteQueue } from "../store/write-queue.js";
+import { AsRunRecorder } from "./channel-asrun.js";
+import { ScheduleBreaks } from "./channel-breaks.js";
 import { ChannelCues } from "./channel-cues.js";
-import type { SpawnFn } from "./child.js";
+import { OutageTracker } from "./channel-outage.js";
+import type { ChannelEvents, ChannelOptions, ChannelState, ChannelStatus } from "./channel-types.js";
 import { buildFfmpegArgs, checkFfmpeg, resolveFfmpegBinary } from "./ffmpeg-args.js";
-import { PlaylistSource, type PlaylistCounters } from "./playlist.js";
-import { FileOutput, OutputFanout, SrtOutput, StdoutOutput, UdpOutput, type Output, type OutputStats, type SrtOutputOptions } from "./outputs.js";
+import { PlaylistSource } from "./playlist.js";
+import { FileOutput, OutputFanout, SrtOutput, StdoutOutput, UdpOutput, type Output, type SrtOutputOptions } from "./outputs.js";
 import { InputProxy, needsInputProxy } from "./input-proxy.js";
 import { ensureSlateClip, slateLoopCommand } from "./slate.js";
-import { FfmpegSupervisor, type CommandSpec, type ExitedEvent, type StartedEvent, type SupervisorStatus } from "./supervisor.js";
-import { Switcher, type SwitcherSource } from "./switcher.js";
-import { TsMonitor, type Tr101290Counters } from "../monitor/index.js";
+import { FfmpegSupervisor, type CommandSpec, type ExitedEvent } from "./supervisor.js";
+import { Switcher } from "./switcher.js";
+import { TsMonitor } from "../monitor/index.js";
 
-/** `failed`: start() failed (nothing runs); the daemon tries again after a backoff. */
-export type ChannelState = "starting" | "on_air" | "slate" | "failed" | "stopped";
-
-export interface ChannelEvents {
-  state: [ChannelState];
-  /** FFmpeg of the live input ended; the supervisor restarts it */
-  crashed: [ExitedEvent];
-  /** live output is back after a failure and has stayed up for restart.stableAfterSeconds */
-  recovered: [{ outageMs: number; restarts: number }];
-  slate: [{ on: boolean; gapMs: number; reason: string }];
-  /** the live FFmpeg was spawned (first start or a restart) */
-  started: [StartedEvent];
-  cue: [{ kind: string; spliceEventId: number; splicePts: number; leadSeconds: number }];
-  /** the input is gone: FFmpeg could not reach it, or a network input went silent (once per outage) */
-  input_lost: [{ reason: "input_unreachable" | "silent"; detail?: string | undefined }];
-  /** live data on air again after `input_lost` */
-  input_restored: [{ downMs: number }];
-  /** the stall watchdog ended the live FFmpeg */
-  stall: [{ silentMs: number; neverProduced: boolean }];
-  /** an output started failing (once per failure episode; it retries on its own) */
-  output_error: [{ output: string; error: string }];
-  /** the EPG has no programme now nor in the schedule window (on the change to empty) */
-  epg_empty: [{ days: number }];
-  /**
-   * a break that will not air: a scheduled one whose splice_event_id could not be stored
-   * (`breakId`), an accepted cue whose time passed while the channel was not running, a
-   * break whose out cue could not be sent before its splice point, or one with no IDR in reach
-   */
-  cue_failed: [{ spliceEventId?: number | undefined; breakId?: string | undefined; atMs?: number; reason: string }];
-  /** a break with a set time moved more than one GOP later (less than 4 s of lead was left) */
-  cue_late: [{ spliceEventId?: number | undefined; breakId?: string | undefined; lateMs: number }];
-}
+export type { ChannelEvents, ChannelOptions, ChannelState, ChannelStatus } from "./channel-types.js";
 
 /** Inputs a network delivers: a stall of their FFmpeg means the input went silent. */
 const NETWORK_INPUTS: ReadonlySet<string> = new Set(["udp", "srt", "rtmp", "http", "hls"]);
@@ -66,61 +37,13 @@ const NETWORK_INPUTS: ReadonlySet<string> = new Set(["udp", "srt", "rtmp", "http
  */
 const OVERLAP_INPUTS: ReadonlySet<string> = new Set(["file", "playlist", "test", "http", "hls"]);
 
-/** How long the slate of a run ended on purpose may last before it counts as an outage. */
-const QUIET_REPLACE_MS = 10_000;
-
-export interface ChannelOptions {
-  profile: ChannelProfile;
-  store: Store;
-  logger: Logger;
-  /** the slate clip cache lives in dataDir/slate */
-  dataDir: string;
-  ffmpegPath?: string;
-  clock?: Clock;
-  /** live silent this long → slate (default 300 ms) */
-  liveTimeoutMs?: number;
-  /** how far ahead scheduled breaks are handed to the injector (default 10 min) */
-  breakHorizonMs?: number;
-  /** how often the schedule's breaks are looked up (default 30 s) */
-  breakRefreshMs?: number;
-  /**
-   * As-run and cue rows go through this queue (the daemon's: a failed write is kept and
-   * retried, playout goes on). Without it they are written directly and a failure is
-   * logged and reported to `onStoreError`.
-   */
-  writes?: StoreWriteQueue;
-  /** a store read or (without `writes`) write failed */
-  onStoreError?: (err: unknown, what: string) => void;
-  /** how its child processes are started (default Node's spawn; tests inject failures) */
-  spawn?: SpawnFn;
-}
-
-export interface ChannelStatus {
-  id: string;
-  name: string;
-  state: ChannelState;
-  source: SwitcherSource;
-  live: SupervisorStatus;
-  slate: SupervisorStatus | undefined;
-  injector: InjectorCounters;
-  si: SiFillerStats | undefined;
-  outputs: OutputStats[];
-  bytesOut: number;
-  /** wall ms of the last packet put out, or null */
-  lastOutputAt: number | null;
-  switches: number;
-  inputDamage: { resyncs: number; bytesSkipped: number };
-  /** TR 101 290 counters measured on the channel's own output */
-  monitor: Tr101290Counters;
-  /** playlist inputs: runs planned, items without media, replans */
-  playlist?: PlaylistCounters;
-}
 
 /**
  * One channel on air: the live FFmpeg (supervised) and a hot-standby slate FFmpeg feed the
  * switcher; its packets go through the injector (SCTE-35 from the schedule's breaks, SI from
  * the schedule) to every output. Nothing here stops the output: a dead input or a crashed
- * FFmpeg means slate until the live TS is back.
+ * FFmpeg means slate until the live TS is back. Its outages (channel-outage.ts) and its
+ * as-run log (channel-asrun.ts) are kept by parts of their own.
  */
 export class Channel extends EventEmitter<ChannelEvents> {
   readonly id: string;
@@ -132,41 +55,27 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private slate: FfmpegSupervisor | undefined;
   /** retries of a slate clip whose encoder could not start */
   private readonly slateBackoff = new Backoff({ minMs: 1000, maxMs: 30_000 });
-  private slateTimer: NodeJS.Timeout | undefined;
+  private slateTimer: unknown;
   private stopping = false;
   private readonly switcher: Switcher;
   readonly injector: Injector;
   /** the API's cues: stored, armed within an hour, re-armed after a restart */
   readonly cues: ChannelCues;
+  /** the schedule's breaks of the next minutes */
+  private readonly breaks: ScheduleBreaks;
+  private readonly asRun: AsRunRecorder;
+  private readonly outage: OutageTracker;
   private readonly si: SiSlotFiller | undefined;
   private readonly fanout = new OutputFanout();
   private readonly monitor = new TsMonitor();
-  private readonly scheduledBreaks = new Set<string>();
-  /** `spliceEventId:kind` of the cues whose rows this run wrote (see isResend) */
-  private readonly cueRows = new Set<string>();
-  private ticker: NodeJS.Timeout | undefined;
-  private breakTimer: NodeJS.Timeout | undefined;
+  private ticker: unknown;
+  private breakTimer: unknown;
   private _state: ChannelState = "stopped";
   private bytesOut = 0;
   private lastOutputAt: number | null = null;
-  private failedAt: number | null = null;
-  private recoverTimer: NodeJS.Timeout | undefined;
   private readonly ffmpegPath: string;
   /** playlist inputs: plans each FFmpeg run from the schedule (playlist.ts) */
   private readonly playlist: PlaylistSource | undefined;
-  /** wall ms of the first packet put out by this run */
-  private outputSince: number | null = null;
-  /** the schedule item last written to the as-run log (start:event_id) */
-  private airedKey: string | undefined;
-  /** wall ms of the next look at the present item */
-  private itemCheckAt = 0;
-  /**
-   * A run ended on purpose (playlist replan, API restart): until this wall ms a switch to
-   * the slate is expected and not reported (no slate alert, no outage); if the new run is
-   * not back by then, or crashes, the slate is reported after all.
-   */
-  private quietUntil = 0;
-  private quietSlateOn = false;
 
   constructor(private readonly opts: ChannelOptions) {
     super();
@@ -175,39 +84,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger.child({ channel: this.id });
     this.ffmpegPath = opts.ffmpegPath ?? resolveFfmpegBinary();
-    const store = opts.store;
-    if (p.epg.enabled) {
-      this.si = new SiSlotFiller({
-        ...siOptionsFromProfile(p),
-        channel: this.id,
-        events: (from, to) => siEventsFromItems(store.eventsForSi(this.id, from, to), { defaultLanguage: p.epg.language, ratingCountry: p.epg.country }),
-        onEvent: (e) => {
-          if (e.event === "epg_empty") {
-            this.log.warn(e);
-            this.emit("epg_empty", { days: Number(e.days) });
-          } else this.log.info(e);
-        },
-      });
-    }
-    this.injector = new Injector({
-      scte35Pid: p.scte35.pid,
-      cue: defaultCuePlanConfig({
-        prerollTicks: Math.round(p.scte35.prerollSeconds * TICKS),
-        repeat: p.scte35.repeats,
-        mode: p.scte35.mode,
-        heartbeatTicks: Math.round(p.scte35.heartbeatSeconds * TICKS),
-        segmentationTypeStart: p.scte35.segmentationTypes[0] ?? 0x34,
-        segmentationTypeEnd: p.scte35.segmentationTypes[1] ?? 0x35,
-      }),
-      allocateEventId: () => this.allocateEventId(),
-      startWall: () => this.clock.now(),
-      si: this.si,
-      onEvent: (e) => this.onInjectorEvent(e),
-      onCueSent: (c, _pcr, _idx, lead) => this.onCueSent(c, lead ?? 0),
-    });
+    this.si = p.epg.enabled ? this.makeSi(p) : undefined;
+    this.injector = this.makeInjector(p);
     this.cues = new ChannelCues({
       channel: this.id,
-      store,
+      store: opts.store,
       clock: this.clock,
       target: this.injector,
       log: this.log,
@@ -215,79 +96,42 @@ export class Channel extends EventEmitter<ChannelEvents> {
       write: (what, run) => this.writeStore(what, run),
       onMissed: (c, reason) => this.emit("cue_failed", { spliceEventId: c.spliceEventId, atMs: c.atMs, reason }),
     });
+    this.breaks = new ScheduleBreaks({
+      channel: this.id,
+      store: opts.store,
+      clock: this.clock,
+      target: this.injector,
+      log: this.log,
+      horizonMs: opts.breakHorizonMs,
+      storeError: (err, what) => this.storeError(err, what),
+    });
+    this.asRun = new AsRunRecorder({
+      channel: this.id,
+      store: opts.store,
+      clock: this.clock,
+      log: this.log,
+      injector: this.injector,
+      cues: this.cues,
+      write: (what, run) => this.writeStore(what, run),
+      storeError: (err, what) => this.storeError(err, what),
+      source: () => this.switcher.source,
+      onCue: (e) => this.emit("cue", e),
+    });
+    this.outage = this.makeOutageTracker(p);
     this.switcher = new Switcher({
       liveTimeoutMs: opts.liveTimeoutMs,
       overlapping: () => this.live.overlapping,
       now: () => this.clock.monotonic(),
       onPackets: (b, s, c, owned) => this.injector.process(b, s, c, this.emitOut, owned),
-      onSwitch: (to, info) => this.onSwitch(to, info),
+      onSwitch: (to, info) => this.outage.switched(to, info),
     });
-    const r = p.restart;
-    if (p.input.kind === "playlist") {
-      this.playlist = new PlaylistSource({
-        profile: p,
-        items: (from, to) => store.listItems(this.id, from, to),
-        dir: join(opts.dataDir, "playlist"),
-        ffmpegPath: this.ffmpegPath,
-        logger: this.log,
-        now: () => this.clock.now(),
-      });
-    }
-    const playlist = this.playlist;
+    if (p.input.kind === "playlist") this.playlist = this.makePlaylist(p);
     const input = p.input;
     if ((input.kind === "http" || input.kind === "hls") && needsInputProxy(input.url)) {
       this.inputProxy = new InputProxy(input.url, this.log);
     }
-    const live = (): CommandSpec => buildFfmpegArgs(p, { ffmpegPath: this.ffmpegPath, inputUrl: this.inputProxy?.url });
-    this.live = new FfmpegSupervisor(() => (playlist ? playlist.command() : live()), {
-      channel: this.id,
-      backoffMinMs: r.backoffMinSeconds * 1000,
-      backoffMaxMs: r.backoffMaxSeconds * 1000,
-      stableAfterMs: r.stableAfterSeconds * 1000,
-      maxRetries: r.maxRetries,
-      stallTimeoutMs: r.stallTimeoutSeconds * 1000,
-      logger: opts.logger,
-      spawn: opts.spawn,
-    });
-    this.live.on("data", (chunk) => this.switcher.pushLive(chunk));
-    this.live.on("first_data", () => this.playlist?.noteData());
-    this.live.on("handover", (e) => {
-      // an overlapped replacement: the new FFmpeg took over without a gap
-      this.switcher.newLiveSegment();
-      this.log.info({ event: "ffmpeg_handover", reason: e.reason, detail: e.detail, runMs: Math.round(e.runMs), overlapMs: Math.round(e.overlapMs) });
-    });
-    this.live.on("started", (e) => this.emit("started", e));
-    this.live.on("replaced", (e) => {
-      if (e.handedOver) return; // its successor already airs (see "handover")
-      this.quietUntil = this.clock.now() + QUIET_REPLACE_MS;
-      this.switcher.resetLive("live replaced");
-      this.log.info({ event: "ffmpeg_replaced", reason: e.reason, detail: e.detail, runMs: e.runMs });
-    });
-    // a playlist run that failed on a file (FFmpeg named it): the next run plans it as filler
-    this.live.on("replace_failed", (e) => this.playlist?.noteRunFailed(e.errorLines));
-    this.live.on("exited", (e) => {
-      this.playlist?.noteRunFailed(e.errorLines);
-      this.reportQuietSlate("live_exited");
-      this.switcher.resetLive("live exited");
-      if (this.recoverTimer !== undefined) {
-        clearTimeout(this.recoverTimer);
-        this.recoverTimer = undefined;
-      }
-      this.failedAt ??= this.clock.now();
-      this.log.warn({ event: "ffmpeg_exited", reason: e.reason, code: e.code, signal: e.signal, restartNumber: e.restartNumber, nextRetryInMs: e.nextRetryInMs, stderrTail: e.stderrTail.slice(-5) });
-      this.emit("crashed", e);
-      if (e.reason === "input_unreachable") this.inputLost("input_unreachable", e.fatalLine);
-    });
-    this.live.on("stalled", (e) => {
-      this.emit("stall", { silentMs: e.silentMs, neverProduced: e.neverProduced });
-      if (NETWORK_INPUTS.has(p.input.kind)) this.inputLost("silent");
-    });
-    for (const o of p.outputs) {
-      const out = this.makeOutput(o);
-      if (!out) continue;
-      out.on("failed", ({ error }) => this.emit("output_error", { output: out.name, error: (error as NodeJS.ErrnoException).code ?? error.message }));
-      this.fanout.add(out);
-    }
+    this.live = this.makeLive(p);
+    for (const o of p.outputs) this.addOutput(o);
   }
 
   get state(): ChannelState {
@@ -301,11 +145,144 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.emit("state", s);
   }
 
+  private makeSi(p: ChannelProfile): SiSlotFiller {
+    const store = this.opts.store;
+    const siOptions = { defaultLanguage: p.epg.language, ratingCountry: p.epg.country };
+    return new SiSlotFiller({
+      ...siOptionsFromProfile(p),
+      channel: this.id,
+      events: (from, to) => siEventsFromItems(store.eventsForSi(this.id, from, to), siOptions),
+      onEvent: (e) => {
+        if (e.event === "epg_empty") {
+          this.log.warn(e);
+          this.emit("epg_empty", { days: Number(e.days) });
+        } else this.log.info(e);
+      },
+    });
+  }
+
+  private makeInjector(p: ChannelProfile): Injector {
+    return new Injector({
+      scte35Pid: p.scte35.pid,
+      cue: defaultCuePlanConfig({
+        prerollTicks: Math.round(p.scte35.prerollSeconds * TICKS),
+        repeat: p.scte35.repeats,
+        mode: p.scte35.mode,
+        heartbeatTicks: Math.round(p.scte35.heartbeatSeconds * TICKS),
+        segmentationTypeStart: p.scte35.segmentationTypes[0] ?? 0x34,
+        segmentationTypeEnd: p.scte35.segmentationTypes[1] ?? 0x35,
+      }),
+      allocateEventId: () => this.allocateEventId(),
+      startWall: () => this.clock.now(),
+      si: this.si,
+      onEvent: (e) => this.onInjectorEvent(e),
+      onCueSent: (c, _pcr, _idx, lead) => this.asRun.cueSent(c, lead ?? 0),
+    });
+  }
+
+  private makeOutageTracker(p: ChannelProfile): OutageTracker {
+    return new OutageTracker({
+      clock: this.clock,
+      log: this.log,
+      timers: this.opts.timers,
+      stableAfterMs: p.restart.stableAfterSeconds * 1000,
+      networkInput: NETWORK_INPUTS.has(p.input.kind),
+      restarts: () => this.live.status().restarts,
+      on: {
+        slate: (e) => this.emit("slate", e),
+        inputLost: (e) => this.emit("input_lost", e),
+        inputRestored: (e) => this.emit("input_restored", e),
+        recovered: (e) => this.emit("recovered", e),
+        state: (s) => {
+          if (s === "on_air") this.setState("on_air");
+          else this.setState(s === "off_air" && this._state === "starting" ? "starting" : "slate");
+        },
+      },
+    });
+  }
+
+  private makePlaylist(p: ChannelProfile): PlaylistSource {
+    return new PlaylistSource({
+      profile: p,
+      items: (from, to) => this.opts.store.listItems(this.id, from, to),
+      dir: join(this.opts.dataDir, "playlist"),
+      ffmpegPath: this.ffmpegPath,
+      logger: this.log,
+      now: () => this.clock.now(),
+      ...(this.opts.timers ? { timers: this.opts.timers } : {}),
+    });
+  }
+
+  /** The live FFmpeg's supervisor, its events wired to the switcher, the outage tracker and the playlist. */
+  private makeLive(p: ChannelProfile): FfmpegSupervisor {
+    const r = p.restart;
+    const playlist = this.playlist;
+    const command = (): CommandSpec => buildFfmpegArgs(p, { ffmpegPath: this.ffmpegPath, inputUrl: this.inputProxy?.url });
+    const live = new FfmpegSupervisor(() => (playlist ? playlist.command() : command()), {
+      channel: this.id,
+      backoffMinMs: r.backoffMinSeconds * 1000,
+      backoffMaxMs: r.backoffMaxSeconds * 1000,
+      stableAfterMs: r.stableAfterSeconds * 1000,
+      maxRetries: r.maxRetries,
+      stallTimeoutMs: r.stallTimeoutSeconds * 1000,
+      logger: this.opts.logger,
+      spawn: this.opts.spawn,
+    });
+    live.on("data", (chunk) => this.switcher.pushLive(chunk));
+    live.on("first_data", () => playlist?.noteData());
+    live.on("handover", (e) => {
+      // an overlapped replacement: the new FFmpeg took over without a gap
+      this.switcher.newLiveSegment();
+      const fields = { event: "ffmpeg_handover", reason: e.reason, detail: e.detail, runMs: Math.round(e.runMs), overlapMs: Math.round(e.overlapMs) };
+      this.log.info(fields);
+    });
+    live.on("started", (e) => this.emit("started", e));
+    live.on("replaced", (e) => {
+      if (e.handedOver) return; // its successor already airs (see "handover")
+      this.outage.liveReplaced();
+      this.switcher.resetLive("live replaced");
+      this.log.info({ event: "ffmpeg_replaced", reason: e.reason, detail: e.detail, runMs: e.runMs });
+    });
+    // a playlist run that failed on a file (FFmpeg named it): the next run plans it as filler
+    live.on("replace_failed", (e) => playlist?.noteRunFailed(e.errorLines));
+    live.on("exited", (e) => this.onLiveExited(e));
+    live.on("stalled", (e) => {
+      this.emit("stall", { silentMs: e.silentMs, neverProduced: e.neverProduced });
+      if (NETWORK_INPUTS.has(p.input.kind)) this.outage.inputLost("silent");
+    });
+    return live;
+  }
+
+  private onLiveExited(e: ExitedEvent): void {
+    this.playlist?.noteRunFailed(e.errorLines);
+    this.outage.liveExited();
+    this.switcher.resetLive("live exited");
+    const { reason, code, signal, restartNumber, nextRetryInMs } = e;
+    this.log.warn({ event: "ffmpeg_exited", reason, code, signal, restartNumber, nextRetryInMs, stderrTail: e.stderrTail.slice(-5) });
+    this.emit("crashed", e);
+    if (e.reason === "input_unreachable") this.outage.inputLost("input_unreachable", e.fatalLine);
+  }
+
+  private addOutput(o: ChannelProfile["outputs"][number]): void {
+    const out = this.makeOutput(o);
+    if (!out) return;
+    out.on("failed", ({ error }) => this.emit("output_error", { output: out.name, error: (error as NodeJS.ErrnoException).code ?? error.message }));
+    this.fanout.add(out);
+  }
+
   private makeOutput(o: ChannelProfile["outputs"][number]): Output | undefined {
     const name = `${o.kind}`;
     switch (o.kind) {
       case "udp":
-        return new UdpOutput({ host: o.host, port: o.port, ttl: o.ttl, interface: o.interface, packetsPerDatagram: o.packetsPerDatagram, name: `udp://${o.host}:${o.port}`, logger: this.log });
+        return new UdpOutput({
+          host: o.host,
+          port: o.port,
+          ttl: o.ttl,
+          interface: o.interface,
+          packetsPerDatagram: o.packetsPerDatagram,
+          name: `udp://${o.host}:${o.port}`,
+          logger: this.log,
+        });
       case "file":
         return new FileOutput({ path: o.path, rotateSeconds: o.rotateSeconds, keep: o.keep, name: `file:${o.path}`, logger: this.log });
       case "stdout":
@@ -345,7 +322,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       await this.playlist?.prepare();
       await this.inputProxy?.start(); // listens once: a retried start finds it listening
     } catch (err) {
-      clearTimeout(this.slateTimer);
+      (this.opts.timers ?? realTimers).clearTimeout(this.slateTimer);
       await this.slate?.stop();
       this.slate = undefined;
       this.setState("failed");
@@ -354,15 +331,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
     // file sources: the next run starts beside the running one and takes over gaplessly
     this.playlist?.watch((why) => this.live.replace("planned", why, { overlap: true }));
     this.live.start();
-    this.ticker = setInterval(() => {
+    const timers = this.opts.timers ?? backgroundTimers;
+    this.ticker = timers.setInterval(() => {
       this.switcher.tick();
-      if (this.quietSlateOn && this.clock.now() >= this.quietUntil) this.reportQuietSlate("replaced_run_not_back");
-      this.checkItemAired();
+      this.outage.tick();
+      this.asRun.checkItem();
     }, 100);
-    this.ticker.unref();
     this.refreshBreaks();
-    this.breakTimer = setInterval(() => this.refreshBreaks(), this.opts.breakRefreshMs ?? 30_000);
-    this.breakTimer.unref();
+    this.breakTimer = timers.setInterval(() => this.refreshBreaks(), this.opts.breakRefreshMs ?? 30_000);
   }
 
   /**
@@ -379,7 +355,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       if (!isOnairError(err) || err.code !== "ONAIR_SPAWN_FAILED" || this.stopping) throw err;
       const nextRetryInMs = Math.round(this.slateBackoff.next());
       this.log.warn({ event: "slate_deferred", err, nextRetryInMs });
-      this.slateTimer = setTimeout(() => {
+      this.slateTimer = (this.opts.timers ?? realTimers).setTimeout(() => {
         this.startSlate(p).catch((e: unknown) => this.log.error({ event: "slate_failed", err: e }));
       }, nextRetryInMs);
       return;
@@ -400,10 +376,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** Stops both FFmpeg processes and the outputs. */
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.slateTimer) clearTimeout(this.slateTimer);
-    if (this.ticker) clearInterval(this.ticker);
-    if (this.recoverTimer) clearTimeout(this.recoverTimer);
-    if (this.breakTimer) clearInterval(this.breakTimer);
+    (this.opts.timers ?? realTimers).clearTimeout(this.slateTimer);
+    const timers = this.opts.timers ?? backgroundTimers;
+    timers.clearInterval(this.ticker);
+    timers.clearInterval(this.breakTimer);
+    this.outage.stop();
     this.playlist?.unwatch();
     await Promise.all([this.live.stop(), this.slate?.stop()]);
     await this.inputProxy?.close();
@@ -477,67 +454,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   private output(chunk: Buffer): void {
     this.bytesOut += chunk.length;
-    this.outputSince ??= this.clock.now();
+    this.asRun.output();
     this.monitor.pushRun(chunk, 0, chunk.length / 188);
     this.lastOutputAt = this.clock.now();
     this.fanout.write(chunk);
-  }
-
-  /** When the input was lost (wall ms), until live is on air again. */
-  private inputLostAt: number | null = null;
-
-  private inputLost(reason: "input_unreachable" | "silent", detail?: string): void {
-    if (this.inputLostAt !== null) return;
-    this.inputLostAt = this.clock.now();
-    this.log.warn({ event: "input_lost", reason, ...(detail ? { detail } : {}) });
-    this.emit("input_lost", { reason, detail });
-  }
-
-  private onSwitch(to: SwitcherSource, info: { gapMs: number; reason: string }): void {
-    const quiet = to === "slate" ? this.clock.now() < this.quietUntil : this.quietSlateOn;
-    this.log.info({ event: to === "slate" ? "slate_on" : "slate_off", gapMs: Math.round(info.gapMs), reason: info.reason, ...(quiet ? { planned: true } : {}) });
-    if (quiet) {
-      // the planned gap of a replaced run: not an outage
-      this.quietSlateOn = to === "slate";
-      if (to === "live") this.quietUntil = 0;
-      return;
-    }
-    this.emit("slate", { on: to === "slate", gapMs: info.gapMs, reason: info.reason });
-    // a network input whose FFmpeg goes quiet: the input went silent (an exit says why itself)
-    if (to === "slate" && info.reason === "live silent" && NETWORK_INPUTS.has(this.opts.profile.input.kind)) this.inputLost("silent");
-    if (to === "live" && this.inputLostAt !== null) {
-      this.emit("input_restored", { downMs: this.clock.now() - this.inputLostAt });
-      this.inputLostAt = null;
-    }
-    if (to === "live") {
-      // "recovered" once the live run has been stable for the profile's stableAfterSeconds:
-      // a channel that comes back for a moment and crashes again is flapping, not recovered
-      if (this.failedAt !== null && this.recoverTimer === undefined) {
-        const failedAt = this.failedAt;
-        const backAt = this.clock.now();
-        this.recoverTimer = setTimeout(() => {
-          this.recoverTimer = undefined;
-          this.failedAt = null;
-          this.emit("recovered", { outageMs: backAt - failedAt, restarts: this.live.status().restarts });
-        }, this.opts.profile.restart.stableAfterSeconds * 1000);
-        this.recoverTimer.unref();
-      }
-      this.setState("on_air");
-    } else {
-      this.failedAt ??= this.clock.now();
-      this.setState(this._state === "starting" ? "starting" : "slate");
-    }
-  }
-
-  /** The slate of a replaced run turned into an outage: reported as any other. */
-  private reportQuietSlate(reason: string): void {
-    this.quietUntil = 0;
-    if (!this.quietSlateOn) return;
-    this.quietSlateOn = false;
-    this.log.warn({ event: "slate_on", reason, message: "the replaced FFmpeg run is not back" });
-    this.emit("slate", { on: true, gapMs: 0, reason });
-    this.failedAt ??= this.clock.now();
-    this.setState("slate");
   }
 
   private onInjectorEvent(e: InjectorEvent): void {
@@ -553,84 +473,6 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.emit("cue_late", { spliceEventId: optNumber(e.spliceEventId), breakId: optString(e.breakId), lateMs: Number(e.lateMs) });
     } else if (e.event === "break_moved" || e.event === "scte35_pid_conflict") this.log.warn(e);
     else if (e.event !== "cue_sent") this.log.info(e);
-  }
-
-  /** `leadSeconds`: the injector's figure (across the PTS wrap), 0 for an immediate splice. */
-  private onCueSent(c: PlannedCue, leadSeconds: number): void {
-    if (c.kind === "heartbeat") return;
-    this.log.info({ event: "cue_sent", kind: c.kind, spliceEventId: c.spliceEventId, splicePts: c.splicePts, leadSeconds, send: c.sendsDone });
-    if (c.sendsDone !== 1 || this.isResend(c)) return;
-    this.emit("cue", { kind: c.kind, spliceEventId: c.spliceEventId, splicePts: c.splicePts, leadSeconds });
-    const scheduledMs = this.cueWallMs(c);
-    const actualMs = this.clock.now();
-    const section = Buffer.from(c.section).toString("base64");
-    // one transaction: a retried write never leaves a cue without its as-run row or twice
-    this.writeStore("cue", (st) =>
-      st.transaction("cue as-run", () => {
-        st.recordCue({ channel: this.id, spliceEventId: c.spliceEventId, kind: c.kind, scheduledMs, pts: c.splicePts, section });
-        if (c.kind === "out") this.cues.markAired(st, c.spliceEventId, actualMs);
-        st.insertAsRun({ channel: this.id, kind: "cue", scheduledMs, actualMs, pts: c.splicePts, eventId: c.spliceEventId, details: { kind: c.kind, command: c.spec.command, leadSeconds } });
-      }),
-    );
-  }
-
-  /**
-   * A cue planned again under its id after a time-base change (an FFmpeg restart, the
-   * slate) is sent again, but it is the same break: its cue and as-run rows are written once.
-   */
-  private isResend(c: PlannedCue): boolean {
-    const key = `${c.spliceEventId}:${c.kind}`;
-    if (this.cueRows.has(key)) return true;
-    this.cueRows.add(key);
-    if (this.cueRows.size > 256) this.cueRows.delete(this.cueRows.values().next().value!);
-    return false;
-  }
-
-  /**
-   * The planned wall time of a cue's splice point: for an "out" the break's due time (the
-   * schedule's break start, or the time an API cue asked for: its `at`, or the time of the
-   * request for "now"), otherwise the splice point the cue announces (the return).
-   * Undefined before the stream clock is anchored.
-   */
-  private cueWallMs(c: PlannedCue): number | undefined {
-    const asked = c.kind === "out" ? this.cues.requestedMs(c.spliceEventId) : undefined;
-    if (asked !== undefined) return asked;
-    const clk = this.injector.clock;
-    if (!clk.ready || c.splicePts < 0) return undefined;
-    const plan = c.kind === "out" ? this.injector.planner.planned.find((b) => b.spliceEventId === c.spliceEventId) : undefined;
-    return Math.round(clk.wallAt(plan?.requestedPts ?? c.splicePts));
-  }
-
-  /**
-   * Writes the schedule item on air to the as-run log when it changes: looked up at the
-   * item boundaries the schedule gives (and at least every 30 s, for re-imports), once the
-   * output runs. The item already running when the output started is written with
-   * `joined_late: true` (scheduled = its real start, actual = when we joined).
-   */
-  private checkItemAired(): void {
-    const now = this.clock.now();
-    if (this.outputSince === null || now < this.itemCheckAt) return;
-    let pf: ReturnType<Store["presentFollowing"]>;
-    try {
-      pf = this.opts.store.presentFollowing(this.id, now);
-    } catch (err) {
-      this.storeError(err, "present item lookup");
-      this.itemCheckAt = now + 5000;
-      return;
-    }
-    const boundary = pf.present ? pf.present.startMs + pf.present.durationMs : pf.following?.startMs;
-    this.itemCheckAt = Math.min(boundary ?? Number.POSITIVE_INFINITY, now + 30_000);
-    const item = pf.present;
-    if (!item) return;
-    const key = `${item.startMs}:${item.eventId}`;
-    if (key === this.airedKey) return;
-    const joinedLate = this.airedKey === undefined && item.startMs < this.outputSince;
-    this.airedKey = key;
-    const pts = this.injector.clock.ready ? this.injector.clock.ptsForWall(now) : undefined;
-    const extra: Record<string, unknown> = { source: this.switcher.source };
-    if (joinedLate) extra.joined_late = true;
-    this.log.info({ event: "item_aired", eventId: item.eventId, startMs: item.startMs, title: item.title, lateMs: now - item.startMs, joinedLate });
-    this.writeStore("as-run item", (st) => recordItemAired(st, this.id, item, now, pts, extra));
   }
 
   /**
@@ -678,27 +520,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     } catch (err) {
       this.storeError(err, "cue lookup");
     }
-    const now = this.clock.now();
-    const horizon = now + (this.opts.breakHorizonMs ?? 600_000);
-    const st = this.opts.store;
-    let list: Array<{ startMs: number; durationMs: number; breakId?: string | undefined }>;
-    try {
-      list = [...st.listBreaks(this.id, now, horizon)];
-      for (const item of st.listItems(this.id, now - 86_400_000, horizon)) {
-        for (const b of item.breaks) list.push({ startMs: item.startMs + b.offsetMs, durationMs: b.durationMs, breakId: b.breakId });
-      }
-    } catch (err) {
-      this.storeError(err, "break lookup");
-      return;
-    }
-    for (const b of list) {
-      if (b.startMs <= now || b.startMs > horizon) continue;
-      const key = `${b.startMs}:${b.breakId ?? ""}`;
-      if (this.scheduledBreaks.has(key)) continue;
-      this.scheduledBreaks.add(key);
-      this.injector.addBreakAtWall(b.startMs, Math.round((b.durationMs / 1000) * TICKS), b.breakId);
-      this.log.info({ event: "break_scheduled", startMs: b.startMs, durationMs: b.durationMs, breakId: b.breakId });
-    }
+    this.breaks.refresh();
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Telegram's Bot API on 127.0.0.1, for daemon-level tests: records every sendMessage it
- * accepts, holds getUpdates like a long poll, and can be told to fail (`answer`): a 5xx, or a
- * 429 with `parameters.retry_after` as Telegram sends it.
+ * accepts, holds getUpdates like a long poll, and can be told to fail (`answer`): a 5xx, a
+ * 429 with `parameters.retry_after` as Telegram sends it, or a 400/403 with a description.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,8 +11,12 @@ export interface Sent {
   text: string;
 }
 
-/** What to answer a sendMessage with: delivered (200), or refused for now. */
-export type TelegramAnswer = { status: 200 } | { status: 500 | 502 | 503 } | { status: 429; retryAfterSeconds: number };
+/** What to answer a sendMessage with: delivered (200), refused for now (5xx, 429) or for good (400, 403). */
+export type TelegramAnswer =
+  | { status: 200 }
+  | { status: 500 | 502 | 503 }
+  | { status: 429; retryAfterSeconds: number }
+  | { status: 400 | 403; description: string };
 
 export class FakeTelegram {
   /** Messages accepted (answered 200), in arrival order. */
@@ -21,7 +25,7 @@ export class FakeTelegram {
   readonly requests: Array<{ chatId: string; status: number; atMs: number }> = [];
   readonly tokens = new Set<string>();
   /** Decides each sendMessage's answer (default: deliver). */
-  answer: () => TelegramAnswer = () => ({ status: 200 });
+  answer: (req: { chatId: string; parseMode?: string | undefined }) => TelegramAnswer = () => ({ status: 200 });
   private readonly server: Server = createServer((req, res) => void this.handle(req, res));
   private readonly polls = new Set<ServerResponse>();
   url = "";
@@ -58,14 +62,14 @@ export class FakeTelegram {
     }
     if (m[2] === "sendMessage") {
       const chatId = params.chat_id ?? "";
-      const a = this.answer();
+      const a = this.answer({ chatId, parseMode: params.parse_mode });
       this.requests.push({ chatId, status: a.status, atMs: Date.now() });
       if (a.status === 429) {
         json(429, { ok: false, error_code: 429, description: `Too Many Requests: retry after ${a.retryAfterSeconds}`, parameters: { retry_after: a.retryAfterSeconds } });
         return;
       }
       if (a.status !== 200) {
-        json(a.status, { ok: false, error_code: a.status, description: "Internal Server Error" });
+        json(a.status, { ok: false, error_code: a.status, description: "description" in a ? a.description : "Internal Server Error" });
         return;
       }
       this.sent.push({ chatId, text: params.text ?? "" });

@@ -1,7 +1,8 @@
 /**
  * The Alerter when the store cannot be written (full disk): the alert is not lost, it goes
  * to Telegram from memory; once the store takes writes again, held alerts and new ones use
- * the outbox again.
+ * the outbox again. A message held in memory takes the one delivery path an outbox row
+ * takes: the same answers are handled the same way.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -86,5 +87,27 @@ describe("Alerter without a writable store", () => {
     tg.answer = () => ({ status: 200 });
     await until(() => outboxDepth(store) === 0, 10_000, "the outbox drained");
     expect(tg.count(/crashed/)).toBe(2);
+  }, 20_000);
+
+  it("handles Telegram's answers to a message held in memory as to an outbox row", async () => {
+    a = newAlerter();
+    const dropped: unknown[] = [];
+    a.on("dropped", (d) => dropped.push(d));
+    a.start();
+    store.raw.pragma("query_only = ON");
+    // HTML refused: sent again at once as plain text
+    tg.answer = (r) => (r.parseMode === "HTML" ? { status: 400, description: "Bad Request: can't parse entities: unsupported start tag" } : { status: 200 });
+    a.notify({ kind: "channel_crashed", channel: "news", stderrTail: ["boom"], restartNumber: 1, nextRetryInMs: 100 });
+    await until(() => tg.sent.length >= 2, 5000, "the plain-text crash alerts");
+    expect(tg.sent.every((s) => !s.text.includes("<b>"))).toBe(true);
+    expect(a.stats().failed.html_parse).toBe(2);
+
+    // refused for good (bot blocked): given up, counted and reported, not retried
+    tg.answer = () => ({ status: 403, description: "Forbidden: bot was blocked by the user" });
+    a.notify({ kind: "recovered", channel: "news", outageMs: 1000 });
+    await until(() => dropped.length >= 2, 5000, "both recovery alerts given up");
+    expect(a.stats()).toMatchObject({ dropped: { forbidden: 2 }, outboxDepth: 0, sent: 2 });
+    expect(tg.requests.filter((q) => q.status === 403)).toHaveLength(2);
+    expect(rows()).toBe(0);
   }, 20_000);
 });

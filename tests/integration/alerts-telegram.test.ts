@@ -1,8 +1,9 @@
 /**
  * The Alerter against a local HTTP server standing in for the Telegram API root, with a
- * real SQLite store in a temp dir and simulated time (a manual clock and timers: the test
- * fires the Alerter's next timer instead of waiting). The server can be switched to answer
- * 500, 429 with retry_after, or 200, and records every request with its simulated time.
+ * real SQLite store in a temp dir and simulated time (a manual clock and the helpers'
+ * ManualTimers: the test fires the Alerter's next timer instead of waiting). The server can
+ * be switched to answer 500, 429 with retry_after, or 200, and records every request with
+ * its simulated time.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import fs from "node:fs";
@@ -10,7 +11,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
-import { Alerter, routeFromProfile, type AlerterOptions, type AlertTimers } from "../../src/alerts/alerter.js";
+import { Alerter, routeFromProfile, type AlerterOptions } from "../../src/alerts/alerter.js";
 import type { ChannelProfile } from "../../src/config/profile-schema.js";
 import type { Alert } from "../../src/alerts/messages.js";
 import { TelegramClient, TelegramRequestError } from "../../src/alerts/telegram.js";
@@ -18,42 +19,13 @@ import { ManualClock } from "../../src/core/clock.js";
 import { createLogger } from "../../src/observe/logger.js";
 import { openStore, type Store } from "../../src/store/db.js";
 import { getAlertState, listOutbox } from "../../src/store/outbox.js";
+import { ManualTimers } from "../helpers/manual-timers.js";
 
 const TOKEN = "123456789:AAH7dGhpc0lzQVRlc3RUb2tlbk5vdFJlYWwxMjM";
 const BOT_ID = "123456789";
 const T0 = 1_750_000_000_000;
 
 // ── simulated time ───────────────────────────────────────────────────────────
-
-class ManualTimers implements AlertTimers {
-  private seq = 0;
-  private readonly pending = new Map<number, { at: number; fn: () => void }>();
-  private waiters: (() => void)[] = [];
-  constructor(private readonly clock: ManualClock) {}
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.pending.set(id, { at: this.clock.monotonic() + ms, fn });
-    for (const w of this.waiters.splice(0)) w();
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.pending.delete(h as number);
-  }
-  /** Resolves once a timer is pending (the Alerter is waiting for time to pass). */
-  whenPending(): Promise<void> {
-    if (this.pending.size > 0) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-  /** Moves the clock to the earliest timer and fires it. */
-  fireNext(): void {
-    let next: [number, { at: number; fn: () => void }] | undefined;
-    for (const e of this.pending) if (!next || e[1].at < next[1].at) next = e;
-    if (!next) return;
-    this.pending.delete(next[0]);
-    this.clock.advance(Math.max(0, next[1].at - this.clock.monotonic()));
-    next[1].fn();
-  }
-}
 
 /** Fails after `ms` of real time: a guard around waiting on events, never a wait in itself. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -7,48 +7,29 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { AlertTimers } from "../../src/alerts/alerter.js";
 import { formatAlert, htmlToText, type Alert } from "../../src/alerts/messages.js";
 import { CRASH_STABLE_MS, CRASH_WINDOW_MS, RestartReporter } from "../../src/alerts/restarts.js";
 import { ManualClock } from "../../src/core/clock.js";
 import { openStore, type Store } from "../../src/store/db.js";
 import { createBackup, restoreBackup } from "../../src/store/backup.js";
 import { beginRun, endRun, recordCrash } from "../../src/store/runs.js";
+import { ManualTimers } from "../helpers/manual-timers.js";
 
 const MIN = 60_000;
 let dir: string;
 let store: Store;
 let clock: ManualClock;
 let sent: Alert[];
-let pending: Array<{ fn: () => void; at: number; id: number }>;
+let timers: ManualTimers;
 let nextId = 0;
-
-const timers: AlertTimers = {
-  setTimeout: (fn, ms) => {
-    const t = { fn, at: clock.now() + ms, id: ++nextId };
-    pending.push(t);
-    return t.id;
-  },
-  clearTimeout: (h) => {
-    pending = pending.filter((t) => t.id !== h);
-  },
-};
 
 /** Moves the clock, firing the timers that come due on the way. */
 function advance(ms: number): void {
-  const end = clock.now() + ms;
-  for (;;) {
-    const due = pending.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
-    if (!due) break;
-    pending = pending.filter((t) => t !== due);
-    clock.set(due.at);
-    due.fn();
-  }
-  clock.set(end);
+  timers.advance(ms);
 }
 
 /** One daemon process of `instance`: its run row and its reporter, started. */
-function startProcess(instance = "/etc/onair/profiles/news", pid = 1000 + nextId) {
+function startProcess(instance = "/etc/onair/profiles/news", pid = 1000 + ++nextId) {
   const run = beginRun(store, { instance, pid, nowMs: clock.now() });
   const reporter = new RestartReporter({ store, instance, notify: (a) => sent.push(a), clock, timers });
   reporter.start(run.ended);
@@ -75,7 +56,7 @@ beforeEach(() => {
   store = openStore(path.join(dir, "onair.db"));
   clock = new ManualClock(Date.UTC(2026, 0, 1), 0);
   sent = [];
-  pending = [];
+  timers = new ManualTimers(clock);
 });
 afterEach(() => {
   store.close();

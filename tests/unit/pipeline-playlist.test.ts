@@ -6,6 +6,7 @@ import { createLogger } from "../../src/observe/logger.js";
 import { graphValue, keyframeArg, planPlaylist, playlistGraph, PlaylistSource, probeMedia, resolveMedia, type MediaInfo, type PlanOptions } from "../../src/pipeline/playlist.js";
 import type { ScheduleItem, ScheduleItemInput } from "../../src/schedule/model.js";
 import { testProfile } from "../helpers/channel.js";
+import { ManualTimers } from "../helpers/manual-timers.js";
 import { until } from "../helpers/pipeline.js";
 
 const info = (durationS: number | null, audio = true): MediaInfo => ({ durationS, startS: 0, video: true, audio });
@@ -178,7 +179,10 @@ describe("filter graph", () => {
 
 describe("PlaylistSource.restartDueAt", () => {
   /** A source over a mutable schedule, media probed as 60 s files, the clock at `now`. */
-  async function source(items: ScheduleItemInput[], o: { failedRetryMs?: number; startupMs?: number; probe?: (path: string) => Promise<MediaInfo> } = {}) {
+  async function source(
+    items: ScheduleItemInput[],
+    o: { failedRetryMs?: number; startupMs?: number; probe?: (path: string) => Promise<MediaInfo>; timers?: ManualTimers } = {},
+  ) {
     const dir = mkdtempSync(join(tmpdir(), "onair-pl-due-"));
     for (const f of ["a.mp4", "b.mp4", "c.mp4"]) writeFileSync(join(dir, f), f);
     const state = { now: T, items: items.map((it, k) => ({ ...it, id: k + 1, eventId: k + 1, breaks: [] }) as unknown as ScheduleItem) };
@@ -192,6 +196,7 @@ describe("PlaylistSource.restartDueAt", () => {
       startupMs: o.startupMs ?? 50,
       probe: o.probe ?? (() => Promise.resolve(info(60))),
       ...(o.failedRetryMs !== undefined ? { failedRetryMs: o.failedRetryMs } : {}),
+      ...(o.timers ? { timers: o.timers } : {}),
     });
     await src.prepare();
     src.command(); // the running plan, from T (+ the start-up estimate)
@@ -207,6 +212,22 @@ describe("PlaylistSource.restartDueAt", () => {
   };
   const A = { title: "A", startMs: T - 10_000, durationMs: 70_000, media: "a.mp4" };
   const B = { title: "B", startMs: T + 60_000, durationMs: 30_000, media: "b.mp4" };
+
+  it("watches on the injected timers: asks once for the replacement when it is due, and stops on unwatch", async () => {
+    const timers = new ManualTimers();
+    const s = await source([A, B], { timers });
+    const asked: string[] = [];
+    s.src.watch((why) => asked.push(why), 1000, 30_000);
+    expect(timers.delays()).toEqual([1000, 30_000]);
+    timers.advance(1000);
+    expect(asked).toEqual([]);
+    s.state.now = s.src.plan!.endMs - 1550; // plan_end's due time
+    timers.advance(3000);
+    expect(asked).toEqual(["plan_end"]);
+    s.src.unwatch();
+    expect(timers.size).toBe(0);
+    s.done();
+  });
 
   it("says plan_end, lead before the end, when nothing changed", async () => {
     const s = await source([A, B]);
