@@ -30,7 +30,7 @@ import { ProgressParser, type ProgressReport } from "./progress.js";
 import { pruneRecordings, type RecordingsFs } from "./recordings.js";
 import { StderrReader } from "./stderr.js";
 import { defaultSpawn, spawnChild, spawnErrno, type SpawnFn } from "./child.js";
-import { realTimers, type Timers } from "./timers.js";
+import { realTimers, type Timers } from "../core/timers.js";
 
 export const TS_PACKET = 188;
 const SYNC = 0x47;

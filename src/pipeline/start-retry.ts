@@ -9,7 +9,7 @@
  */
 import type { Logger } from "pino";
 import { Backoff } from "../core/backoff.js";
-import { realTimers, type Timers } from "./timers.js";
+import { realTimers, type Timers } from "../core/timers.js";
 
 export interface StartRetryOptions {
   channel: string;

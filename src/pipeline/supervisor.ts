@@ -26,9 +26,7 @@ import { defaultSpawn, notStartedChild, spawnChild, spawnErrno, type SpawnFn } f
 import { INSTALL_HINT } from "./ffmpeg-args.js";
 import { ProgressParser, type ProgressReport } from "./progress.js";
 import { StderrReader, type StderrClass } from "./stderr.js";
-import { realTimers, type Timers } from "./timers.js";
-
-export { realTimers, type Timers } from "./timers.js";
+import { realTimers, type Timers } from "../core/timers.js";
 
 export type ExitReason = "exit_code" | "signal" | "stall" | "input_unreachable" | "codec_error" | "spawn_error";
 export const EXIT_REASONS: readonly ExitReason[] = ["exit_code", "signal", "stall", "input_unreachable", "codec_error", "spawn_error"];
