@@ -20,7 +20,7 @@
  * (`inputUrl`, input-proxy.ts). FFmpeg 5.1/6.x have no file form for protocol options, so an
  * SRT input's passphrase and stream id, and an rtmp/srt input URL's credentials, are
  * unavoidably in this command's argv (an SRT output's passphrase likewise in the argv of its
- * own FFmpeg child, src/pipeline/outputs.ts); `secretsInArgv` names those profile paths so
+ * own FFmpeg child, src/pipeline/outputs/srt.ts); `secretsInArgv` names those profile paths so
  * the caller can warn, and argv must only ever be logged through the redacting logger.
  */
 import { accessSync, constants as fsConstants } from "node:fs";

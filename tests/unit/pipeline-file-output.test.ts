@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
-import { expandPathTemplate, FileOutput, type FileLike, type FileSystem } from "../../src/pipeline/outputs.js";
+import { expandPathTemplate, FileOutput, type FileLike, type FileSystem } from "../../src/pipeline/outputs/file.js";
 import type { DirEntry } from "../../src/pipeline/recordings.js";
 import { ManualTimers } from "../helpers/manual-timers.js";
 

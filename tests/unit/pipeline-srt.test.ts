@@ -9,8 +9,9 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { SecretSet } from "../../src/config/redact.js";
 import { ManualClock } from "../../src/core/clock.js";
-import { OutputFanout, SrtOutput, srtOutputCommand, type SrtOutputOptions } from "../../src/pipeline/outputs.js";
-import type { SpawnFn } from "../../src/pipeline/supervisor.js";
+import { OutputFanout } from "../../src/pipeline/outputs/fanout.js";
+import { SrtOutput, srtOutputCommand, type SrtOutputOptions } from "../../src/pipeline/outputs/srt.js";
+import type { SpawnFn } from "../../src/pipeline/child.js";
 import { ManualTimers } from "../helpers/manual-timers.js";
 import { emfileChild, throwingSpawn } from "../helpers/spawn-faults.js";
 
