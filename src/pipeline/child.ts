@@ -173,8 +173,8 @@ export interface ChildRunHooks {
  * - The run is over exactly once: at the child's 'close' (it exited and its pipes are
  *   drained), or at the one 'error' of a child that did not start. Then the SIGKILL timer is
  *   cleared, every pipe is destroyed, the child's listeners are removed (a late 'error' is
- *   swallowed, never an uncaught exception), `done` is true, `onExit` is called and
- *   `closed` resolves.
+ *   swallowed, never an uncaught exception), `done` is true, `closed` resolves and
+ *   `onExit` is called.
  * - `terminate(graceMs)`: SIGTERM now and SIGKILL after `graceMs` unless the run is over by
  *   then; calling it again restarts the grace from now. `onKill` is told before the SIGKILL.
  */
@@ -243,12 +243,23 @@ export class ChildRun {
     child.removeAllListeners();
     // late 'error' events from a dead child must not become uncaught exceptions
     child.on("error", () => undefined);
-    this.hooks.onExit?.(exit);
+    // resolved first: `closed` settles even if onExit throws (its callbacks still run after it)
     this.resolveClosed(exit);
+    this.hooks.onExit?.(exit);
   }
 }
 
 /** Spawns through `spawnFn` (never throws, see spawnChild) and follows the run (see ChildRun). */
 export function runChild(spawnFn: SpawnFn, command: string, args: readonly string[], options: SpawnOptions, hooks?: ChildRunHooks): ChildRun {
   return new ChildRun(spawnChild(spawnFn, command, args, options), hooks);
+}
+
+/** stdout and stderr piped, and the `-progress` fd when there is one. */
+export function stdioFor(progressFd: number | null): SpawnOptions["stdio"] {
+  const stdio: SpawnOptions["stdio"] = ["ignore", "pipe", "pipe"];
+  if (progressFd !== null) {
+    while (stdio.length < progressFd) stdio.push("ignore");
+    stdio.push("pipe");
+  }
+  return stdio;
 }
