@@ -144,7 +144,8 @@ export function spawnChild(spawnFn: SpawnFn, command: string, args: readonly str
   const missing = missingPipes(child, fds);
   if (missing.length === 0) return child;
   discard(child, true);
-  const error = new OnairError("ONAIR_SPAWN_FAILED", `${command} started without its pipes (fd ${missing.join(", ")})`, { command, missingFds: missing });
+  const message = `${command} started without its pipes (fd ${missing.join(", ")})`;
+  const error = new OnairError("ONAIR_SPAWN_FAILED", message, { command, missingFds: missing });
   return notStarted(command, width, Promise.resolve(error));
 }
 

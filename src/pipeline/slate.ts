@@ -109,7 +109,8 @@ async function run(cmd: CommandSpec, timeoutMs: number, spawnFn: SpawnFn, timers
   const { code, spawnError } = await encoder.closed;
   timers.clearTimeout(timer);
   if (spawnError) throw spawnError;
-  if (code !== 0) throw new OnairError("ONAIR_SLATE_ENCODE", `encoding the slate failed (exit ${code})`, { stderr: err.trim().split("\n").slice(-5) });
+  const stderr = err.trim().split("\n").slice(-5);
+  if (code !== 0) throw new OnairError("ONAIR_SLATE_ENCODE", `encoding the slate failed (exit ${code})`, { stderr });
 }
 
 /** Length of the slate clip: two GOPs, at least 2 s. */

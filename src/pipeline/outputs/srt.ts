@@ -159,9 +159,10 @@ interface SrtAttempt {
  *   `errors` and restarted after a capped backoff with jitter; `failed` at the first
  *   error of an episode, `recovered` (and `reconnects`) at the next connection. A
  *   listener waiting for its caller is not a failure; chunks are dropped meanwhile.
- * - The child is spawned directly rather than through FfmpegSupervisor: the supervisor
- *   gives the child no stdin, its stall watchdog and "running" state hang on stdout
- *   bytes (an SRT sender writes none), and its backoff would never see a run start.
+ * - The child runs through ChildRun (../child.ts), the lifecycle FfmpegSupervisor's runs
+ *   share, not through FfmpegSupervisor itself: the supervisor gives the child no stdin,
+ *   its stall watchdog and "running" state hang on stdout bytes (an SRT sender writes
+ *   none), and its backoff would never see a run start.
  * - close(): EOF on stdin and SIGTERM (FFmpeg blocked reading an idle pipe acts on the
  *   EOF, one connecting or waiting for a caller on the signal), SIGKILL after
  *   `stopTimeoutMs`; resolves once the child is reaped.
