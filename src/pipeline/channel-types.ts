@@ -9,7 +9,7 @@ import type { Tr101290Counters } from "../monitor/index.js";
 import type { Store } from "../store/db.js";
 import type { StoreWriteQueue } from "../store/write-queue.js";
 import type { SpawnFn } from "./child.js";
-import type { OutputStats } from "./outputs.js";
+import type { OutputStats } from "./outputs/index.js";
 import type { PlaylistCounters } from "./playlist.js";
 import type { ExitedEvent, StartedEvent, SupervisorStatus } from "./supervisor.js";
 import type { SwitcherSource } from "./switcher.js";

@@ -19,7 +19,7 @@ import { OutageTracker } from "./channel-outage.js";
 import type { ChannelEvents, ChannelOptions, ChannelState, ChannelStatus } from "./channel-types.js";
 import { buildFfmpegArgs, checkFfmpeg, resolveFfmpegBinary } from "./ffmpeg-args.js";
 import { PlaylistSource } from "./playlist.js";
-import { FileOutput, OutputFanout, SrtOutput, StdoutOutput, UdpOutput, type Output, type SrtOutputOptions } from "./outputs.js";
+import { createOutput, OutputFanout, type Output, type OutputContext} from "./outputs/index.js";
 import { InputProxy, needsInputProxy } from "./input-proxy.js";
 import { ensureSlateClip, slateLoopCommand } from "./slate.js";
 import { FfmpegSupervisor, type CommandSpec, type ExitedEvent } from "./supervisor.js";
@@ -271,40 +271,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   private makeOutput(o: ChannelProfile["outputs"][number]): Output | undefined {
-    const name = `${o.kind}`;
-    switch (o.kind) {
-      case "udp":
-        return new UdpOutput({
-          host: o.host,
-          port: o.port,
-          ttl: o.ttl,
-          interface: o.interface,
-          packetsPerDatagram: o.packetsPerDatagram,
-          name: `udp://${o.host}:${o.port}`,
-          logger: this.log,
-        });
-      case "file":
-        return new FileOutput({ path: o.path, rotateSeconds: o.rotateSeconds, keep: o.keep, name: `file:${o.path}`, logger: this.log });
-      case "stdout":
-        return new StdoutOutput({ name, logger: this.log });
-      case "srt":
-        // an FFmpeg (libsrt) child; its passphrase/stream id are in that child's argv (FFmpeg 5.1)
-        return new SrtOutput({
-          mode: o.mode,
-          host: o.host,
-          port: o.port,
-          passphrase: o.passphrase,
-          pbkeylen: o.pbkeylen,
-          latencyMs: o.latencyMs,
-          streamId: o.streamId,
-          ffmpegPath: this.ffmpegPath,
-          name: `srt://${o.host}:${o.port}`,
-          logger: this.log,
-          // the daemon's logger carries the SecretSet every loaded profile registers in
-          secrets: (this.opts.logger as { secrets?: SrtOutputOptions["secrets"] }).secrets,
-          spawn: this.opts.spawn,
-        });
-    }
+    // the daemon's logger carries the SecretSet every loaded profile registers in
+    const secrets = (this.opts.logger as { secrets?: OutputContext["secrets"] }).secrets;
+    return createOutput(o, { logger: this.log, ffmpegPath: this.ffmpegPath, secrets, spawn: this.opts.spawn });
   }
 
   /**

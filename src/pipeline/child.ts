@@ -9,7 +9,7 @@
  *   `stdio` all null, `kill()` does nothing; it emits exactly one `'error'` on a later tick
  *   (never synchronously, never `'exit'` or `'close'`).
  *
- The stand-in's `'error'` is always ONAIR_SPAWN_FAILED, with the errno (when there is
+ * The stand-in's `'error'` is always ONAIR_SPAWN_FAILED, with the errno (when there is
  * one) in `fields.errno` and the original error as `cause`. It covers:
  * - spawn threw (E2BIG, EINVAL, a bad option);
  * - Node could not start it (EMFILE/ENFILE out of file descriptors, EAGAIN, ENOENT,
@@ -18,10 +18,14 @@
  * - it started without a pipe it was asked for: it is SIGKILLed.
  * Callers take that `'error'` (with `pid === undefined`) as a failed attempt, exactly as
  * Node's own spawn errors: back off, count, alert; the daemon goes on.
+ *
+ * `runChild()` / `ChildRun` is the one lifecycle on top of it (spawn → closed → SIGTERM →
+ * SIGKILL after a grace), shared by FfmpegSupervisor and the SRT output.
  */
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { OnairError } from "../core/errors.js";
+import { realTimers, type Timers } from "../core/timers.js";
 
 export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
 
@@ -140,6 +144,123 @@ export function spawnChild(spawnFn: SpawnFn, command: string, args: readonly str
   const missing = missingPipes(child, fds);
   if (missing.length === 0) return child;
   discard(child, true);
-  const error = new OnairError("ONAIR_SPAWN_FAILED", `${command} started without its pipes (fd ${missing.join(", ")})`, { command, missingFds: missing });
+  const message = `${command} started without its pipes (fd ${missing.join(", ")})`;
+  const error = new OnairError("ONAIR_SPAWN_FAILED", message, { command, missingFds: missing });
   return notStarted(command, width, Promise.resolve(error));
+}
+
+/** How a child run ended: its exit status, or the error that kept it from starting. */
+export interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the child never started (ONAIR_SPAWN_FAILED, or the `notStartedChild` error). */
+  spawnError?: Error;
+}
+
+export interface ChildRunHooks {
+  /** Timers for the SIGKILL grace (default realTimers). */
+  timers?: Timers;
+  /** Called once when the run is over (see ChildRun), after its pipes are closed. */
+  onExit?: (exit: ChildExit) => void;
+  /** An 'error' of a child that runs (a failed kill or pipe); it does not end the run. */
+  onError?: (err: Error) => void;
+}
+
+/**
+ * One run of a child process, the one lifecycle every child of the pipeline goes through
+ * (the live and slate FFmpeg under FfmpegSupervisor, the SRT sender):
+ * spawn (never throws: spawnChild) → closed → SIGTERM → SIGKILL after the grace.
+ *
+ * - The run is over exactly once: at the child's 'close' (it exited and its pipes are
+ *   drained), or at the one 'error' of a child that did not start. Then the SIGKILL timer is
+ *   cleared, every pipe is destroyed, the child's listeners are removed (a late 'error' is
+ *   swallowed, never an uncaught exception), `done` is true, `closed` resolves and
+ *   `onExit` is called.
+ * - `terminate(graceMs)`: SIGTERM now and SIGKILL after `graceMs` unless the run is over by
+ *   then; calling it again restarts the grace from now. `onKill` is told before the SIGKILL.
+ */
+export class ChildRun {
+  private _done = false;
+  private killTimer: unknown;
+  private readonly timers: Timers;
+  private resolveClosed!: (exit: ChildExit) => void;
+  /** Resolves once, when the run is over. */
+  readonly closed = new Promise<ChildExit>((r) => (this.resolveClosed = r));
+
+  constructor(
+    readonly child: ChildProcess,
+    private readonly hooks: ChildRunHooks = {},
+  ) {
+    this.timers = hooks.timers ?? realTimers;
+    child.on("error", (err) => {
+      if (child.pid === undefined) this.finish({ code: null, signal: null, spawnError: err });
+      else hooks.onError?.(err);
+    });
+    child.on("close", (code, signal) => this.finish({ code, signal }));
+  }
+
+  /** True once the run is over. */
+  get done(): boolean {
+    return this._done;
+  }
+
+  /** The pid while the child runs. */
+  get pid(): number | undefined {
+    return this._done ? undefined : this.child.pid;
+  }
+
+  /** Sends `signal` unless the run is over; a child already gone is not an error. */
+  kill(signal: NodeJS.Signals): void {
+    if (this._done) return;
+    try {
+      this.child.kill(signal);
+    } catch {
+      /* already gone */
+    }
+  }
+
+  /** SIGTERM now, SIGKILL after `graceMs` unless the run is over by then. */
+  terminate(graceMs: number, onKill?: () => void): void {
+    if (this._done) return;
+    this.kill("SIGTERM");
+    if (this.killTimer !== undefined) this.timers.clearTimeout(this.killTimer);
+    this.killTimer = this.timers.setTimeout(() => {
+      this.killTimer = undefined;
+      if (this._done) return;
+      onKill?.();
+      this.kill("SIGKILL");
+    }, graceMs);
+  }
+
+  private finish(exit: ChildExit): void {
+    if (this._done) return;
+    this._done = true;
+    if (this.killTimer !== undefined) this.timers.clearTimeout(this.killTimer);
+    const child = this.child;
+    child.stdin?.destroy();
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    for (const s of (child.stdio as readonly unknown[] | null | undefined) ?? []) (s as { destroy?: () => void } | null)?.destroy?.();
+    child.removeAllListeners();
+    // late 'error' events from a dead child must not become uncaught exceptions
+    child.on("error", () => undefined);
+    // resolved first: `closed` settles even if onExit throws (its callbacks still run after it)
+    this.resolveClosed(exit);
+    this.hooks.onExit?.(exit);
+  }
+}
+
+/** Spawns through `spawnFn` (never throws, see spawnChild) and follows the run (see ChildRun). */
+export function runChild(spawnFn: SpawnFn, command: string, args: readonly string[], options: SpawnOptions, hooks?: ChildRunHooks): ChildRun {
+  return new ChildRun(spawnChild(spawnFn, command, args, options), hooks);
+}
+
+/** stdout and stderr piped, and the `-progress` fd when there is one. */
+export function stdioFor(progressFd: number | null): SpawnOptions["stdio"] {
+  const stdio: SpawnOptions["stdio"] = ["ignore", "pipe", "pipe"];
+  if (progressFd !== null) {
+    while (stdio.length < progressFd) stdio.push("ignore");
+    stdio.push("pipe");
+  }
+  return stdio;
 }

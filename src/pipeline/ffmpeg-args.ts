@@ -20,7 +20,7 @@
  * (`inputUrl`, input-proxy.ts). FFmpeg 5.1/6.x have no file form for protocol options, so an
  * SRT input's passphrase and stream id, and an rtmp/srt input URL's credentials, are
  * unavoidably in this command's argv (an SRT output's passphrase likewise in the argv of its
- * own FFmpeg child, src/pipeline/outputs.ts); `secretsInArgv` names those profile paths so
+ * own FFmpeg child, src/pipeline/outputs/srt.ts); `secretsInArgv` names those profile paths so
  * the caller can warn, and argv must only ever be logged through the redacting logger.
  */
 import { accessSync, constants as fsConstants } from "node:fs";
@@ -223,19 +223,63 @@ function withQuery(url: string, params: [string, string | number | undefined][])
   return url + (url.includes("?") ? "&" : "?") + add.join("&");
 }
 
+/** Live network inputs: probe little, give up on a read after the input's timeout. */
+function liveInput(timeoutSeconds: number): string[] {
+  return [...LIVE_PROBE, "-rw_timeout", String(Math.round(timeoutSeconds * 1e6))];
+}
+
+function testInputArgs(input: Extract<Input, { kind: "test" }>, tc: Transcode | null): string[] {
+  if (!tc) throw new OnairError("ONAIR_FFMPEG_ARGS", "a test source must be transcoded", { path: "encoding.mode" });
+  const { width, height } = tc.video;
+  const rate = parseFps(tc.video.fps).text;
+  const size = `size=${width}x${height}:rate=${rate}`;
+  const video = input.pattern === "color" ? `color=c=black:${size}` : `${input.pattern}=${size}`;
+  return [
+    "-re", "-f", "lavfi", "-i", video,
+    "-re", "-f", "lavfi", "-i", `sine=frequency=${input.toneHz}:sample_rate=${tc.audio.sampleRate}`,
+  ];
+}
+
+function srtInputArgs(input: Extract<Input, { kind: "srt" }>, secrets: string[]): string[] {
+  // the passphrase as an AVOption (not in the URL): still in argv on FFmpeg 5.1/6.x,
+  // but FFmpeg does not echo it back in its error lines as it does the URL
+  secrets.push("input.url");
+  const args = liveInput(input.timeoutSeconds);
+  if (input.passphrase) {
+    secrets.push("input.passphrase");
+    args.push("-passphrase", input.passphrase);
+    if (input.pbkeylen) args.push("-pbkeylen", String(input.pbkeylen));
+  }
+  // `-streamid` is FFmpeg's own output option, so the SRT stream id goes in the URL
+  if (input.streamId) secrets.push("input.streamId");
+  const url = withQuery(input.url, [
+    ["mode", input.mode],
+    ["latency", input.latencyMs * 1000],
+    ["streamid", input.streamId],
+  ]);
+  return [...args, "-i", url];
+}
+
+function httpInputArgs(input: Extract<Input, { kind: "http" | "hls" }>, opts: FfmpegArgsOptions, secrets: string[]): string[] {
+  if (!opts.inputUrl) secrets.push("input.url");
+  const args = liveInput(input.timeoutSeconds);
+  if (input.kind === "hls" || input.reconnect) {
+    args.push(
+      "-reconnect", "1",
+      "-reconnect_streamed", "1",
+      "-reconnect_on_network_error", "1",
+      "-reconnect_on_http_error", "5xx",
+      "-reconnect_delay_max", String(Math.max(1, Math.round(input.timeoutSeconds))),
+    );
+  }
+  if (input.kind === "http" && input.reconnect) args.push("-reconnect_at_eof", "1");
+  return [...args, "-i", opts.inputUrl ?? input.url];
+}
+
 function inputArgs(input: Input, opts: FfmpegArgsOptions, tc: Transcode | null, secrets: string[]): string[] {
   switch (input.kind) {
-    case "test": {
-      if (!tc) throw new OnairError("ONAIR_FFMPEG_ARGS", "a test source must be transcoded", { path: "encoding.mode" });
-      const { width, height } = tc.video;
-      const rate = parseFps(tc.video.fps).text;
-      const size = `size=${width}x${height}:rate=${rate}`;
-      const video = input.pattern === "color" ? `color=c=black:${size}` : `${input.pattern}=${size}`;
-      return [
-        "-re", "-f", "lavfi", "-i", video,
-        "-re", "-f", "lavfi", "-i", `sine=frequency=${input.toneHz}:sample_rate=${tc.audio.sampleRate}`,
-      ];
-    }
+    case "test":
+      return testInputArgs(input, tc);
     case "file":
       return ["-re", ...(input.loop ? ["-stream_loop", "-1"] : []), "-i", input.path];
     case "playlist": {
@@ -251,46 +295,16 @@ function inputArgs(input: Input, opts: FfmpegArgsOptions, tc: Transcode | null, 
         ["overrun_nonfatal", 1],
         ["localaddr", input.interface],
       ]);
-      return [...LIVE_PROBE, "-rw_timeout", String(Math.round(input.timeoutSeconds * 1e6)), "-i", url];
+      return [...liveInput(input.timeoutSeconds), "-i", url];
     }
-    case "srt": {
-      // the passphrase as an AVOption (not in the URL): still in argv on FFmpeg 5.1/6.x,
-      // but FFmpeg does not echo it back in its error lines as it does the URL
-      secrets.push("input.url");
-      const args = [...LIVE_PROBE, "-rw_timeout", String(Math.round(input.timeoutSeconds * 1e6))];
-      if (input.passphrase) {
-        secrets.push("input.passphrase");
-        args.push("-passphrase", input.passphrase);
-        if (input.pbkeylen) args.push("-pbkeylen", String(input.pbkeylen));
-      }
-      // `-streamid` is FFmpeg's own output option, so the SRT stream id goes in the URL
-      if (input.streamId) secrets.push("input.streamId");
-      const url = withQuery(input.url, [
-        ["mode", input.mode],
-        ["latency", input.latencyMs * 1000],
-        ["streamid", input.streamId],
-      ]);
-      return [...args, "-i", url];
-    }
+    case "srt":
+      return srtInputArgs(input, secrets);
     case "rtmp":
       secrets.push("input.url");
-      return [...LIVE_PROBE, "-rw_timeout", String(Math.round(input.timeoutSeconds * 1e6)), "-rtmp_live", "live", "-i", input.url];
+      return [...liveInput(input.timeoutSeconds), "-rtmp_live", "live", "-i", input.url];
     case "http":
-    case "hls": {
-      if (!opts.inputUrl) secrets.push("input.url");
-      const args = [...LIVE_PROBE, "-rw_timeout", String(Math.round(input.timeoutSeconds * 1e6))];
-      if (input.kind === "hls" || input.reconnect) {
-        args.push(
-          "-reconnect", "1",
-          "-reconnect_streamed", "1",
-          "-reconnect_on_network_error", "1",
-          "-reconnect_on_http_error", "5xx",
-          "-reconnect_delay_max", String(Math.max(1, Math.round(input.timeoutSeconds))),
-        );
-      }
-      if (input.kind === "http" && input.reconnect) args.push("-reconnect_at_eof", "1");
-      return [...args, "-i", opts.inputUrl ?? input.url];
-    }
+    case "hls":
+      return httpInputArgs(input, opts, secrets);
   }
 }
 
@@ -345,6 +359,37 @@ function audioArgs(tc: Transcode): string[] {
   return ["-c:a", a.codec, "-b:a", String(a.bitrate), "-ar", String(a.sampleRate), "-ac", String(a.channels)];
 }
 
+/** MPEG-TS: PIDs, DVB ids, CBR; the ids FFmpeg does not accept are left to the injector (`warnings`). */
+function muxArgs(profile: ChannelProfile, warnings: string[]): string[] {
+  const enc = profile.encoding;
+  const { pids } = enc;
+  const args: string[] = [];
+  // flush after every frame: a pipe otherwise gets 32 KB blocks, i.e. bursts with gaps of
+  // ~200 ms at a few Mb/s, which downstream sees as jitter and the slate switch as silence
+  args.push("-flush_packets", "1", "-f", "mpegts");
+  if (enc.muxRate !== undefined) args.push("-muxrate", String(enc.muxRate));
+  args.push(
+    "-mpegts_pmt_start_pid", String(pids.pmt),
+    "-mpegts_start_pid", String(Math.min(pids.video, pids.audio)),
+    "-streamid", `0:${pids.video}`,
+    "-streamid", `1:${pids.audio}`,
+    "-mpegts_service_id", String(profile.service.serviceId),
+  );
+  // FFmpeg accepts 1–65535 for these; 0 is left to the injector's tables
+  if (profile.service.transportStreamId >= 1) {
+    args.push("-mpegts_transport_stream_id", String(profile.service.transportStreamId));
+  } else warnings.push("service.transportStreamId 0 is not accepted by FFmpeg: left at its default");
+  if (profile.service.originalNetworkId >= 1) {
+    args.push("-mpegts_original_network_id", String(profile.service.originalNetworkId));
+  } else warnings.push("service.originalNetworkId 0 is not accepted by FFmpeg: left at its default");
+  args.push(
+    "-mpegts_service_type", String(profile.service.type),
+    "-metadata", `service_name=${profile.service.name}`,
+    "-metadata", `service_provider=${profile.service.provider}`,
+  );
+  return args;
+}
+
 /**
  * The FFmpeg command for a channel profile: input (with `-re` for files and test sources,
  * timeouts and reconnects for network inputs), transcode or passthrough, CBR MPEG-TS on
@@ -374,32 +419,7 @@ export function buildFfmpegArgs(profile: ChannelProfile, opts: FfmpegArgsOptions
     args.push("-map", "0:v:0?", "-map", "0:a:0?", "-c", "copy");
   }
 
-  // MPEG-TS: PIDs, DVB ids, CBR
-  const { pids } = enc;
-  // flush after every frame: a pipe otherwise gets 32 KB blocks, i.e. bursts with gaps of
-  // ~200 ms at a few Mb/s, which downstream sees as jitter and the slate switch as silence
-  args.push("-flush_packets", "1", "-f", "mpegts");
-  if (enc.muxRate !== undefined) args.push("-muxrate", String(enc.muxRate));
-  args.push(
-    "-mpegts_pmt_start_pid", String(pids.pmt),
-    "-mpegts_start_pid", String(Math.min(pids.video, pids.audio)),
-    "-streamid", `0:${pids.video}`,
-    "-streamid", `1:${pids.audio}`,
-    "-mpegts_service_id", String(profile.service.serviceId),
-  );
-  // FFmpeg accepts 1–65535 for these; 0 is left to the injector's tables
-  if (profile.service.transportStreamId >= 1) {
-    args.push("-mpegts_transport_stream_id", String(profile.service.transportStreamId));
-  } else warnings.push("service.transportStreamId 0 is not accepted by FFmpeg: left at its default");
-  if (profile.service.originalNetworkId >= 1) {
-    args.push("-mpegts_original_network_id", String(profile.service.originalNetworkId));
-  } else warnings.push("service.originalNetworkId 0 is not accepted by FFmpeg: left at its default");
-  args.push(
-    "-mpegts_service_type", String(profile.service.type),
-    "-metadata", `service_name=${profile.service.name}`,
-    "-metadata", `service_provider=${profile.service.provider}`,
-    "pipe:1",
-  );
+  args.push(...muxArgs(profile, warnings), "pipe:1");
 
   const setprivPath = opts.setpriv === undefined || opts.setpriv === true ? detectSetpriv() : opts.setpriv || null;
   const command = setprivPath ? setprivPath : ffmpeg;

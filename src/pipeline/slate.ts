@@ -3,10 +3,11 @@ import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ChannelProfile } from "../config/profile-schema.js";
 import { OnairError } from "../core/errors.js";
-import { defaultSpawn, spawnChild, type SpawnFn } from "./child.js";
+import { realTimers, type Timers } from "../core/timers.js";
+import { defaultSpawn, runChild, type SpawnFn } from "./child.js";
 import { buildFfmpegArgs, detectSetpriv, type FfmpegCommand } from "./ffmpeg-args.js";
 import { findSlateFont, SLATE_FONT_FILES, slateTextFilter, writeSlateTextFile } from "./slate-text.js";
-import type { CommandSpec } from "./supervisor.js";
+import type { CommandSpec } from "./supervisor-types.js";
 
 /**
  * The slate: what the channel airs while its input is gone or FFmpeg restarts.
@@ -84,33 +85,32 @@ export function slateLoopCommand(profile: ChannelProfile, clipPath: string, ffmp
   const base = slateEncodeArgs(profile, ffmpegPath);
   const fi = indexOfPair(base.ffmpegArgs, "-f", "mpegts");
   const muxOptions = base.ffmpegArgs.slice(fi, base.ffmpegArgs.length - 1);
-  const ffArgs = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+warning", "-re", "-stream_loop", "-1", "-i", clipPath, "-map", "0", "-c", "copy", "-flush_packets", "1", ...muxOptions, "pipe:1"];
+  const ffArgs = [
+    ...["-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+warning"],
+    ...["-re", "-stream_loop", "-1", "-i", clipPath, "-map", "0", "-c", "copy", "-flush_packets", "1"],
+    ...muxOptions,
+    "pipe:1",
+  ];
   // same wrapper as the live FFmpeg (setpriv --pdeathsig KILL), so the slate dies with us too
   const setpriv = detectSetpriv();
   if (setpriv) return { command: setpriv, args: ["--pdeathsig", "KILL", "--", base.ffmpeg, ...ffArgs], progressFd: null };
   return { command: base.ffmpeg, args: ffArgs, progressFd: null };
 }
 
-/** Runs the encoder to its end; rejects (never throws) when it cannot start or fails. */
-function run(cmd: CommandSpec, timeoutMs: number, spawnFn: SpawnFn): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // a child that could not start (EMFILE…) emits one 'error' on a later tick (child.ts)
-    const child = spawnChild(spawnFn, cmd.command, cmd.args, { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.stderr?.on("data", (c: Buffer) => {
-      err = (err + c.toString("utf8")).slice(-2000);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new OnairError("ONAIR_SLATE_ENCODE", `encoding the slate failed (exit ${code})`, { stderr: err.trim().split("\n").slice(-5) }));
-    });
+/** Runs the encoder to its end (SIGKILL after `timeoutMs`); rejects when it cannot start or fails. */
+async function run(cmd: CommandSpec, timeoutMs: number, spawnFn: SpawnFn, timers: Timers): Promise<void> {
+  // a child that could not start (EMFILE…) ends the run with its spawnError (child.ts)
+  const encoder = runChild(spawnFn, cmd.command, cmd.args, { stdio: ["ignore", "ignore", "pipe"] }, { timers });
+  let err = "";
+  encoder.child.stderr?.on("data", (c: Buffer) => {
+    err = (err + c.toString("utf8")).slice(-2000);
   });
+  const timer = timers.setTimeout(() => encoder.kill("SIGKILL"), timeoutMs);
+  const { code, spawnError } = await encoder.closed;
+  timers.clearTimeout(timer);
+  if (spawnError) throw spawnError;
+  const stderr = err.trim().split("\n").slice(-5);
+  if (code !== 0) throw new OnairError("ONAIR_SLATE_ENCODE", `encoding the slate failed (exit ${code})`, { stderr });
 }
 
 /** Length of the slate clip: two GOPs, at least 2 s. */
@@ -127,6 +127,8 @@ export interface SlateClipOptions {
   log?: { warn(o: Record<string, unknown>): void };
   /** How the encoder is started (tests inject failures). */
   spawn?: SpawnFn;
+  /** Timers for the encoder's time limit (default realTimers). */
+  timers?: Timers;
 }
 
 /**
@@ -165,7 +167,7 @@ export async function ensureSlateClip(profile: ChannelProfile, dir: string, o: S
   if (existsSync(clip)) return clip;
   const tmp = `${clip}.part.ts`;
   try {
-    await run(slateClipCommand(profile, tmp, seconds, o.ffmpegPath, text), 120_000, o.spawn ?? defaultSpawn);
+    await run(slateClipCommand(profile, tmp, seconds, o.ffmpegPath, text), 120_000, o.spawn ?? defaultSpawn, o.timers ?? realTimers);
     renameSync(tmp, clip);
   } finally {
     rmSync(tmp, { force: true });

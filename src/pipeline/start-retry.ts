@@ -9,7 +9,7 @@
  */
 import type { Logger } from "pino";
 import { Backoff } from "../core/backoff.js";
-import { realTimers, type Timers } from "./timers.js";
+import { realTimers, type Timers } from "../core/timers.js";
 
 export interface StartRetryOptions {
   channel: string;
@@ -66,7 +66,8 @@ export class StartRetry {
       this.o.logger.error({ event: "channel_start_failed", channel: this.o.channel, attempt: this.attempts, nextRetryInMs, code, err: error });
       this.o.onFailed?.({ attempt: this.attempts, error, nextRetryInMs });
       if (nextRetryInMs === null) {
-        this.o.logger.error({ event: "channel_start_abandoned", channel: this.o.channel, attempts: this.attempts, message: "restart.maxRetries reached: the channel stays off until a reload" });
+        const message = "restart.maxRetries reached: the channel stays off until a reload";
+        this.o.logger.error({ event: "channel_start_abandoned", channel: this.o.channel, attempts: this.attempts, message });
         return;
       }
       this.timer = this.timers.setTimeout(() => {

@@ -37,6 +37,11 @@ interface Rule {
   topLevelOnly?: boolean;
 }
 
+/** One case-insensitive pattern matching any of `patterns` (top-level alternatives). */
+function anyOf(...patterns: RegExp[]): RegExp {
+  return new RegExp(patterns.map((p) => p.source).join("|"), "i");
+}
+
 /** First match wins, so the specific comes before the general. */
 const RULES: Rule[] = [
   // harmless
@@ -51,24 +56,63 @@ const RULES: Rule[] = [
   { re: /Will reconnect at/i, severity: "note", category: "reconnecting" },
   { re: /Failed to open segment|keepalive request failed/i, severity: "note", category: "segment_failed" },
   // the binary could not be started (setpriv reports exec failures itself)
-  { re: /^setpriv: failed to execute|^setpriv: .*(No such file|Permission denied)/i, severity: "fatal", reason: "spawn_error", category: "exec_failed" },
+  {
+    re: /^setpriv: failed to execute|^setpriv: .*(No such file|Permission denied)/i,
+    severity: "fatal",
+    reason: "spawn_error",
+    category: "exec_failed",
+  },
   // input unreachable
   { re: /Connection refused/i, severity: "fatal", reason: "input_unreachable", category: "connection_refused" },
   { re: /No route to host|Network is unreachable/i, severity: "fatal", reason: "input_unreachable", category: "no_route" },
-  { re: /Connection timed out|Operation timed out|Connection reset by peer/i, severity: "fatal", reason: "input_unreachable", category: "connection_lost" },
-  { re: /Server returned \d{3}|Server returned [45]XX|HTTP error [45]\d\d/i, severity: "fatal", reason: "input_unreachable", category: "http_error" },
-  { re: /Name or service not known|Failed to resolve hostname|Temporary failure in name resolution|No address associated/i, severity: "fatal", reason: "input_unreachable", category: "dns" },
+  {
+    re: /Connection timed out|Operation timed out|Connection reset by peer/i,
+    severity: "fatal",
+    reason: "input_unreachable",
+    category: "connection_lost",
+  },
+  {
+    re: /Server returned \d{3}|Server returned [45]XX|HTTP error [45]\d\d/i,
+    severity: "fatal",
+    reason: "input_unreachable",
+    category: "http_error",
+  },
+  {
+    re: /Name or service not known|Failed to resolve hostname|Temporary failure in name resolution|No address associated/i,
+    severity: "fatal",
+    reason: "input_unreachable",
+    category: "dns",
+  },
   { re: /Cannot open connection|Connection to .* failed/i, severity: "fatal", reason: "input_unreachable", category: "connect_failed" },
   { re: /Input\/output error/i, severity: "fatal", reason: "input_unreachable", category: "io_error" },
   { re: /No such file or directory|Permission denied/i, severity: "fatal", reason: "input_unreachable", category: "no_such_input" },
   // codec / format errors that end the attempt
-  { re: /Unknown encoder|Unknown decoder|Encoder .*not found|Decoder .*not found|Unrecognized codec/i, severity: "fatal", reason: "codec_error", category: "unknown_codec" },
-  { re: /Error while opening encoder|Error initializing output stream|Could not open encoder|Error while opening decoder/i, severity: "fatal", reason: "codec_error", category: "codec_open" },
+  {
+    re: /Unknown encoder|Unknown decoder|Encoder .*not found|Decoder .*not found|Unrecognized codec/i,
+    severity: "fatal",
+    reason: "codec_error",
+    category: "unknown_codec",
+  },
+  {
+    re: /Error while opening encoder|Error initializing output stream|Could not open encoder|Error while opening decoder/i,
+    severity: "fatal",
+    reason: "codec_error",
+    category: "codec_open",
+  },
   { re: /Invalid data found when processing input/i, severity: "fatal", reason: "codec_error", category: "invalid_data", topLevelOnly: true },
-  { re: /Could not find codec parameters|Could not write header|Error while filtering|Error reinitializing filters/i, severity: "fatal", reason: "codec_error", category: "codec_setup" },
+  {
+    re: /Could not find codec parameters|Could not write header|Error while filtering|Error reinitializing filters/i,
+    severity: "fatal",
+    reason: "codec_error",
+    category: "codec_setup",
+  },
   // damage FFmpeg conceals and goes on with
   {
-    re: /error while decoding MB|concealing \d+ .*errors|Invalid NAL unit size|non-existing PPS|no frame!|decode_slice_header error|Packet corrupt|corrupt decoded frame|PES packet size mismatch|Continuity check failed|Error while decoding stream|missing picture in access unit|Invalid frame dimensions/i,
+    re: anyOf(
+      /error while decoding MB|concealing \d+ .*errors|Invalid NAL unit size|non-existing PPS|no frame!|decode_slice_header error/,
+      /Packet corrupt|corrupt decoded frame|PES packet size mismatch|Continuity check failed|Error while decoding stream/,
+      /missing picture in access unit|Invalid frame dimensions/,
+    ),
     severity: "note",
     category: "decode_warning",
   },

@@ -14,193 +14,39 @@
  * `stopTimeoutMs`, and resolves once the child is gone; nothing restarts afterwards.
  * The world comes in through options (spawn, clock, timers) so unit tests drive time.
  */
-import type { ChildProcess, SpawnOptions } from "node:child_process";
+import type { SpawnOptions } from "node:child_process";
 import { EventEmitter } from "node:events";
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
-import { redactString, type SecretSet } from "../config/redact.js";
-import { Backoff, type JitterKind } from "../core/backoff.js";
+import { redactString } from "../config/redact.js";
+import { Backoff } from "../core/backoff.js";
 import { systemClock, type Clock } from "../core/clock.js";
 import { OnairError } from "../core/errors.js";
-import { defaultSpawn, notStartedChild, spawnChild, spawnErrno, type SpawnFn } from "./child.js";
-import { INSTALL_HINT } from "./ffmpeg-args.js";
+import { realTimers, type Timers } from "../core/timers.js";
+import { ChildRun, defaultSpawn, notStartedChild, runChild, stdioFor, type ChildExit, type ChildRunHooks, type SpawnFn } from "./child.js";
 import { ProgressParser, type ProgressReport } from "./progress.js";
 import { StderrReader, type StderrClass } from "./stderr.js";
-import { realTimers, type Timers } from "./timers.js";
+import {
+  classifyExit,
+  EXIT_REASONS,
+  type CommandSpec,
+  type ExitedEvent,
+  type ExitReason,
+  type FfmpegSupervisorOptions,
+  type HandoverEvent,
+  type ReplaceReason,
+  type StalledEvent,
+  type SupervisorEvents,
+  type SupervisorState,
+  type SupervisorStatus,
+} from "./supervisor-types.js";
 
-export { realTimers, type Timers } from "./timers.js";
-
-export type ExitReason = "exit_code" | "signal" | "stall" | "input_unreachable" | "codec_error" | "spawn_error";
-export const EXIT_REASONS: readonly ExitReason[] = ["exit_code", "signal", "stall", "input_unreachable", "codec_error", "spawn_error"];
-
-/**
- * Why a run was ended on purpose by `replace()`: `manual` (the control API), `planned`
- * (a playlist run ends or the schedule changed). Not failures: no backoff, no `exited`.
- */
-export type ReplaceReason = "manual" | "planned";
-
-export type SupervisorState = "idle" | "starting" | "running" | "backoff" | "stopped";
-
-/** What to run; a function is called before every spawn (a playlist's next item). */
-export interface CommandSpec {
-  command: string;
-  args: readonly string[];
-  /** Extra fd FFmpeg writes `-progress` to (3), or null. */
-  progressFd?: number | null;
-}
+export * from "./supervisor-types.js";
 
 export type { SpawnFn } from "./child.js";
 
-export interface FfmpegSupervisorOptions {
-  /** Channel id, for logs. */
-  channel?: string;
-  /** Backoff before a restart (defaults 500 ms → 30 s, decorrelated jitter). */
-  backoffMinMs?: number;
-  backoffMaxMs?: number;
-  jitter?: JitterKind;
-  random?: () => number;
-  /** Producing this long resets the backoff (default 60 000). */
-  stableAfterMs?: number;
-  /** Restarts before giving up; null = for ever (default). */
-  maxRetries?: number | null;
-  /** No stdout byte for this long → stalled (default 5000). Also applies from spawn. */
-  stallTimeoutMs?: number;
-  /** After SIGTERM for a stall or a fatal line, SIGKILL after this (default 2000). */
-  killGraceMs?: number;
-  /** stop(): SIGKILL after this (default 5000). */
-  stopTimeoutMs?: number;
-  /** After a fatal top-level stderr line, SIGTERM if FFmpeg has not exited by then (default 3000). */
-  fatalExitGraceMs?: number;
-  /** Stderr lines kept (default 50). */
-  stderrLines?: number;
-  /** Secrets scrubbed from stderr lines (URLs FFmpeg echoes); URL credentials are always masked. */
-  secrets?: SecretSet;
-  env?: NodeJS.ProcessEnv;
-  logger?: Logger;
-  signal?: AbortSignal;
-  clock?: Clock;
-  timers?: Timers;
-  spawn?: SpawnFn;
-}
-
-export interface StartedEvent {
-  pid: number | undefined;
-  /** Spawns so far, this one included. */
-  spawn: number;
-  /** Restarts so far (0 for the first start). */
-  restarts: number;
-}
-
-export interface ExitedEvent {
-  reason: ExitReason;
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** The last stderr lines (redacted). */
-  stderrTail: string[];
-  /** The fatal stderr line that named the reason, if any. */
-  fatalLine?: string;
-  /** How long the attempt ran, ms. */
-  runMs: number;
-  /** The restart this exit leads to (1 for the first), or null when there is none. */
-  restartNumber: number | null;
-  /** Delay before that restart, or null (stopped, gave up). */
-  nextRetryInMs: number | null;
-  /** For spawn_error: ONAIR_FFMPEG_NOT_FOUND or the spawn error. */
-  error?: Error;
-  /** This attempt's own error lines (FFmpeg's error/fatal level, or fatal by the classifier), last 20. */
-  errorLines: string[];
-}
-
-/** The new run of an overlapped replacement failed before its first byte; the old one still airs. */
-export interface ReplaceFailedEvent {
-  reason: ExitReason;
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  runMs: number;
-  nextRetryInMs: number;
-  /** The failed run's own error lines, last 20. */
-  errorLines: string[];
-}
-
-export interface StalledEvent {
-  pid: number | undefined;
-  /** Time without a stdout byte, ms. */
-  silentMs: number;
-  /** True when nothing was produced since spawn. */
-  neverProduced: boolean;
-}
-
-export interface RecoveredEvent {
-  /** From the first failure to the first byte of the new attempt, ms. */
-  downMs: number;
-  /** Restarts it took. */
-  restarts: number;
-}
-
-export interface SupervisorEvents {
-  data: [chunk: Buffer];
-  started: [StartedEvent];
-  exited: [ExitedEvent];
-  stalled: [StalledEvent];
-  recovered: [RecoveredEvent];
-  progress: [ProgressReport];
-  stderr: [{ line: string; class: StderrClass }];
-  state: [SupervisorState];
-  gave_up: [{ restarts: number }];
-  stopped: [];
-  /** A run ended by `replace()` is gone; the next one is being spawned at once. */
-  replaced: [ReplacedEvent];
-  replace_failed: [ReplaceFailedEvent];
-  /**
-   * `replace(…, { overlap: true })`: the new run wrote its first byte, emitted right before
-   * that byte's `data`; the old run's data stops here (it is being ended).
-   */
-  handover: [HandoverEvent];
-  /** An attempt wrote its first stdout byte (spawn to first byte, ms). */
-  first_data: [{ startupMs: number }];
-}
-
-export interface HandoverEvent {
-  reason: ReplaceReason;
-  detail?: string | undefined;
-  /** How long the old run had run, ms. */
-  runMs: number;
-  /** Spawn of the new run to its first byte: how long both ran side by side, ms. */
-  overlapMs: number;
-}
-
-export interface ReplacedEvent {
-  reason: ReplaceReason;
-  /** Why, in words (e.g. the playlist's "plan_end"). */
-  detail?: string | undefined;
-  runMs: number;
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** The new run had already taken over when this one ended (an overlapped replacement). */
-  handedOver?: boolean;
-}
-
-export interface SupervisorStatus {
-  state: SupervisorState;
-  pid: number | undefined;
-  /** Consecutive failures since the last stable run. */
-  attempt: number;
-  spawns: number;
-  restarts: number;
-  restartsByReason: Record<ExitReason, number>;
-  /** Runs ended on purpose by `replace()`, by reason (not in `restarts`). */
-  replacements: Record<ReplaceReason, number>;
-  /** Wall-clock ms of the last spawn. */
-  lastStartAt: number | null;
-  lastExit: ExitedEvent | null;
-  nextRetryInMs: number | null;
-  bytes: number;
-  lastProgress: ProgressReport | null;
-  stderrTail: string[];
-}
-
 interface Attempt {
-  child: ChildProcess;
+  run: ChildRun;
   spawnedAt: number;
   lastByteAt: number;
   bytes: number;
@@ -210,24 +56,10 @@ interface Attempt {
   /** Replaced with overlap and its successor has taken over: its data is no longer emitted. */
   handedOver?: boolean;
   spawnError?: Error;
-  done: boolean;
   watchdog?: unknown;
-  killTimer?: unknown;
   fatalTimer?: unknown;
   /** Its error lines (see ExitedEvent.errorLines). */
   errorLines: string[];
-  closed: Promise<void>;
-  resolveClosed: () => void;
-}
-
-/** stdout and stderr piped, and the `-progress` fd when there is one. */
-function stdioFor(progressFd: number | null): SpawnOptions["stdio"] {
-  const stdio: SpawnOptions["stdio"] = ["ignore", "pipe", "pipe"];
-  if (progressFd !== null) {
-    while (stdio.length < progressFd) stdio.push("ignore");
-    stdio.push("pipe");
-  }
-  return stdio;
 }
 
 export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
@@ -301,7 +133,7 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
 
   /** The child's pid while one runs. */
   get pid(): number | undefined {
-    return this.attempt && !this.attempt.done ? this.attempt.child.pid : undefined;
+    return this.attempt?.run.pid;
   }
 
   /** Time left before the next restart, while in backoff. */
@@ -346,7 +178,7 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
   /** An overlapped replacement is under way: the old run airs on while the new one starts. */
   get overlapping(): boolean {
     const r = this.retiring;
-    return r !== undefined && !r.done && !r.handedOver;
+    return r !== undefined && !r.run.done && !r.handedOver;
   }
 
   /**
@@ -360,7 +192,7 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
     // an overlapped replacement under way: the new run is coming
     if (this.overlapping) return true;
     const a = this.attempt;
-    if (a && !a.done && opts.overlap && this._state === "running" && this.retiring === undefined) {
+    if (a && !a.run.done && opts.overlap && this._state === "running" && this.retiring === undefined) {
       // the new run starts beside the old one, which keeps airing until the new one's
       // first byte (no gap, no slate); then the old one is ended
       a.replacedBy = { reason, detail, overlap: true };
@@ -369,7 +201,7 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
       this.spawnAttempt();
       return true;
     }
-    if (a && !a.done) {
+    if (a && !a.run.done) {
       a.replacedBy ??= { reason, detail };
       this.terminate(a, this.opts.killGraceMs);
       return true;
@@ -398,12 +230,12 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
     this.nextRetryAt = null;
     const a = this.attempt;
     const r = this.retiring;
-    if (r && !r.done) this.terminate(r, this.opts.stopTimeoutMs);
-    const retired = r && !r.done ? r.closed : Promise.resolve();
-    if (a && !a.done) {
+    if (r && !r.run.done) this.terminate(r, this.opts.stopTimeoutMs);
+    const retired = r && !r.run.done ? r.run.closed : Promise.resolve();
+    if (a && !a.run.done) {
       this.terminate(a, this.opts.stopTimeoutMs);
-      this.stopPromise = Promise.all([a.closed, retired]).then(() => this.finishStop());
-    } else if (r && !r.done) {
+      this.stopPromise = Promise.all([a.run.closed, retired]).then(() => this.finishStop());
+    } else if (r && !r.run.done) {
       this.stopPromise = retired.then(() => this.finishStop());
     } else {
       this.finishStop();
@@ -435,23 +267,28 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
     this.lastStartAt = this.clock.now();
     this.setState("starting");
 
-    let resolveClosed!: () => void;
-    const closed = new Promise<void>((r) => (resolveClosed = r));
     const spec = this.commandSpec();
     const progressFd = spec.command !== undefined ? (spec.progressFd ?? null) : null;
+    const hooks: ChildRunHooks = {
+      timers: this.timers,
+      onExit: (exit) => this.finishAttempt(a, exit),
+      onError: (err) => this.log?.warn({ event: "ffmpeg.child_error", err }),
+    };
     // never throws: a child that could not start (EMFILE, ENOENT, a throw, missing pipes, no
     // command) is a stand-in without pid whose one 'error' ends the attempt as spawn_error
-    const child =
+    const options: SpawnOptions = { stdio: stdioFor(progressFd), detached: false, env: this.opts.env, windowsHide: true };
+    const run =
       spec.command !== undefined
-        ? spawnChild(this.spawnFn, spec.command, spec.args, { stdio: stdioFor(progressFd), detached: false, env: this.opts.env, windowsHide: true })
-        : notStartedChild(spec.error);
-    const a: Attempt = { child, spawnedAt: now, lastByteAt: now, bytes: 0, stalled: false, done: false, errorLines: [], closed, resolveClosed };
+        ? runChild(this.spawnFn, spec.command, spec.args, options, hooks)
+        : new ChildRun(notStartedChild(spec.error), hooks);
+    const a: Attempt = { run, spawnedAt: now, lastByteAt: now, bytes: 0, stalled: false, errorLines: [] };
     this.attempt = a;
     this.wire(a, progressFd);
 
-    if (child.pid !== undefined && spec.command !== undefined) {
-      this.log?.info({ event: "ffmpeg.started", pid: child.pid, spawn: this.spawns, restarts: this.restarts, argv: [spec.command, ...spec.args] });
-      this.emit("started", { pid: child.pid, spawn: this.spawns, restarts: this.restarts });
+    const pid = run.pid;
+    if (pid !== undefined && spec.command !== undefined) {
+      this.log?.info({ event: "ffmpeg.started", pid, spawn: this.spawns, restarts: this.restarts, argv: [spec.command, ...spec.args] });
+      this.emit("started", { pid, spawn: this.spawns, restarts: this.restarts });
       this.armWatchdog(a, this.opts.stallTimeoutMs);
     }
   }
@@ -462,22 +299,19 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
       return typeof this.source === "function" ? this.source() : this.source;
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
-      return { command: undefined, error: new OnairError("ONAIR_SPAWN_FAILED", `the FFmpeg command could not be prepared: ${msg}`, { stage: "command" }, { cause: e }) };
+      const error = new OnairError(
+        "ONAIR_SPAWN_FAILED",
+        `the FFmpeg command could not be prepared: ${msg}`,
+        { stage: "command" },
+        { cause: e },
+      );
+      return { command: undefined, error };
     }
   }
 
-  /** Listens to an attempt's child: stdout, stderr, -progress, the spawn error and the exit. */
+  /** Listens to an attempt's child: stdout, stderr, -progress (its end comes through ChildRun). */
   private wire(a: Attempt, progressFd: number | null): void {
-    const child = a.child;
-    child.on("error", (err) => {
-      if (child.pid === undefined) {
-        a.spawnError = err;
-        this.finishAttempt(a, null, null);
-      } else {
-        this.log?.warn({ event: "ffmpeg.child_error", err });
-      }
-    });
-    child.on("close", (code, signal) => this.finishAttempt(a, code, signal));
+    const child = a.run.child;
     child.stdout?.on("data", (chunk: Buffer) => this.onData(a, chunk));
     child.stderr?.on("data", (chunk: Buffer) => {
       // a run being replaced with overlap is no longer read: its lines (and a fatal one as it
@@ -496,7 +330,7 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private onData(a: Attempt, chunk: Buffer): void {
-    if (a.done || a.handedOver) return;
+    if (a.run.done || a.handedOver) return;
     const first = a.bytes === 0;
     a.bytes += chunk.length;
     this.bytes += chunk.length;
@@ -508,8 +342,9 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
       // the new run of an overlapped replacement is on: the old one's data stops here
       r.handedOver = true;
       retired = r;
-      const ev: HandoverEvent = { reason: r.replacedBy!.reason, detail: r.replacedBy!.detail, runMs: a.lastByteAt - r.spawnedAt, overlapMs: a.lastByteAt - a.spawnedAt };
-      this.log?.info({ event: "ffmpeg.handover", ...ev, pid: a.child.pid, oldPid: r.child.pid });
+      const { reason, detail } = r.replacedBy!;
+      const ev: HandoverEvent = { reason, detail, runMs: a.lastByteAt - r.spawnedAt, overlapMs: a.lastByteAt - a.spawnedAt };
+      this.log?.info({ event: "ffmpeg.handover", ...ev, pid: a.run.child.pid, oldPid: r.run.child.pid });
       this.emit("handover", ev);
     }
     if (a === this.attempt && this._state === "starting" && !this.stopping) {
@@ -534,11 +369,9 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
       a.errorLines.push(l.line);
       if (a.errorLines.length > 20) a.errorLines.shift();
     }
-    if (l.class.severity === "fatal" && l.class.topLevel && a.fatalTimer === undefined && !a.done) {
+    if (l.class.severity === "fatal" && l.class.topLevel && a.fatalTimer === undefined && !a.run.done) {
       // FFmpeg's own last word: it should exit now; make sure it does
-      a.fatalTimer = this.timers.setTimeout(() => {
-        if (!a.done) this.terminate(a, this.opts.killGraceMs);
-      }, this.opts.fatalExitGraceMs);
+      a.fatalTimer = this.timers.setTimeout(() => this.terminate(a, this.opts.killGraceMs), this.opts.fatalExitGraceMs);
     }
   }
 
@@ -548,124 +381,90 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
 
   private checkStall(a: Attempt): void {
     a.watchdog = undefined;
-    if (a.done || this.stopping || a.stalled) return;
+    if (a.run.done || this.stopping || a.stalled) return;
     const silent = this.clock.monotonic() - a.lastByteAt;
     if (silent < this.opts.stallTimeoutMs) {
       this.armWatchdog(a, this.opts.stallTimeoutMs - silent);
       return;
     }
     a.stalled = true;
-    const ev: StalledEvent = { pid: a.child.pid, silentMs: silent, neverProduced: a.bytes === 0 };
+    const ev: StalledEvent = { pid: a.run.pid, silentMs: silent, neverProduced: a.bytes === 0 };
     this.log?.warn({ event: "ffmpeg.stalled", ...ev });
     this.emit("stalled", ev);
     this.terminate(a, this.opts.killGraceMs);
   }
 
-  /** SIGTERM now, SIGKILL after graceMs unless it is gone. */
+  /** SIGTERM now, SIGKILL after graceMs unless it is gone (ChildRun). */
   private terminate(a: Attempt, graceMs: number): void {
-    if (a.done) return;
-    try {
-      a.child.kill("SIGTERM");
-    } catch {
-      /* already gone */
-    }
-    if (a.killTimer !== undefined) this.timers.clearTimeout(a.killTimer);
-    a.killTimer = this.timers.setTimeout(() => {
-      if (!a.done) {
-        this.log?.warn({ event: "ffmpeg.kill", pid: a.child.pid, afterMs: graceMs });
-        try {
-          a.child.kill("SIGKILL");
-        } catch {
-          /* already gone */
-        }
-      }
-    }, graceMs);
+    a.run.terminate(graceMs, () => this.log?.warn({ event: "ffmpeg.kill", pid: a.run.pid, afterMs: graceMs }));
   }
 
   private classify(a: Attempt, signal: NodeJS.Signals | null): { reason: ExitReason; error?: Error } {
-    if (a.stalled) return { reason: "stall" };
-    if (a.spawnError) {
-      // ONAIR_SPAWN_FAILED from child.ts; a missing binary is named as such
-      const code = spawnErrno(a.spawnError);
-      const error =
-        code === "ENOENT" || code === "EACCES"
-          ? new OnairError("ONAIR_FFMPEG_NOT_FOUND", `FFmpeg could not be started: ${INSTALL_HINT}`, { cause: code }, { cause: a.spawnError })
-          : a.spawnError;
-      return { reason: "spawn_error", error };
-    }
-    const fatal = this.stderr.fatal;
-    if (fatal?.class.reason) {
-      if (fatal.class.reason === "spawn_error") {
-        return { reason: "spawn_error", error: new OnairError("ONAIR_FFMPEG_NOT_FOUND", `FFmpeg could not be started: ${INSTALL_HINT}`, { line: fatal.line }) };
-      }
-      return { reason: fatal.class.reason };
-    }
-    if (signal) return { reason: "signal" };
-    return { reason: "exit_code" };
+    return classifyExit({ stalled: a.stalled, spawnError: a.spawnError, fatal: this.stderr.fatal, signal });
   }
 
-  private finishAttempt(a: Attempt, code: number | null, signal: NodeJS.Signals | null): void {
-    if (a.done) return;
-    a.done = true;
-    for (const t of [a.watchdog, a.killTimer, a.fatalTimer]) if (t !== undefined) this.timers.clearTimeout(t);
+  /** The attempt's child is gone (ChildRun closed its pipes): say why, and what comes next. */
+  private finishAttempt(a: Attempt, exit: ChildExit): void {
+    a.spawnError = exit.spawnError;
+    for (const t of [a.watchdog, a.fatalTimer]) if (t !== undefined) this.timers.clearTimeout(t);
     // (the stderr reader holds the successor's lines when this run was replaced with overlap)
     if (!a.replacedBy?.overlap) for (const l of this.stderr.end()) this.onStderrLine(a, l);
-    a.child.stdout?.destroy();
-    a.child.stderr?.destroy();
-    for (const s of a.child.stdio ?? []) (s as Readable | null)?.destroy?.();
-    a.child.removeAllListeners();
-    // late 'error' events from a dead child must not become uncaught exceptions
-    a.child.on("error", () => undefined);
     if (this.attempt === a) this.attempt = undefined;
     const now = this.clock.monotonic();
     const runMs = now - a.spawnedAt;
-    a.resolveClosed();
-
     if (a === this.retiring) this.retiring = undefined;
     if (this.stopping) {
-      this.log?.info({ event: "ffmpeg.exited", reason: "stopped", code, signal, runMs });
-      return; // stop() resolves through a.closed
+      this.log?.info({ event: "ffmpeg.exited", reason: "stopped", code: exit.code, signal: exit.signal, runMs });
+      return; // stop() resolves through a.run.closed
     }
-
-    if (a.replacedBy?.overlap) {
-      // the old run of an overlapped replacement: its successor is already spawned
-      const r = a.replacedBy;
-      this.replaced[r.reason]++;
-      const handedOver = a.handedOver === true;
-      this.log?.info({ event: "ffmpeg.replaced", reason: r.reason, detail: r.detail, code, signal, runMs, handedOver });
-      this.emit("replaced", { reason: r.reason, detail: r.detail, runMs, code, signal, handedOver });
-      return;
-    }
-
     const r = this.retiring;
-    if (r && !r.handedOver) {
-      // the new run of an overlapped replacement died before its first byte; the old one
-      // still airs: try again after the backoff, the old one airing meanwhile
-      const { reason } = this.classify(a, signal);
-      this.byReason[reason]++;
-      this.restarts++;
-      const delay = Math.round(this.backoff.next());
-      this.log?.warn({ event: "ffmpeg.replace_failed", reason, code, signal, runMs, nextRetryInMs: delay, stderrTail: this.stderrTail(5) });
-      this.emit("replace_failed", { reason, code, signal, runMs, nextRetryInMs: delay, errorLines: a.errorLines });
-      this.retryTimer = this.timers.setTimeout(() => this.spawnAttempt(), delay);
+    if (a.replacedBy?.overlap) this.endReplaced(a, exit, runMs);
+    else if (r && !r.handedOver) this.replaceFailed(a, exit, runMs);
+    else if (a.replacedBy) this.endReplaced(a, exit, runMs);
+    else this.failed(a, exit, runMs, now);
+  }
+
+  /**
+   * A run ended by `replace()`. With overlap its successor is already spawned (and may have
+   * taken over); without, the next run is spawned at once.
+   */
+  private endReplaced(a: Attempt, { code, signal }: ChildExit, runMs: number): void {
+    const { reason, detail, overlap } = a.replacedBy!;
+    this.replaced[reason]++;
+    if (overlap) {
+      const handedOver = a.handedOver === true;
+      this.log?.info({ event: "ffmpeg.replaced", reason, detail, code, signal, runMs, handedOver });
+      this.emit("replaced", { reason, detail, runMs, code, signal, handedOver });
       return;
     }
+    this.log?.info({ event: "ffmpeg.replaced", reason, detail, code, signal, runMs });
+    this.emit("replaced", { reason, detail, runMs, code, signal });
+    this.setState("starting");
+    this.retryTimer = this.timers.setTimeout(() => this.spawnAttempt(), 0);
+  }
 
-    if (a.replacedBy) {
-      const r = a.replacedBy;
-      this.replaced[r.reason]++;
-      this.log?.info({ event: "ffmpeg.replaced", reason: r.reason, detail: r.detail, code, signal, runMs });
-      this.emit("replaced", { reason: r.reason, detail: r.detail, runMs, code, signal });
-      this.setState("starting");
-      this.retryTimer = this.timers.setTimeout(() => this.spawnAttempt(), 0);
-      return;
-    }
+  /**
+   * The new run of an overlapped replacement died before its first byte; the old one still
+   * airs: try again after the backoff, the old one airing meanwhile.
+   */
+  private replaceFailed(a: Attempt, { code, signal }: ChildExit, runMs: number): void {
+    const { reason } = this.classify(a, signal);
+    this.byReason[reason]++;
+    this.restarts++;
+    const delay = Math.round(this.backoff.next());
+    this.log?.warn({ event: "ffmpeg.replace_failed", reason, code, signal, runMs, nextRetryInMs: delay, stderrTail: this.stderrTail(5) });
+    this.emit("replace_failed", { reason, code, signal, runMs, nextRetryInMs: delay, errorLines: a.errorLines });
+    this.retryTimer = this.timers.setTimeout(() => this.spawnAttempt(), delay);
+  }
 
+  /** A failed run: restart after the backoff, or give up after `maxRetries`. */
+  private failed(a: Attempt, { code, signal }: ChildExit, runMs: number, now: number): void {
     const { reason, error } = this.classify(a, signal);
     this.byReason[reason]++;
     this.failingSince ??= now;
     const fatalLine = this.stderr.fatal?.line;
-    const base = { reason, code, signal, stderrTail: this.stderrTail(), errorLines: a.errorLines, runMs, ...(fatalLine ? { fatalLine } : {}), ...(error ? { error } : {}) };
+    const extra = { ...(fatalLine ? { fatalLine } : {}), ...(error ? { error } : {}) };
+    const base = { reason, code, signal, stderrTail: this.stderrTail(), errorLines: a.errorLines, runMs, ...extra };
 
     if (this.opts.maxRetries !== null && this.restartsSinceUp >= this.opts.maxRetries) {
       const ev: ExitedEvent = { ...base, restartNumber: null, nextRetryInMs: null };
@@ -686,16 +485,18 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
     this.lastExit = ev;
     this.setState("backoff");
     this.retryTimer = this.timers.setTimeout(() => this.spawnAttempt(), delay);
+    const { restartNumber } = ev;
+    const err = error ? { err: error } : {};
     this.log?.warn({
       event: "ffmpeg.exited",
       reason,
       code,
       signal,
       runMs,
-      restartNumber: ev.restartNumber,
+      restartNumber,
       nextRetryInMs: delay,
       stderrTail: ev.stderrTail.slice(-10),
-      ...(error ? { err: error } : {}),
+      ...err,
     });
     this.emit("exited", ev);
   }

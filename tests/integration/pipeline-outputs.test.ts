@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expandPathTemplate, FileOutput, OutputFanout, StdoutOutput, UdpOutput } from "../../src/pipeline/outputs.js";
+import { expandPathTemplate, FileOutput, OutputFanout, StdoutOutput, UdpOutput } from "../../src/pipeline/outputs/index.js";
 import { cleanupTestTs, makeTestTs } from "../helpers/ffmpeg.js";
 import { until, waitEvent } from "../helpers/pipeline.js";
 
@@ -111,6 +111,24 @@ describe("UdpOutput", () => {
       await until(() => out.stats.datagrams >= 4, 3000, "datagrams");
       expect(rx.got.every((d) => d.length === 376 && d[0] === 0x47 && d[188] === 0x47)).toBe(true);
       expect(out.stats.resyncBytes).toBeGreaterThan(0);
+    } finally {
+      await out.close();
+      rx.sock.close();
+    }
+  });
+
+  it("finds sync by the TS reader's rule: a stray 0x47 in garbage is not taken for a packet start", async () => {
+    const rx = await receiver();
+    const out = new UdpOutput({ host: "127.0.0.1", port: rx.port, packetsPerDatagram: 2 });
+    const garbage = Buffer.alloc(50, 0xff);
+    garbage[10] = 0x47; // one sync byte, not followed by another 188 bytes on
+    const good = ts.subarray(0, 188 * 20);
+    try {
+      await out.open();
+      out.write(Buffer.concat([good.subarray(0, 188 * 10), garbage, good.subarray(188 * 10)]));
+      await until(() => rx.bytes() >= good.length, 3000, "the 20 packets");
+      expect(Buffer.concat(rx.got).equals(good)).toBe(true);
+      expect(out.stats).toMatchObject({ resyncBytes: garbage.length, packets: 20, datagrams: 10 });
     } finally {
       await out.close();
       rx.sock.close();

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/observe/logger.js";
 import { Channel } from "../../src/pipeline/channel.js";
-import { OutputFanout, SrtOutput, UdpOutput } from "../../src/pipeline/outputs.js";
+import { OutputFanout, SrtOutput, UdpOutput } from "../../src/pipeline/outputs/index.js";
 import { openStore } from "../../src/store/db.js";
 import { PmtSection } from "../../src/ts/pmt.js";
 import { testProfile, udpCapture } from "../helpers/channel.js";

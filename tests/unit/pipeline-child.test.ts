@@ -8,7 +8,8 @@ import { EventEmitter, once } from "node:events";
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { isOnairError, type OnairError } from "../../src/core/errors.js";
-import { pipedFds, spawnChild, spawnErrno } from "../../src/pipeline/child.js";
+import { defaultSpawn, pipedFds, runChild, spawnChild, spawnErrno, type ChildExit } from "../../src/pipeline/child.js";
+import { ManualTimers } from "../helpers/manual-timers.js";
 import { emfileChild, throwingSpawn } from "../helpers/spawn-faults.js";
 
 /** A started child (pid 77) whose stdio lacks the entries at `missing`. */
@@ -90,5 +91,83 @@ describe("spawnChild", () => {
     expect(pipedFds("pipe")).toEqual([0, 1, 2]);
     expect(pipedFds("ignore")).toEqual([]);
     expect(pipedFds(undefined)).toEqual([0, 1, 2]);
+  });
+});
+
+/** True while a process with this pid exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A real Node child that says `ready` once its SIGTERM handler is set, and `term` at each SIGTERM. */
+const STUBBORN = "process.on('SIGTERM', () => console.log('term')); console.log('ready'); setInterval(() => {}, 1000);";
+
+/** Resolves at the first stdout line equal to `want`. */
+function stdoutLine(child: ChildProcess, want: string): Promise<void> {
+  return new Promise((resolve) => {
+    let buf = "";
+    child.stdout?.on("data", (c: Buffer) => {
+      buf += c.toString();
+      if (buf.split("\n").includes(want)) resolve();
+    });
+  });
+}
+
+describe("ChildRun (one child lifecycle: spawn → closed → SIGTERM → SIGKILL after the grace)", () => {
+  it("sends SIGKILL after the grace to a child that ignores SIGTERM; the run ends once; no process is left", async () => {
+    const timers = new ManualTimers();
+    const exits: ChildExit[] = [];
+    let kills = 0;
+    const run = runChild(defaultSpawn, process.execPath, ["-e", STUBBORN], { stdio: ["ignore", "pipe", "pipe"] }, { timers, onExit: (e) => exits.push(e) });
+    const pid = run.pid!;
+    expect(pid).toBeGreaterThan(0);
+    await stdoutLine(run.child, "ready");
+    const termed = stdoutLine(run.child, "term");
+    run.terminate(2000, () => kills++);
+    await termed; // SIGTERM arrived and was ignored
+    expect(run.done).toBe(false);
+    expect(alive(pid)).toBe(true);
+    expect(timers.delays()).toEqual([2000]);
+    timers.fireNext(); // the grace is over
+    const exit = await run.closed;
+    expect(exit).toEqual({ code: null, signal: "SIGKILL" });
+    expect(kills).toBe(1);
+    expect(exits).toEqual([exit]);
+    expect(run.done).toBe(true);
+    expect(run.pid).toBeUndefined();
+    expect(alive(pid)).toBe(false);
+    // over is over: no second end, no signal, a late 'error' is swallowed
+    run.terminate(10);
+    expect(timers.size).toBe(0);
+    expect(() => run.child.emit("error", new Error("late"))).not.toThrow();
+    expect(exits).toHaveLength(1);
+  });
+
+  it("a child that exits on SIGTERM ends the run before the grace: no SIGKILL, the kill timer is cleared", async () => {
+    const timers = new ManualTimers();
+    let kills = 0;
+    const run = runChild(defaultSpawn, process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: ["ignore", "pipe", "pipe"] }, { timers });
+    run.terminate(2000, () => kills++);
+    expect(await run.closed).toEqual({ code: null, signal: "SIGTERM" });
+    expect(timers.size).toBe(0);
+    expect(kills).toBe(0);
+    expect(run.child.stdout?.destroyed).toBe(true);
+  });
+
+  it("a child that cannot start ends the run once, with its ONAIR_SPAWN_FAILED as spawnError", async () => {
+    const exits: ChildExit[] = [];
+    const run = runChild(defaultSpawn, "/nonexistent/onair-no-such-binary", [], { stdio: ["ignore", "pipe", "pipe"] }, { onExit: (e) => exits.push(e) });
+    expect(run.pid).toBeUndefined();
+    const exit = await run.closed;
+    expect(exit.code).toBeNull();
+    expect(isOnairError(exit.spawnError) && exit.spawnError.code).toBe("ONAIR_SPAWN_FAILED");
+    expect(spawnErrno(exit.spawnError)).toBe("ENOENT");
+    expect(exits).toHaveLength(1);
+    expect(run.done).toBe(true);
   });
 });

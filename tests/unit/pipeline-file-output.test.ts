@@ -3,9 +3,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
-import { expandPathTemplate, FileOutput, type FileLike, type FileSystem } from "../../src/pipeline/outputs.js";
+import { expandPathTemplate, FileOutput, type FileLike, type FileSystem } from "../../src/pipeline/outputs/file.js";
 import type { DirEntry } from "../../src/pipeline/recordings.js";
-import type { Timers } from "../../src/pipeline/timers.js";
+import { ManualTimers } from "../helpers/manual-timers.js";
 
 /** An in-memory file system whose writes fail with ENOSPC while `full` is set. */
 class MemFs implements FileSystem {
@@ -51,25 +51,6 @@ class MemFs implements FileSystem {
   }
 }
 
-/** Timers fired by hand. */
-class HandTimers implements Timers {
-  pending: { ms: number; fn: () => void }[] = [];
-  setTimeout(fn: () => void, ms: number): unknown {
-    const t = { ms, fn };
-    this.pending.push(t);
-    return t;
-  }
-  clearTimeout(h: unknown): void {
-    this.pending = this.pending.filter((t) => t !== h);
-  }
-  fireAll(): number[] {
-    const due = this.pending;
-    this.pending = [];
-    for (const t of due) t.fn();
-    return due.map((t) => t.ms);
-  }
-}
-
 const packets = (n: number, fill = 0): Buffer => {
   const b = Buffer.alloc(188 * n, fill);
   for (let i = 0; i < b.length; i += 188) b[i] = 0x47;
@@ -80,8 +61,9 @@ const settle = () => new Promise((r) => setImmediate(r));
 describe("FileOutput (injected fs and clock)", () => {
   it("counts ENOSPC, bounds its queue, retries with backoff and recovers in a new file", async () => {
     const fs = new MemFs();
-    const timers = new HandTimers();
-    const out = new FileOutput({ path: "/rec/a.ts", fs, timers, clock: new ManualClock(0, 0), retryMinMs: 500, retryMaxMs: 4000, maxQueueBytes: 188 * 20 });
+    const clock = new ManualClock(0, 0);
+    const timers = new ManualTimers(clock);
+    const out = new FileOutput({ path: "/rec/a.ts", fs, timers, clock, retryMinMs: 500, retryMaxMs: 4000, maxQueueBytes: 188 * 20 });
     out.write(packets(5, 1));
     await settle();
     expect(fs.content("/rec/a.ts").length).toBe(188 * 5);
@@ -98,7 +80,8 @@ describe("FileOutput (injected fs and clock)", () => {
     // retries keep failing, with growing delays
     const delays: number[] = [];
     for (let i = 0; i < 3; i++) {
-      delays.push(...timers.fireAll());
+      delays.push(timers.fireNext()!);
+      expect(timers.size).toBe(0);
       await settle();
     }
     expect(out.stats.errors).toBe(4);
@@ -106,7 +89,7 @@ describe("FileOutput (injected fs and clock)", () => {
     expect(delays.every((d) => d >= 500 && d <= 4000)).toBe(true);
 
     fs.full = false;
-    timers.fireAll();
+    timers.fireNext();
     await settle();
     await settle();
     expect(out.stats).toMatchObject({ failing: false, reconnects: 1 });

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, w
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nodeFileSystem } from "../../src/pipeline/outputs.js";
+import { nodeFileSystem } from "../../src/pipeline/outputs/file.js";
 import { listRecordings, pruneRecordings, templateMatcher } from "../../src/pipeline/recordings.js";
 
 let tmp = "";

@@ -9,31 +9,20 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { SecretSet } from "../../src/config/redact.js";
 import { ManualClock } from "../../src/core/clock.js";
-import { OutputFanout, SrtOutput, srtOutputCommand, type SrtOutputOptions } from "../../src/pipeline/outputs.js";
-import type { SpawnFn } from "../../src/pipeline/supervisor.js";
-import type { Timers } from "../../src/pipeline/timers.js";
+import { OutputFanout } from "../../src/pipeline/outputs/fanout.js";
+import { SrtOutput, srtOutputCommand, type SrtOutputOptions } from "../../src/pipeline/outputs/srt.js";
+import type { SpawnFn } from "../../src/pipeline/child.js";
+import { ManualTimers } from "../helpers/manual-timers.js";
 import { emfileChild, throwingSpawn } from "../helpers/spawn-faults.js";
 
 const PASS = "correct-horse-battery";
 const SID = "#!::r=live/feed,u=alice,s=s3cr3tt0ken";
 
-/** Timers fired by hand. */
-class HandTimers implements Timers {
-  pending: { ms: number; fn: () => void }[] = [];
-  setTimeout(fn: () => void, ms: number): unknown {
-    const t = { ms, fn };
-    this.pending.push(t);
-    return t;
-  }
-  clearTimeout(h: unknown): void {
-    this.pending = this.pending.filter((t) => t !== h);
-  }
-  fire(): number {
-    const t = this.pending.shift();
-    if (!t) throw new Error("no timer pending");
-    t.fn();
-    return t.ms;
-  }
+/** Fires the soonest pending timer; returns its delay. */
+function fire(timers: ManualTimers): number {
+  const d = timers.fireNext();
+  if (d === undefined) throw new Error("no timer pending");
+  return d;
 }
 
 /** A fake FFmpeg: stdin that reads nothing until `drain()`, stderr and progress pipes, kill(). */
@@ -92,15 +81,15 @@ class FakeChild extends EventEmitter {
   }
 }
 
-function setup(over: Partial<SrtOutputOptions> = {}): { out: SrtOutput; children: FakeChild[]; timers: HandTimers; clock: ManualClock; logs: string[] } {
+function setup(over: Partial<SrtOutputOptions> = {}): { out: SrtOutput; children: FakeChild[]; timers: ManualTimers; clock: ManualClock; logs: string[] } {
   const children: FakeChild[] = [];
   const spawn: SpawnFn = (c, a) => {
     const ch = new FakeChild(c, a);
     children.push(ch);
     return ch as unknown as ChildProcess;
   };
-  const timers = new HandTimers();
   const clock = new ManualClock(1_000_000);
+  const timers = new ManualTimers(clock);
   const logs: string[] = [];
   // a plain pino logger, no redacting destination: what SrtOutput logs must already be clean
   const logger = pino({ level: "debug" }, { write: (l: string) => void logs.push(l) });
@@ -203,7 +192,7 @@ describe("SrtOutput", () => {
       children[i].exit(1);
       expect(out.pid).toBeUndefined();
       out.write(chunk(7)); // in backoff: dropped
-      delays.push(timers.fire());
+      delays.push(fire(timers));
       expect(children).toHaveLength(i + 2);
     }
     expect(out.stats.errors).toBe(6);
@@ -241,7 +230,7 @@ describe("SrtOutput", () => {
       out.write(chunk(7)); // nothing runs: dropped
       await new Promise<void>((r) => setImmediate(r));
       expect(out.pid).toBeUndefined();
-      expect(() => timers.fire()).not.toThrow();
+      expect(() => fire(timers)).not.toThrow();
     }
     expect(children[0].signals).toEqual(["SIGKILL"]); // started without its -progress pipe
     expect(out.stats).toMatchObject({ errors: 3, droppedChunks: 3, failing: true });
@@ -261,7 +250,7 @@ describe("SrtOutput", () => {
     out.on("recovered", () => recovered++);
     await out.open();
     children[0].exit(1);
-    timers.fire();
+    fire(timers);
     const c = children[1];
     expect(out.connected).toBe(false);
     c.report(0);
@@ -297,7 +286,7 @@ describe("SrtOutput", () => {
     children[0].stderr.write(`srt://127.0.0.1:9000?passphrase=${PASS}&streamid=${encodeURIComponent(SID)} other-channel-secret ${PASS}: failed\n`);
     await new Promise<void>((r) => setImmediate(r));
     children[0].exit(1);
-    timers.fire();
+    fire(timers);
     children[1].report(100);
     await new Promise<void>((r) => setImmediate(r));
     await out.close();
@@ -324,11 +313,11 @@ describe("SrtOutput", () => {
     await new Promise<void>((r) => setImmediate(r));
     expect(children[0].signals).toEqual(["SIGTERM"]);
     expect(done).toBe(false);
-    expect(timers.pending.map((t) => t.ms)).toEqual([1500]);
-    timers.fire();
+    expect(timers.delays()).toEqual([1500]);
+    fire(timers);
     await p;
     expect(children[0].signals).toEqual(["SIGTERM", "SIGKILL"]);
-    expect(timers.pending).toHaveLength(0);
+    expect(timers.size).toBe(0);
     expect(children).toHaveLength(1);
     out.write(chunk(7));
     expect(out.stats.droppedChunks).toBe(0); // closed: ignored

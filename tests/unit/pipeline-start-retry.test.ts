@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { StartRetry } from "../../src/pipeline/start-retry.js";
-import type { Timers } from "../../src/pipeline/timers.js";
+import { ManualTimers } from "../helpers/manual-timers.js";
 import { waitEvent } from "../helpers/pipeline.js";
 import { EventEmitter } from "node:events";
 
@@ -51,17 +51,13 @@ describe("StartRetry", () => {
     expect(calls).toBe(2);
 
     // cancel(): the pending retry is dropped (timers fired by hand)
-    const pending = new Set<() => void>();
-    const timers: Timers = {
-      setTimeout: (fn) => (pending.add(fn), fn),
-      clearTimeout: (h) => pending.delete(h as () => void),
-    };
+    const timers = new ManualTimers();
     let later = 0;
     const cancelled = new StartRetry({ channel: "d", restart, logger: memoryLogger(), timers, start: () => (later++, Promise.reject(new Error("x"))) });
     await cancelled.run();
-    expect(pending.size).toBe(1);
+    expect(timers.size).toBe(1);
     await cancelled.cancel();
-    expect(pending.size).toBe(0);
+    expect(timers.size).toBe(0);
     expect(later).toBe(1);
   });
 });

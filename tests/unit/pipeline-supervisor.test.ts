@@ -10,35 +10,8 @@ import { ManualClock } from "../../src/core/clock.js";
 import type { OnairError } from "../../src/core/errors.js";
 import { spawnErrno } from "../../src/pipeline/child.js";
 import { FfmpegSupervisor, type ExitedEvent, type SpawnFn } from "../../src/pipeline/supervisor.js";
-import type { Timers } from "../../src/pipeline/timers.js";
+import { ManualTimers } from "../helpers/manual-timers.js";
 import { emfileChild, throwingSpawn } from "../helpers/spawn-faults.js";
-
-class ManualTimers implements Timers {
-  private seq = 0;
-  private readonly pending = new Map<number, { at: number; fn: () => void }>();
-  constructor(private readonly clock: ManualClock) {}
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.pending.set(id, { at: this.clock.monotonic() + ms, fn });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.pending.delete(h as number);
-  }
-  /** Moves time forward, firing due timers in order. */
-  advance(ms: number): void {
-    const end = this.clock.monotonic() + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.pending) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
-      if (!next) break;
-      this.pending.delete(next[0]);
-      this.clock.advance(next[1].at - this.clock.monotonic());
-      next[1].fn();
-    }
-    this.clock.advance(end - this.clock.monotonic());
-  }
-}
 
 class FakeChild extends EventEmitter {
   stdout = new PassThrough();
