@@ -100,10 +100,10 @@ function onairInvocations(text: string): string[][] {
 
 // ── the CLI's help ────────────────────────────────────────────────────────────
 
-// The help texts come from the build that bin/onair.js runs (dist/src/cli/main.js), loaded
+// The help texts come from the build that bin/onair.js runs (dist/src/cli/program.js), loaded
 // once in this process: one child process per command path would take tens of seconds. A
 // test below checks that the real `node bin/onair.js … --help` lists the same flags.
-const mainJs = join(repoRoot, "dist", "src", "cli", "main.js");
+const mainJs = join(repoRoot, "dist", "src", "cli", "program.js");
 let programP: Promise<Command> | undefined;
 
 function program(): Promise<Command> {
