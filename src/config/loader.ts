@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
-import { OnairError, isOnairError } from "../core/errors.js";
+import { OnairError, isOnairError, type ErrorCode } from "../core/errors.js";
 import { parseProfileText, profileHash, profileSecrets } from "./profile.js";
 import { checkProfileCanAir } from "./profile-check.js";
 import type { ChannelProfile } from "./profile-schema.js";
@@ -39,7 +39,7 @@ export interface LoadedProfile {
 export interface RefusedProfile {
   file: string;
   path: string;
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 
