@@ -196,7 +196,9 @@ export async function seal(plaintext: Uint8Array, km: KeyMaterial, opts: SealOpt
   let key: Uint8Array;
   if (km.kind === "passphrase") {
     const argon = opts.argon ?? DEFAULT_ARGON;
-    if (argon.opslimit < ARGON_LIMITS.opsMin || argon.opslimit > ARGON_LIMITS.opsMax || argon.memlimit < ARGON_LIMITS.memMin || argon.memlimit > ARGON_LIMITS.memMax) {
+    const opsOk = argon.opslimit >= ARGON_LIMITS.opsMin && argon.opslimit <= ARGON_LIMITS.opsMax;
+    const memOk = argon.memlimit >= ARGON_LIMITS.memMin && argon.memlimit <= ARGON_LIMITS.memMax;
+    if (!opsOk || !memOk) {
       throw new OnairError("ONAIR_KEY_INVALID", "Argon2id parameters out of range", { ...argon });
     }
     const salt = s.randombytes_buf(SALT_LEN);
