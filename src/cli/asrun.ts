@@ -7,11 +7,9 @@
 import { Option, type Command } from "commander";
 import { writeFileSync } from "node:fs";
 import { resolveStorePath } from "../core/paths.js";
-import { exportAsRun, type AsRunFormat } from "../store/asrun-export.js";
-import { openStore } from "../store/db.js";
+import type { AsRunFormat } from "../store/asrun-export.js";
 import { out } from "./io.js";
-import { parseCliTime } from "./schedule.js";
-import { OnairError } from "../core/errors.js";
+import { parseCliRange } from "./time.js";
 
 interface ExportFlags {
   channel: string;
@@ -37,12 +35,10 @@ export function registerAsRun(program: Command): void {
     .option("--out <file>", "write to FILE instead of stdout")
     .option("--store <file>", "store file (default: onair.db in the data directory)")
     .option("--data-dir <dir>", "data directory (default: $ONAIR_DATA_DIR, $STATE_DIRECTORY, /var/lib/onair or ~/.local/share/onair)")
-    .action((f: ExportFlags) => {
-      const fromMs = f.from === undefined ? undefined : parseCliTime(f.from, "--from");
-      const toMs = f.to === undefined ? undefined : parseCliTime(f.to, "--to");
-      if (fromMs !== undefined && toMs !== undefined && toMs <= fromMs) {
-        throw new OnairError("ONAIR_CLI_BAD_TIME", "--to is not after --from", {});
-      }
+    .action(async (f: ExportFlags) => {
+      const { from: fromMs, to: toMs } = parseCliRange(f);
+      // the store loads when the command runs: this module is loaded by every `onair` run
+      const [{ exportAsRun }, { openStore }] = await Promise.all([import("../store/asrun-export.js"), import("../store/db.js")]);
       const store = openStore(resolveStorePath(f.store, { flag: f.dataDir }));
       let text: string;
       try {

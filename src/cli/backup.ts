@@ -15,11 +15,22 @@
  */
 import type { Command } from "commander";
 import { join } from "node:path";
-import { resolveGlobalConfig } from "../config/global.js";
 import { OnairError } from "../core/errors.js";
 import { resolveStorePath } from "../core/paths.js";
-import { DEFAULT_BACKUP_KEEP, createBackup, restoreBackup, type BackupResult } from "../store/backup.js";
+import type { BackupResult } from "../store/backup.js";
 import { out } from "./io.js";
+
+/**
+ * store/backup.ts's DEFAULT_BACKUP_KEEP, for the help text: this module is loaded by every
+ * `onair` run, so the store code loads only when a command runs (tests/unit/cli-lazy.test.ts
+ * checks that the two agree).
+ */
+export const HELP_DEFAULT_KEEP = 14;
+
+/** The config and backup code, loaded when a command runs. */
+async function backupCode(): Promise<[typeof import("../config/global.js"), typeof import("../store/backup.js")]> {
+  return Promise.all([import("../config/global.js"), import("../store/backup.js")]);
+}
 
 interface CommonFlags {
   config?: string;
@@ -72,10 +83,11 @@ export function registerBackup(program: Command): void {
       .command("backup")
       .description("back up the store (online, while the daemon runs), the sealed profiles and the config")
       .option("--to <dir>", "directory of the backups (default: backups/ in the data directory)")
-      .option("--keep <n>", `backups kept, newest first (0 = all; default ${DEFAULT_BACKUP_KEEP})`, keepCount),
+      .option("--keep <n>", `backups kept, newest first (0 = all; default ${HELP_DEFAULT_KEEP})`, keepCount),
   )
     .addHelpText("after", "\nThe key is never in a backup: keep it (or its systemd credential) safe separately.")
     .action(async (f: CommonFlags & { to?: string; keep?: number }) => {
+      const [{ resolveGlobalConfig }, { DEFAULT_BACKUP_KEEP, createBackup }] = await backupCode();
       const cfg = await resolveGlobalConfig({ flags: { config: f.config, dataDir: f.dataDir, profilesDir: f.profilesDir } });
       const storePath = resolveStorePath(f.store, { flag: cfg.dataDir });
       const r = await createBackup({
@@ -103,6 +115,7 @@ export function registerBackup(program: Command): void {
       "\nSteps: systemctl stop onair; onair restore /var/lib/onair/backups --force [--profiles]; systemctl start onair",
     )
     .action(async (backup: string, f: CommonFlags & { profiles?: boolean; restoreConfig?: string; force?: boolean }) => {
+      const [{ resolveGlobalConfig }, { restoreBackup }] = await backupCode();
       const cfg = await resolveGlobalConfig({ flags: { config: f.config, dataDir: f.dataDir, profilesDir: f.profilesDir } });
       const r = await restoreBackup({
         from: backup,

@@ -13,10 +13,9 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { OnairError } from "../core/errors.js";
-import { resolveApiTokenFile } from "../observe/http.js";
 import { checkCueDuration, checkCueTime } from "../schedule/cue-limits.js";
 import { out } from "./io.js";
-import { parseCliTime } from "./schedule.js";
+import { parseCliTime } from "./time.js";
 import { DEFAULT_API_URL, apiUrl, callApi } from "./status.js";
 
 const TOKEN_NAME_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
@@ -34,9 +33,8 @@ export function firstToken(text: string): string | undefined {
   return undefined;
 }
 
-/** Reads the API token; errors name the file, never its content. */
-export function readApiToken(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const path = resolveApiTokenFile(flag, env);
+/** Reads the API token from the token file at `path`; errors name the file, never its content. */
+export function readApiToken(path: string): string {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -97,7 +95,9 @@ export function registerCue(program: Command): void {
       const durationSeconds = duration(f.duration);
       const at = spliceTime(f.at, Date.now());
       const base = apiUrl(f.url);
-      const token = readApiToken(f.apiTokenFile);
+      // the daemon's HTTP module (which knows the default path) loads only here
+      const { resolveApiTokenFile } = await import("../observe/http.js");
+      const token = readApiToken(resolveApiTokenFile(f.apiTokenFile));
       const r = await callApi<CueAnswer>(base, `/api/v1/channels/${encodeURIComponent(f.channel)}/cues`, {
         method: "POST",
         token,

@@ -5,79 +5,10 @@
  * rotating recording. Runs until Ctrl-C.
  */
 import type { Command } from "commander";
-import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { runDaemon } from "../daemon.js";
-import { openStore } from "../store/db.js";
-import { out } from "./io.js";
-import { addDaemonOptions, daemonOptions, type RunFlags } from "./run.js";
-
-const DAY = 86_400_000;
-const TITLES = ["Morning news", "Weather", "Documentary: the sea", "Cartoons", "Film: Le départ", "Sport highlights", "Music hour", "Late news"];
-
-function repoFile(rel: string): string {
-  // dist/src/cli/demo.js and src/cli/demo.ts: the package root is two or three levels up
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const up of ["../..", "../../.."]) {
-    const p = join(here, up, rel);
-    try {
-      readFileSync(p);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return join(here, "../..", rel);
-}
-
-/** Writes the demo profile, EPG, breaks and API token into `dataDir`. */
-export function prepareDemo(dataDir: string, nowMs: number): { profilesDir: string; tokenFile: string; recordings: string } {
-  const profilesDir = join(dataDir, "profiles");
-  const recordings = join(dataDir, "recordings");
-  mkdirSync(profilesDir, { recursive: true, mode: 0o700 });
-  mkdirSync(recordings, { recursive: true });
-  const yaml = readFileSync(repoFile("profiles/demo.example.yaml"), "utf8").replace("/tmp/onair-demo/", `${recordings}/`);
-  writeFileSync(join(profilesDir, "demo.yaml"), yaml);
-  const store = openStore(join(dataDir, "onair.db"));
-  try {
-    const start = Math.floor(nowMs / 1_800_000) * 1_800_000 - 1_800_000;
-    const items = [];
-    for (let t = start, n = 0; t < start + 7 * DAY; t += 1_800_000, n++) {
-      const title = TITLES[n % TITLES.length];
-      items.push({ startMs: t, durationMs: 1_800_000, title, subtitle: `Episode ${n + 1}`, description: `${title}: the onair demo EPG, item ${n + 1}.`, language: "fra", breaks: [] });
-    }
-    const breaks = [];
-    for (let t = Math.ceil(nowMs / 120_000) * 120_000 + 120_000; t < start + 7 * DAY; t += 120_000) breaks.push({ channel: "demo", startMs: t, durationMs: 30_000, breakId: `demo-${t / 1000}` });
-    store.replaceItems("demo", start, start + 7 * DAY, items, breaks);
-  } finally {
-    store.close();
-  }
-  const tokenFile = join(dataDir, "api.token");
-  writeFileSync(tokenFile, `demo:${randomBytes(24).toString("base64url")}\n`, { mode: 0o600 });
-  return { profilesDir, tokenFile, recordings };
-}
+import { addDaemonOptions, type RunFlags } from "./run.js";
 
 export function registerDemo(program: Command): void {
-  addDaemonOptions(program.command("demo").description("run the demo channel: test source, 7-day EPG, a break every 2 minutes, UDP on 127.0.0.1:5000"))
-    .action(async (f: RunFlags) => {
-      const dataDir = f.dataDir ?? mkdtempSync(join(tmpdir(), "onair-demo-"));
-      const { profilesDir, tokenFile, recordings } = prepareDemo(dataDir, Date.now());
-      out(`onair demo: data directory ${dataDir}`);
-      await runDaemon({
-        ...daemonOptions({ ...f, dataDir, profilesDir, apiTokenFile: f.apiTokenFile ?? tokenFile, allowClearProfiles: true }),
-        onListening: (url) => {
-          out(`onair demo is on air. Press Ctrl-C to stop.`);
-          out(`  watch it:        ffplay udp://127.0.0.1:5000`);
-          out(`  look inside:     npx onair inspect udp://127.0.0.1:5000 --duration 10`);
-          out(`  recordings:      ${recordings}`);
-          out(`  metrics:         curl ${url}/metrics`);
-          out(`  channel state:   curl ${url}/api/v1/channels`);
-          out(`  a break now:     curl -X POST -H "Authorization: Bearer $(cut -d: -f2 ${tokenFile})" -H 'Content-Type: application/json' -d '{"durationSeconds":30}' ${url}/api/v1/channels/demo/cues`);
-          out(`  (API token in ${tokenFile})`);
-        },
-      });
-    });
+  addDaemonOptions(
+    program.command("demo").description("run the demo channel: test source, 7-day EPG, a break every 2 minutes, UDP on 127.0.0.1:5000"),
+  ).action(async (f: RunFlags) => (await import("./demo-actions.js")).demoAction(f));
 }

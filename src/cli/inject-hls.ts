@@ -1,12 +1,11 @@
 /**
  * `onair inject --hls DIR`: the HLS option group of the inject command and the runner that
- * replaces the file output with the HLS segmenter (src/hls/offline.ts). inject.ts adds the
- * options with `addHlsOptions` and runs `injectRunner(o)` in place of injectFile.
+ * replaces the file output with the HLS segmenter (src/hls/offline.ts). inject.ts declares the
+ * options (its `hlsOptions` group); inject-actions.ts runs `injectRunner(o)` in place of injectFile.
  */
-import { Option, type Command } from "commander";
 import { OnairError } from "../core/errors.js";
-import { DEFAULT_SEGMENT_SECONDS, injectToHls, type HlsInjectResult } from "../hls/offline.js";
-import { MARKER_STYLES, type MarkerStyle } from "../hls/playlist.js";
+import { injectToHls, type HlsInjectResult } from "../hls/offline.js";
+import type { MarkerStyle } from "../hls/options.js";
 import { injectFile, type OfflineInjectOptions, type OfflineInjectResult } from "../inject/offline.js";
 import { out } from "./io.js";
 
@@ -19,14 +18,6 @@ export interface HlsCliOpts {
   hlsSegmentSeconds: string;
   hlsMarkers: MarkerStyle;
   json?: boolean;
-}
-
-/** Adds --hls, --hls-segment-seconds and --hls-markers to the inject command. */
-export function addHlsOptions(cmd: Command): Command {
-  return cmd
-    .option("--hls <dir>", "write HLS instead of a TS file: DIR/index.m3u8 (VOD, all segments) and DIR/master.m3u8")
-    .option("--hls-segment-seconds <s>", "HLS target segment length; segments are cut on IDRs only", String(DEFAULT_SEGMENT_SECONDS))
-    .addOption(new Option("--hls-markers <style>", "ad markers in the playlist").choices(MARKER_STYLES).default("cue"));
 }
 
 function segmentSeconds(v: string): number {

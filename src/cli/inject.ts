@@ -1,188 +1,82 @@
 /**
  * `onair inject`: runs the injector over a TS file, the way the live channel does, with no
  * lookahead. How users test a stream before air, and how the golden tests run.
+ *
+ * This module only declares the command (it is loaded by every `onair` run); the action and
+ * the injector load from inject-actions.ts when it runs. The options come in groups, in the
+ * order `--help` lists them: a feature that adds options to `onair inject` adds its group to
+ * INJECT_OPTION_GROUPS and reads its flags in the action.
  */
-import { Command, Option } from "commander";
-import { OnairError } from "../core/errors.js";
-import { resolveStorePath } from "../core/paths.js";
-import { parseBreakArg, siOptionsFromProfile, type OfflineBreak, type OfflineInjectResult } from "../inject/offline.js";
-import { breaksNotPlacedError } from "../inject/offline-breaks.js";
-import type { InjectorEvent } from "../inject/injector.js";
-import { SiSlotFiller, type SiFillerOptions, type SiFillerStats } from "../inject/si-filler.js";
-import { isSealedName, loadProfileFile } from "../config/loader.js";
-import { resolveKey, wipeKey } from "../config/keys.js";
-import type { ChannelProfile } from "../config/profile-schema.js";
-import { siEventsFromItems } from "../schedule/si-events.js";
-import { parseCliTime } from "./schedule.js";
-import { TICKS, defaultCuePlanConfig, type CueMode } from "../inject/planner.js";
-import { createLogger } from "../observe/logger.js";
-import { openStore } from "../store/db.js";
-import { out as outLine } from "./io.js";
-import { addHlsOptions, hlsJson, injectRunner, type HlsCliOpts } from "./inject-hls.js";
+import { Option, type Command } from "commander";
+import { DEFAULT_SEGMENT_SECONDS, MARKER_STYLES } from "../hls/options.js";
+import type { OfflineBreak } from "../inject/offline.js";
+import { parseBreakArg } from "./break-arg.js";
+import type { InjectOpts } from "./inject-actions.js";
 
-interface InjectOpts extends HlsCliOpts {
-  input: string;
-  break: OfflineBreak[];
-  mode: CueMode;
-  preroll: string;
-  repeat: string;
-  autoReturn: boolean;
-  pid: string;
-  heartbeat?: string;
-  channel: string;
-  store?: string;
-  dataDir?: string;
-  json?: boolean;
-  verbose?: boolean;
-  startTime?: string;
-  profile?: string;
-  keyFile?: string;
-  passphraseFile?: string;
-}
+const actions = () => import("./inject-actions.js");
 
-async function loadProfile(o: InjectOpts): Promise<ChannelProfile> {
-  const path = o.profile!;
-  if (!isSealedName(path)) return (await loadProfileFile(path, { allowClear: true })).profile;
-  const key = await resolveKey({ keyFile: o.keyFile, passphraseFile: o.passphraseFile });
-  try {
-    return (await loadProfileFile(path, { key })).profile;
-  } finally {
-    await wipeKey(key);
-  }
-}
+/** Adds one group of options to the `inject` command. */
+export type InjectOptionsGroup = (cmd: Command) => Command;
 
-function siSummary(s: SiFillerStats): string[] {
-  const lines: string[] = [];
-  const svc = s.service;
-  if (!svc) return ["SI: not started (no PAT in the input)"];
-  lines.push(
-    `SI: service ${svc.serviceId} "${svc.serviceName}" / "${svc.providerName}" (tsid ${svc.transportStreamId}, onid 0x${svc.originalNetworkId
-      .toString(16)
-      .toUpperCase()}, from the ${s.serviceSource}); ${s.events} events; ${s.sections} sections in ${s.packets} packets`,
-  );
-  const tables = s.tables.map((t) => `${t.key} ${t.sectionsSent}${t.versionNumber !== undefined ? ` v${t.versionNumber}` : ""} (max ${(t.longestIntervalMs / 1000).toFixed(1)} s)`);
-  if (tables.length) lines.push(`SI tables: ${tables.join(", ")}`);
-  if (s.droppedEvents) lines.push(`SI: ${s.droppedEvents} events did not fit their EIT segment`);
-  return lines;
-}
-
-function num(v: string, flag: string, min: number, max: number, integer = false): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new OnairError("ONAIR_CLI_BAD_OPTION", `${flag} must be ${integer ? "a whole number" : "a number"} in ${min}..${max} (got "${v}")`);
-  }
-  return n;
-}
-
-/** The run's summary on stdout (on stderr when the TS goes to stdout): text, or one JSON line. */
-function printSummary(o: InjectOpts, result: OfflineInjectResult, si: SiFillerStats | undefined): void {
-  const s = result.injector;
-  const out = o.output === "-" ? (line: string) => process.stderr.write(`${line}\n`) : outLine;
-  if (o.json) {
-    out(JSON.stringify({ reader: result.reader, injector: s, bytesOut: result.bytesOut, breaks: result.breaks, ...(si ? { si } : {}), ...hlsJson(result) }));
-    return;
-  }
-  out(`packets: ${s.packetsIn} in, ${s.packetsOut} out (${s.nullsReplaced} nulls replaced, ${s.inserted} inserted)`);
-  const placed = result.breaks.filter((b) => b.placed).length;
-  out(`breaks: ${placed} of ${result.breaks.length} placed; ${s.breaksPlanned} planned, ${s.breaksMoved} moved for lead time`);
-  out(`cues sent: ${Object.entries(s.cuesSent).map(([k, v]) => `${k} ${v}`).join(", ") || "none"} (${s.cuesRepeated} repeats, ${s.cuesDropped} dropped)`);
-  out(`PMT version ${s.pmtVersion}; IDRs seen ${s.idrs}; PTS jumps ${s.ptsJumps}`);
-  if (si) for (const line of siSummary(si)) out(line);
-  const r = result.reader;
-  if (r.resyncs || r.bytesSkipped || r.truncatedPackets || r.transportErrors) {
-    out(`damage: ${r.resyncs} resyncs, ${r.bytesSkipped} bytes skipped, ${r.truncatedBytes} bytes of a truncated packet, ${r.transportErrors} transport errors`);
-  }
-}
-
-export function registerInject(program: Command): void {
-  addHlsOptions(program.command("inject"))
-    .description("insert SCTE-35 cues into a TS file (same stage as the live channel, no lookahead)")
+/** `--input`, `--output`. */
+function ioOptions(cmd: Command): Command {
+  return cmd
     .requiredOption("--input <file>", "input MPEG-TS file (- for stdin)")
-    .option("--output <file>", "output MPEG-TS file (- for stdout; the summary then goes to stderr); or --hls")
-    .option("--break <start,duration>", "a break: seconds after the first video frame, and its length in seconds (repeatable)", (v: string, prev: OfflineBreak[]) => [...prev, parseBreakArg(v)], [])
+    .option("--output <file>", "output MPEG-TS file (- for stdout; the summary then goes to stderr); or --hls");
+}
+
+/** `--hls DIR` in place of `--output` (cli/inject-hls.ts runs it). */
+function hlsOptions(cmd: Command): Command {
+  return cmd
+    .option("--hls <dir>", "write HLS instead of a TS file: DIR/index.m3u8 (VOD, all segments) and DIR/master.m3u8")
+    .option("--hls-segment-seconds <s>", "HLS target segment length; segments are cut on IDRs only", String(DEFAULT_SEGMENT_SECONDS))
+    .addOption(new Option("--hls-markers <style>", "ad markers in the playlist").choices(MARKER_STYLES).default("cue"));
+}
+
+/** The breaks and how their cues are sent. */
+function cueOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      "--break <start,duration>",
+      "a break: seconds after the first video frame, and its length in seconds (repeatable)",
+      (v: string, prev: OfflineBreak[]) => [...prev, parseBreakArg(v)],
+      [],
+    )
     .addOption(new Option("--mode <mode>", "cue style").choices(["splice_insert", "time_signal"]).default("splice_insert"))
     .option("--preroll <seconds>", "first send this long before the splice point (≥ 4)", "6")
     .option("--repeat <n>", "total sends of each cue, 1 s apart, same event id", "3")
     .option("--no-auto-return", "send a return splice_insert at the end instead of break_duration with auto_return")
     .option("--pid <pid>", "SCTE-35 PID", "500")
-    .option("--heartbeat <seconds>", "splice_null heartbeat interval")
+    .option("--heartbeat <seconds>", "splice_null heartbeat interval");
+}
+
+/** The channel and its store (splice event ids, schedule). */
+function storeOptions(cmd: Command): Command {
+  return cmd
     .option("--channel <id>", "channel whose splice event id counter (and, with SI, schedule) is used", "default")
     .option("--store <file>", "store file (default: onair.db in the data directory)")
-    .option("--data-dir <dir>", "data directory")
+    .option("--data-dir <dir>", "data directory");
+}
+
+/** DVB SI and the profile it takes its service and EPG fields from. */
+function siOptions(cmd: Command): Command {
+  return cmd
     .option("--start-time <iso>", "add DVB SI (SDT, EIT p/f + schedule from the store, TDT/TOT), the first packet being this wall time")
     .option("--profile <file>", "channel profile for SI service fields, EPG days, language and time zone (clear YAML/JSON or sealed)")
     .option("--key-file <file>", "key for a sealed --profile")
-    .option("--passphrase-file <file>", "passphrase for a sealed --profile")
-    .option("--json", "print the summary as JSON")
-    .option("--verbose", "log every cue and table event (JSON lines on stderr)")
-    .action(async (o: InjectOpts, cmd: Command) => {
-      const preroll = Number(o.preroll);
-      if (!Number.isFinite(preroll) || preroll < 4) {
-        throw new OnairError("ONAIR_CUE_PREROLL", `--preroll must be at least 4 seconds (got "${o.preroll}")`);
-      }
-      const cue = defaultCuePlanConfig({
-        prerollTicks: Math.round(preroll * TICKS),
-        repeat: num(o.repeat, "--repeat", 1, 100, true),
-        mode: o.mode,
-        autoReturn: o.autoReturn,
-        heartbeatTicks: o.heartbeat ? Math.round(num(o.heartbeat, "--heartbeat", 1, 3600) * TICKS) : 0,
-      });
-      const pid = num(o.pid, "--pid", 0x20, 0x1ffe, true);
-      const profile = o.profile ? await loadProfile(o) : undefined;
-      // the profile names the channel unless --channel is given
-      const channel = profile && cmd.getOptionValueSource("channel") === "default" ? profile.channel.id : o.channel;
-      const log = createLogger({ destination: process.stderr, level: o.verbose ? "info" : "warn" }).child({ channel });
-      const withSi = o.startTime !== undefined || profile !== undefined;
-      const startWallMs = o.startTime !== undefined ? parseCliTime(o.startTime, "--start-time") : Date.now();
-      const store = openStore(resolveStorePath(o.store, { flag: o.dataDir }));
-      try {
-        let si: SiSlotFiller | undefined;
-        if (withSi) {
-          const base = profile ? siOptionsFromProfile(profile) : {};
-          const mapping = { defaultLanguage: profile?.epg.language, ratingCountry: profile?.epg.country };
-          const siOpts: SiFillerOptions = {
-            ...base,
-            channel,
-            events: (from, to) => siEventsFromItems(store.eventsForSi(channel, from, to), mapping),
-            onEvent: (e) => {
-              if (e.event === "si_started" && e.events === 0) log.warn({ ...e, event: "epg_empty" }, `no schedule items for channel ${channel} around the start time`);
-              else if (e.event === "si_service_mismatch" || e.event === "si_no_input_sdt") log.warn(e);
-              else log.info(e);
-            },
-          };
-          si = new SiSlotFiller(siOpts);
-        }
-        const result = await injectRunner(o)({
-          input: o.input,
-          output: o.output ?? "",
-          breaks: o.break,
-          cue,
-          scte35Pid: pid,
-          allocateEventId: () => store.allocateSpliceEventId(channel),
-          startWallMs,
-          si,
-          onEvent: (e: InjectorEvent) => {
-            if (e.event === "break_moved" || e.event === "scte35_pid_conflict" || e.event === "pts_jump") log.warn(e);
-            else log.info(e);
-          },
-          onCueSent: (c, pcr, _idx, leadSeconds) => {
-            if (c.sendsDone !== 1 || c.kind === "heartbeat") return;
-            store.recordCue({
-              channel,
-              spliceEventId: c.spliceEventId,
-              kind: c.kind,
-              pts: c.splicePts,
-              section: Buffer.from(c.section).toString("base64"),
-              details: { sentPcr: pcr, leadSeconds: leadSeconds ?? 0 },
-            });
-          },
-        });
-        printSummary(o, result, si?.stats());
-        // the output is complete; a requested break missing from it still fails the command
-        const notPlaced = breaksNotPlacedError(result.breaks, result.lastIdrSeconds);
-        if (notPlaced) throw notPlaced;
-      } finally {
-        store.close();
-      }
-    });
+    .option("--passphrase-file <file>", "passphrase for a sealed --profile");
+}
+
+/** What the run prints. */
+function reportOptions(cmd: Command): Command {
+  return cmd.option("--json", "print the summary as JSON").option("--verbose", "log every cue and table event (JSON lines on stderr)");
+}
+
+/** The options of `onair inject`, group by group, in `--help` order. */
+export const INJECT_OPTION_GROUPS: readonly InjectOptionsGroup[] = [ioOptions, hlsOptions, cueOptions, storeOptions, siOptions, reportOptions];
+
+export function registerInject(program: Command): void {
+  const cmd = program.command("inject").description("insert SCTE-35 cues into a TS file (same stage as the live channel, no lookahead)");
+  for (const addGroup of INJECT_OPTION_GROUPS) addGroup(cmd);
+  cmd.action(async (o: InjectOpts, c: Command) => (await actions()).injectAction(o, c));
 }

@@ -1,30 +1,13 @@
 /**
  * `onair profile …`: schema, keygen, seal, open, edit, validate, rekey.
- * Secrets never reach stdout/stderr except through `profile open` (which is its purpose).
+ *
+ * This module only declares the commands (it is loaded by every `onair` run); the actions,
+ * libsodium and the profile schema load from profile-actions.ts when one runs.
  */
-import { spawn } from "node:child_process";
-import { existsSync, rmSync, writeFileSync, statSync } from "node:fs";
-import { mkdtemp, open as fsOpen, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
-import { Command, Option } from "commander";
-import { OnairError, formatError, isOnairError } from "../core/errors.js";
-import { writeFileAtomic } from "../config/atomic.js";
-import { resolveGlobalConfig } from "../config/global.js";
-import { generateKeyFile, resolveKey, wipeKey, type KeySourceOptions } from "../config/keys.js";
-import { airableProfileFromBytes, isSealedName } from "../config/loader.js";
-import { formatIssue, parseProfileText, redactProfile, type ProfileIssue } from "../config/profile.js";
-import { profileJsonSchema } from "../config/profile-schema.js";
-import { DEFAULT_ARGON, KDF_ARGON2ID, getSodium, open, readSealedHeader, seal, type ArgonParams, type KeyMaterial } from "../config/sealed.js";
-import { out } from "./io.js";
+import { Option, type Command } from "commander";
+import type { KeyFlags } from "./profile-actions.js";
 
-interface KeyFlags {
-  keyFile?: string;
-  passphraseFile?: string;
-  config?: string;
-  argonOps?: string;
-  argonMem?: string;
-}
+const actions = () => import("./profile-actions.js");
 
 function keyOptions(cmd: Command, withArgon = false): Command {
   cmd
@@ -38,268 +21,20 @@ function keyOptions(cmd: Command, withArgon = false): Command {
   return cmd;
 }
 
-function argonFrom(o: { argonOps?: string; argonMem?: string }): ArgonParams | undefined {
-  if (o.argonOps === undefined && o.argonMem === undefined) return undefined;
-  const opslimit = o.argonOps === undefined ? DEFAULT_ARGON.opslimit : Number(o.argonOps);
-  const memlimit = o.argonMem === undefined ? DEFAULT_ARGON.memlimit : Number(o.argonMem);
-  if (!Number.isInteger(opslimit) || !Number.isInteger(memlimit)) {
-    throw new OnairError("ONAIR_USAGE", "--argon-ops and --argon-mem take integers");
-  }
-  return { opslimit, memlimit };
-}
-
-/** Reads a hidden line from the TTY (echo off). Only offered when stdin and stderr are TTYs. */
-function promptHidden(question: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const stdin = process.stdin;
-    process.stderr.write(question);
-    stdin.setRawMode(true);
-    stdin.resume();
-    let buf = "";
-    const done = (err?: Error): void => {
-      stdin.setRawMode(false);
-      stdin.pause();
-      stdin.off("data", onData);
-      process.stderr.write("\n");
-      if (err) reject(err);
-      else resolve(buf);
-    };
-    const onData = (chunk: Buffer): void => {
-      for (const ch of chunk.toString("utf8")) {
-        if (ch === "\r" || ch === "\n") return done();
-        if (ch === "\u0003") return done(new OnairError("ONAIR_ABORTED", "aborted"));
-        if (ch === "\u007f" || ch === "\b") buf = buf.slice(0, -1);
-        else buf += ch;
-      }
-    };
-    stdin.on("data", onData);
-  });
-}
-
-function canPrompt(): boolean {
-  return Boolean(process.stdin.isTTY && process.stderr.isTTY);
-}
-
-/** Resolves the key: flags, systemd credential, env, global config keySource, TTY prompt. */
-async function keyFrom(o: KeyFlags, confirm = false): Promise<KeyMaterial> {
-  const base: KeySourceOptions = { keyFile: o.keyFile, passphraseFile: o.passphraseFile, confirm };
-  try {
-    return await resolveKey(base);
-  } catch (e) {
-    if (!isOnairError(e) || e.code !== "ONAIR_KEY_MISSING") throw e;
-  }
-  const cfg = await resolveGlobalConfig({ flags: { config: o.config } });
-  return resolveKey({ ...base, config: cfg.keySource, prompt: canPrompt() ? promptHidden : undefined });
-}
-
-async function readInput(path: string): Promise<Buffer> {
-  if (path === "-") {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
-  }
-  try {
-    return await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? "EIO";
-    throw new OnairError("ONAIR_PROFILE_READ", `cannot read ${path} (${code})`, { path, errno: code });
-  }
-}
-
-function decodeUtf8(b: Uint8Array, source: string): string {
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(b);
-  } catch {
-    throw new OnairError("ONAIR_PROFILE_SYNTAX", `${source}: not UTF-8 text`, { source });
-  }
-}
-
-function issuesOf(e: unknown): ProfileIssue[] {
-  if (isOnairError(e) && Array.isArray(e.fields.issues)) return e.fields.issues as ProfileIssue[];
-  return [];
-}
-
-/** Argon params of an existing sealed file (kept when re-sealing), or undefined. */
-async function argonOf(data: Uint8Array, source: string): Promise<ArgonParams | undefined> {
-  const h = await readSealedHeader(data, source);
-  return h.kdf === KDF_ARGON2ID && h.argon ? { opslimit: h.argon.opslimit, memlimit: h.argon.memlimit } : undefined;
-}
-
-function splitCommand(cmd: string): string[] {
-  return cmd.trim().split(/\s+/).filter(Boolean);
-}
-
-function runEditor(editor: string[], file: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(editor[0], [...editor.slice(1), file], { stdio: "inherit", shell: false });
-    child.on("error", (e: NodeJS.ErrnoException) =>
-      reject(new OnairError("ONAIR_EDITOR_FAILED", `cannot start the editor ${editor[0]} (${e.code ?? "error"})`, { editor: editor[0] })),
-    );
-    child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  });
-}
-
-/** A private directory for the clear copy: tmpfs (/dev/shm) when present, mode 0700. */
-async function privateDir(): Promise<string> {
-  const base = existsSync("/dev/shm") && statSync("/dev/shm").isDirectory() ? "/dev/shm" : tmpdir();
-  return mkdtemp(join(base, "onair-edit-")); // mkdtemp creates 0700
-}
-
-/** Overwrites then removes the clear copy and its directory (best effort, synchronous for signal paths). */
-function shredDirSync(dir: string, file: string): void {
-  try {
-    const size = statSync(file).size;
-    writeFileSync(file, Buffer.alloc(size));
-  } catch {
-    // already gone
-  }
-  rmSync(dir, { recursive: true, force: true });
-}
-
-async function editCommand(file: string, o: KeyFlags): Promise<void> {
-  const sealedBytes = await readInput(file);
-  const argon = await argonOf(sealedBytes, basename(file));
-  const km = await keyFrom(o);
-  const sodium = await getSodium();
-  let clear: Uint8Array | undefined;
-  const dir = await privateDir();
-  const tmpFile = join(dir, `${basename(file).replace(/\.onair$/, "")}.yaml`);
-  const cleanupOnSignal = (): void => {
-    shredDirSync(dir, tmpFile);
-    process.exit(130);
-  };
-  process.once("SIGINT", cleanupOnSignal);
-  process.once("SIGTERM", cleanupOnSignal);
-  process.once("SIGHUP", cleanupOnSignal);
-  try {
-    clear = await open(sealedBytes, km, basename(file));
-    const fh = await fsOpen(tmpFile, "wx", 0o600);
-    try {
-      await fh.writeFile(clear);
-    } finally {
-      await fh.close();
-    }
-    const editor = splitCommand(process.env.EDITOR || process.env.VISUAL || "vi");
-    const code = await runEditor(editor, tmpFile);
-    if (code !== 0) {
-      throw new OnairError("ONAIR_EDITOR_FAILED", `the editor exited with status ${code}; ${file} is unchanged`, { status: code });
-    }
-    const edited = await readFile(tmpFile);
-    try {
-      if (Buffer.compare(edited, Buffer.from(clear)) === 0) {
-        process.stderr.write(`onair: no changes; ${file} is unchanged\n`);
-        return;
-      }
-      try {
-        parseProfileText(decodeUtf8(edited, basename(file)), basename(file));
-      } catch (e) {
-        for (const i of issuesOf(e)) process.stderr.write(`  ${formatIssue(i)}\n`);
-        throw new OnairError(
-          isOnairError(e) ? e.code : "ONAIR_PROFILE_INVALID",
-          `${isOnairError(e) ? e.message : "invalid profile"}; ${file} is unchanged`,
-          isOnairError(e) ? e.fields : {},
-        );
-      }
-      const resealed = await seal(edited, km, { argon: argon ?? argonFrom(o) });
-      await writeFileAtomic(file, resealed, 0o600);
-      process.stderr.write(`onair: ${file} re-sealed\n`);
-    } finally {
-      sodium.memzero(edited);
-    }
-  } finally {
-    process.off("SIGINT", cleanupOnSignal);
-    process.off("SIGTERM", cleanupOnSignal);
-    process.off("SIGHUP", cleanupOnSignal);
-    shredDirSync(dir, tmpFile);
-    await rm(dir, { recursive: true, force: true });
-    if (clear) sodium.memzero(clear);
-    await wipeKey(km);
-  }
-}
-
-async function validateCommand(files: string[], o: KeyFlags & { print?: boolean }): Promise<void> {
-  let km: KeyMaterial | undefined;
-  let keyError: unknown;
-  let failed = 0;
-  try {
-    for (const file of files) {
-      const name = basename(file);
-      try {
-        const data = await readInput(file);
-        if (isSealedName(name) && !km && !keyError) {
-          try {
-            km = await keyFrom(o);
-          } catch (e) {
-            keyError = e;
-          }
-        }
-        if (isSealedName(name) && !km) {
-          throw keyError instanceof Error ? keyError : new OnairError("ONAIR_KEY_MISSING", `${name}: no key`);
-        }
-        const { profile, sealed } = await airableProfileFromBytes(data, name, { key: km, allowClear: true });
-        out(`${file}: ok (channel ${profile.channel.id}, ${sealed ? "sealed" : "clear"})`);
-        if (o.print) out(JSON.stringify(redactProfile(profile), null, 2));
-      } catch (e) {
-        failed++;
-        out(`${file}: ${formatError(e)}`);
-        for (const i of issuesOf(e).slice(1)) out(`  ${formatIssue(i)}`);
-      }
-    }
-  } finally {
-    if (km) await wipeKey(km);
-  }
-  if (failed > 0) {
-    throw new OnairError("ONAIR_VALIDATE_FAILED", `${failed} of ${files.length} profile(s) failed validation`, { failed });
-  }
-}
-
-async function rekeyCommand(
-  files: string[],
-  o: KeyFlags & { newKeyFile?: string; newPassphraseFile?: string },
-): Promise<void> {
-  if (!o.newKeyFile && !o.newPassphraseFile) {
-    throw new OnairError("ONAIR_USAGE", "give --new-key-file or --new-passphrase-file");
-  }
-  const oldKm = await keyFrom(o);
-  const newKm = await resolveKey({ keyFile: o.newKeyFile, passphraseFile: o.newPassphraseFile, env: {} });
-  const sodium = await getSodium();
-  try {
-    for (const file of files) {
-      const data = await readInput(file);
-      const clear = await open(data, oldKm, basename(file));
-      try {
-        const argon = argonFrom(o) ?? (await argonOf(data, basename(file)));
-        await writeFileAtomic(file, await seal(clear, newKm, { argon }), 0o600);
-      } finally {
-        sodium.memzero(clear);
-      }
-      process.stderr.write(`onair: ${file} re-sealed with the new ${newKm.kind === "key" ? "key" : "passphrase"}\n`);
-    }
-  } finally {
-    await wipeKey(oldKm);
-    await wipeKey(newKm);
-  }
-}
-
 export function registerProfile(program: Command): void {
   const profile = program.command("profile").description("channel profiles: schema, keys, sealing, editing, validation");
 
   profile
     .command("schema")
     .description("print the profile JSON Schema")
-    .action(() => {
-      out(JSON.stringify(profileJsonSchema(), null, 2));
-    });
+    .action(async () => (await actions()).schemaAction());
 
   profile
     .command("keygen")
     .description("write a new random 32-byte key (base64) to FILE with mode 0600")
     .requiredOption("--out <file>", "key file to create")
     .option("--force", "overwrite an existing file")
-    .action(async (o: { out: string; force?: boolean }) => {
-      await generateKeyFile(o.out, { overwrite: o.force ?? false });
-      process.stderr.write(`onair: key written to ${o.out} (mode 0600); keep a copy somewhere safe\n`);
-    });
+    .action(async (o: { out: string; force?: boolean }) => (await actions()).keygenAction(o));
 
   keyOptions(
     profile
@@ -308,37 +43,11 @@ export function registerProfile(program: Command): void {
       .argument("<in>", "clear profile")
       .requiredOption("--out <file>", "sealed output (*.onair)"),
     true,
-  ).action(async (input: string, o: KeyFlags & { out: string }) => {
-    const data = await readInput(input);
-    const sodium = await getSodium();
-    try {
-      parseProfileText(decodeUtf8(data, basename(input)), input === "-" ? "stdin" : basename(input));
-      const km = await keyFrom(o, true);
-      try {
-        await writeFileAtomic(o.out, await seal(data, km, { argon: argonFrom(o) }), 0o600);
-      } finally {
-        await wipeKey(km);
-      }
-    } finally {
-      sodium.memzero(data);
-    }
-    process.stderr.write(`onair: sealed to ${o.out}${input === "-" ? "" : `; ${input} is still in clear on disk: remove it`}\n`);
-  });
+  ).action(async (input: string, o: KeyFlags & { out: string }) => (await actions()).sealAction(input, o));
 
-  keyOptions(
-    profile.command("open").description("decrypt a sealed profile to stdout").argument("<file>", "sealed profile"),
-  ).action(async (file: string, o: KeyFlags) => {
-    const data = await readInput(file);
-    const km = await keyFrom(o);
-    const sodium = await getSodium();
-    try {
-      const clear = await open(data, km, basename(file));
-      await new Promise<void>((resolve, reject) => process.stdout.write(clear, (e) => (e ? reject(e) : resolve())));
-      sodium.memzero(clear);
-    } finally {
-      await wipeKey(km);
-    }
-  });
+  keyOptions(profile.command("open").description("decrypt a sealed profile to stdout").argument("<file>", "sealed profile")).action(
+    async (file: string, o: KeyFlags) => (await actions()).openAction(file, o),
+  );
 
   keyOptions(
     profile
@@ -346,9 +55,7 @@ export function registerProfile(program: Command): void {
       .description("edit a sealed profile in $EDITOR (clear copy on tmpfs, 0600), validate, re-seal atomically")
       .argument("<file>", "sealed profile"),
     true,
-  ).action(async (file: string, o: KeyFlags) => {
-    await editCommand(file, o);
-  });
+  ).action(async (file: string, o: KeyFlags) => (await actions()).editCommand(file, o));
 
   keyOptions(
     profile
@@ -356,9 +63,7 @@ export function registerProfile(program: Command): void {
       .description("validate profiles (sealed or clear); prints no secret")
       .argument("<files...>", "profiles")
       .option("--print", "print each valid profile, defaults filled and secrets masked"),
-  ).action(async (files: string[], o: KeyFlags & { print?: boolean }) => {
-    await validateCommand(files, o);
-  });
+  ).action(async (files: string[], o: KeyFlags & { print?: boolean }) => (await actions()).validateCommand(files, o));
 
   keyOptions(
     profile
@@ -368,7 +73,7 @@ export function registerProfile(program: Command): void {
       .option("--new-key-file <file>", "new raw key")
       .option("--new-passphrase-file <file>", "new passphrase"),
     true,
-  ).action(async (files: string[], o: KeyFlags & { newKeyFile?: string; newPassphraseFile?: string }) => {
-    await rekeyCommand(files, o);
-  });
+  ).action(async (files: string[], o: KeyFlags & { newKeyFile?: string; newPassphraseFile?: string }) =>
+    (await actions()).rekeyCommand(files, o),
+  );
 }

@@ -1,6 +1,6 @@
 /** `onair run`: the daemon, every channel of the profiles directory on air. */
 import type { Command } from "commander";
-import { runDaemon, type DaemonOptions } from "../daemon.js";
+import type { DaemonOptions } from "../daemon.js";
 import { out } from "./io.js";
 
 export interface RunFlags {
@@ -49,6 +49,8 @@ export function registerRun(program: Command): void {
   addDaemonOptions(program.command("run").description("run every channel of the profiles directory (the daemon)"))
     .option("--allow-clear-profiles", "also load clear (unsealed) YAML/JSON profiles; a warning is logged")
     .action(async (f: RunFlags) => {
+      // the daemon loads when it runs: this module is loaded by every `onair` run
+      const { runDaemon } = await import("../daemon.js");
       await runDaemon({ ...daemonOptions(f), onListening: (url) => out(`onair: listening on ${url}`) });
     });
 }

@@ -2,70 +2,19 @@
  * `onair schedule import|list|export|clear`: the schedule store from the command line.
  * Every subcommand takes `--store FILE` (default onair.db in the data directory) and
  * `--data-dir DIR`.
+ *
+ * This module only declares the commands (it is loaded by every `onair` run); the actions
+ * and the store code they need load from schedule-actions.ts when one runs.
  */
-import { Command, Option } from "commander";
-import { writeFileSync } from "node:fs";
-import { OnairError } from "../core/errors.js";
-import { resolveStorePath } from "../core/paths.js";
-import { openStore, type Store } from "../store/db.js";
-import { exportSchedule, importScheduleFile, type ScheduleFormat } from "../schedule/import.js";
-import { endMs } from "../schedule/model.js";
-import { out } from "./io.js";
+import { Option, type Command } from "commander";
+import type { ImportFlags, ExportFlags, ListFlags, RangeFlags } from "./schedule-actions.js";
 
-interface StoreOpts {
-  store?: string;
-  dataDir?: string;
-}
-
-interface RangeOpts extends StoreOpts {
-  channel: string;
-  from?: string;
-  to?: string;
-}
-
-function withStore<T>(opts: StoreOpts, fn: (store: Store) => T): T {
-  const store = openStore(resolveStorePath(opts.store, { flag: opts.dataDir }));
-  try {
-    return fn(store);
-  } finally {
-    store.close();
-  }
-}
-
-/** CLI times: ISO-8601 (no zone = UTC), a date (UTC midnight), or epoch ms. */
-export function parseCliTime(s: string, flag: string): number {
-  let t: number;
-  if (/^\d{10,}$/.test(s)) t = Number(s);
-  else if (/^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(s)) t = Date.parse(`${s}Z`);
-  else t = Date.parse(s);
-  if (Number.isNaN(t)) {
-    throw new OnairError("ONAIR_CLI_BAD_TIME", `${flag} "${s}" is not a time (ISO-8601 such as 2025-06-01T12:00:00Z)`, { flag, value: s });
-  }
-  return t;
-}
-
-function range(opts: RangeOpts): { from?: number; to?: number } {
-  const r: { from?: number; to?: number } = {};
-  if (opts.from !== undefined) r.from = parseCliTime(opts.from, "--from");
-  if (opts.to !== undefined) r.to = parseCliTime(opts.to, "--to");
-  if (r.from !== undefined && r.to !== undefined && r.to <= r.from) {
-    throw new OnairError("ONAIR_CLI_BAD_TIME", "--to is not after --from", {});
-  }
-  return r;
-}
+const actions = () => import("./schedule-actions.js");
 
 function storeOptions(cmd: Command): Command {
   return cmd
     .option("--store <file>", "store file (default: onair.db in the data directory)")
     .option("--data-dir <dir>", "data directory (default: $ONAIR_DATA_DIR, $STATE_DIRECTORY, /var/lib/onair or ~/.local/share/onair)");
-}
-
-const iso = (ms: number): string => new Date(ms).toISOString().replace(".000Z", "Z");
-
-function hms(ms: number): string {
-  const s = Math.round(ms / 1000);
-  const p = (n: number): string => String(n).padStart(2, "0");
-  return `${p(Math.floor(s / 3600))}:${p(Math.floor((s % 3600) / 60))}:${p(s % 60)}`;
 }
 
 const JSON_SCHEMA_HELP = `
@@ -98,20 +47,7 @@ export function registerSchedule(program: Command): void {
       .option("--force", "accept items that start more than 30 days ago or more than 400 days ahead")
       .option("--json", "print the result as JSON")
       .addHelpText("after", JSON_SCHEMA_HELP),
-  ).action((file: string, opts: StoreOpts & { channel: string; format?: ScheduleFormat; xmltvChannel?: string; force?: boolean; json?: boolean }) => {
-    withStore(opts, (store) => {
-      const r = importScheduleFile(store, file, { channel: opts.channel, format: opts.format, xmltvChannel: opts.xmltvChannel, force: opts.force });
-      if (opts.json) {
-        out(JSON.stringify(r));
-        return;
-      }
-      out(
-        `imported ${r.inserted} items into channel ${r.channel} (${iso(r.windowStartMs)} – ${iso(r.windowEndMs)}): ` +
-          `${r.keptEventIds} kept their event_id, ${r.removed} replaced, ${r.truncated} cut at the window start` +
-          (r.format === "json" ? `, ${r.breaks} standalone breaks` : ""),
-      );
-    });
-  });
+  ).action(async (file: string, opts: ImportFlags) => (await actions()).importAction(file, opts));
 
   storeOptions(
     schedule
@@ -121,28 +57,7 @@ export function registerSchedule(program: Command): void {
       .option("--from <time>", "ISO-8601 time (no zone = UTC)")
       .option("--to <time>", "ISO-8601 time (no zone = UTC)")
       .option("--json", "print items as JSON"),
-  ).action((opts: RangeOpts & { json?: boolean }) => {
-    const { from, to } = range(opts);
-    withStore(opts, (store) => {
-      const items = store.listItems(opts.channel, from, to);
-      if (opts.json) {
-        out(JSON.stringify(items, null, 2));
-        return;
-      }
-      if (items.length === 0) {
-        out(`no items for channel ${opts.channel}`);
-        return;
-      }
-      out("START (UTC)            STOP (UTC)             DURATION  EVENT  BREAKS  TITLE");
-      for (const it of items) {
-        out(
-          `${iso(it.startMs).padEnd(22)} ${iso(endMs(it)).padEnd(22)} ${hms(it.durationMs).padStart(8)}  ${String(it.eventId).padStart(5)}  ${String(
-            it.breaks.length,
-          ).padStart(6)}  ${it.title}`,
-        );
-      }
-    });
-  });
+  ).action(async (opts: ListFlags) => (await actions()).listAction(opts));
 
   storeOptions(
     schedule
@@ -153,14 +68,7 @@ export function registerSchedule(program: Command): void {
       .option("--from <time>", "ISO-8601 time (no zone = UTC)")
       .option("--to <time>", "ISO-8601 time (no zone = UTC)")
       .option("--out <file>", "write to a file instead of stdout"),
-  ).action((opts: RangeOpts & { format: ScheduleFormat; out?: string }) => {
-    const { from, to } = range(opts);
-    withStore(opts, (store) => {
-      const text = exportSchedule(store, opts.channel, opts.format, from, to);
-      if (opts.out) writeFileSync(opts.out, text);
-      else process.stdout.write(text);
-    });
-  });
+  ).action(async (opts: ExportFlags) => (await actions()).exportAction(opts));
 
   storeOptions(
     schedule
@@ -169,11 +77,5 @@ export function registerSchedule(program: Command): void {
       .requiredOption("--channel <id>", "onair channel id")
       .option("--from <time>", "ISO-8601 time (no zone = UTC)")
       .option("--to <time>", "ISO-8601 time (no zone = UTC)"),
-  ).action((opts: RangeOpts) => {
-    const { from, to } = range(opts);
-    withStore(opts, (store) => {
-      const r = store.clearSchedule(opts.channel, from, to);
-      out(`removed ${r.items} items and ${r.breaks} standalone breaks from channel ${opts.channel}`);
-    });
-  });
+  ).action(async (opts: RangeFlags) => (await actions()).clearAction(opts));
 }

@@ -7,16 +7,10 @@
  * Errors are OnairErrors (ONAIR_SCTE35_…); main prints `onair: CODE: message`, exit 1.
  */
 import type { Command } from "commander";
-import {
-  decodeSpliceInfoSection,
-  encodeSpliceInfoSection,
-  MAX_CUE_STRING_CHARS,
-  parseCueString,
-  parseSpliceInfoSectionJson,
-  toBase64,
-  toHex,
-} from "../scte35/index.js";
 import { out, readStdin } from "./io.js";
+
+/** The codec, loaded when a subcommand runs (this module is loaded by every `onair` run). */
+const codec = () => import("../scte35/index.js");
 
 export function registerScte35(program: Command): void {
   const group = program.command("scte35").description("decode and encode SCTE-35 splice_info_sections");
@@ -27,6 +21,7 @@ export function registerScte35(program: Command): void {
     .argument("[cue]", "base64 or hex splice_info_section")
     .option("--no-crc-check", "decode even when CRC_32 does not match")
     .action(async (cue: string | undefined, opts: { crcCheck: boolean }) => {
+      const { decodeSpliceInfoSection, MAX_CUE_STRING_CHARS, parseCueString } = await codec();
       // stdin is read no further than a cue can be long (a stray pipe from /dev/zero ends)
       const text = cue ?? (await readStdin(MAX_CUE_STRING_CHARS));
       const section = decodeSpliceInfoSection(parseCueString(text), { verifyCrc: opts.crcCheck });
@@ -38,6 +33,7 @@ export function registerScte35(program: Command): void {
     .description("read a splice_info_section as JSON on stdin and print it as base64")
     .option("--hex", "print hex instead of base64")
     .action(async (opts: { hex?: boolean }) => {
+      const { encodeSpliceInfoSection, parseSpliceInfoSectionJson, toBase64, toHex } = await codec();
       const bytes = encodeSpliceInfoSection(parseSpliceInfoSectionJson(await readStdin()));
       out(opts.hex ? toHex(bytes) : toBase64(bytes));
     });

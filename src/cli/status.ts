@@ -74,7 +74,8 @@ export async function callApi<T>(base: string, path: string, call: ApiCall = {})
             : e instanceof Error
               ? e.message
               : String(e);
-    throw new OnairError("ONAIR_API_UNREACHABLE", `cannot reach the daemon at ${shown(base)} (${why}); is onair running, and is --url right?`, { url: shown(base), reason: why });
+    const message = `cannot reach the daemon at ${shown(base)} (${why}); is onair running, and is --url right?`;
+    throw new OnairError("ONAIR_API_UNREACHABLE", message, { url: shown(base), reason: why });
   }
   const text = await res.text().catch(() => "");
   let json: unknown;

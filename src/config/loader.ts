@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
-import { OnairError, isOnairError } from "../core/errors.js";
+import { OnairError, isOnairError, type ErrorCode } from "../core/errors.js";
 import { parseProfileText, profileHash, profileSecrets } from "./profile.js";
 import { checkProfileCanAir } from "./profile-check.js";
 import type { ChannelProfile } from "./profile-schema.js";
@@ -39,7 +39,7 @@ export interface LoadedProfile {
 export interface RefusedProfile {
   file: string;
   path: string;
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 
@@ -261,69 +261,18 @@ export class ProfileDirectory {
     }
   }
 
-  private async scan(): Promise<{ loaded: LoadedProfile[]; refused: RefusedProfile[]; failedFiles: Set<string> }> {
+  private async scan(): Promise<ScanResult> {
     const dir = this.opts.dir;
     await this.warnPermissions();
-    let names: string[];
-    try {
-      names = (await readdir(dir)).sort();
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? "EIO";
-      throw new OnairError("ONAIR_PROFILES_DIR", `cannot read the profiles directory ${dir} (${code})`, { dir, errno: code });
-    }
-    const files = names.filter((n) => !n.startsWith(".") && (isSealedName(n) || isClearName(n)));
-    const loaded: LoadedProfile[] = [];
-    const refused: RefusedProfile[] = [];
-    const failedFiles = new Set<string>();
+    const files = await profileFiles(dir);
+    const result: ScanResult = { loaded: [], refused: [], failedFiles: new Set<string>() };
     const seenIds = new Map<string, string>();
     const digests = new Map<string, LoadedProfile>();
-    let key: KeyMaterial | undefined;
-    let keyError: unknown;
-    let keyOwned = false;
-
-    const getKey = async (): Promise<KeyMaterial | undefined> => {
-      if (key || keyError) return key;
-      const k = this.opts.key;
-      if (typeof k === "function") {
-        try {
-          key = await k();
-          keyOwned = true;
-        } catch (e) {
-          keyError = e;
-        }
-      } else key = k;
-      return key;
-    };
-
-    const refuse = (file: string, e: unknown): void => {
-      const code = isOnairError(e) ? e.code : "ONAIR_INTERNAL";
-      const message = isOnairError(e) ? e.message : `${file}: ${e instanceof Error ? e.message : String(e)}`;
-      refused.push({ file, path: join(dir, file), code, message });
-      failedFiles.add(file);
-      this.log.error({ event: "profile.refused", file, code }, message);
-    };
-
+    const key = new ScanKey(this.opts.key);
     try {
       for (const file of files) {
-        const path = join(dir, file);
         try {
-          const data = await readLimited(path, file);
-          const digest = createHash("sha256").update(data).digest("hex");
-          let l = this.byFileDigest.get(`${file}\0${digest}`);
-          if (!l) {
-            if (isSealedName(file)) {
-              await getKey();
-              if (!key) {
-                if (keyError instanceof Error) throw keyError;
-                throw new OnairError("ONAIR_KEY_MISSING", `${file}: a key is needed to open a sealed profile`);
-              }
-            } else if (isClearName(file) && this.opts.allowClear) {
-              this.log.warn({ event: "profile.clear", file }, "loading a clear (unsealed) profile: its secrets are on disk in clear");
-            }
-            const { profile, sealed } = await airableProfileFromBytes(data, file, { key, allowClear: this.opts.allowClear ?? false });
-            l = { file, path, profile, hash: profileHash(profile), sealed };
-          }
-          digests.set(`${file}\0${digest}`, l);
+          const l = await this.loadFile(file, key, digests);
           const id = l.profile.channel.id;
           const other = seenIds.get(id);
           if (other) {
@@ -334,19 +283,103 @@ export class ProfileDirectory {
           }
           seenIds.set(id, file);
           for (const s of profileSecrets(l.profile)) this.opts.secrets?.add(s);
-          loaded.push(l);
+          result.loaded.push(l);
           this.log.info(
             { event: "profile.loaded", channel: id, file, sealed: l.sealed, hash: l.hash.slice(0, 12) },
             `profile ${file} loaded`,
           );
         } catch (e) {
-          refuse(file, e);
+          this.refuse(result, file, e);
         }
       }
     } finally {
-      if (keyOwned && key) await wipeKey(key);
+      await key.wipe();
     }
     this.byFileDigest = digests;
-    return { loaded, refused, failedFiles };
+    return result;
+  }
+
+  /** One file, validated (or the previous scan's result when its bytes did not change); recorded in `digests`. */
+  private async loadFile(file: string, key: ScanKey, digests: Map<string, LoadedProfile>): Promise<LoadedProfile> {
+    const path = join(this.opts.dir, file);
+    const data = await readLimited(path, file);
+    const digest = createHash("sha256").update(data).digest("hex");
+    let l = this.byFileDigest.get(`${file}\0${digest}`);
+    if (!l) {
+      if (isSealedName(file)) await key.forFile(file);
+      else if (isClearName(file) && this.opts.allowClear) {
+        this.log.warn({ event: "profile.clear", file }, "loading a clear (unsealed) profile: its secrets are on disk in clear");
+      }
+      const { profile, sealed } = await airableProfileFromBytes(data, file, { key: key.current, allowClear: this.opts.allowClear ?? false });
+      l = { file, path, profile, hash: profileHash(profile), sealed };
+    }
+    digests.set(`${file}\0${digest}`, l);
+    return l;
+  }
+
+  private refuse(result: ScanResult, file: string, e: unknown): void {
+    const code = isOnairError(e) ? e.code : "ONAIR_INTERNAL";
+    const message = isOnairError(e) ? e.message : `${file}: ${e instanceof Error ? e.message : String(e)}`;
+    result.refused.push({ file, path: join(this.opts.dir, file), code, message });
+    result.failedFiles.add(file);
+    this.log.error({ event: "profile.refused", file, code }, message);
+  }
+}
+
+interface ScanResult {
+  loaded: LoadedProfile[];
+  refused: RefusedProfile[];
+  /** files refused in this scan (a reload keeps their running version) */
+  failedFiles: Set<string>;
+}
+
+/** The profile files of `dir` (sealed and clear names, no dot files), sorted. */
+async function profileFiles(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).sort();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? "EIO";
+    throw new OnairError("ONAIR_PROFILES_DIR", `cannot read the profiles directory ${dir} (${code})`, { dir, errno: code });
+  }
+  return names.filter((n) => !n.startsWith(".") && (isSealedName(n) || isClearName(n)));
+}
+
+/**
+ * The key of one scan: resolved once, when the first sealed file needs it; a key the scan
+ * resolved through a provider function is wiped when the scan ends (a given key is the caller's).
+ */
+class ScanKey {
+  private key: KeyMaterial | undefined;
+  private error: unknown;
+  private owned = false;
+
+  constructor(private readonly provider: KeyProvider | undefined) {}
+
+  /** The key resolved so far (undefined before the first sealed file, or when there is none). */
+  get current(): KeyMaterial | undefined {
+    return this.key;
+  }
+
+  /** The key for the sealed `file`; throws the provider's error, else ONAIR_KEY_MISSING, when there is none. */
+  async forFile(file: string): Promise<KeyMaterial> {
+    if (!this.key && !this.error) {
+      const k = this.provider;
+      if (typeof k === "function") {
+        try {
+          this.key = await k();
+          this.owned = true;
+        } catch (e) {
+          this.error = e;
+        }
+      } else this.key = k;
+    }
+    if (this.key) return this.key;
+    if (this.error instanceof Error) throw this.error;
+    throw new OnairError("ONAIR_KEY_MISSING", `${file}: a key is needed to open a sealed profile`);
+  }
+
+  async wipe(): Promise<void> {
+    if (this.owned && this.key) await wipeKey(this.key);
   }
 }

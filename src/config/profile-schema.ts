@@ -198,7 +198,10 @@ const videoSchema = z.strictObject({
     .string()
     .regex(/^[a-z0-9,]+$/)
     .optional()
-    .describe("x264/x265 -tune, e.g. zerolatency: no frame-thread and lookahead delay, so a restarted encoder answers ~3 frames sooner, for some compression efficiency"),
+    .describe(
+      "x264/x265 -tune, e.g. zerolatency: no frame-thread and lookahead delay, so a restarted encoder answers ~3 frames sooner, " +
+        "for some compression efficiency",
+    ),
   profile: z.string().regex(/^[a-z0-9]+$/).optional(),
   pixFmt: z.string().regex(/^[a-z0-9]+$/).default("yuv420p"),
 });
@@ -270,7 +273,12 @@ const fileOutput = z.strictObject({
     .min(1)
     .describe("Recording path; strftime-style %Y %m %d %H %M %S are expanded at each rotation"),
   rotateSeconds: z.number().int().min(60).default(3600).describe("Start a new file every N seconds"),
-  keep: z.number().int().min(1).default(24).describe("Recordings kept, counting every file on disk that matches path, from any run; the oldest beyond are deleted"),
+  keep: z
+    .number()
+    .int()
+    .min(1)
+    .default(24)
+    .describe("Recordings kept, counting every file on disk that matches path, from any run; the oldest beyond are deleted"),
 });
 
 const stdoutOutput = z.strictObject({ kind: z.literal("stdout") });

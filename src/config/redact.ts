@@ -23,11 +23,16 @@
 export const REDACTED = "***";
 
 /** Keys whose values are always secret, matched case-insensitively on the whole key. */
-const SECRET_KEY_RE =
-  /^(?:.*(?:token|passphrase|password|passwd|secret|authorization|credentials?|apikey|api_key|privatekey|private_key|secretkey|streamkey|stream_key)|key|pass|pwd)$/i;
+const SECRET_KEY_RE = new RegExp(
+  "^(?:.*(?:token|passphrase|password|passwd|secret|authorization|credentials?|apikey|api_key|privatekey|private_key|secretkey|streamkey|stream_key)" +
+    "|key|pass|pwd)$",
+  "i",
+);
 
 /** Query parameters whose values are secret. */
-const SECRET_PARAM_RE = /([?&;](?:passphrase|password|passwd|pass|pwd|token|access_token|auth|authorization|key|secret|sig|signature|streamid|stream_key|api_key|apikey)=)([^&#\s"'\\]*)/gi;
+const SECRET_PARAM_NAMES =
+  "passphrase|password|passwd|pass|pwd|token|access_token|auth|authorization|key|secret|sig|signature|streamid|stream_key|api_key|apikey";
+const SECRET_PARAM_RE = new RegExp(`([?&;](?:${SECRET_PARAM_NAMES})=)([^&#\\s"'\\\\]*)`, "gi");
 
 /**
  * `scheme://user:password@` or `scheme://user@` (user alone can be a stream key). Matched

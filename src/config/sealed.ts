@@ -24,7 +24,7 @@
  * BAD_HEADER (consistent but impossible values), KEY_KIND, WRONG_KEY, AEAD → AUTH_FAILED.
  */
 import sodium from "libsodium-wrappers-sumo";
-import { OnairError } from "../core/errors.js";
+import { OnairError, type ErrorCode } from "../core/errors.js";
 
 export const SEALED_MAGIC = Uint8Array.from([0x89, 0x4f, 0x4e, 0x41, 0x49, 0x52, 0x0d, 0x0a]);
 export const SEALED_VERSION = 1;
@@ -89,7 +89,7 @@ function eq(a: Uint8Array, b: Uint8Array): boolean {
   return d === 0;
 }
 
-function fail(code: `ONAIR_PROFILE_${string}`, source: string, message: string, fields: Record<string, unknown> = {}): never {
+function fail(code: Extract<ErrorCode, `ONAIR_PROFILE_${string}`>, source: string, message: string, fields: Record<string, unknown> = {}): never {
   throw new OnairError(code, `${source}: ${message}`, { source, ...fields });
 }
 
@@ -196,7 +196,9 @@ export async function seal(plaintext: Uint8Array, km: KeyMaterial, opts: SealOpt
   let key: Uint8Array;
   if (km.kind === "passphrase") {
     const argon = opts.argon ?? DEFAULT_ARGON;
-    if (argon.opslimit < ARGON_LIMITS.opsMin || argon.opslimit > ARGON_LIMITS.opsMax || argon.memlimit < ARGON_LIMITS.memMin || argon.memlimit > ARGON_LIMITS.memMax) {
+    const opsOk = argon.opslimit >= ARGON_LIMITS.opsMin && argon.opslimit <= ARGON_LIMITS.opsMax;
+    const memOk = argon.memlimit >= ARGON_LIMITS.memMin && argon.memlimit <= ARGON_LIMITS.memMax;
+    if (!opsOk || !memOk) {
       throw new OnairError("ONAIR_KEY_INVALID", "Argon2id parameters out of range", { ...argon });
     }
     const salt = s.randombytes_buf(SALT_LEN);

@@ -1,8 +1,13 @@
 /**
  * Errors with stable codes. The message is one human line; details go in `fields`.
  * The CLI prints `onair: CODE: message` and exits non-zero; no stack unless --debug.
+ * Codes come from the catalogue (error-codes.ts): a code not listed there does not compile.
  */
-export type OnairErrorCode = `ONAIR_${string}`;
+import type { ErrorCode } from "./error-codes.js";
+
+export type { ErrorCode } from "./error-codes.js";
+/** The same as `ErrorCode` (the name code outside core/ has used). */
+export type OnairErrorCode = ErrorCode;
 
 export class OnairError extends Error {
   readonly code: OnairErrorCode;

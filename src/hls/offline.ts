@@ -21,7 +21,7 @@ import { HlsWriter, MEDIA_PLAYLIST, type HlsWriterStats } from "./writer.js";
 
 /** Segments queued for writing before reading pauses. */
 export const MAX_BACKLOG = 3;
-export const DEFAULT_SEGMENT_SECONDS = 6;
+export { DEFAULT_SEGMENT_SECONDS } from "./options.js";
 
 export interface HlsOfflineOptions {
   dir: string;

@@ -19,8 +19,8 @@ import { toBase64, toHex } from "../scte35/bytes.js";
 import { ptsDiff } from "../ts/timestamps.js";
 import type { BreakInfo, SegmentCue } from "./cut-planner.js";
 
-export type MarkerStyle = "cue" | "daterange" | "both" | "none";
-export const MARKER_STYLES: readonly MarkerStyle[] = ["cue", "daterange", "both", "none"];
+import type { MarkerStyle } from "./options.js";
+export { MARKER_STYLES, type MarkerStyle } from "./options.js";
 
 export const PLAYLIST_VERSION = 3;
 export const DEFAULT_WINDOW = 10;

@@ -44,16 +44,6 @@ export interface OfflineInjectResult {
   lastIdrSeconds?: number;
 }
 
-/** Parses `START,DURATION` (seconds, fractions allowed) as the CLI's --break takes it. */
-export function parseBreakArg(s: string): OfflineBreak {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*,\s*(\d+(?:\.\d+)?)\s*(?:,\s*(\S+))?\s*$/.exec(s);
-  if (!m) throw new OnairError("ONAIR_CUE_BAD_BREAK", `--break wants START,DURATION in seconds (got "${s}")`);
-  const b: OfflineBreak = { startSeconds: Number(m[1]), durationSeconds: Number(m[2]) };
-  if (m[3]) b.breakId = m[3];
-  if (!(b.durationSeconds > 0)) throw new OnairError("ONAIR_CUE_BAD_BREAK", `break duration must be positive (got "${s}")`);
-  return b;
-}
-
 /** The profile's `epg.charset` as a DVB text table (ISO 6937 is not written: UTF-8 instead). */
 export function profileCharset(charset: ChannelProfile["epg"]["charset"]): DvbCharset {
   return charset === "latin-1" ? "iso-8859-1" : "utf-8";

@@ -15,6 +15,9 @@ import { OnairError } from "../core/errors.js";
 
 export type TextFormat = "xmltv" | "json";
 
+/** Added to ONAIR_SCHEDULE_INVALID_TEXT's message for an XMLTV file that declares no encoding. */
+const DECLARE_HINT = " (declare the file's encoding in its XML declaration)";
+
 const DECL_ENCODING_RE = /^<\?xml\s[^>]*?\bencoding\s*=\s*["']([^"']*)["']/;
 
 /** The encoding label a document's bytes declare (or imply), before any decoding. */
@@ -64,7 +67,7 @@ export function decodeScheduleBytes(bytes: Uint8Array, format: TextFormat, sourc
     const line = firstBadLine(bytes, decoder);
     throw new OnairError(
       "ONAIR_SCHEDULE_INVALID_TEXT",
-      `${source}:${line}: bytes that are not ${decoder.encoding} text${format === "xmltv" && !declared ? " (declare the file's encoding in its XML declaration)" : ""}`,
+      `${source}:${line}: bytes that are not ${decoder.encoding} text${format === "xmltv" && !declared ? DECLARE_HINT : ""}`,
       { source, line, encoding: decoder.encoding },
       { cause: e },
     );

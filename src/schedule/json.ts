@@ -130,7 +130,8 @@ export function parseJsonSchedule(jsonText: string, opts: JsonImportOptions): Pa
   if (jsonText.trim() === "") throw new OnairError("ONAIR_SCHEDULE_EMPTY", `${source}: the file is empty`, { source });
   const fail: Fail = (code, path, msg, fields = {}) => {
     const line = jsonLineOf(jsonText, path);
-    throw new OnairError(code, `${source}${line === undefined ? "" : `:${line}`}: ${pathText(path)}: ${msg}`, { source, path: pathText(path), line, ...fields });
+    const where = `${source}${line === undefined ? "" : `:${line}`}`;
+    throw new OnairError(code, `${where}: ${pathText(path)}: ${msg}`, { source, path: pathText(path), line, ...fields });
   };
   let raw: unknown;
   try {
@@ -246,7 +247,9 @@ function refuseOverlaps(items: { item: ScheduleItemInput; k: number }[], standal
   standalone.sort((a, b) => a.b.startMs - b.b.startMs || a.j - b.j);
   for (let j = 1; j < standalone.length; j++) {
     const prev = standalone[j - 1].b;
-    if (standalone[j].b.startMs < prev.startMs + prev.durationMs) fail("ONAIR_SCHEDULE_OVERLAP", ["breaks", standalone[j].j], `overlaps breaks[${standalone[j - 1].j}]`);
+    if (standalone[j].b.startMs < prev.startMs + prev.durationMs) {
+      fail("ONAIR_SCHEDULE_OVERLAP", ["breaks", standalone[j].j], `overlaps breaks[${standalone[j - 1].j}]`);
+    }
   }
   items.sort((a, b) => a.item.startMs - b.item.startMs || a.k - b.k);
   for (let i = 1; i < items.length; i++) {

@@ -100,6 +100,9 @@ function checkReference(xml: string, at: number, source: string): void {
   }
   if (r[3] !== undefined ? PREDEFINED.has(r[3]) : isXmlChar(r[1] !== undefined ? parseInt(r[1], 16) : Number(r[2]))) return;
   const line = lineAt(xml, at);
-  const what = r[3] !== undefined ? `unknown entity ${r[0]} (XMLTV text may use only &amp; &lt; &gt; &quot; &apos; and character references)` : `${r[0]} is not a character XML allows`;
+  const what =
+    r[3] !== undefined
+      ? `unknown entity ${r[0]} (XMLTV text may use only &amp; &lt; &gt; &quot; &apos; and character references)`
+      : `${r[0]} is not a character XML allows`;
   throw new OnairError("ONAIR_XMLTV_UNKNOWN_ENTITY", `${source}:${line}: ${what}`, { source, line, reference: r[0] });
 }

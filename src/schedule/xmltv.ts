@@ -220,7 +220,10 @@ class Doc {
   at(p: XNode, n: number): At {
     const ch = attr(p, "channel") ?? "";
     const start = attr(p, "start") ?? "";
-    return { ctx: () => this.where(p, n, ` (channel "${short(ch)}", start "${short(start)}")`), fields: () => ({ source: this.source, programme: n, line: this.lineOf(p) }) };
+    return {
+      ctx: () => this.where(p, n, ` (channel "${short(ch)}", start "${short(start)}")`),
+      fields: () => ({ source: this.source, programme: n, line: this.lineOf(p) }),
+    };
   }
 }
 

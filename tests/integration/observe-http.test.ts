@@ -109,7 +109,7 @@ beforeAll(async () => {
       channel: (id) => views[id],
       addCue: (id, req, who) => {
         if (!views[id]) return undefined;
-        if (id === "sport") throw new OnairError("ONAIR_CUE_CONFLICT", "a break is already planned then");
+        if (id === "sport") throw new OnairError("ONAIR_CUE_IN_PAST", "the splice time is in the past");
         cueCalls.push({ id, req, who });
         return { spliceEventId: nextEventId++ };
       },
@@ -288,7 +288,7 @@ describe("mutating calls", () => {
   test("a refusal from the daemon (OnairError) is 409 with its code", async () => {
     const r = await post("/api/v1/channels/sport/cues", { durationSeconds: 30 });
     expect(r.status).toBe(409);
-    expect(r.json.error).toEqual({ code: "ONAIR_CUE_CONFLICT", message: "a break is already planned then" });
+    expect(r.json.error).toEqual({ code: "ONAIR_CUE_IN_PAST", message: "the splice time is in the past" });
   });
 
   test("a body of 10 MB with Content-Length is 413 before it is read", async () => {

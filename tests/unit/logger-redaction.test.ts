@@ -66,11 +66,11 @@ describe("logger", () => {
     const secrets = new SecretSet();
     secrets.add("opaque-secret-no-pattern");
     const c = capture("debug", secrets);
-    const err = new OnairError("ONAIR_TEST", "failed with opaque-secret-no-pattern inside", { detail: "opaque-secret-no-pattern" });
+    const err = new OnairError("ONAIR_INTERNAL", "failed with opaque-secret-no-pattern inside", { detail: "opaque-secret-no-pattern" });
     c.logger.error({ err, event: "x" }, "oops opaque-secret-no-pattern");
     const text = c.text();
     expect(text).not.toContain("opaque-secret-no-pattern");
-    expect(c.json()[0]).toMatchObject({ err: { code: "ONAIR_TEST" } });
+    expect(c.json()[0]).toMatchObject({ err: { code: "ONAIR_INTERNAL" } });
   });
 
   it("scrubs secrets added after the logger was created (profiles load later)", () => {
