@@ -178,8 +178,9 @@ export class Injector {
         // wall time (the clock still has the old anchor here), planned again under the same
         // event id once the new anchor is set (SCTE 35 §9.4: new data under the same id)
         for (const b of this.planner.rebase(j.fromPcr)) {
-          if (b.immediate) this.planner.addBreak({ duePts: 0, immediate: true, durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId });
-          else this.wallBreaks.push({ wallMs: this.clock.wallAt(b.pts), durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId, asap: b.asap });
+          const ids = { durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId };
+          if (b.immediate) this.planner.addBreak({ duePts: 0, immediate: true, ...ids });
+          else this.wallBreaks.push({ wallMs: this.clock.wallAt(b.pts), ...ids, asap: b.asap });
         }
         this.emitEvent({ event: "pts_jump", fromPcr: j.fromPcr, toPcr: j.toPcr, deltaTicks: j.deltaTicks, packet: j.packetIndex });
       },
@@ -195,7 +196,13 @@ export class Injector {
           code: (err as { code?: unknown }).code,
           message: err instanceof Error ? err.message : String(err),
         }),
-      onLate: (b, lateTicks) => this.emitEvent({ event: "break_late", lateMs: Math.round(lateTicks / 90), gopMs: Math.round(this.grid.period / 90), ...breakFields(b) }),
+      onLate: (b, lateTicks) =>
+        this.emitEvent({
+          event: "break_late",
+          lateMs: Math.round(lateTicks / 90),
+          gopMs: Math.round(this.grid.period / 90),
+          ...breakFields(b),
+        }),
       onDropped: (b, reason) => this.emitEvent({ event: "break_dropped", spliceEventId: b.spliceEventId, breakId: b.breakId, reason }),
     });
     this.tracker = new PsiTracker({
@@ -340,7 +347,13 @@ export class Injector {
         continue;
       }
       this.wallBreaks.splice(i, 1);
-      this.planner.addBreak({ duePts: this.clock.ptsForWall(b.wallMs), durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId, ...(b.asap ? { asap: true } : {}) });
+      this.planner.addBreak({
+        duePts: this.clock.ptsForWall(b.wallMs),
+        durationTicks: b.durationTicks,
+        breakId: b.breakId,
+        spliceEventId: b.spliceEventId,
+        ...(b.asap ? { asap: true } : {}),
+      });
     }
   }
 
@@ -460,7 +473,9 @@ export class Injector {
       elementaryPid: this.scte35Pid,
       descriptors: [{ tag: CUE_IDENTIFIER_TAG, data: Uint8Array.of(0x01) }],
     });
-    const hasCuei = pmt.programInfo.some((d) => d.tag === 0x05 && d.data.length >= 4 && d.data[0] === 0x43 && d.data[1] === 0x55 && d.data[2] === 0x45 && d.data[3] === 0x49);
+    const hasCuei = pmt.programInfo.some(
+      (d) => d.tag === 0x05 && d.data.length >= 4 && d.data[0] === 0x43 && d.data[1] === 0x55 && d.data[2] === 0x45 && d.data[3] === 0x49,
+    );
     // ours differs from the input's version from the start, and bumps on every input change
     this.ourPmtVersion = this.ourPmtVersion < 0 ? nextVersionNumber(pmt.versionNumber) : nextVersionNumber(this.ourPmtVersion);
     const ours = new PmtSection({

@@ -347,12 +347,24 @@ export class CuePlanner {
     const now = oldNowPcr;
     for (const b of this.planned) {
       if (now < 0 || ptsDiff(b.splicePts, now) > 0) {
-        out.push({ pts: b.splicePts, durationTicks: b.breakDurationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId, ...(b.asap ? { asap: true } : {}) });
+        out.push({
+          pts: b.splicePts,
+          durationTicks: b.breakDurationTicks,
+          breakId: b.breakId,
+          spliceEventId: b.spliceEventId,
+          ...(b.asap ? { asap: true } : {}),
+        });
       }
     }
     const replanned = new Set(out.map((b) => b.spliceEventId));
     for (const r of this.pending.splice(0)) {
-      out.push({ pts: r.duePts, durationTicks: r.durationTicks, breakId: r.breakId, spliceEventId: r.spliceEventId, ...(r.immediate ? { immediate: true } : {}) });
+      out.push({
+        pts: r.duePts,
+        durationTicks: r.durationTicks,
+        breakId: r.breakId,
+        spliceEventId: r.spliceEventId,
+        ...(r.immediate ? { immediate: true } : {}),
+      });
     }
     for (const c of this.cues) if (c.kind !== "heartbeat" && !replanned.has(c.spliceEventId)) this.counters.cuesDropped += c.sendsLeft;
     this.cues.length = 0;

@@ -40,7 +40,8 @@ export const MAX_CUE_STRING_CHARS = 4 * MAX_HEX_DIGITS;
 function tooLarge(what: string, length: number): OnairError {
   return new OnairError(
     "ONAIR_SCTE35_TOO_LARGE",
-    `cue string too long (${length} ${what}): a splice_info_section is at most ${MAX_SECTION_BYTES} bytes (${MAX_HEX_DIGITS} hex digits, ${MAX_BASE64_CHARS} base64 characters)`,
+    `cue string too long (${length} ${what}): a splice_info_section is at most ${MAX_SECTION_BYTES} bytes ` +
+      `(${MAX_HEX_DIGITS} hex digits, ${MAX_BASE64_CHARS} base64 characters)`,
     { length, maxBytes: MAX_SECTION_BYTES },
   );
 }

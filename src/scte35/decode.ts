@@ -258,12 +258,17 @@ function descriptor(r: Reader): SpliceDescriptor {
   }
 }
 
-/**
- * Decodes one splice_info_section starting at bytes[0]; bytes after section_length are
- * ignored (TS stuffing). Throws OnairError: ONAIR_SCTE35_BAD_TABLE_ID, ONAIR_SCTE35_TRUNCATED
- * (with offset and field), ONAIR_SCTE35_CRC (with both values).
- */
-export function decodeSpliceInfoSection(bytes: Uint8Array, options: DecodeOptions = {}): SpliceInfoSection {
+interface Frame {
+  /** Byte 1: section_syntax_indicator, private_indicator, sap_type, section_length high bits. */
+  b1: number;
+  sectionLength: number;
+  /** 3 + section_length. */
+  total: number;
+  storedCrc: number;
+}
+
+/** table_id, section_length against the buffer and the fixed fields, then the CRC_32 (unless told not to). */
+function frame(bytes: Uint8Array, options: DecodeOptions): Frame {
   const head = new Reader(bytes, 0, bytes.length);
   const tableId = head.u8("table_id");
   if (tableId !== 0xfc) {
@@ -302,39 +307,53 @@ export function decodeSpliceInfoSection(bytes: Uint8Array, options: DecodeOption
       );
     }
   }
+  return { b1, sectionLength, total, storedCrc };
+}
 
-  const r = new Reader(bytes, 3, total - 4);
+type Header = SectionHeader & { encryptedPacket: boolean };
+
+/** protocol_version .. splice_command_length, read from `r` (at byte 3). */
+function header(r: Reader, b1: number): { header: Header; spliceCommandLength: number } {
   const protocolVersion = r.u8("protocol_version");
   const [encByte, ptsAdjustment] = r.flags33("pts_adjustment");
   const cwIndex = r.u8("cw_index");
   const t0 = r.u8("tier");
   const t1 = r.u8("tier");
   const t2 = r.u8("splice_command_length");
-  const tier = t0 * 16 + (t1 >>> 4);
-  const spliceCommandLength = (t1 & 0x0f) * 256 + t2;
-  const encrypted = (encByte & 0x80) !== 0;
   // Key order follows the bitstream (and the §14.2 JSON shape).
-  const header = {
+  const h = {
     tableId: 0xfc,
     sectionSyntaxIndicator: (b1 & 0x80) !== 0,
     privateIndicator: (b1 & 0x40) !== 0,
     sapType: (b1 >>> 4) & 0x03,
     protocolVersion,
-    encryptedPacket: encrypted,
+    encryptedPacket: (encByte & 0x80) !== 0,
     encryptionAlgorithm: (encByte >>> 1) & 0x3f,
     ptsAdjustment,
     cwIndex,
-    tier,
-  } satisfies SectionHeader & { encryptedPacket: boolean };
+    tier: t0 * 16 + (t1 >>> 4),
+  } satisfies Header;
+  return { header: h, spliceCommandLength: (t1 & 0x0f) * 256 + t2 };
+}
+
+/**
+ * Decodes one splice_info_section starting at bytes[0]; bytes after section_length are
+ * ignored (TS stuffing). Throws OnairError: ONAIR_SCTE35_BAD_TABLE_ID, ONAIR_SCTE35_TRUNCATED
+ * (with offset and field), ONAIR_SCTE35_CRC (with both values).
+ */
+export function decodeSpliceInfoSection(bytes: Uint8Array, options: DecodeOptions = {}): SpliceInfoSection {
+  const { b1, sectionLength, total, storedCrc } = frame(bytes, options);
+  const r = new Reader(bytes, 3, total - 4);
+  const { header: h, spliceCommandLength } = header(r, b1);
   const crc32 = crcToString(storedCrc);
 
-  if (encrypted) {
+  if (h.encryptedPacket) {
     // Encrypted from splice_command_type through E_CRC_32: keep it as it is.
     r.need(4, "E_CRC_32");
     const data = r.take(r.left - 4, "encrypted data");
     const eCrc = readCrc32(bytes, r.pos);
     const enc: EncryptedSpliceInfoSection = {
-      ...header,
+      ...h,
       encryptedPacket: true,
       spliceCommandLength,
       encryptedData: toHex(data),
@@ -357,7 +376,7 @@ export function decodeSpliceInfoSection(bytes: Uint8Array, options: DecodeOption
   while (loop.left > 0) descriptors.push(descriptor(loop));
 
   const section: ClearSpliceInfoSection = {
-    ...header,
+    ...h,
     encryptedPacket: false,
     ...command,
     descriptors,

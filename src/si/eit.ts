@@ -17,6 +17,12 @@ export const TABLE_ID_EIT_PF_ACTUAL = 0x4e;
 export const TABLE_ID_EIT_PF_OTHER = 0x4f;
 export const TABLE_ID_EIT_SCHEDULE_ACTUAL_FIRST = 0x50;
 export const TABLE_ID_EIT_SCHEDULE_ACTUAL_LAST = 0x5f;
+/** EIT schedule geometry (EN 300 468 §5.2.4, TS 101 211 §4.1.4): a sub-table (one table_id) holds 32 segments… */
+export const EIT_SEGMENTS_PER_TABLE = 32;
+/** …of 3 hours each (so 4 days per table_id, 64 days over 0x50–0x5F)… */
+export const EIT_SEGMENT_MS = 3 * 3_600_000;
+/** …of at most 8 sections each: section_number = 8 × segment + i. */
+export const EIT_SECTIONS_PER_SEGMENT = 8;
 /** Largest EIT section, header and CRC included. */
 export const EIT_MAX_SECTION_BYTES = 4096;
 /** Bytes before the first event: long header + 6. */

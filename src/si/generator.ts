@@ -113,7 +113,14 @@ export class SiGenerator {
       const { timeZone, countryCode } = this.config;
       if (timeZone && countryCode) {
         this.carousel.set(
-          { key: "tot", pid: TDT_PID, sections: [buildTot(nowMs, timeZone, countryCode)], maxIntervalMs: SI_MAX_INTERVAL_MS.tot, periodMs: TOT_PERIOD_MS, refresh: refreshTot },
+          {
+            key: "tot",
+            pid: TDT_PID,
+            sections: [buildTot(nowMs, timeZone, countryCode)],
+            maxIntervalMs: SI_MAX_INTERVAL_MS.tot,
+            periodMs: TOT_PERIOD_MS,
+            refresh: refreshTot,
+          },
           nowMs,
         );
         const change = zoneOffsets(timeZone, nowMs).changeMs;

@@ -191,3 +191,16 @@ export function writeNullPacket(buf: Uint8Array, off: number): void {
   writePacketHeader(buf, off, NULL_PID, false, 0);
   buf.fill(0xff, off + 4, off + TS_PACKET_SIZE);
 }
+
+/**
+ * FNV-1a over PUSI and the payload bytes of the packet at buf[o] (the adaptation field, so
+ * the PCR, is left out): what TR 101 290 compares to tell a duplicate packet.
+ */
+export function payloadHash(buf: Uint8Array, o: number): number {
+  let h = Math.imul(0x811c9dc5 ^ (buf[o + 1] & 0x40), 0x01000193);
+  const p = payloadOffset(buf, o);
+  if (p < 0) return h;
+  const end = o + TS_PACKET_SIZE;
+  for (let i = p; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  return h;
+}
