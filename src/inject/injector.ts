@@ -17,6 +17,7 @@ import {
   readPesHeaderFromPacket,
   writeCachedPacket,
   writeNullPacket,
+  STREAM_TYPE_SCTE35,
   type Descriptor,
   type PatSection,
 } from "../ts/index.js";
@@ -31,7 +32,6 @@ import { CuePlanner, TICKS, type CuePlanConfig, type PlannedBreak, type PlannedC
 export const CUEI_REGISTRATION: Descriptor = { tag: 0x05, data: Uint8Array.of(0x43, 0x55, 0x45, 0x49) };
 /** cue_identifier_descriptor tag; cue_stream_type 0x01 = all commands. */
 export const CUE_IDENTIFIER_TAG = 0x8a;
-export const STREAM_TYPE_SCTE35 = 0x86;
 export const DEFAULT_SCTE35_PID = 500;
 /** How far ahead a wall-clock break is mapped to a PTS by default (see addBreakAtWall). */
 export const WALL_REACH_MS = 3_600_000;

@@ -16,7 +16,7 @@ import {
   STREAM_TYPE_PRIVATE_PES,
   STREAM_TYPE_SCTE35,
 } from "../ts/pmt.js";
-import type { SectionErrorKind } from "../ts/section.js";
+import type { SectionErrorKind } from "../ts/section-assembler.js";
 
 // ---------------------------------------------------------------- records
 

@@ -53,7 +53,7 @@ import { STREAM_TYPE_SCTE35, type PmtSection } from "../ts/pmt.js";
 import type { PatSection } from "../ts/pat.js";
 import { PsiTracker } from "../ts/psi-tracker.js";
 import { TsReader } from "../ts/reader.js";
-import { SectionDemux, type SectionErrorKind } from "../ts/section.js";
+import { SectionDemux, type SectionErrorKind } from "../ts/section-assembler.js";
 import { ContinuityCheck } from "./inspect-cc.js";
 import {
   hex,

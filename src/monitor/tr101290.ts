@@ -81,8 +81,8 @@ import {
 } from "../ts/packet.js";
 import { readPacketPts } from "../ts/pes.js";
 import { PsiTracker } from "../ts/psi-tracker.js";
-import { TABLE_ID_PAT, TABLE_ID_PMT } from "../ts/psi.js";
-import { SectionDemux, type SectionErrorKind } from "../ts/section.js";
+import { TABLE_ID_PAT, TABLE_ID_PMT } from "../ts/ids.js";
+import { SectionDemux, type SectionErrorKind } from "../ts/section-assembler.js";
 import { pcrDiff } from "../ts/timestamps.js";
 import {
   createTr101290Counters,

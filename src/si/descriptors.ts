@@ -1,13 +1,15 @@
 /**
  * DVB descriptors used by our tables (EN 300 468 §6.2): service 0x48, short_event 0x4D,
  * extended_event 0x4E, content 0x54, parental_rating 0x55, local_time_offset 0x58.
- * Any other tag decodes to `{ kind: "unknown", tag, data }` and encodes back unchanged.
+ * Any other tag decodes to `{ kind: "unknown", tag, data }` (the raw {@link Descriptor} of
+ * ts/section.ts, which PSI tables carry as they are) and encodes back unchanged.
  *
  * Text fields are decoded to strings and re-encoded per {@link DvbTextOptions}; bytes
  * in another table than ours read back as the same text, not the same bytes.
  */
 import { OnairError } from "../core/errors.js";
-import { checkField } from "./section.js";
+import { walkDescriptors, type Descriptor } from "../ts/section.js";
+import { checkField } from "./check.js";
 import { decodeDvbText, encodeDvbText, encodeDvbTextPart, type DvbTextOptions } from "./text.js";
 import { readBcdHhmm, readUtcTime, writeBcdHhmm, writeUtcTime } from "./time.js";
 
@@ -88,13 +90,13 @@ export interface LocalTimeOffsetDescriptor {
   regions: LocalTimeOffsetRegion[];
 }
 
-export interface UnknownDescriptor {
+/** A descriptor this codec does not read: the raw descriptor, tagged. */
+export interface UnknownDescriptor extends Descriptor {
   kind: "unknown";
-  tag: number;
-  data: Uint8Array;
 }
 
-export type Descriptor =
+/** A DVB descriptor read into its fields (the typed view of a raw {@link Descriptor}). */
+export type DvbDescriptor =
   | ServiceDescriptor
   | ShortEventDescriptor
   | ExtendedEventDescriptor
@@ -241,7 +243,7 @@ function encodeUnknown(d: UnknownDescriptor): Uint8Array {
   return out;
 }
 
-const ENCODERS: { [K in Descriptor["kind"]]: (d: Extract<Descriptor, { kind: K }>, opts?: DvbTextOptions) => Uint8Array } = {
+const ENCODERS: { [K in DvbDescriptor["kind"]]: (d: Extract<DvbDescriptor, { kind: K }>, opts?: DvbTextOptions) => Uint8Array } = {
   service: encodeService,
   shortEvent: encodeShortEvent,
   extendedEvent: encodeExtendedEvent,
@@ -252,12 +254,12 @@ const ENCODERS: { [K in Descriptor["kind"]]: (d: Extract<Descriptor, { kind: K }
 };
 
 /** Encodes one descriptor (tag, length, body). Text that does not fit is cut. */
-export function encodeDescriptor(d: Descriptor, opts?: DvbTextOptions): Uint8Array {
-  return (ENCODERS[d.kind] as (d: Descriptor, opts?: DvbTextOptions) => Uint8Array)(d, opts);
+export function encodeDescriptor(d: DvbDescriptor, opts?: DvbTextOptions): Uint8Array {
+  return (ENCODERS[d.kind] as (d: DvbDescriptor, opts?: DvbTextOptions) => Uint8Array)(d, opts);
 }
 
 /** Encodes a descriptor loop (concatenation). */
-export function encodeDescriptors(list: readonly Descriptor[], opts?: DvbTextOptions): Uint8Array {
+export function encodeDescriptors(list: readonly DvbDescriptor[], opts?: DvbTextOptions): Uint8Array {
   const parts = list.map((d) => encodeDescriptor(d, opts));
   let n = 0;
   for (const p of parts) n += p.length;
@@ -274,7 +276,7 @@ function bad(kind: string, detail: string): OnairError {
   return new OnairError("ONAIR_SI_DESCRIPTOR", `malformed ${kind} descriptor: ${detail}`, { kind });
 }
 
-function decodeService(b: Uint8Array, at: number, end: number): Descriptor {
+function decodeService(b: Uint8Array, at: number, end: number): DvbDescriptor {
   if (end - at < 3) throw bad("service", "too short");
   const pl = b[at + 1];
   const nl = b[at + 2 + pl];
@@ -287,7 +289,7 @@ function decodeService(b: Uint8Array, at: number, end: number): Descriptor {
   };
 }
 
-function decodeShortEvent(b: Uint8Array, at: number, end: number): Descriptor {
+function decodeShortEvent(b: Uint8Array, at: number, end: number): DvbDescriptor {
   if (end - at < 5) throw bad("short_event", "too short");
   const nl = b[at + 3];
   if (at + 5 + nl > end) throw bad("short_event", "name overruns");
@@ -301,7 +303,7 @@ function decodeShortEvent(b: Uint8Array, at: number, end: number): Descriptor {
   };
 }
 
-function decodeExtendedEvent(b: Uint8Array, at: number, end: number): Descriptor {
+function decodeExtendedEvent(b: Uint8Array, at: number, end: number): DvbDescriptor {
   if (end - at < 6) throw bad("extended_event", "too short");
   const il = b[at + 4];
   const itemsEnd = at + 5 + il;
@@ -327,7 +329,7 @@ function decodeExtendedEvent(b: Uint8Array, at: number, end: number): Descriptor
   };
 }
 
-function decodeContent(b: Uint8Array, at: number, end: number): Descriptor {
+function decodeContent(b: Uint8Array, at: number, end: number): DvbDescriptor {
   const items: ContentItem[] = [];
   for (let p = at; p + 1 < end; p += 2) {
     items.push({ contentNibbleLevel1: b[p] >> 4, contentNibbleLevel2: b[p] & 0x0f, userByte: b[p + 1] });
@@ -335,13 +337,13 @@ function decodeContent(b: Uint8Array, at: number, end: number): Descriptor {
   return { kind: "content", items };
 }
 
-function decodeParentalRating(b: Uint8Array, at: number, end: number): Descriptor {
+function decodeParentalRating(b: Uint8Array, at: number, end: number): DvbDescriptor {
   const ratings: ParentalRating[] = [];
   for (let p = at; p + 3 < end; p += 4) ratings.push({ countryCode: readAscii3(b, p), rating: b[p + 3] });
   return { kind: "parentalRating", ratings };
 }
 
-function decodeLocalTimeOffset(b: Uint8Array, at: number, end: number): Descriptor {
+function decodeLocalTimeOffset(b: Uint8Array, at: number, end: number): DvbDescriptor {
   const regions: LocalTimeOffsetRegion[] = [];
   for (let p = at; p + 12 < end; p += 13) {
     regions.push({
@@ -356,7 +358,7 @@ function decodeLocalTimeOffset(b: Uint8Array, at: number, end: number): Descript
   return { kind: "localTimeOffset", regions };
 }
 
-const DECODERS: ReadonlyMap<number, (b: Uint8Array, at: number, end: number) => Descriptor> = new Map([
+const DECODERS: ReadonlyMap<number, (b: Uint8Array, at: number, end: number) => DvbDescriptor> = new Map([
   [TAG_SERVICE, decodeService],
   [TAG_SHORT_EVENT, decodeShortEvent],
   [TAG_EXTENDED_EVENT, decodeExtendedEvent],
@@ -366,21 +368,16 @@ const DECODERS: ReadonlyMap<number, (b: Uint8Array, at: number, end: number) => 
 ]);
 
 /** Decodes one descriptor body b[at, end) with tag `tag`. */
-function decodeBody(tag: number, b: Uint8Array, at: number, end: number): Descriptor {
+function decodeBody(tag: number, b: Uint8Array, at: number, end: number): DvbDescriptor {
   const decode = DECODERS.get(tag);
   return decode ? decode(b, at, end) : { kind: "unknown", tag, data: b.slice(at, end) };
 }
 
 /** Decodes the descriptor loop b[start, end). */
-export function decodeDescriptors(b: Uint8Array, start: number, end: number): Descriptor[] {
-  const out: Descriptor[] = [];
-  let p = start;
-  while (p < end) {
-    if (p + 2 > end) throw bad("loop", "descriptor header overruns the loop");
-    const len = b[p + 1];
-    if (p + 2 + len > end) throw bad("loop", "descriptor overruns the loop");
-    out.push(decodeBody(b[p], b, p + 2, p + 2 + len));
-    p += 2 + len;
+export function decodeDescriptors(b: Uint8Array, start: number, end: number): DvbDescriptor[] {
+  const out: DvbDescriptor[] = [];
+  if (walkDescriptors(b, start, end, (tag, from, to) => out.push(decodeBody(tag, b, from, to))) >= 0) {
+    throw bad("loop", "descriptor overruns the loop");
   }
   return out;
 }

@@ -20,10 +20,9 @@ import {
   encodeEventBytes,
   type EitSectionHeader,
   RunningStatus,
-  TABLE_ID_EIT_PF_ACTUAL,
-  TABLE_ID_EIT_SCHEDULE_ACTUAL_FIRST,
 } from "./eit.js";
-import { CRC_BYTES, sameContent, setVersion } from "./section.js";
+import { TABLE_ID_EIT_PF_ACTUAL, TABLE_ID_EIT_SCHEDULE_ACTUAL_FIRST } from "../ts/ids.js";
+import { CRC_SIZE as CRC_BYTES, sameContent, setVersion } from "../ts/section.js";
 import { OnairError } from "../core/errors.js";
 
 const DAY_MS = 86_400_000;

@@ -7,16 +7,21 @@
  * descriptors_loop_length 12, descriptors; CRC_32.
  */
 import { OnairError } from "../core/errors.js";
-import { decodeDescriptors, encodeDescriptors, type Descriptor } from "./descriptors.js";
-import { checkField, CRC_BYTES, finishLongSection, LONG_HEADER_BYTES, readLongHeader, writeLongHeader } from "./section.js";
+import { decodeDescriptors, encodeDescriptors, type DvbDescriptor } from "./descriptors.js";
+import { writeCrc32 } from "../ts/crc32.js";
+import { TABLE_ID_EIT_LAST, TABLE_ID_EIT_PF_ACTUAL } from "../ts/ids.js";
+import {
+  checkLongSection,
+  CRC_SIZE as CRC_BYTES,
+  LONG_SECTION_HEADER_SIZE as LONG_HEADER_BYTES,
+  MAX_PRIVATE_SECTION_LENGTH,
+  SI_SECTION_CODES,
+  writeLongSectionHeader,
+} from "../ts/section.js";
+import { checkField } from "./check.js";
 import type { DvbTextOptions } from "./text.js";
 import { readDuration, readUtcTime, writeDuration, writeUtcTime } from "./time.js";
 
-export const EIT_PID = 0x12;
-export const TABLE_ID_EIT_PF_ACTUAL = 0x4e;
-export const TABLE_ID_EIT_PF_OTHER = 0x4f;
-export const TABLE_ID_EIT_SCHEDULE_ACTUAL_FIRST = 0x50;
-export const TABLE_ID_EIT_SCHEDULE_ACTUAL_LAST = 0x5f;
 /** EIT schedule geometry (EN 300 468 §5.2.4, TS 101 211 §4.1.4): a sub-table (one table_id) holds 32 segments… */
 export const EIT_SEGMENTS_PER_TABLE = 32;
 /** …of 3 hours each (so 4 days per table_id, 64 days over 0x50–0x5F)… */
@@ -50,7 +55,7 @@ export interface EitEvent {
   duration: number | undefined;
   runningStatus: number;
   freeCaMode: boolean;
-  descriptors: Descriptor[];
+  descriptors: DvbDescriptor[];
 }
 
 export interface EitSection {
@@ -111,7 +116,7 @@ export function assembleEitSection(h: EitSectionHeader, events: readonly Uint8Ar
   checkField("original_network_id", h.originalNetworkId, 0xffff);
   checkField("version_number", h.versionNumber, 31);
   const out = new Uint8Array(total);
-  writeLongHeader(out, { ...h, tableIdExtension: h.serviceId }, total);
+  writeLongSectionHeader(out, 0, { ...h, privateIndicator: true, sectionLength: total - 3, tableIdExtension: h.serviceId });
   out[8] = h.transportStreamId >> 8;
   out[9] = h.transportStreamId & 0xff;
   out[10] = h.originalNetworkId >> 8;
@@ -123,13 +128,16 @@ export function assembleEitSection(h: EitSectionHeader, events: readonly Uint8Ar
     out.set(events[i], p);
     p += events[i].length;
   }
-  finishLongSection(out, total);
+  writeCrc32(out, 0, total - CRC_BYTES);
   return out;
 }
 
-function isEitTableId(t: number): boolean {
-  return t >= 0x4e && t <= 0x6f;
-}
+const EIT_SPEC = {
+  table: "EIT",
+  tableIdOk: (t: number) => t >= TABLE_ID_EIT_PF_ACTUAL && t <= TABLE_ID_EIT_LAST,
+  maxSectionLength: MAX_PRIVATE_SECTION_LENGTH,
+  codes: SI_SECTION_CODES,
+};
 
 export const EitSection = {
   encode(s: EitSection, opts?: DvbTextOptions): Uint8Array {
@@ -140,8 +148,8 @@ export const EitSection = {
   },
 
   decode(bytes: Uint8Array): EitSection {
-    const h = readLongHeader(bytes, "EIT section", isEitTableId, EIT_MAX_SECTION_BYTES);
-    const end = (((bytes[1] & 0x0f) << 8) | bytes[2]) + 3 - CRC_BYTES;
+    const h = checkLongSection(bytes, EIT_SPEC);
+    const end = h.sectionLength + 3 - CRC_BYTES;
     if (end < EIT_FIXED_BYTES) throw new OnairError("ONAIR_SI_TRUNCATED", "EIT section too short for its fixed fields", {});
     const events: EitEvent[] = [];
     let p = EIT_FIXED_BYTES;

@@ -7,13 +7,20 @@
  * descriptors_loop_length 12, descriptors; CRC_32.
  */
 import { OnairError } from "../core/errors.js";
-import { decodeDescriptors, encodeDescriptors, type Descriptor } from "./descriptors.js";
-import { checkField, CRC_BYTES, finishLongSection, LONG_HEADER_BYTES, readLongHeader, writeLongHeader } from "./section.js";
+import { decodeDescriptors, encodeDescriptors, type DvbDescriptor } from "./descriptors.js";
+import { writeCrc32 } from "../ts/crc32.js";
+import { TABLE_ID_SDT_ACTUAL, TABLE_ID_SDT_OTHER } from "../ts/ids.js";
+import {
+  checkLongSection,
+  CRC_SIZE,
+  LONG_SECTION_HEADER_SIZE,
+  MAX_PSI_SECTION_LENGTH,
+  SI_SECTION_CODES,
+  writeLongSectionHeader,
+} from "../ts/section.js";
+import { checkField } from "./check.js";
 import type { DvbTextOptions } from "./text.js";
 
-export const SDT_PID = 0x11;
-export const TABLE_ID_SDT_ACTUAL = 0x42;
-export const TABLE_ID_SDT_OTHER = 0x46;
 export const SDT_MAX_SECTION_BYTES = 1024;
 
 export interface SdtService {
@@ -22,7 +29,7 @@ export interface SdtService {
   eitPresentFollowingFlag: boolean;
   runningStatus: number;
   freeCaMode: boolean;
-  descriptors: Descriptor[];
+  descriptors: DvbDescriptor[];
 }
 
 export interface SdtSection {
@@ -37,19 +44,26 @@ export interface SdtSection {
   services: SdtService[];
 }
 
+const SDT_SPEC = {
+  table: "SDT",
+  tableIdOk: (t: number) => t === TABLE_ID_SDT_ACTUAL || t === TABLE_ID_SDT_OTHER,
+  maxSectionLength: MAX_PSI_SECTION_LENGTH,
+  codes: SI_SECTION_CODES,
+};
+
 export const SdtSection = {
   encode(s: SdtSection, opts?: DvbTextOptions): Uint8Array {
     checkField("transport_stream_id", s.transportStreamId, 0xffff);
     checkField("original_network_id", s.originalNetworkId, 0xffff);
     checkField("version_number", s.versionNumber, 31);
     const loops = s.services.map((svc) => encodeDescriptors(svc.descriptors, opts));
-    let total = LONG_HEADER_BYTES + 3 + CRC_BYTES;
+    let total = LONG_SECTION_HEADER_SIZE + 3 + CRC_SIZE;
     for (const l of loops) total += 5 + l.length;
     if (total > SDT_MAX_SECTION_BYTES) {
       throw new OnairError("ONAIR_SI_SECTION_LENGTH", "SDT section longer than 1024 bytes", { total });
     }
     const out = new Uint8Array(total);
-    writeLongHeader(out, { ...s, tableIdExtension: s.transportStreamId }, total);
+    writeLongSectionHeader(out, 0, { ...s, privateIndicator: true, sectionLength: total - 3, tableIdExtension: s.transportStreamId });
     out[8] = s.originalNetworkId >> 8;
     out[9] = s.originalNetworkId & 0xff;
     out[10] = 0xff;
@@ -66,13 +80,13 @@ export const SdtSection = {
       out.set(loop, p + 5);
       p += 5 + loop.length;
     });
-    finishLongSection(out, total);
+    writeCrc32(out, 0, total - CRC_SIZE);
     return out;
   },
 
   decode(bytes: Uint8Array): SdtSection {
-    const h = readLongHeader(bytes, "SDT section", (t) => t === TABLE_ID_SDT_ACTUAL || t === TABLE_ID_SDT_OTHER, SDT_MAX_SECTION_BYTES);
-    const end = (((bytes[1] & 0x0f) << 8) | bytes[2]) + 3 - CRC_BYTES;
+    const h = checkLongSection(bytes, SDT_SPEC);
+    const end = h.sectionLength + 3 - CRC_SIZE;
     if (end < 11) throw new OnairError("ONAIR_SI_TRUNCATED", "SDT section too short for its fixed fields", {});
     const services: SdtService[] = [];
     let p = 11;

@@ -4,10 +4,9 @@
  * UTC_time 40. No CRC.
  */
 import { OnairError } from "../core/errors.js";
+import { TABLE_ID_TDT } from "../ts/ids.js";
 import { readUtcTime, writeUtcTime } from "./time.js";
 
-export const TDT_PID = 0x14;
-export const TABLE_ID_TDT = 0x70;
 export const TDT_SECTION_BYTES = 8;
 
 export interface TdtSection {

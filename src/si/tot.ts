@@ -5,15 +5,15 @@
  */
 import { OnairError } from "../core/errors.js";
 import { crc32Mpeg2, writeCrc32 } from "../ts/crc32.js";
-import { decodeDescriptors, encodeDescriptors, type Descriptor } from "./descriptors.js";
+import { decodeDescriptors, encodeDescriptors, type DvbDescriptor } from "./descriptors.js";
+import { TABLE_ID_TOT } from "../ts/ids.js";
 import { readUtcTime, writeUtcTime } from "./time.js";
 
-export const TABLE_ID_TOT = 0x73;
 
 export interface TotSection {
   /** UTC epoch ms (whole seconds). */
   utcTime: number;
-  descriptors: Descriptor[];
+  descriptors: DvbDescriptor[];
 }
 
 export const TotSection = {

@@ -5,22 +5,16 @@
  * Nothing here allocates; values wider than 32 bits (PCR) use arithmetic, not bitwise ops.
  * The functions trust that `off + 188 <= buf.length` (the reader only hands out whole packets).
  */
+import { NULL_PID } from "./ids.js";
+
+/** The fixed PIDs, defined in ids.ts, offered here too where packets are taken apart. */
+export { CAT_PID, EIT_PID, MAX_PID, NIT_PID, NULL_PID, PAT_PID, RST_PID, SDT_PID, TDT_PID } from "./ids.js";
 
 export const TS_PACKET_SIZE = 188;
 export const TS_HEADER_SIZE = 4;
 /** Payload bytes in a packet without adaptation field. */
 export const TS_MAX_PAYLOAD = 184;
 export const SYNC_BYTE = 0x47;
-
-export const PAT_PID = 0x0000;
-export const CAT_PID = 0x0001;
-export const NIT_PID = 0x0010;
-export const SDT_PID = 0x0011;
-export const EIT_PID = 0x0012;
-export const RST_PID = 0x0013;
-export const TDT_PID = 0x0014;
-export const NULL_PID = 0x1fff;
-export const MAX_PID = 0x1fff;
 
 /** adaptation_field_control values. */
 export const AFC_RESERVED = 0b00;

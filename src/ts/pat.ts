@@ -4,14 +4,8 @@
  * program_number 0 points to the NIT PID, the others to PMT PIDs.
  */
 import { OnairError } from "../core/errors.js";
-import {
-  buildLongSection,
-  CRC_SIZE,
-  LONG_SECTION_HEADER_SIZE,
-  readLongSectionHeader,
-  TABLE_ID_PAT,
-  validateLongSection,
-} from "./psi.js";
+import { TABLE_ID_PAT } from "./ids.js";
+import { buildLongSection, checkLongSection, CRC_SIZE, LONG_SECTION_HEADER_SIZE, MAX_PSI_SECTION_LENGTH, PSI_SECTION_CODES } from "./section.js";
 
 export interface PatProgram {
   programNumber: number;
@@ -27,6 +21,13 @@ export interface PatSectionInit {
   lastSectionNumber?: number;
   programs: PatProgram[];
 }
+
+const PAT_SPEC = {
+  table: "PAT",
+  tableIdOk: (t: number) => t === TABLE_ID_PAT,
+  maxSectionLength: MAX_PSI_SECTION_LENGTH,
+  codes: PSI_SECTION_CODES,
+};
 
 export class PatSection {
   transportStreamId: number;
@@ -81,9 +82,8 @@ export class PatSection {
    * ONAIR_TS_BAD_SECTION or ONAIR_TS_CRC.
    */
   static decode(bytes: Uint8Array): PatSection {
-    const size = validateLongSection(bytes, TABLE_ID_PAT, "PAT");
-    const h = readLongSectionHeader(bytes, 0);
-    const end = size - CRC_SIZE;
+    const h = checkLongSection(bytes, PAT_SPEC);
+    const end = 3 + h.sectionLength - CRC_SIZE;
     if ((end - LONG_SECTION_HEADER_SIZE) % 4 !== 0) {
       throw new OnairError("ONAIR_TS_BAD_SECTION", "PAT program loop is not a multiple of 4 bytes", {
         sectionLength: h.sectionLength,

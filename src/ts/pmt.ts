@@ -6,18 +6,19 @@
  * written back unchanged.
  */
 import { OnairError } from "../core/errors.js";
+import { TABLE_ID_PMT } from "./ids.js";
 import {
   buildLongSection,
+  checkLongSection,
   CRC_SIZE,
   type Descriptor,
   descriptorsSize,
   LONG_SECTION_HEADER_SIZE,
+  MAX_PSI_SECTION_LENGTH,
+  PSI_SECTION_CODES,
   readDescriptors,
-  readLongSectionHeader,
-  TABLE_ID_PMT,
-  validateLongSection,
   writeDescriptors,
-} from "./psi.js";
+} from "./section.js";
 
 export const STREAM_TYPE_MPEG2_VIDEO = 0x02;
 export const STREAM_TYPE_MPEG1_AUDIO = 0x03;
@@ -47,6 +48,13 @@ export interface PmtSectionInit {
   programInfo?: Descriptor[];
   streams: PmtStream[];
 }
+
+const PMT_SPEC = {
+  table: "PMT",
+  tableIdOk: (t: number) => t === TABLE_ID_PMT,
+  maxSectionLength: MAX_PSI_SECTION_LENGTH,
+  codes: PSI_SECTION_CODES,
+};
 
 export class PmtSection {
   programNumber: number;
@@ -115,9 +123,8 @@ export class PmtSection {
    * ONAIR_TS_BAD_SECTION or ONAIR_TS_CRC.
    */
   static decode(bytes: Uint8Array): PmtSection {
-    const size = validateLongSection(bytes, TABLE_ID_PMT, "PMT");
-    const h = readLongSectionHeader(bytes, 0);
-    const end = size - CRC_SIZE;
+    const h = checkLongSection(bytes, PMT_SPEC);
+    const end = 3 + h.sectionLength - CRC_SIZE;
     let o = LONG_SECTION_HEADER_SIZE;
     if (o + 4 > end) throw truncated("PCR_PID and program_info_length", o, end);
     const pcrPid = ((bytes[o] & 0x1f) << 8) | bytes[o + 1];
