@@ -21,7 +21,7 @@ import {
   type Descriptor,
   type PatSection,
 } from "../ts/index.js";
-import { ptsAdd, ptsDiff } from "../ts/timestamps.js";
+import { PTS_TICKS_PER_MS, ptsAdd, ptsDiff } from "../ts/timestamps.js";
 import { StreamClock } from "./clock.js";
 import { encodeCue } from "./encode.js";
 import { KeyframeGrid } from "./grid.js";
@@ -199,8 +199,8 @@ export class Injector {
       onLate: (b, lateTicks) =>
         this.emitEvent({
           event: "break_late",
-          lateMs: Math.round(lateTicks / 90),
-          gopMs: Math.round(this.grid.period / 90),
+          lateMs: Math.round(lateTicks / PTS_TICKS_PER_MS),
+          gopMs: Math.round(this.grid.period / PTS_TICKS_PER_MS),
           ...breakFields(b),
         }),
       onDropped: (b, reason) => this.emitEvent({ event: "break_dropped", spliceEventId: b.spliceEventId, breakId: b.breakId, reason }),

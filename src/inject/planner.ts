@@ -1,9 +1,9 @@
 import { OnairError } from "../core/errors.js";
 import type { KeyframeGrid } from "./grid.js";
-import { ptsAdd, ptsDiff } from "../ts/timestamps.js";
+import { PTS_CLOCK_HZ, ptsAdd, ptsDiff } from "../ts/timestamps.js";
 
-/** 90 kHz ticks per second. */
-export const TICKS = 90_000;
+/** 90 kHz ticks per second: PTS_CLOCK_HZ, under the name the cue code uses. */
+export const TICKS = PTS_CLOCK_HZ;
 
 export type CueMode = "splice_insert" | "time_signal";
 

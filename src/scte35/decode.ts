@@ -5,25 +5,36 @@
  */
 import { OnairError } from "../core/errors.js";
 import { crc32Mpeg2, readCrc32 } from "../ts/crc32.js";
+import { TABLE_ID_SCTE35 } from "../ts/ids.js";
 import { CUEI, Reader, crcToString, identifierToString, toHex } from "./bytes.js";
 import { UPID_MID, parseMid, upidText } from "./upid.js";
-import type {
-  AvailDescriptor,
-  BreakDuration,
-  DtmfDescriptor,
-  TimeDescriptor,
-  ClearSpliceInfoSection,
-  EncryptedSpliceInfoSection,
-  SectionHeader,
-  SegmentationDescriptor,
-  SpliceCommandPart,
-  SpliceDescriptor,
-  SpliceInfoSection,
-  SpliceInsert,
-  SpliceSchedule,
-  SpliceScheduleEvent,
-  SpliceTime,
-  TimeSignal,
+import {
+  AVAIL_DESCRIPTOR,
+  BANDWIDTH_RESERVATION,
+  DTMF_DESCRIPTOR,
+  PRIVATE_COMMAND,
+  SEGMENTATION_DESCRIPTOR,
+  SPLICE_INSERT,
+  SPLICE_NULL,
+  SPLICE_SCHEDULE,
+  TIME_DESCRIPTOR,
+  TIME_SIGNAL,
+  type AvailDescriptor,
+  type BreakDuration,
+  type DtmfDescriptor,
+  type TimeDescriptor,
+  type ClearSpliceInfoSection,
+  type EncryptedSpliceInfoSection,
+  type SectionHeader,
+  type SegmentationDescriptor,
+  type SpliceCommandPart,
+  type SpliceDescriptor,
+  type SpliceInfoSection,
+  type SpliceInsert,
+  type SpliceSchedule,
+  type SpliceScheduleEvent,
+  type SpliceTime,
+  type TimeSignal,
 } from "./types.js";
 
 /** segmentation_type_ids whose descriptor may end with sub_segment_num / sub_segments_expected. */
@@ -128,23 +139,23 @@ function spliceSchedule(r: Reader): SpliceSchedule {
 /** Parses the command; `r` spans splice_command_length bytes (or the rest, for 0xFFF). */
 function spliceCommand(type: number, r: Reader, legacyLength: boolean): SpliceCommandPart {
   switch (type) {
-    case 0x00:
-      return { spliceCommandType: 0x00, spliceCommand: legacyLength ? {} : trailing({}, r) };
-    case 0x07:
-      return { spliceCommandType: 0x07, spliceCommand: legacyLength ? {} : trailing({}, r) };
-    case 0x04: {
+    case SPLICE_NULL:
+      return { spliceCommandType: SPLICE_NULL, spliceCommand: legacyLength ? {} : trailing({}, r) };
+    case BANDWIDTH_RESERVATION:
+      return { spliceCommandType: BANDWIDTH_RESERVATION, spliceCommand: legacyLength ? {} : trailing({}, r) };
+    case SPLICE_SCHEDULE: {
       const c = spliceSchedule(r);
-      return { spliceCommandType: 0x04, spliceCommand: legacyLength ? c : trailing(c, r) };
+      return { spliceCommandType: SPLICE_SCHEDULE, spliceCommand: legacyLength ? c : trailing(c, r) };
     }
-    case 0x05: {
+    case SPLICE_INSERT: {
       const c = spliceInsert(r);
-      return { spliceCommandType: 0x05, spliceCommand: legacyLength ? c : trailing(c, r) };
+      return { spliceCommandType: SPLICE_INSERT, spliceCommand: legacyLength ? c : trailing(c, r) };
     }
-    case 0x06: {
+    case TIME_SIGNAL: {
       const c: TimeSignal = { spliceTime: spliceTime(r, "splice_time") };
-      return { spliceCommandType: 0x06, spliceCommand: legacyLength ? c : trailing(c, r) };
+      return { spliceCommandType: TIME_SIGNAL, spliceCommand: legacyLength ? c : trailing(c, r) };
     }
-    case 0xff: {
+    case PRIVATE_COMMAND: {
       if (legacyLength) {
         throw new OnairError(
           "ONAIR_SCTE35_BAD_FIELD",
@@ -153,7 +164,7 @@ function spliceCommand(type: number, r: Reader, legacyLength: boolean): SpliceCo
         );
       }
       const identifier = identifierToString(r.u32("identifier"));
-      return { spliceCommandType: 0xff, spliceCommand: { identifier, privateBytes: toHex(r.rest()) } };
+      return { spliceCommandType: PRIVATE_COMMAND, spliceCommand: { identifier, privateBytes: toHex(r.rest()) } };
     }
     default: {
       if (legacyLength) {
@@ -172,7 +183,7 @@ function segmentationDescriptor(r: Reader): SegmentationDescriptor {
   const segmentationEventId = r.u32("segmentation_event_id");
   const b = r.u8("segmentation_event_cancel_indicator");
   const d: SegmentationDescriptor = {
-    spliceDescriptorTag: 0x02,
+    spliceDescriptorTag: SEGMENTATION_DESCRIPTOR,
     identifier: "CUEI",
     segmentationEventId,
     segmentationEventCancelIndicator: (b & 0x80) !== 0,
@@ -228,32 +239,32 @@ function descriptor(r: Reader): SpliceDescriptor {
   const len = r.u8("descriptor_length");
   const body = r.sub(len, "splice_descriptor");
   const id = body.u32("identifier");
-  if (id !== CUEI || tag > 0x03) {
+  if (id !== CUEI || tag > TIME_DESCRIPTOR) {
     return { spliceDescriptorTag: tag, identifier: identifierToString(id), raw: toHex(body.rest()) };
   }
   switch (tag) {
-    case 0x00:
+    case AVAIL_DESCRIPTOR:
       return trailing<AvailDescriptor>(
-        { spliceDescriptorTag: 0x00, identifier: "CUEI", providerAvailId: body.u32("provider_avail_id") },
+        { spliceDescriptorTag: AVAIL_DESCRIPTOR, identifier: "CUEI", providerAvailId: body.u32("provider_avail_id") },
         body,
       );
-    case 0x01: {
+    case DTMF_DESCRIPTOR: {
       const preroll = body.u8("preroll");
       const count = body.u8("dtmf_count") >>> 5;
       const chars = body.take(count, "DTMF_char");
       return trailing<DtmfDescriptor>(
-        { spliceDescriptorTag: 0x01, identifier: "CUEI", preroll, dtmfChars: String.fromCharCode(...chars) },
+        { spliceDescriptorTag: DTMF_DESCRIPTOR, identifier: "CUEI", preroll, dtmfChars: String.fromCharCode(...chars) },
         body,
       );
     }
-    case 0x02:
+    case SEGMENTATION_DESCRIPTOR:
       return segmentationDescriptor(body);
     default: {
       const hi = body.u16("TAI_seconds");
       const taiSeconds = hi * 2 ** 32 + body.u32("TAI_seconds");
       const taiNs = body.u32("TAI_ns");
       const utcOffset = body.u16("UTC_offset");
-      return trailing<TimeDescriptor>({ spliceDescriptorTag: 0x03, identifier: "CUEI", taiSeconds, taiNs, utcOffset }, body);
+      return trailing<TimeDescriptor>({ spliceDescriptorTag: TIME_DESCRIPTOR, identifier: "CUEI", taiSeconds, taiNs, utcOffset }, body);
     }
   }
 }
@@ -271,7 +282,7 @@ interface Frame {
 function frame(bytes: Uint8Array, options: DecodeOptions): Frame {
   const head = new Reader(bytes, 0, bytes.length);
   const tableId = head.u8("table_id");
-  if (tableId !== 0xfc) {
+  if (tableId !== TABLE_ID_SCTE35) {
     throw new OnairError(
       "ONAIR_SCTE35_BAD_TABLE_ID",
       `table_id is 0x${tableId.toString(16).padStart(2, "0")}, a splice_info_section has 0xfc`,
@@ -322,7 +333,7 @@ function header(r: Reader, b1: number): { header: Header; spliceCommandLength: n
   const t2 = r.u8("splice_command_length");
   // Key order follows the bitstream (and the §14.2 JSON shape).
   const h = {
-    tableId: 0xfc,
+    tableId: TABLE_ID_SCTE35,
     sectionSyntaxIndicator: (b1 & 0x80) !== 0,
     privateIndicator: (b1 & 0x40) !== 0,
     sapType: (b1 >>> 4) & 0x03,

@@ -8,15 +8,25 @@ import { writeCrc32 } from "../ts/crc32.js";
 import { CUEI, TWO_32, Writer, hexToBytes, identifierFromString } from "./bytes.js";
 import { midBytes } from "./upid.js";
 import { validateSpliceInfoSection } from "./validate.js";
-import type {
-  BreakDuration,
-  SegmentationDescriptor,
-  SpliceCommandPart,
-  SpliceDescriptor,
-  SpliceInfoSectionInput,
-  SpliceInsert,
-  SpliceSchedule,
-  SpliceTime,
+import {
+  AVAIL_DESCRIPTOR,
+  BANDWIDTH_RESERVATION,
+  DTMF_DESCRIPTOR,
+  PRIVATE_COMMAND,
+  SEGMENTATION_DESCRIPTOR,
+  SPLICE_INSERT,
+  SPLICE_NULL,
+  SPLICE_SCHEDULE,
+  TIME_DESCRIPTOR,
+  TIME_SIGNAL,
+  type BreakDuration,
+  type SegmentationDescriptor,
+  type SpliceCommandPart,
+  type SpliceDescriptor,
+  type SpliceInfoSectionInput,
+  type SpliceInsert,
+  type SpliceSchedule,
+  type SpliceTime,
 } from "./types.js";
 
 /** Largest section: section_length ≤ 4093, so 4096 bytes in all. */
@@ -102,21 +112,21 @@ function spliceSchedule(w: Writer, c: SpliceSchedule): void {
 
 function spliceCommand(w: Writer, part: SpliceCommandPart): void {
   switch (part.spliceCommandType) {
-    case 0x00:
-    case 0x07:
+    case SPLICE_NULL:
+    case BANDWIDTH_RESERVATION:
       trailing(w, part.spliceCommand);
       return;
-    case 0x04:
+    case SPLICE_SCHEDULE:
       spliceSchedule(w, part.spliceCommand);
       return;
-    case 0x05:
+    case SPLICE_INSERT:
       spliceInsert(w, part.spliceCommand);
       return;
-    case 0x06:
+    case TIME_SIGNAL:
       spliceTime(w, part.spliceCommand.spliceTime);
       trailing(w, part.spliceCommand);
       return;
-    case 0xff:
+    case PRIVATE_COMMAND:
       w.u32(identifierFromString(part.spliceCommand.identifier) ?? 0);
       w.bytes(hexToBytes(part.spliceCommand.privateBytes));
       return;
@@ -185,25 +195,25 @@ function descriptor(w: Writer, d: SpliceDescriptor, index: number): void {
   } else {
     w.u32(CUEI);
     switch (d.spliceDescriptorTag) {
-      case 0x00:
+      case AVAIL_DESCRIPTOR:
         w.u32(d.providerAvailId);
         break;
-      case 0x01:
+      case DTMF_DESCRIPTOR:
         w.u8(d.preroll);
         w.u8((d.dtmfChars.length << 5) | 0x1f);
         for (let i = 0; i < d.dtmfChars.length; i++) w.u8(d.dtmfChars.charCodeAt(i));
         break;
-      case 0x02:
+      case SEGMENTATION_DESCRIPTOR:
         segmentation(w, d);
         break;
-      case 0x03:
+      case TIME_DESCRIPTOR:
         w.u16(Math.floor(d.taiSeconds / TWO_32));
         w.u32(d.taiSeconds % TWO_32);
         w.u32(d.taiNs);
         w.u16(d.utcOffset);
         break;
     }
-    if (d.spliceDescriptorTag !== 0x02) trailing(w, d);
+    if (d.spliceDescriptorTag !== SEGMENTATION_DESCRIPTOR) trailing(w, d);
   }
   const len = w.length - start;
   if (len > 255) {

@@ -8,6 +8,7 @@
  * `segmentationUpidText` are accepted and ignored.
  */
 import { OnairError } from "../core/errors.js";
+import { PTS_MODULUS } from "../ts/timestamps.js";
 import { identifierFromString, isHex } from "./bytes.js";
 import { SUB_SEGMENT_TYPES } from "./decode.js";
 import { UPID_MID, upidLengthProblem } from "./upid.js";
@@ -30,7 +31,7 @@ import type {
 
 type Obj = Record<string, unknown>;
 
-const MAX33 = 2 ** 33 - 1;
+const MAX33 = PTS_MODULUS - 1;
 const MAX40 = 2 ** 40 - 1;
 const MAX48 = 2 ** 48 - 1;
 

@@ -6,6 +6,7 @@
  * The functions trust that `off + 188 <= buf.length` (the reader only hands out whole packets).
  */
 import { NULL_PID } from "./ids.js";
+import { PCR27_MODULUS } from "./timestamps.js";
 
 /** The fixed PIDs, defined in ids.ts, offered here too where packets are taken apart. */
 export { CAT_PID, EIT_PID, MAX_PID, NIT_PID, NULL_PID, PAT_PID, RST_PID, SDT_PID, TDT_PID } from "./ids.js";
@@ -22,8 +23,8 @@ export const AFC_PAYLOAD_ONLY = 0b01;
 export const AFC_ADAPTATION_ONLY = 0b10;
 export const AFC_ADAPTATION_AND_PAYLOAD = 0b11;
 
-/** PCR (27 MHz) wraps at 2^33 × 300. */
-export const PCR_MODULUS = 8589934592 * 300;
+/** PCR (27 MHz) wraps at 2^33 × 300 (timestamps.ts's PCR27_MODULUS, named where packets are read). */
+export const PCR_MODULUS = PCR27_MODULUS;
 
 export function pid(buf: Uint8Array, off: number): number {
   return ((buf[off + 1] & 0x1f) << 8) | buf[off + 2];

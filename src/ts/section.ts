@@ -14,6 +14,7 @@
  */
 import { OnairError, type OnairErrorCode } from "../core/errors.js";
 import { crc32Mpeg2, writeCrc32 } from "./crc32.js";
+import { FieldReader, FieldWriter } from "./fields.js";
 import { TABLE_ID_PMT, TABLE_ID_SCTE35, TABLE_ID_TOT } from "./ids.js";
 
 export const SECTION_HEADER_SIZE = 3;
@@ -167,6 +168,8 @@ export interface SectionCodes {
   /** section_length too short for the long header and the CRC_32. */
   short: OnairErrorCode;
   crc: OnairErrorCode;
+  /** An encoded section longer than the table allows. */
+  tooLong: OnairErrorCode;
 }
 
 export const PSI_SECTION_CODES = {
@@ -176,6 +179,7 @@ export const PSI_SECTION_CODES = {
   length: "ONAIR_TS_BAD_SECTION",
   short: "ONAIR_TS_BAD_SECTION",
   crc: "ONAIR_TS_CRC",
+  tooLong: "ONAIR_TS_SECTION_TOO_LONG",
 } as const satisfies SectionCodes;
 
 export const SI_SECTION_CODES = {
@@ -185,6 +189,7 @@ export const SI_SECTION_CODES = {
   length: "ONAIR_SI_SECTION_LENGTH",
   short: "ONAIR_SI_TRUNCATED",
   crc: "ONAIR_SI_CRC",
+  tooLong: "ONAIR_SI_SECTION_LENGTH",
 } as const satisfies SectionCodes;
 
 /** What a decoder expects of a long section. */
@@ -237,6 +242,54 @@ export function checkLongSection(bytes: Uint8Array, spec: LongSectionSpec): Long
     throw new OnairError(codes.crc, `${table} section CRC mismatch`, { table, sectionSize: size });
   }
   return readLongSectionHeader(bytes, 0);
+}
+
+// ---------------------------------------------------------------- codec frame
+
+/**
+ * Starts a long section for an encoder: a writer holding the 8-byte header with
+ * section_length still 0 ({@link endSection} fills it in). The table writes its body next.
+ */
+export function startLongSection(h: Omit<LongSectionHeader, "sectionLength">, capacity = 64): FieldWriter {
+  const w = new FieldWriter(capacity);
+  w.u8(h.tableId);
+  w.u16(0x8000 | (h.privateIndicator ? 0x4000 : 0) | 0x3000);
+  w.u16(h.tableIdExtension);
+  w.u8(0xc0 | ((h.versionNumber & 0x1f) << 1) | (h.currentNextIndicator ? 1 : 0));
+  w.u8(h.sectionNumber);
+  w.u8(h.lastSectionNumber);
+  return w;
+}
+
+/**
+ * Ends a section written from byte 0 of `w`: fills section_length into bytes 1–2 (keeping
+ * their four flag bits) and appends the CRC_32 when the section has one. Throws the family's
+ * `tooLong` code past `spec.maxSectionLength`.
+ */
+export function endSection(w: FieldWriter, spec: Omit<LongSectionSpec, "tableIdOk">, withCrc = true): Uint8Array {
+  const len = w.length - SECTION_HEADER_SIZE + (withCrc ? CRC_SIZE : 0);
+  if (len > spec.maxSectionLength) {
+    throw new OnairError(spec.codes.tooLong, `${spec.table} section longer than ${SECTION_HEADER_SIZE + spec.maxSectionLength} bytes`, {
+      table: spec.table,
+      sectionLength: len,
+      maxSectionLength: spec.maxSectionLength,
+    });
+  }
+  const b1 = w.view()[1];
+  w.patch(1, (b1 & 0xf0) | (len >> 8));
+  w.patch(2, len & 0xff);
+  if (!withCrc) return w.finish();
+  w.u32(0);
+  const out = w.finish();
+  writeCrc32(out, 0, out.length - CRC_SIZE);
+  return out;
+}
+
+/** Checks a long section for decoding ({@link checkLongSection}) and returns its header and a reader over its body. */
+export function readLongSection(bytes: Uint8Array, spec: LongSectionSpec): { header: LongSectionHeader; body: FieldReader } {
+  const header = checkLongSection(bytes, spec);
+  const end = SECTION_HEADER_SIZE + header.sectionLength - CRC_SIZE;
+  return { header, body: new FieldReader(bytes, LONG_SECTION_HEADER_SIZE, end, spec.codes.truncated) };
 }
 
 // ---------------------------------------------------------------- descriptor loops
