@@ -10,7 +10,7 @@
 import { OnairError } from "../core/errors.js";
 import { PTS_MODULUS } from "../ts/timestamps.js";
 import { identifierFromString, isHex } from "./bytes.js";
-import { SUB_SEGMENT_TYPES } from "./decode.js";
+import { SUB_SEGMENT_TYPES } from "./splice-descriptors.js";
 import { UPID_MID, upidLengthProblem } from "./upid.js";
 import type {
   BreakDuration,

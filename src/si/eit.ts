@@ -95,7 +95,8 @@ export function encodeEventBytes(
   w.u16(eventId); // event_id
   w.field(5, (b, at) => writeUtcTime(b, at, startTime)); // start_time 40
   w.field(3, (b, at) => writeDuration(b, at, duration)); // duration 24
-  w.u16((runningStatus << 13) | (freeCaMode ? 0x1000 : 0) | descriptors.length); // running_status 3, free_CA_mode 1, descriptors_loop_length 12
+  // running_status 3, free_CA_mode 1, descriptors_loop_length 12
+  w.u16((runningStatus << 13) | (freeCaMode ? 0x1000 : 0) | descriptors.length);
   w.bytes(descriptors);
   return w.finish();
 }

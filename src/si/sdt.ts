@@ -56,8 +56,10 @@ export const SdtSection = {
       checkField("running_status", svc.runningStatus, 7);
       const loop = encodeDescriptors(svc.descriptors, opts);
       w.u16(svc.serviceId); // service_id
-      w.u8(0xfc | (svc.eitScheduleFlag ? 2 : 0) | (svc.eitPresentFollowingFlag ? 1 : 0)); // reserved_future_use 6, EIT_schedule_flag, EIT_present_following_flag
-      w.u16((svc.runningStatus << 13) | (svc.freeCaMode ? 0x1000 : 0) | loop.length); // running_status 3, free_CA_mode 1, descriptors_loop_length 12
+      // reserved_future_use 6, EIT_schedule_flag 1, EIT_present_following_flag 1
+      w.u8(0xfc | (svc.eitScheduleFlag ? 2 : 0) | (svc.eitPresentFollowingFlag ? 1 : 0));
+      // running_status 3, free_CA_mode 1, descriptors_loop_length 12
+      w.u16((svc.runningStatus << 13) | (svc.freeCaMode ? 0x1000 : 0) | loop.length);
       w.bytes(loop);
     }
     return endSection(w, SDT_SPEC);
