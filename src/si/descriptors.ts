@@ -125,6 +125,26 @@ function tooLong(kind: string, length: number): OnairError {
   return new OnairError("ONAIR_SI_DESCRIPTOR_TOO_LONG", `${kind} descriptor is longer than 255 bytes`, { kind, length });
 }
 
+/**
+ * A descriptor made of fixed-size entries (content, parental_rating, local_time_offset):
+ * checks the 255-byte body limit, writes tag and length, then `write` lays each entry at `at`.
+ */
+function encodeEntries<T>(
+  tag: number,
+  kind: string,
+  list: readonly T[],
+  size: number,
+  write: (e: T, out: Uint8Array, at: number) => void,
+): Uint8Array {
+  const length = list.length * size;
+  if (length > MAX_DESCRIPTOR_BODY) throw tooLong(kind, length);
+  const out = new Uint8Array(2 + length);
+  out[0] = tag;
+  out[1] = length;
+  list.forEach((e, i) => write(e, out, 2 + i * size));
+  return out;
+}
+
 function encodeService(d: ServiceDescriptor, opts?: DvbTextOptions): Uint8Array {
   checkField("service_type", d.serviceType, 0xff);
   const provider = encodeDvbText(d.serviceProviderName, opts, 251);
@@ -140,6 +160,19 @@ function encodeService(d: ServiceDescriptor, opts?: DvbTextOptions): Uint8Array 
   return out;
 }
 
+function decodeService(b: Uint8Array, at: number, end: number): DvbDescriptor {
+  if (end - at < 3) throw bad("service", "too short");
+  const pl = b[at + 1];
+  const nl = b[at + 2 + pl];
+  if (at + 3 + pl + nl > end) throw bad("service", "names overrun");
+  return {
+    kind: "service",
+    serviceType: b[at],
+    serviceProviderName: decodeDvbText(b, at + 2, at + 2 + pl),
+    serviceName: decodeDvbText(b, at + 3 + pl, at + 3 + pl + nl),
+  };
+}
+
 function encodeShortEvent(d: ShortEventDescriptor, opts?: DvbTextOptions): Uint8Array {
   // name gets first claim on the 250 bytes left after language and the two lengths
   const name = encodeDvbText(d.eventName, opts, 250);
@@ -153,6 +186,20 @@ function encodeShortEvent(d: ShortEventDescriptor, opts?: DvbTextOptions): Uint8
   out[6 + name.length] = text.length;
   out.set(text, 7 + name.length);
   return out;
+}
+
+function decodeShortEvent(b: Uint8Array, at: number, end: number): DvbDescriptor {
+  if (end - at < 5) throw bad("short_event", "too short");
+  const nl = b[at + 3];
+  if (at + 5 + nl > end) throw bad("short_event", "name overruns");
+  const tl = b[at + 4 + nl];
+  if (at + 5 + nl + tl > end) throw bad("short_event", "text overruns");
+  return {
+    kind: "shortEvent",
+    iso639LanguageCode: readAscii3(b, at),
+    eventName: decodeDvbText(b, at + 4, at + 4 + nl),
+    text: decodeDvbText(b, at + 5 + nl, at + 5 + nl + tl),
+  };
 }
 
 function encodeExtendedEvent(d: ExtendedEventDescriptor, opts?: DvbTextOptions): Uint8Array {
@@ -186,41 +233,66 @@ function encodeExtendedEvent(d: ExtendedEventDescriptor, opts?: DvbTextOptions):
   return out;
 }
 
+function decodeExtendedEvent(b: Uint8Array, at: number, end: number): DvbDescriptor {
+  if (end - at < 6) throw bad("extended_event", "too short");
+  const il = b[at + 4];
+  const itemsEnd = at + 5 + il;
+  if (itemsEnd + 1 > end) throw bad("extended_event", "items overrun");
+  const items: ExtendedEventItem[] = [];
+  let p = at + 5;
+  while (p < itemsEnd) {
+    const dl = b[p];
+    const il2 = b[p + 1 + dl];
+    if (p + 2 + dl + il2 > itemsEnd) throw bad("extended_event", "item overruns");
+    items.push({ itemDescription: decodeDvbText(b, p + 1, p + 1 + dl), item: decodeDvbText(b, p + 2 + dl, p + 2 + dl + il2) });
+    p += 2 + dl + il2;
+  }
+  const tl = b[itemsEnd];
+  if (itemsEnd + 1 + tl > end) throw bad("extended_event", "text overruns");
+  return {
+    kind: "extendedEvent",
+    descriptorNumber: b[at] >> 4,
+    lastDescriptorNumber: b[at] & 0x0f,
+    iso639LanguageCode: readAscii3(b, at + 1),
+    items,
+    text: decodeDvbText(b, itemsEnd + 1, itemsEnd + 1 + tl),
+  };
+}
+
 function encodeContent(d: ContentDescriptor): Uint8Array {
-  if (d.items.length * 2 > MAX_DESCRIPTOR_BODY) throw tooLong(d.kind, d.items.length * 2);
-  const out = new Uint8Array(2 + d.items.length * 2);
-  out[0] = TAG_CONTENT;
-  out[1] = d.items.length * 2;
-  d.items.forEach((it, i) => {
+  return encodeEntries(TAG_CONTENT, d.kind, d.items, 2, (it, out, at) => {
     checkField("content_nibble_level_1", it.contentNibbleLevel1, 15);
     checkField("content_nibble_level_2", it.contentNibbleLevel2, 15);
     checkField("user_byte", it.userByte, 0xff);
-    out[2 + i * 2] = (it.contentNibbleLevel1 << 4) | it.contentNibbleLevel2;
-    out[3 + i * 2] = it.userByte;
+    out[at] = (it.contentNibbleLevel1 << 4) | it.contentNibbleLevel2;
+    out[at + 1] = it.userByte;
   });
-  return out;
+}
+
+function decodeContent(b: Uint8Array, at: number, end: number): DvbDescriptor {
+  const items: ContentItem[] = [];
+  for (let p = at; p + 1 < end; p += 2) {
+    items.push({ contentNibbleLevel1: b[p] >> 4, contentNibbleLevel2: b[p] & 0x0f, userByte: b[p + 1] });
+  }
+  return { kind: "content", items };
 }
 
 function encodeParentalRating(d: ParentalRatingDescriptor): Uint8Array {
-  if (d.ratings.length * 4 > MAX_DESCRIPTOR_BODY) throw tooLong(d.kind, d.ratings.length * 4);
-  const out = new Uint8Array(2 + d.ratings.length * 4);
-  out[0] = TAG_PARENTAL_RATING;
-  out[1] = d.ratings.length * 4;
-  d.ratings.forEach((r, i) => {
-    ascii3(r.countryCode, out, 2 + i * 4, "country_code");
+  return encodeEntries(TAG_PARENTAL_RATING, d.kind, d.ratings, 4, (r, out, at) => {
+    ascii3(r.countryCode, out, at, "country_code");
     checkField("rating", r.rating, 0xff);
-    out[5 + i * 4] = r.rating;
+    out[at + 3] = r.rating;
   });
-  return out;
+}
+
+function decodeParentalRating(b: Uint8Array, at: number, end: number): DvbDescriptor {
+  const ratings: ParentalRating[] = [];
+  for (let p = at; p + 3 < end; p += 4) ratings.push({ countryCode: readAscii3(b, p), rating: b[p + 3] });
+  return { kind: "parentalRating", ratings };
 }
 
 function encodeLocalTimeOffset(d: LocalTimeOffsetDescriptor): Uint8Array {
-  if (d.regions.length * 13 > MAX_DESCRIPTOR_BODY) throw tooLong(d.kind, d.regions.length * 13);
-  const out = new Uint8Array(2 + d.regions.length * 13);
-  out[0] = TAG_LOCAL_TIME_OFFSET;
-  out[1] = d.regions.length * 13;
-  d.regions.forEach((r, i) => {
-    const at = 2 + i * 13;
+  return encodeEntries(TAG_LOCAL_TIME_OFFSET, d.kind, d.regions, 13, (r, out, at) => {
     ascii3(r.countryCode, out, at, "country_code");
     checkField("country_region_id", r.countryRegionId, 63);
     checkField("local_time_offset", r.localTimeOffset, 99 * 60 + 59);
@@ -230,7 +302,21 @@ function encodeLocalTimeOffset(d: LocalTimeOffsetDescriptor): Uint8Array {
     writeUtcTime(out, at + 6, r.timeOfChange);
     writeBcdHhmm(out, at + 11, r.nextTimeOffset);
   });
-  return out;
+}
+
+function decodeLocalTimeOffset(b: Uint8Array, at: number, end: number): DvbDescriptor {
+  const regions: LocalTimeOffsetRegion[] = [];
+  for (let p = at; p + 12 < end; p += 13) {
+    regions.push({
+      countryCode: readAscii3(b, p),
+      countryRegionId: b[p + 3] >> 2,
+      localTimeOffsetPolarity: (b[p + 3] & 1) as 0 | 1,
+      localTimeOffset: readBcdHhmm(b, p + 4),
+      timeOfChange: readUtcTime(b, p + 6),
+      nextTimeOffset: readBcdHhmm(b, p + 11),
+    });
+  }
+  return { kind: "localTimeOffset", regions };
 }
 
 function encodeUnknown(d: UnknownDescriptor): Uint8Array {
@@ -274,88 +360,6 @@ export function encodeDescriptors(list: readonly DvbDescriptor[], opts?: DvbText
 
 function bad(kind: string, detail: string): OnairError {
   return new OnairError("ONAIR_SI_DESCRIPTOR", `malformed ${kind} descriptor: ${detail}`, { kind });
-}
-
-function decodeService(b: Uint8Array, at: number, end: number): DvbDescriptor {
-  if (end - at < 3) throw bad("service", "too short");
-  const pl = b[at + 1];
-  const nl = b[at + 2 + pl];
-  if (at + 3 + pl + nl > end) throw bad("service", "names overrun");
-  return {
-    kind: "service",
-    serviceType: b[at],
-    serviceProviderName: decodeDvbText(b, at + 2, at + 2 + pl),
-    serviceName: decodeDvbText(b, at + 3 + pl, at + 3 + pl + nl),
-  };
-}
-
-function decodeShortEvent(b: Uint8Array, at: number, end: number): DvbDescriptor {
-  if (end - at < 5) throw bad("short_event", "too short");
-  const nl = b[at + 3];
-  if (at + 5 + nl > end) throw bad("short_event", "name overruns");
-  const tl = b[at + 4 + nl];
-  if (at + 5 + nl + tl > end) throw bad("short_event", "text overruns");
-  return {
-    kind: "shortEvent",
-    iso639LanguageCode: readAscii3(b, at),
-    eventName: decodeDvbText(b, at + 4, at + 4 + nl),
-    text: decodeDvbText(b, at + 5 + nl, at + 5 + nl + tl),
-  };
-}
-
-function decodeExtendedEvent(b: Uint8Array, at: number, end: number): DvbDescriptor {
-  if (end - at < 6) throw bad("extended_event", "too short");
-  const il = b[at + 4];
-  const itemsEnd = at + 5 + il;
-  if (itemsEnd + 1 > end) throw bad("extended_event", "items overrun");
-  const items: ExtendedEventItem[] = [];
-  let p = at + 5;
-  while (p < itemsEnd) {
-    const dl = b[p];
-    const il2 = b[p + 1 + dl];
-    if (p + 2 + dl + il2 > itemsEnd) throw bad("extended_event", "item overruns");
-    items.push({ itemDescription: decodeDvbText(b, p + 1, p + 1 + dl), item: decodeDvbText(b, p + 2 + dl, p + 2 + dl + il2) });
-    p += 2 + dl + il2;
-  }
-  const tl = b[itemsEnd];
-  if (itemsEnd + 1 + tl > end) throw bad("extended_event", "text overruns");
-  return {
-    kind: "extendedEvent",
-    descriptorNumber: b[at] >> 4,
-    lastDescriptorNumber: b[at] & 0x0f,
-    iso639LanguageCode: readAscii3(b, at + 1),
-    items,
-    text: decodeDvbText(b, itemsEnd + 1, itemsEnd + 1 + tl),
-  };
-}
-
-function decodeContent(b: Uint8Array, at: number, end: number): DvbDescriptor {
-  const items: ContentItem[] = [];
-  for (let p = at; p + 1 < end; p += 2) {
-    items.push({ contentNibbleLevel1: b[p] >> 4, contentNibbleLevel2: b[p] & 0x0f, userByte: b[p + 1] });
-  }
-  return { kind: "content", items };
-}
-
-function decodeParentalRating(b: Uint8Array, at: number, end: number): DvbDescriptor {
-  const ratings: ParentalRating[] = [];
-  for (let p = at; p + 3 < end; p += 4) ratings.push({ countryCode: readAscii3(b, p), rating: b[p + 3] });
-  return { kind: "parentalRating", ratings };
-}
-
-function decodeLocalTimeOffset(b: Uint8Array, at: number, end: number): DvbDescriptor {
-  const regions: LocalTimeOffsetRegion[] = [];
-  for (let p = at; p + 12 < end; p += 13) {
-    regions.push({
-      countryCode: readAscii3(b, p),
-      countryRegionId: b[p + 3] >> 2,
-      localTimeOffsetPolarity: (b[p + 3] & 1) as 0 | 1,
-      localTimeOffset: readBcdHhmm(b, p + 4),
-      timeOfChange: readUtcTime(b, p + 6),
-      nextTimeOffset: readBcdHhmm(b, p + 11),
-    });
-  }
-  return { kind: "localTimeOffset", regions };
 }
 
 const DECODERS: ReadonlyMap<number, (b: Uint8Array, at: number, end: number) => DvbDescriptor> = new Map([
