@@ -1,6 +1,6 @@
 /**
  * SCTE-35 splice_info_section codec: decode/encode, the JSON contract types, cue strings
- * (hex/base64) and builders. Pure: no I/O; imports only core/errors and ts/crc32.
+ * (hex/base64) and builders. Pure: no I/O; imports only core/errors and the ts/ framing, fields and clock.
  */
 export * from "./types.js";
 export { decodeSpliceInfoSection, encodeSpliceInfoSection, type DecodeOptions } from "./section.js";
