@@ -1,4 +1,4 @@
-import { ptsAdd, ptsDiff } from "../ts/timestamps.js";
+import { PTS_CLOCK_HZ, PTS_TICKS_PER_MS, ptsAdd, ptsDiff } from "../ts/timestamps.js";
 
 /**
  * Stream time for the injector. PCR and PTS run on the same 90 kHz system time clock,
@@ -18,7 +18,7 @@ export interface StreamClockEvents {
 }
 
 /** The wall-time anchor follows the PCR in steps of this many 90 kHz ticks (1 h). */
-const ANCHOR_ADVANCE_TICKS = 3600 * 90_000;
+const ANCHOR_ADVANCE_TICKS = 3600 * PTS_CLOCK_HZ;
 
 export class StreamClock {
   private anchorPcr = -1;
@@ -33,7 +33,7 @@ export class StreamClock {
     /** wall time (ms) of the first PCR, or a function asked at the first PCR */
     private readonly startWall: number | (() => number),
     private readonly events: StreamClockEvents = {},
-    private readonly jumpTicks = 90_000,
+    private readonly jumpTicks = PTS_CLOCK_HZ,
   ) {}
 
   get ready(): boolean {
@@ -77,7 +77,7 @@ export class StreamClock {
   private advanceAnchor(base: number): void {
     const d = ptsDiff(base, this.anchorPcr);
     if (d < ANCHOR_ADVANCE_TICKS) return;
-    this.anchorWall += d / 90;
+    this.anchorWall += d / PTS_TICKS_PER_MS;
     this.anchorPcr = base;
   }
 
@@ -91,16 +91,16 @@ export class StreamClock {
 
   /** Wall time (ms since the epoch) of a 90 kHz stream instant. */
   wallAt(pts: number): number {
-    return this.anchorWall + ptsDiff(pts, this.anchorPcr) / 90;
+    return this.anchorWall + ptsDiff(pts, this.anchorPcr) / PTS_TICKS_PER_MS;
   }
 
   /** The 90 kHz stream instant of a wall time. */
   ptsForWall(wallMs: number): number {
-    return ptsAdd(this.anchorPcr, Math.round((wallMs - this.anchorWall) * 90));
+    return ptsAdd(this.anchorPcr, Math.round((wallMs - this.anchorWall) * PTS_TICKS_PER_MS));
   }
 
   /** Packets per second at the current rate (0 until two PCRs were seen). */
   get packetRate(): number {
-    return this.ticksPerPacket > 0 ? 90_000 / this.ticksPerPacket : 0;
+    return this.ticksPerPacket > 0 ? PTS_CLOCK_HZ / this.ticksPerPacket : 0;
   }
 }

@@ -1,4 +1,4 @@
-import { PTS_MODULUS, ptsAdd, ptsDiff } from "../ts/timestamps.js";
+import { PTS_CLOCK_HZ, PTS_MODULUS, ptsAdd, ptsDiff } from "../ts/timestamps.js";
 
 /**
  * Learns a channel's key-frame grid from the IDR PTS values it observes, and predicts
@@ -28,7 +28,7 @@ export class KeyframeGrid {
   observeFrame(dts: number): void {
     if (this.lastDts >= 0) {
       const d = ptsDiff(dts, this.lastDts);
-      if (d > 0 && d < 90_000 && (this.frameTicks === 0 || d < this.frameTicks)) this.frameTicks = d;
+      if (d > 0 && d < PTS_CLOCK_HZ && (this.frameTicks === 0 || d < this.frameTicks)) this.frameTicks = d;
     }
     this.lastDts = dts;
   }

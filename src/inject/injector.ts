@@ -17,10 +17,11 @@ import {
   readPesHeaderFromPacket,
   writeCachedPacket,
   writeNullPacket,
+  STREAM_TYPE_SCTE35,
   type Descriptor,
   type PatSection,
 } from "../ts/index.js";
-import { ptsAdd, ptsDiff } from "../ts/timestamps.js";
+import { PTS_TICKS_PER_MS, ptsAdd, ptsDiff } from "../ts/timestamps.js";
 import { StreamClock } from "./clock.js";
 import { encodeCue } from "./encode.js";
 import { KeyframeGrid } from "./grid.js";
@@ -31,7 +32,6 @@ import { CuePlanner, TICKS, type CuePlanConfig, type PlannedBreak, type PlannedC
 export const CUEI_REGISTRATION: Descriptor = { tag: 0x05, data: Uint8Array.of(0x43, 0x55, 0x45, 0x49) };
 /** cue_identifier_descriptor tag; cue_stream_type 0x01 = all commands. */
 export const CUE_IDENTIFIER_TAG = 0x8a;
-export const STREAM_TYPE_SCTE35 = 0x86;
 export const DEFAULT_SCTE35_PID = 500;
 /** How far ahead a wall-clock break is mapped to a PTS by default (see addBreakAtWall). */
 export const WALL_REACH_MS = 3_600_000;
@@ -178,8 +178,9 @@ export class Injector {
         // wall time (the clock still has the old anchor here), planned again under the same
         // event id once the new anchor is set (SCTE 35 §9.4: new data under the same id)
         for (const b of this.planner.rebase(j.fromPcr)) {
-          if (b.immediate) this.planner.addBreak({ duePts: 0, immediate: true, durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId });
-          else this.wallBreaks.push({ wallMs: this.clock.wallAt(b.pts), durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId, asap: b.asap });
+          const ids = { durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId };
+          if (b.immediate) this.planner.addBreak({ duePts: 0, immediate: true, ...ids });
+          else this.wallBreaks.push({ wallMs: this.clock.wallAt(b.pts), ...ids, asap: b.asap });
         }
         this.emitEvent({ event: "pts_jump", fromPcr: j.fromPcr, toPcr: j.toPcr, deltaTicks: j.deltaTicks, packet: j.packetIndex });
       },
@@ -195,7 +196,13 @@ export class Injector {
           code: (err as { code?: unknown }).code,
           message: err instanceof Error ? err.message : String(err),
         }),
-      onLate: (b, lateTicks) => this.emitEvent({ event: "break_late", lateMs: Math.round(lateTicks / 90), gopMs: Math.round(this.grid.period / 90), ...breakFields(b) }),
+      onLate: (b, lateTicks) =>
+        this.emitEvent({
+          event: "break_late",
+          lateMs: Math.round(lateTicks / PTS_TICKS_PER_MS),
+          gopMs: Math.round(this.grid.period / PTS_TICKS_PER_MS),
+          ...breakFields(b),
+        }),
       onDropped: (b, reason) => this.emitEvent({ event: "break_dropped", spliceEventId: b.spliceEventId, breakId: b.breakId, reason }),
     });
     this.tracker = new PsiTracker({
@@ -340,7 +347,13 @@ export class Injector {
         continue;
       }
       this.wallBreaks.splice(i, 1);
-      this.planner.addBreak({ duePts: this.clock.ptsForWall(b.wallMs), durationTicks: b.durationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId, ...(b.asap ? { asap: true } : {}) });
+      this.planner.addBreak({
+        duePts: this.clock.ptsForWall(b.wallMs),
+        durationTicks: b.durationTicks,
+        breakId: b.breakId,
+        spliceEventId: b.spliceEventId,
+        ...(b.asap ? { asap: true } : {}),
+      });
     }
   }
 
@@ -460,7 +473,9 @@ export class Injector {
       elementaryPid: this.scte35Pid,
       descriptors: [{ tag: CUE_IDENTIFIER_TAG, data: Uint8Array.of(0x01) }],
     });
-    const hasCuei = pmt.programInfo.some((d) => d.tag === 0x05 && d.data.length >= 4 && d.data[0] === 0x43 && d.data[1] === 0x55 && d.data[2] === 0x45 && d.data[3] === 0x49);
+    const hasCuei = pmt.programInfo.some(
+      (d) => d.tag === 0x05 && d.data.length >= 4 && d.data[0] === 0x43 && d.data[1] === 0x55 && d.data[2] === 0x45 && d.data[3] === 0x49,
+    );
     // ours differs from the input's version from the start, and bumps on every input change
     this.ourPmtVersion = this.ourPmtVersion < 0 ? nextVersionNumber(pmt.versionNumber) : nextVersionNumber(this.ourPmtVersion);
     const ours = new PmtSection({

@@ -36,170 +36,42 @@
 import { isOnairError } from "../core/errors.js";
 import { decodeSpliceInfoSection, type SpliceInfoSection } from "../scte35/index.js";
 import {
-  CAT_PID,
   continuityCounter,
   discontinuityIndicator,
-  EIT_PID,
   hasPayload,
   hasPcr,
-  NIT_PID,
   NULL_PID,
   PAT_PID,
   PCR_MODULUS,
   pid as packetPid,
   pusi,
   readPcr,
-  RST_PID,
-  SDT_PID,
-  TDT_PID,
   transportErrorIndicator,
   TS_PACKET_SIZE,
 } from "../ts/packet.js";
-import {
-  STREAM_TYPE_AAC_ADTS,
-  STREAM_TYPE_AAC_LATM,
-  STREAM_TYPE_AC3,
-  STREAM_TYPE_H264,
-  STREAM_TYPE_H265,
-  STREAM_TYPE_MPEG1_AUDIO,
-  STREAM_TYPE_MPEG2_AUDIO,
-  STREAM_TYPE_MPEG2_VIDEO,
-  STREAM_TYPE_PRIVATE_PES,
-  STREAM_TYPE_SCTE35,
-  type PmtSection,
-} from "../ts/pmt.js";
+import { STREAM_TYPE_SCTE35, type PmtSection } from "../ts/pmt.js";
 import type { PatSection } from "../ts/pat.js";
 import { PsiTracker } from "../ts/psi-tracker.js";
 import { TsReader } from "../ts/reader.js";
-import { SectionDemux, type SectionErrorKind } from "../ts/section.js";
+import { SectionDemux, type SectionErrorKind } from "../ts/section-assembler.js";
+import { ContinuityCheck } from "./inspect-cc.js";
+import {
+  hex,
+  MAX_PCR_STEP,
+  SECTION_ERROR_CODES,
+  streamTypeName,
+  toSeconds,
+  WELL_KNOWN_PIDS,
+  type ErrorRecord,
+  type InspectRecord,
+  type ProgramRecord,
+  type ProgramStream,
+  type Scte35Record,
+  type SummaryRecord,
+  type TsInspectorOptions,
+} from "./inspect-records.js";
 
-// ---------------------------------------------------------------- records
-
-export interface ProgramStream {
-  pid: number;
-  streamType: number;
-  streamTypeName: string;
-}
-
-export interface ProgramRecord {
-  type: "program";
-  programNumber: number;
-  pmtPid: number;
-  pcrPid: number;
-  streams: ProgramStream[];
-}
-
-export interface PidRecord {
-  type: "pid";
-  pid: number;
-  /** Present for elementary streams listed in a PMT. */
-  streamType?: number;
-  streamTypeName: string;
-  packets: number;
-  ccErrors: number;
-}
-
-export interface Scte35Record {
-  type: "scte35";
-  /** 0-based index of the packet where the section starts. */
-  packet: number;
-  pid: number;
-  /** PCR-derived time of the packet carrying the section's last byte, seconds since the first PCR; null without PCR. */
-  arrivalSeconds: number | null;
-  section: SpliceInfoSection;
-}
-
-export interface ErrorRecord {
-  type: "error";
-  code: string;
-  message: string;
-  packet?: number;
-  pid?: number;
-  /** Byte offset in the input (sync loss). */
-  offset?: number;
-  details?: Record<string, unknown>;
-}
-
-export interface SummaryRecord {
-  type: "summary";
-  packets: number;
-  resyncs: number;
-  bytesSkipped: number;
-  truncatedBytes: number;
-  transportErrors: number;
-  ccErrors: number;
-  /** PSI sections dropped for a wrong CRC + SCTE-35 sections failing with ONAIR_SCTE35_CRC. */
-  crcErrors: number;
-  /** SCTE-35 sections decoded (one `scte35` record each). */
-  scte35Sections: number;
-  /** Section framing errors (length, truncation, pointer_field) on PSI and SCTE-35 PIDs. */
-  sectionErrors: number;
-  /** SCTE-35 sections that failed to decode (CRC errors included). */
-  scte35Errors: number;
-  /** Error records counted but not emitted (past maxErrorRecords). */
-  errorsNotShown: number;
-  /** PCR-derived duration of the whole input; absent with fewer than two PCRs. */
-  durationSeconds?: number;
-}
-
-export type InspectRecord = ProgramRecord | PidRecord | Scte35Record | ErrorRecord | SummaryRecord;
-
-export interface TsInspectorOptions {
-  onRecord: (record: InspectRecord) => void;
-  /** Error records emitted at most (default 1000); later ones are only counted. */
-  maxErrorRecords?: number;
-}
-
-// ---------------------------------------------------------------- names
-
-const STREAM_TYPE_NAMES: ReadonlyMap<number, string> = new Map([
-  [0x01, "MPEG-1 video"],
-  [STREAM_TYPE_MPEG2_VIDEO, "MPEG-2 video"],
-  [STREAM_TYPE_MPEG1_AUDIO, "MPEG-1 audio"],
-  [STREAM_TYPE_MPEG2_AUDIO, "MPEG-2 audio"],
-  [0x05, "private sections"],
-  [STREAM_TYPE_PRIVATE_PES, "private PES"],
-  [STREAM_TYPE_AAC_ADTS, "AAC (ADTS)"],
-  [0x10, "MPEG-4 video"],
-  [STREAM_TYPE_AAC_LATM, "AAC (LATM)"],
-  [0x15, "metadata (PES)"],
-  [STREAM_TYPE_H264, "H.264"],
-  [STREAM_TYPE_H265, "H.265"],
-  [STREAM_TYPE_AC3, "AC-3"],
-  [STREAM_TYPE_SCTE35, "SCTE-35"],
-  [0x87, "E-AC-3"],
-]);
-
-const hex = (v: number, digits: number): string => `0x${v.toString(16).toUpperCase().padStart(digits, "0")}`;
-
-/** A readable name for a PMT stream_type, e.g. `H.264`, `SCTE-35`, `stream_type 0x99`. */
-export function streamTypeName(streamType: number): string {
-  return STREAM_TYPE_NAMES.get(streamType) ?? `stream_type ${hex(streamType, 2)}`;
-}
-
-const WELL_KNOWN_PIDS: ReadonlyMap<number, string> = new Map([
-  [PAT_PID, "PAT"],
-  [CAT_PID, "CAT"],
-  [NIT_PID, "NIT"],
-  [SDT_PID, "SDT/BAT"],
-  [EIT_PID, "EIT"],
-  [RST_PID, "RST"],
-  [TDT_PID, "TDT/TOT"],
-  [NULL_PID, "null"],
-]);
-
-const SECTION_ERROR_CODES: Record<Exclude<SectionErrorKind, "continuity" | "transportError">, string> = {
-  pointerField: "ONAIR_INSPECT_POINTER_FIELD",
-  sectionLength: "ONAIR_INSPECT_SECTION_LENGTH",
-  truncated: "ONAIR_INSPECT_SECTION_TRUNCATED",
-  crc: "ONAIR_INSPECT_SECTION_CRC",
-};
-
-const PCR_HZ = 27_000_000;
-/** A PCR step above this (or backwards) is a time base jump, not an interval. */
-const MAX_PCR_STEP = 10 * PCR_HZ;
-
-const toSeconds = (ticks27: number): number => Math.round(ticks27 / 27) / 1e6;
+export * from "./inspect-records.js";
 
 // ---------------------------------------------------------------- inspector
 
@@ -219,10 +91,7 @@ export class TsInspector {
   private index = 0;
   private readonly pidPackets = new Float64Array(8192);
   private readonly pidCcErrors = new Uint32Array(8192);
-  private readonly lastCc = new Int8Array(8192).fill(-1);
-  private readonly dupSeen = new Uint8Array(8192);
-  /** Previous packet with payload per PID, for the duplicate rule. */
-  private readonly lastPacket = new Map<number, Uint8Array>();
+  private readonly cc = new ContinuityCheck();
   /** stream_type per PID from any PMT (-1 = not an elementary stream). */
   private readonly esType = new Int16Array(8192).fill(-1);
   private readonly pmtPids = new Set<number>();
@@ -395,56 +264,17 @@ export class TsInspector {
   }
 
   private checkCc(buf: Uint8Array, o: number, p: number, i: number): void {
-    const cc = continuityCounter(buf, o);
-    const last = this.lastCc[p];
-    let problem: string | undefined;
-    if (last >= 0 && !discontinuityIndicator(buf, o)) {
-      if (cc === last) {
-        if (this.dupSeen[p] !== 0) problem = `continuity counter ${cc} repeated a third time`;
-        else if (!this.sameAsLast(buf, o, p)) problem = `continuity counter ${cc} repeated with different content`;
-        else {
-          this.dupSeen[p] = 1;
-          return;
-        }
-      } else if (cc !== ((last + 1) & 0x0f)) {
-        problem = `continuity counter jumped from ${last} to ${cc} (expected ${(last + 1) & 0x0f})`;
-      }
-    }
-    this.dupSeen[p] = 0;
-    this.lastCc[p] = cc;
-    this.keepPacket(buf, o, p);
-    if (problem) {
-      this.ccErrors++;
-      this.pidCcErrors[p]++;
-      this.error({
-        code: "ONAIR_INSPECT_CC",
-        message: `PID ${hex(p, 4)}: ${problem}`,
-        packet: i,
-        pid: p,
-        details: { previous: last, got: cc },
-      });
-    }
-  }
-
-  private keepPacket(buf: Uint8Array, o: number, p: number): void {
-    let kept = this.lastPacket.get(p);
-    if (!kept) {
-      kept = new Uint8Array(TS_PACKET_SIZE);
-      this.lastPacket.set(p, kept);
-    }
-    for (let k = 0; k < TS_PACKET_SIZE; k++) kept[k] = buf[o + k];
-  }
-
-  /** Identical to the previous packet of the PID, apart from the PCR field. */
-  private sameAsLast(buf: Uint8Array, o: number, p: number): boolean {
-    const kept = this.lastPacket.get(p);
-    if (!kept) return false;
-    const pcr = hasPcr(buf, o);
-    for (let k = 0; k < TS_PACKET_SIZE; k++) {
-      if (pcr && k >= 6 && k < 12) continue;
-      if (kept[k] !== buf[o + k]) return false;
-    }
-    return true;
+    const problem = this.cc.check(buf, o, p);
+    if (!problem) return;
+    this.ccErrors++;
+    this.pidCcErrors[p]++;
+    this.error({
+      code: "ONAIR_INSPECT_CC",
+      message: `PID ${hex(p, 4)}: ${problem}`,
+      packet: i,
+      pid: p,
+      details: { previous: this.cc.previous, got: continuityCounter(buf, o) },
+    });
   }
 
   private reportSyncLoss(): void {

@@ -1,9 +1,9 @@
 import { OnairError } from "../core/errors.js";
 import type { KeyframeGrid } from "./grid.js";
-import { ptsAdd, ptsDiff } from "../ts/timestamps.js";
+import { PTS_CLOCK_HZ, ptsAdd, ptsDiff } from "../ts/timestamps.js";
 
-/** 90 kHz ticks per second. */
-export const TICKS = 90_000;
+/** 90 kHz ticks per second: PTS_CLOCK_HZ, under the name the cue code uses. */
+export const TICKS = PTS_CLOCK_HZ;
 
 export type CueMode = "splice_insert" | "time_signal";
 
@@ -347,12 +347,24 @@ export class CuePlanner {
     const now = oldNowPcr;
     for (const b of this.planned) {
       if (now < 0 || ptsDiff(b.splicePts, now) > 0) {
-        out.push({ pts: b.splicePts, durationTicks: b.breakDurationTicks, breakId: b.breakId, spliceEventId: b.spliceEventId, ...(b.asap ? { asap: true } : {}) });
+        out.push({
+          pts: b.splicePts,
+          durationTicks: b.breakDurationTicks,
+          breakId: b.breakId,
+          spliceEventId: b.spliceEventId,
+          ...(b.asap ? { asap: true } : {}),
+        });
       }
     }
     const replanned = new Set(out.map((b) => b.spliceEventId));
     for (const r of this.pending.splice(0)) {
-      out.push({ pts: r.duePts, durationTicks: r.durationTicks, breakId: r.breakId, spliceEventId: r.spliceEventId, ...(r.immediate ? { immediate: true } : {}) });
+      out.push({
+        pts: r.duePts,
+        durationTicks: r.durationTicks,
+        breakId: r.breakId,
+        spliceEventId: r.spliceEventId,
+        ...(r.immediate ? { immediate: true } : {}),
+      });
     }
     for (const c of this.cues) if (c.kind !== "heartbeat" && !replanned.has(c.spliceEventId)) this.counters.cuesDropped += c.sendsLeft;
     this.cues.length = 0;

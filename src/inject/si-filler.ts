@@ -22,20 +22,18 @@
  * (before they become null slots) and {@link SiSlotFiller.fill} at every free null slot.
  */
 import type { CarouselOptions, CarouselTableStats } from "../si/carousel.js";
-import { SDT_PID, SdtSection, TABLE_ID_SDT_ACTUAL } from "../si/sdt.js";
-import { EIT_PID } from "../si/eit.js";
-import { TDT_PID } from "../si/tdt.js";
+import { SdtSection } from "../si/sdt.js";
 import type { SiEvent, SiService } from "../si/event.js";
 import { SiGenerator } from "../si/generator.js";
 import type { DvbCharset } from "../si/text.js";
+import { EIT_PID, PAT_PID, SDT_PID, TABLE_ID_SDT_ACTUAL, TDT_PID } from "../ts/ids.js";
 import { continuityCounter, hasPayload } from "../ts/packet.js";
 import { ContinuityCounter, packetizeSections } from "../ts/packetizer.js";
 import { PatSection } from "../ts/pat.js";
-import { SectionAssembler } from "../ts/section.js";
+import { SectionAssembler } from "../ts/section-assembler.js";
 import type { SlotFiller } from "./injector.js";
 
 const DAY_MS = 86_400_000;
-const PAT_PID = 0;
 
 /** The identifying and descriptive fields of the service (the profile's `service`). */
 export interface SiServiceFields {

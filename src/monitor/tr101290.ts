@@ -61,10 +61,8 @@
  * - ptsError (2.5): > 700 ms between PES packets with a PTS on an elementary PID of a current
  *   PMT, once it has carried a PTS (arrival interval, not PTS values: B-frames reorder them).
  *
- * Per-PID breakdown (`perPid()`): CC, PID, PTS and PCR errors for a bounded set of labelled
- * PIDs (referenced by the PAT/PMTs, and the fixed PSI/SI PIDs once they err, at most
- * `maxLabelledPids`), everything else summed under "other". A PID keeps its label once
- * given, so every labelled series only grows.
+ * Per-PID breakdown (`perPid()`, see pid-breakdown.ts): CC, PID, PTS and PCR errors of the
+ * PIDs the PAT/PMTs reference, and of the fixed PSI/SI PIDs once they err.
  */
 import { DEFAULT_SYNC_LOCK_COUNT, TsReader } from "../ts/reader.js";
 import {
@@ -77,109 +75,25 @@ import {
   TDT_PID,
   TS_PACKET_SIZE,
   discontinuityIndicator,
+  payloadHash,
   payloadOffset,
   readPcrField,
 } from "../ts/packet.js";
 import { readPacketPts } from "../ts/pes.js";
 import { PsiTracker } from "../ts/psi-tracker.js";
-import { TABLE_ID_PAT, TABLE_ID_PMT } from "../ts/psi.js";
-import { SectionDemux, type SectionErrorKind } from "../ts/section.js";
+import { TABLE_ID_PAT, TABLE_ID_PMT } from "../ts/ids.js";
+import { SectionDemux, type SectionErrorKind } from "../ts/section-assembler.js";
 import { pcrDiff } from "../ts/timestamps.js";
+import {
+  createTr101290Counters,
+  TR101290_PID_INDICATORS,
+  type Tr101290Counters,
+  type Tr101290PidRow,
+  type TsMonitorOptions,
+} from "./indicators.js";
+import { isFixedPsiPid, K_CC, K_PCR_DISC, K_PCR_REP, K_PID, K_PTS, PidBreakdown } from "./pid-breakdown.js";
 
-/** Cumulative TR 101 290 counters (never decrease). */
-export interface Tr101290Counters {
-  /** 1.1 TS_sync_loss */
-  tsSyncLoss: number;
-  /** 1.2 Sync_byte_error */
-  syncByteError: number;
-  /** 1.3 PAT_error */
-  patError: number;
-  /** 1.4 Continuity_count_error */
-  continuityCountError: number;
-  /** 1.5 PMT_error */
-  pmtError: number;
-  /** 1.6 PID_error */
-  pidError: number;
-  /** 2.1 Transport_error */
-  transportError: number;
-  /** 2.2 CRC_error */
-  crcError: number;
-  /** 2.3a PCR_repetition_error */
-  pcrRepetitionError: number;
-  /** 2.3b PCR_discontinuity_indicator_error */
-  pcrDiscontinuityIndicatorError: number;
-  /** 2.5 PTS_error */
-  ptsError: number;
-}
-
-export type Tr101290Indicator = keyof Tr101290Counters;
-
-/** The indicators with their TR 101 290 number and name (for metric help texts and labels). */
-export const TR101290_INDICATORS: readonly { key: Tr101290Indicator; priority: 1 | 2; number: string; name: string }[] = [
-  { key: "tsSyncLoss", priority: 1, number: "1.1", name: "TS_sync_loss" },
-  { key: "syncByteError", priority: 1, number: "1.2", name: "Sync_byte_error" },
-  { key: "patError", priority: 1, number: "1.3", name: "PAT_error" },
-  { key: "continuityCountError", priority: 1, number: "1.4", name: "Continuity_count_error" },
-  { key: "pmtError", priority: 1, number: "1.5", name: "PMT_error" },
-  { key: "pidError", priority: 1, number: "1.6", name: "PID_error" },
-  { key: "transportError", priority: 2, number: "2.1", name: "Transport_error" },
-  { key: "crcError", priority: 2, number: "2.2", name: "CRC_error" },
-  { key: "pcrRepetitionError", priority: 2, number: "2.3a", name: "PCR_repetition_error" },
-  { key: "pcrDiscontinuityIndicatorError", priority: 2, number: "2.3b", name: "PCR_discontinuity_indicator_error" },
-  { key: "ptsError", priority: 2, number: "2.5", name: "PTS_error" },
-];
-
-export function createTr101290Counters(): Tr101290Counters {
-  return {
-    tsSyncLoss: 0,
-    syncByteError: 0,
-    patError: 0,
-    continuityCountError: 0,
-    pmtError: 0,
-    pidError: 0,
-    transportError: 0,
-    crcError: 0,
-    pcrRepetitionError: 0,
-    pcrDiscontinuityIndicatorError: 0,
-    ptsError: 0,
-  };
-}
-
-/** The indicators broken down per PID. */
-export const TR101290_PID_INDICATORS = [
-  "continuityCountError",
-  "pidError",
-  "ptsError",
-  "pcrRepetitionError",
-  "pcrDiscontinuityIndicatorError",
-] as const satisfies readonly Tr101290Indicator[];
-
-export type Tr101290PidIndicator = (typeof TR101290_PID_INDICATORS)[number];
-
-export type Tr101290PidRow = { pid: number | "other" } & Record<Tr101290PidIndicator, number>;
-
-export interface TsMonitorOptions {
-  /** "stream" (default): PCR-derived packet clock; "wall": `nowMs` passed in. */
-  clock?: "stream" | "wall";
-  /** PAT_error limit (default 500 ms). */
-  patIntervalMs?: number;
-  /** PMT_error limit per PMT PID (default 500 ms). */
-  pmtIntervalMs?: number;
-  /** PID_error limit (default 5000 ms). */
-  pidTimeoutMs?: number;
-  /** PCR_repetition_error limit (default 40 ms, DVB; ISO allows 100 ms). */
-  pcrIntervalMs?: number;
-  /** PCR_discontinuity_indicator_error: largest legal step (default 100 ms). */
-  pcrMaxStepMs?: number;
-  /** PTS_error limit (default 700 ms). */
-  ptsIntervalMs?: number;
-  /** Elementary stream types not checked for PID_error (default [0x86], SCTE-35). */
-  pidErrorExemptStreamTypes?: readonly number[];
-  /** Most PIDs with their own per-PID row (default 64). */
-  maxLabelledPids?: number;
-  /** Sync bytes in a row to lock, for the reader owned by `push` (default 5). */
-  lockCount?: number;
-}
+export * from "./indicators.js";
 
 const PIDS = 8192;
 const SCAN_STRIDE = 32;
@@ -197,17 +111,6 @@ const OV_PID = 1;
 const OV_PTS = 2;
 const OV_PMT = 4;
 const OV_PCR = 8;
-// per-PID kinds (index into TR101290_PID_INDICATORS)
-const K_CC = 0;
-const K_PID = 1;
-const K_PTS = 2;
-const K_PCR_REP = 3;
-const K_PCR_DISC = 4;
-const KINDS = TR101290_PID_INDICATORS.length;
-
-function isFixedPsiPid(p: number): boolean {
-  return p === PAT_PID || p === CAT_PID || (p >= NIT_PID && p <= TDT_PID);
-}
 
 /** True when two rate estimates agree within 10 %. */
 function close(a: number, b: number): boolean {
@@ -228,7 +131,6 @@ export class TsMonitor {
   private readonly pcrMaxStep: number;
   private readonly ptsMs: number;
   private readonly exemptTypes: ReadonlySet<number>;
-  private readonly maxLabelled: number;
   private readonly lockCount: number;
 
   private readonly tracker: PsiTracker;
@@ -271,11 +173,7 @@ export class TsMonitor {
   private patLast = 0;
   private patOverdue = false;
 
-  // per-PID counters
-  private readonly labelled = new Uint8Array(PIDS);
-  private readonly labelledList: number[] = [];
-  private readonly perPidCounts = new Float64Array(PIDS * KINDS);
-  private readonly otherCounts = new Float64Array(KINDS);
+  private readonly breakdown: PidBreakdown;
 
   constructor(opts: TsMonitorOptions = {}) {
     this.wall = opts.clock === "wall";
@@ -286,7 +184,7 @@ export class TsMonitor {
     this.pcrMaxStep = (opts.pcrMaxStepMs ?? 100) * PCR_TICKS_PER_MS;
     this.ptsMs = opts.ptsIntervalMs ?? 700;
     this.exemptTypes = new Set(opts.pidErrorExemptStreamTypes ?? [0x86]);
-    this.maxLabelled = opts.maxLabelledPids ?? 64;
+    this.breakdown = new PidBreakdown(opts.maxLabelledPids ?? 64);
     this.lockCount = opts.lockCount ?? DEFAULT_SYNC_LOCK_COUNT;
     this.tracker = new PsiTracker({
       onPat: () => this.rebuild(),
@@ -307,10 +205,7 @@ export class TsMonitor {
 
   /** Per-PID rows: labelled PIDs in labelling order, then "other". */
   perPid(): Tr101290PidRow[] {
-    const rows: Tr101290PidRow[] = [];
-    for (const p of this.labelledList) rows.push(this.row(p, this.perPidCounts, p * KINDS));
-    rows.push(this.row("other", this.otherCounts, 0));
-    return rows;
+    return this.breakdown.rows();
   }
 
   /** Packet duration in ms learned from the PCRs (0 until known). */
@@ -611,7 +506,7 @@ export class TsMonitor {
         this.pmtLast[p] = now;
         this.overdue[p] &= ~OV_PMT;
         this.demux.addPid(p);
-        this.label(p);
+        this.breakdown.label(p);
       }
     }
     for (let i = 0; i < esPids.length; i++) {
@@ -620,14 +515,14 @@ export class TsMonitor {
         this.lastSeen[p] = now;
         this.ptsLast[p] = -1;
         this.overdue[p] &= ~(OV_PID | OV_PTS);
-        this.label(p);
+        this.breakdown.label(p);
       }
     }
     for (let i = 0; i < pcrPids.length; i++) {
       const p = pcrPids[i];
       if ((this.watch[p] & W_PCR) === 0) {
         this.overdue[p] &= ~OV_PCR;
-        this.label(p);
+        this.breakdown.label(p);
       }
     }
     this.watch.set(next);
@@ -636,39 +531,9 @@ export class TsMonitor {
     this.pcrPidList = pcrPids;
   }
 
-  private label(p: number): void {
-    if (this.labelled[p] === 0 && this.labelledList.length < this.maxLabelled) {
-      this.labelled[p] = 1;
-      this.labelledList.push(p);
-    }
-  }
-
   /** Counts one error of a per-PID kind (and its total). */
   private countPid(k: number, p: number): void {
     this.counters[TR101290_PID_INDICATORS[k]]++;
-    if (this.labelled[p] === 0 && isFixedPsiPid(p)) this.label(p);
-    if (this.labelled[p] !== 0) this.perPidCounts[p * KINDS + k]++;
-    else this.otherCounts[k]++;
+    this.breakdown.count(k, p);
   }
-
-  private row(pid: number | "other", a: Float64Array, at: number): Tr101290PidRow {
-    return {
-      pid,
-      continuityCountError: a[at + K_CC],
-      pidError: a[at + K_PID],
-      ptsError: a[at + K_PTS],
-      pcrRepetitionError: a[at + K_PCR_REP],
-      pcrDiscontinuityIndicatorError: a[at + K_PCR_DISC],
-    };
-  }
-}
-
-/** FNV-1a over PUSI and the payload bytes (the adaptation field, so the PCR, is left out). */
-function payloadHash(buf: Uint8Array, o: number): number {
-  let h = Math.imul(0x811c9dc5 ^ (buf[o + 1] & 0x40), 0x01000193);
-  const p = payloadOffset(buf, o);
-  if (p < 0) return h;
-  const end = o + TS_PACKET_SIZE;
-  for (let i = p; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
-  return h;
 }

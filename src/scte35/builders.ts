@@ -8,23 +8,29 @@
  * tier 0xFFF. The 2023 compliance bits default to 1 (the value of the bit when it was
  * reserved), so cues stay identical to pre-2023 encoders' output.
  */
-import type {
-  AvailDescriptor,
-  ClearSpliceInfoSectionInput,
-  MidUpidEntry,
-  SectionHeader,
-  SegmentationComponent,
-  SegmentationDescriptor,
-  SpliceDescriptor,
-  SpliceInsert,
-  SpliceInsertComponent,
+import { TABLE_ID_SCTE35 } from "../ts/ids.js";
+import {
+  AVAIL_DESCRIPTOR,
+  SEGMENTATION_DESCRIPTOR,
+  SPLICE_INSERT,
+  SPLICE_NULL,
+  TIME_SIGNAL,
+  type AvailDescriptor,
+  type ClearSpliceInfoSectionInput,
+  type MidUpidEntry,
+  type SectionHeader,
+  type SegmentationComponent,
+  type SegmentationDescriptor,
+  type SpliceDescriptor,
+  type SpliceInsert,
+  type SpliceInsertComponent,
 } from "./types.js";
 
 /** Header fields a caller may override. */
 export type HeaderOptions = Partial<Omit<SectionHeader, "tableId">>;
 
 export const DEFAULT_HEADER: SectionHeader = {
-  tableId: 0xfc,
+  tableId: TABLE_ID_SCTE35,
   sectionSyntaxIndicator: false,
   privateIndicator: false,
   sapType: 3,
@@ -36,12 +42,12 @@ export const DEFAULT_HEADER: SectionHeader = {
 };
 
 function header(h: HeaderOptions = {}): SectionHeader & { encryptedPacket: false } {
-  return { ...DEFAULT_HEADER, ...h, tableId: 0xfc, encryptedPacket: false };
+  return { ...DEFAULT_HEADER, ...h, tableId: TABLE_ID_SCTE35, encryptedPacket: false };
 }
 
 /** splice_null(): the heartbeat. */
 export function spliceNull(opts: { header?: HeaderOptions; descriptors?: SpliceDescriptor[] } = {}): ClearSpliceInfoSectionInput {
-  return { ...header(opts.header), spliceCommandType: 0x00, spliceCommand: {}, descriptors: opts.descriptors ?? [] };
+  return { ...header(opts.header), spliceCommandType: SPLICE_NULL, spliceCommand: {}, descriptors: opts.descriptors ?? [] };
 }
 
 /** time_signal(): `ptsTime` absent means time_specified_flag 0. */
@@ -50,7 +56,7 @@ export function timeSignal(
 ): ClearSpliceInfoSectionInput {
   return {
     ...header(opts.header),
-    spliceCommandType: 0x06,
+    spliceCommandType: TIME_SIGNAL,
     spliceCommand: {
       spliceTime: opts.ptsTime === undefined ? { timeSpecifiedFlag: false } : { timeSpecifiedFlag: true, ptsTime: opts.ptsTime },
     },
@@ -116,7 +122,7 @@ export function spliceInsert(opts: SpliceInsertOptions): ClearSpliceInfoSectionI
     cmd.availNum = opts.availNum ?? 0;
     cmd.availsExpected = opts.availsExpected ?? 0;
   }
-  return { ...header(opts.header), spliceCommandType: 0x05, spliceCommand: cmd, descriptors: opts.descriptors ?? [] };
+  return { ...header(opts.header), spliceCommandType: SPLICE_INSERT, spliceCommand: cmd, descriptors: opts.descriptors ?? [] };
 }
 
 export interface SegmentationOptions {
@@ -150,7 +156,7 @@ export interface SegmentationOptions {
 /** segmentation_descriptor() with defaults: program mode, unrestricted, no UPID, 0/0. */
 export function segmentationDescriptor(opts: SegmentationOptions): SegmentationDescriptor {
   const d: SegmentationDescriptor = {
-    spliceDescriptorTag: 0x02,
+    spliceDescriptorTag: SEGMENTATION_DESCRIPTOR,
     identifier: "CUEI",
     segmentationEventId: opts.segmentationEventId,
     segmentationEventCancelIndicator: opts.cancel ?? false,
@@ -182,5 +188,5 @@ export function segmentationDescriptor(opts: SegmentationOptions): SegmentationD
 
 /** avail_descriptor(). */
 export function availDescriptor(providerAvailId: number): AvailDescriptor {
-  return { spliceDescriptorTag: 0x00, identifier: "CUEI", providerAvailId };
+  return { spliceDescriptorTag: AVAIL_DESCRIPTOR, identifier: "CUEI", providerAvailId };
 }

@@ -3,8 +3,9 @@
  * Fields wider than 32 bits use arithmetic, never JS bitwise ops (which are 32-bit).
  */
 import { OnairError } from "../core/errors.js";
+import { FieldReader, FieldWriter, TWO_32 } from "../ts/fields.js";
 
-export const TWO_32 = 2 ** 32;
+export { TWO_32 };
 
 export function toHex(bytes: Uint8Array): string {
   let s = "";
@@ -40,7 +41,8 @@ export const MAX_CUE_STRING_CHARS = 4 * MAX_HEX_DIGITS;
 function tooLarge(what: string, length: number): OnairError {
   return new OnairError(
     "ONAIR_SCTE35_TOO_LARGE",
-    `cue string too long (${length} ${what}): a splice_info_section is at most ${MAX_SECTION_BYTES} bytes (${MAX_HEX_DIGITS} hex digits, ${MAX_BASE64_CHARS} base64 characters)`,
+    `cue string too long (${length} ${what}): a splice_info_section is at most ${MAX_SECTION_BYTES} bytes ` +
+      `(${MAX_HEX_DIGITS} hex digits, ${MAX_BASE64_CHARS} base64 characters)`,
     { length, maxBytes: MAX_SECTION_BYTES },
   );
 }
@@ -82,130 +84,15 @@ export function parseCueString(input: string): Uint8Array {
   throw new OnairError("ONAIR_SCTE35_BAD_INPUT", "neither hex (0x… or fc…) nor base64", { input });
 }
 
-/** Reads big-endian fields inside [pos, end) of a section; running past `end` is TRUNCATED. */
-export class Reader {
-  constructor(
-    readonly bytes: Uint8Array,
-    public pos: number,
-    public end: number,
-  ) {}
-
-  get left(): number {
-    return this.end - this.pos;
-  }
-
-  need(n: number, field: string): void {
-    if (this.pos + n > this.end) {
-      throw new OnairError(
-        "ONAIR_SCTE35_TRUNCATED",
-        `section truncated at byte ${this.pos}: ${field} needs ${n} byte${n === 1 ? "" : "s"}, ${Math.max(0, this.left)} left`,
-        { offset: this.pos, field, needed: n, available: Math.max(0, this.left) },
-      );
-    }
-  }
-
-  u8(field: string): number {
-    this.need(1, field);
-    return this.bytes[this.pos++];
-  }
-
-  u16(field: string): number {
-    this.need(2, field);
-    const v = this.bytes[this.pos] * 256 + this.bytes[this.pos + 1];
-    this.pos += 2;
-    return v;
-  }
-
-  u32(field: string): number {
-    this.need(4, field);
-    const b = this.bytes;
-    const p = this.pos;
-    this.pos += 4;
-    return b[p] * 0x1000000 + b[p + 1] * 0x10000 + b[p + 2] * 0x100 + b[p + 3];
-  }
-
-  /** One byte whose low bit is bit 32 of a 33-bit field, then 4 bytes. Returns [firstByte, value]. */
-  flags33(field: string): [number, number] {
-    this.need(5, field);
-    const first = this.bytes[this.pos++];
-    const low = this.u32(field);
-    return [first, (first & 1) * TWO_32 + low];
-  }
-
-  take(n: number, field: string): Uint8Array {
-    this.need(n, field);
-    const out = this.bytes.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
-  }
-
-  /** A sub-reader over the next n bytes (advances this one past them). */
-  sub(n: number, field: string): Reader {
-    this.need(n, field);
-    const r = new Reader(this.bytes, this.pos, this.pos + n);
-    this.pos += n;
-    return r;
-  }
-
-  rest(): Uint8Array {
-    return this.take(this.left, "rest");
+/** The field reader of ts/fields.ts for splice_info_section: running past `end` is ONAIR_SCTE35_TRUNCATED. */
+export class Reader extends FieldReader {
+  constructor(bytes: Uint8Array, pos: number, end: number) {
+    super(bytes, pos, end, "ONAIR_SCTE35_TRUNCATED");
   }
 }
 
-/** Appends big-endian fields; values are range-checked before they get here. */
-export class Writer {
-  private buf: Uint8Array = new Uint8Array(64);
-  length = 0;
-
-  private grow(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.length + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.length));
-    this.buf = next;
-  }
-
-  u8(v: number): void {
-    this.grow(1);
-    this.buf[this.length++] = v & 0xff;
-  }
-
-  u16(v: number): void {
-    this.u8(Math.floor(v / 256));
-    this.u8(v % 256);
-  }
-
-  u32(v: number): void {
-    this.u16(Math.floor(v / 0x10000));
-    this.u16(v % 0x10000);
-  }
-
-  /** `prefix` supplies bits 7..1 of the first byte; bit 0 is bit 32 of the 33-bit value. */
-  flags33(prefix: number, v: number): void {
-    this.u8((prefix & 0xfe) | Math.floor(v / TWO_32));
-    this.u32(v % TWO_32);
-  }
-
-  bytes(b: Uint8Array): void {
-    this.grow(b.length);
-    this.buf.set(b, this.length);
-    this.length += b.length;
-  }
-
-  /** Overwrites a byte already written. */
-  patch(at: number, v: number): void {
-    this.buf[at] = v & 0xff;
-  }
-
-  finish(): Uint8Array {
-    return this.buf.slice(0, this.length);
-  }
-
-  view(): Uint8Array {
-    return this.buf.subarray(0, this.length);
-  }
-}
+/** The field writer of ts/fields.ts. */
+export { FieldWriter as Writer };
 
 /** 4-char printable ASCII, else `0x` + 8 hex digits. */
 export function identifierToString(v: number): string {

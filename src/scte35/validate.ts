@@ -8,8 +8,9 @@
  * `segmentationUpidText` are accepted and ignored.
  */
 import { OnairError } from "../core/errors.js";
+import { PTS_MODULUS } from "../ts/timestamps.js";
 import { identifierFromString, isHex } from "./bytes.js";
-import { SUB_SEGMENT_TYPES } from "./decode.js";
+import { SUB_SEGMENT_TYPES } from "./splice-descriptors.js";
 import { UPID_MID, upidLengthProblem } from "./upid.js";
 import type {
   BreakDuration,
@@ -17,6 +18,7 @@ import type {
   EncryptedSpliceInfoSectionInput,
   MidUpidEntry,
   SectionHeader,
+  SegmentationComponent,
   SegmentationDescriptor,
   SpliceCommandPart,
   SpliceDescriptor,
@@ -29,7 +31,7 @@ import type {
 
 type Obj = Record<string, unknown>;
 
-const MAX33 = 2 ** 33 - 1;
+const MAX33 = PTS_MODULUS - 1;
 const MAX40 = 2 ** 40 - 1;
 const MAX48 = 2 ** 48 - 1;
 
@@ -294,6 +296,36 @@ function midList(v: unknown[], path: string): MidUpidEntry[] {
   });
 }
 
+function segmentationComponents(o: Obj, path: string): SegmentationComponent[] {
+  const cp = join(path, "components");
+  const list = arr(o.components ?? bad(cp, "required when programSegmentationFlag is false"), cp);
+  if (list.length > 255) bad(cp, "at most 255 components");
+  return list.map((c, i) => {
+    const p = join(cp, i);
+    const co = obj(c, p);
+    keys(co, p, ["componentTag", "ptsOffset"]);
+    return { componentTag: uint(co, "componentTag", p, 0xff), ptsOffset: uint(co, "ptsOffset", p, MAX33) };
+  });
+}
+
+/** segmentation_upid: hex checked against its type's length, or a MID list (type 13). */
+function segmentationUpid(o: Obj, path: string, upidType: number): string | MidUpidEntry[] {
+  const up = join(path, "segmentationUpid");
+  const raw = o.segmentationUpid;
+  if (raw === undefined) bad(up, "required (use \"\" with segmentationUpidType 0)");
+  if (Array.isArray(raw)) {
+    if (upidType !== UPID_MID) bad(up, "a list is only for segmentationUpidType 13 (MID)");
+    const list = midList(raw, up);
+    const total = list.reduce((n, e) => n + 2 + e.segmentationUpid.length / 2, 0);
+    if (total > 255) bad(up, `MID UPID is ${total} bytes, at most 255 fit segmentation_upid_length`);
+    return list;
+  }
+  const h = hex(o, "segmentationUpid", path);
+  const problem = upidLengthProblem(upidType, h.length / 2);
+  if (problem) bad(up, problem, h);
+  return h;
+}
+
 function segmentation(o: Obj, path: string): SegmentationDescriptor {
   const segmentationEventId = uint(o, "segmentationEventId", path, 0xffffffff);
   const segmentationEventCancelIndicator = bool(o, "segmentationEventCancelIndicator", path);
@@ -343,34 +375,11 @@ function segmentation(o: Obj, path: string): SegmentationDescriptor {
     d.archiveAllowedFlag = bool(o, "archiveAllowedFlag", path);
     d.deviceRestrictions = uint(o, "deviceRestrictions", path, 3);
   }
-  if (!programSegmentationFlag) {
-    const cp = join(path, "components");
-    const list = arr(o.components ?? bad(cp, "required when programSegmentationFlag is false"), cp);
-    if (list.length > 255) bad(cp, "at most 255 components");
-    d.components = list.map((c, i) => {
-      const p = join(cp, i);
-      const co = obj(c, p);
-      keys(co, p, ["componentTag", "ptsOffset"]);
-      return { componentTag: uint(co, "componentTag", p, 0xff), ptsOffset: uint(co, "ptsOffset", p, MAX33) };
-    });
-  }
+  if (!programSegmentationFlag) d.components = segmentationComponents(o, path);
   if (segmentationDurationFlag) d.segmentationDuration = uint(o, "segmentationDuration", path, MAX40);
   const upidType = uint(o, "segmentationUpidType", path, 0xff);
   d.segmentationUpidType = upidType;
-  const up = join(path, "segmentationUpid");
-  const raw = o.segmentationUpid;
-  if (raw === undefined) bad(up, "required (use \"\" with segmentationUpidType 0)");
-  if (Array.isArray(raw)) {
-    if (upidType !== UPID_MID) bad(up, "a list is only for segmentationUpidType 13 (MID)");
-    d.segmentationUpid = midList(raw, up);
-    const total = d.segmentationUpid.reduce((n, e) => n + 2 + e.segmentationUpid.length / 2, 0);
-    if (total > 255) bad(up, `MID UPID is ${total} bytes, at most 255 fit segmentation_upid_length`);
-  } else {
-    const h = hex(o, "segmentationUpid", path);
-    const problem = upidLengthProblem(upidType, h.length / 2);
-    if (problem) bad(up, problem, h);
-    d.segmentationUpid = h;
-  }
+  d.segmentationUpid = segmentationUpid(o, path, upidType);
   const typeId = uint(o, "segmentationTypeId", path, 0xff);
   d.segmentationTypeId = typeId;
   d.segmentNum = uint(o, "segmentNum", path, 0xff);

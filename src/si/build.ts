@@ -2,8 +2,9 @@
  * Builders for SDT actual, TDT and TOT from the service and the time.
  */
 import type { SiService } from "./event.js";
-import { SdtSection, TABLE_ID_SDT_ACTUAL } from "./sdt.js";
-import { sameContent, setVersion } from "./section.js";
+import { TABLE_ID_SDT_ACTUAL } from "../ts/ids.js";
+import { SdtSection } from "./sdt.js";
+import { sameContent, setVersion } from "../ts/section.js";
 import { TdtSection } from "./tdt.js";
 import type { DvbTextOptions } from "./text.js";
 import { localTimeOffsetRegion } from "./timezone.js";

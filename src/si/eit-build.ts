@@ -14,16 +14,18 @@ import {
   assembleEitSection,
   EIT_FIXED_BYTES,
   EIT_MAX_SECTION_BYTES,
+  EIT_SECTIONS_PER_SEGMENT,
+  EIT_SEGMENT_MS,
+  EIT_SEGMENTS_PER_TABLE,
   encodeEventBytes,
+  type EitSectionHeader,
   RunningStatus,
-  TABLE_ID_EIT_PF_ACTUAL,
-  TABLE_ID_EIT_SCHEDULE_ACTUAL_FIRST,
 } from "./eit.js";
-import { CRC_BYTES, sameContent, setVersion } from "./section.js";
+import { TABLE_ID_EIT_PF_ACTUAL, TABLE_ID_EIT_SCHEDULE_ACTUAL_FIRST } from "../ts/ids.js";
+import { CRC_SIZE as CRC_BYTES, sameContent, setVersion } from "../ts/section.js";
 import { OnairError } from "../core/errors.js";
 
 const DAY_MS = 86_400_000;
-const SEGMENT_MS = 3 * 3_600_000;
 
 export interface EitBuildOptions extends DvbTextOptions {
   /**
@@ -204,97 +206,19 @@ export function buildSchedule(
     throw new OnairError("ONAIR_SI_FIELD_RANGE", "EIT schedule days must be 1…64", { days });
   }
   const ref = Math.floor(nowMs / DAY_MS) * DAY_MS;
-  const horizon = Math.min(nowMs + days * DAY_MS, ref + MAX_SCHEDULE_DAYS * DAY_MS);
-  const freeCa = service.freeCaMode ?? false;
-  const sorted = sortedByStart(events);
-
-  // Encoded events per segment k (0 … 511).
-  const segments = new Map<number, Uint8Array[]>();
-  let lastK = -1;
-  let eventCount = 0;
-  for (const e of sorted) {
-    if (e.startMs < ref || e.startMs >= horizon) continue;
-    const k = Math.floor((e.startMs - ref) / SEGMENT_MS);
-    if (ref + (k + 1) * SEGMENT_MS <= nowMs && endMs(e) <= nowMs) continue;
-    const bytes = encodeEventBytes(e.eventId, e.startMs, e.durationSec, RunningStatus.undefined, freeCa, encodeEventDescriptors(e, opts));
-    let list = segments.get(k);
-    if (!list) segments.set(k, (list = []));
-    list.push(bytes);
-    if (k > lastK) lastK = k;
-    eventCount++;
-  }
-
-  const lastTable = lastK < 0 ? 0 : Math.floor(lastK / 32);
-  const lastTableId = TABLE_ID_EIT_SCHEDULE_ACTUAL_FIRST + lastTable;
+  const { segments, lastK, eventCount } = eventsBySegment(service, events, nowMs, days, ref, opts);
+  const lastTable = lastK < 0 ? 0 : Math.floor(lastK / EIT_SEGMENTS_PER_TABLE);
   const tables: ScheduleSubTable[] = [];
   const nextState = new Map(prev?.tables ?? []);
   let dropped = 0;
-  const capacity = EIT_MAX_SECTION_BYTES - EIT_FIXED_BYTES - CRC_BYTES;
-
   for (let t = 0; t <= lastTable; t++) {
     const tableId = TABLE_ID_EIT_SCHEDULE_ACTUAL_FIRST + t;
-    let lastSeg = 0;
-    for (let s = 31; s > 0; s--) {
-      if (segments.has(t * 32 + s)) {
-        lastSeg = s;
-        break;
-      }
-    }
-    // Per segment: the [from, to) ranges of its sections.
-    const plan: { seg: number; list: Uint8Array[]; ranges: [number, number][] }[] = [];
-    for (let seg = 0; seg <= lastSeg; seg++) {
-      const list = segments.get(t * 32 + seg) ?? [];
-      const ranges: [number, number][] = [];
-      let from = 0;
-      let size = 0;
-      for (let i = 0; i < list.length; i++) {
-        if (size + list[i].length > capacity) {
-          ranges.push([from, i]);
-          if (ranges.length === 8) break;
-          from = i;
-          size = 0;
-        }
-        size += list[i].length;
-      }
-      if (ranges.length < 8) ranges.push([from, list.length]);
-      const placed = ranges[ranges.length - 1][1];
-      dropped += list.length - placed;
-      plan.push({ seg, list, ranges });
-    }
-    const lastPlan = plan[plan.length - 1];
-    const lastSectionNumber = 8 * lastPlan.seg + lastPlan.ranges.length - 1;
-
+    const layout = layOutTable(segments, t);
+    dropped += layout.dropped;
     const before = prev?.tables.get(tableId);
     const version = before ? before.versionNumber : (opts?.initialVersion ?? 0);
-    const sections: Uint8Array[] = [];
-    const maxIntervalMs: number[] = [];
-    for (const { seg, list, ranges } of plan) {
-      const segmentLast = 8 * seg + ranges.length - 1;
-      const near = ref + (t * 32 + seg) * SEGMENT_MS < nowMs + 8 * DAY_MS;
-      ranges.forEach(([from, to], i) => {
-        sections.push(
-          assembleEitSection(
-            {
-              tableId,
-              serviceId: service.serviceId,
-              versionNumber: version,
-              currentNextIndicator: true,
-              sectionNumber: 8 * seg + i,
-              lastSectionNumber,
-              transportStreamId: service.transportStreamId,
-              originalNetworkId: service.originalNetworkId,
-              segmentLastSectionNumber: segmentLast,
-              lastTableId,
-            },
-            list,
-            from,
-            to,
-          ),
-        );
-        maxIntervalMs.push(near ? SCHEDULE_NEAR_INTERVAL_MS : SCHEDULE_FAR_INTERVAL_MS);
-      });
-    }
-
+    const head = { tableId, version, lastTableId: TABLE_ID_EIT_SCHEDULE_ACTUAL_FIRST + lastTable };
+    const { sections, maxIntervalMs } = tableSections(service, layout.plan, head, t, ref, nowMs);
     if (before && before.sections.length === sections.length && sections.every((s, i) => sameContent(before.sections[i], s))) {
       tables.push({ tableId, versionNumber: before.versionNumber, sections: before.sections, maxIntervalMs, changed: false });
       continue;
@@ -308,4 +232,115 @@ export function buildSchedule(
     tables.push({ tableId, versionNumber, sections, maxIntervalMs, changed: true });
   }
   return { tables, state: { tables: nextState }, dropped, eventCount, referenceMs: ref };
+}
+
+/**
+ * Encoded events per segment k (0 … 511) from `ref` (midnight UTC), up to the horizon;
+ * events of segments wholly in the past are left out unless still running.
+ */
+function eventsBySegment(
+  service: SiService,
+  events: readonly SiEvent[],
+  nowMs: number,
+  days: number,
+  ref: number,
+  opts?: EitBuildOptions,
+): { segments: Map<number, Uint8Array[]>; lastK: number; eventCount: number } {
+  const horizon = Math.min(nowMs + days * DAY_MS, ref + MAX_SCHEDULE_DAYS * DAY_MS);
+  const freeCa = service.freeCaMode ?? false;
+  const segments = new Map<number, Uint8Array[]>();
+  let lastK = -1;
+  let eventCount = 0;
+  for (const e of sortedByStart(events)) {
+    if (e.startMs < ref || e.startMs >= horizon) continue;
+    const k = Math.floor((e.startMs - ref) / EIT_SEGMENT_MS);
+    if (ref + (k + 1) * EIT_SEGMENT_MS <= nowMs && endMs(e) <= nowMs) continue;
+    const bytes = encodeEventBytes(e.eventId, e.startMs, e.durationSec, RunningStatus.undefined, freeCa, encodeEventDescriptors(e, opts));
+    let list = segments.get(k);
+    if (!list) segments.set(k, (list = []));
+    list.push(bytes);
+    if (k > lastK) lastK = k;
+    eventCount++;
+  }
+  return { segments, lastK, eventCount };
+}
+
+/** One segment of a sub-table: its events and the [from, to) ranges of its sections. */
+interface SegmentPlan {
+  seg: number;
+  list: Uint8Array[];
+  ranges: [number, number][];
+}
+
+/**
+ * Lays the events of sub-table `t` into sections: segments 0 … the last with events, each
+ * cut into at most 8 sections of whole events; events that do not fit are counted as dropped.
+ */
+function layOutTable(segments: ReadonlyMap<number, Uint8Array[]>, t: number): { plan: SegmentPlan[]; dropped: number } {
+  const capacity = EIT_MAX_SECTION_BYTES - EIT_FIXED_BYTES - CRC_BYTES;
+  let lastSeg = 0;
+  for (let s = EIT_SEGMENTS_PER_TABLE - 1; s > 0; s--) {
+    if (segments.has(t * EIT_SEGMENTS_PER_TABLE + s)) {
+      lastSeg = s;
+      break;
+    }
+  }
+  const plan: SegmentPlan[] = [];
+  let dropped = 0;
+  for (let seg = 0; seg <= lastSeg; seg++) {
+    const list = segments.get(t * EIT_SEGMENTS_PER_TABLE + seg) ?? [];
+    const ranges: [number, number][] = [];
+    let from = 0;
+    let size = 0;
+    for (let i = 0; i < list.length; i++) {
+      if (size + list[i].length > capacity) {
+        ranges.push([from, i]);
+        if (ranges.length === EIT_SECTIONS_PER_SEGMENT) break;
+        from = i;
+        size = 0;
+      }
+      size += list[i].length;
+    }
+    if (ranges.length < EIT_SECTIONS_PER_SEGMENT) ranges.push([from, list.length]);
+    const placed = ranges[ranges.length - 1][1];
+    dropped += list.length - placed;
+    plan.push({ seg, list, ranges });
+  }
+  return { plan, dropped };
+}
+
+/** The sections of sub-table `t` (numbered 8 × segment + i) and each one's repetition interval. */
+function tableSections(
+  service: SiService,
+  plan: readonly SegmentPlan[],
+  head: { tableId: number; version: number; lastTableId: number },
+  t: number,
+  ref: number,
+  nowMs: number,
+): { sections: Uint8Array[]; maxIntervalMs: number[] } {
+  const lastPlan = plan[plan.length - 1];
+  const lastSectionNumber = EIT_SECTIONS_PER_SEGMENT * lastPlan.seg + lastPlan.ranges.length - 1;
+  const sections: Uint8Array[] = [];
+  const maxIntervalMs: number[] = [];
+  for (const { seg, list, ranges } of plan) {
+    const segmentLast = EIT_SECTIONS_PER_SEGMENT * seg + ranges.length - 1;
+    const near = ref + (t * EIT_SEGMENTS_PER_TABLE + seg) * EIT_SEGMENT_MS < nowMs + 8 * DAY_MS;
+    ranges.forEach(([from, to], i) => {
+      const h: EitSectionHeader = {
+        tableId: head.tableId,
+        serviceId: service.serviceId,
+        versionNumber: head.version,
+        currentNextIndicator: true,
+        sectionNumber: EIT_SECTIONS_PER_SEGMENT * seg + i,
+        lastSectionNumber,
+        transportStreamId: service.transportStreamId,
+        originalNetworkId: service.originalNetworkId,
+        segmentLastSectionNumber: segmentLast,
+        lastTableId: head.lastTableId,
+      };
+      sections.push(assembleEitSection(h, list, from, to));
+      maxIntervalMs.push(near ? SCHEDULE_NEAR_INTERVAL_MS : SCHEDULE_FAR_INTERVAL_MS);
+    });
+  }
+  return { sections, maxIntervalMs };
 }

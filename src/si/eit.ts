@@ -7,16 +7,28 @@
  * descriptors_loop_length 12, descriptors; CRC_32.
  */
 import { OnairError } from "../core/errors.js";
-import { decodeDescriptors, encodeDescriptors, type Descriptor } from "./descriptors.js";
-import { checkField, CRC_BYTES, finishLongSection, LONG_HEADER_BYTES, readLongHeader, writeLongHeader } from "./section.js";
+import { decodeDescriptors, encodeDescriptors, type DvbDescriptor } from "./descriptors.js";
+import { FieldWriter, type FieldReader } from "../ts/fields.js";
+import { TABLE_ID_EIT_LAST, TABLE_ID_EIT_PF_ACTUAL } from "../ts/ids.js";
+import {
+  CRC_SIZE as CRC_BYTES,
+  endSection,
+  LONG_SECTION_HEADER_SIZE as LONG_HEADER_BYTES,
+  MAX_PRIVATE_SECTION_LENGTH,
+  readLongSection,
+  SI_SECTION_CODES,
+  startLongSection,
+} from "../ts/section.js";
+import { checkField } from "./check.js";
 import type { DvbTextOptions } from "./text.js";
 import { readDuration, readUtcTime, writeDuration, writeUtcTime } from "./time.js";
 
-export const EIT_PID = 0x12;
-export const TABLE_ID_EIT_PF_ACTUAL = 0x4e;
-export const TABLE_ID_EIT_PF_OTHER = 0x4f;
-export const TABLE_ID_EIT_SCHEDULE_ACTUAL_FIRST = 0x50;
-export const TABLE_ID_EIT_SCHEDULE_ACTUAL_LAST = 0x5f;
+/** EIT schedule geometry (EN 300 468 §5.2.4, TS 101 211 §4.1.4): a sub-table (one table_id) holds 32 segments… */
+export const EIT_SEGMENTS_PER_TABLE = 32;
+/** …of 3 hours each (so 4 days per table_id, 64 days over 0x50–0x5F)… */
+export const EIT_SEGMENT_MS = 3 * 3_600_000;
+/** …of at most 8 sections each: section_number = 8 × segment + i. */
+export const EIT_SECTIONS_PER_SEGMENT = 8;
 /** Largest EIT section, header and CRC included. */
 export const EIT_MAX_SECTION_BYTES = 4096;
 /** Bytes before the first event: long header + 6. */
@@ -44,7 +56,7 @@ export interface EitEvent {
   duration: number | undefined;
   runningStatus: number;
   freeCaMode: boolean;
-  descriptors: Descriptor[];
+  descriptors: DvbDescriptor[];
 }
 
 export interface EitSection {
@@ -79,15 +91,31 @@ export function encodeEventBytes(
   if (descriptors.length > EIT_MAX_EVENT_DESCRIPTORS) {
     throw new OnairError("ONAIR_SI_SECTION_LENGTH", "event descriptors do not fit an EIT section", { eventId, length: descriptors.length });
   }
-  const out = new Uint8Array(EIT_EVENT_HEADER_BYTES + descriptors.length);
-  out[0] = eventId >> 8;
-  out[1] = eventId & 0xff;
-  writeUtcTime(out, 2, startTime);
-  writeDuration(out, 7, duration);
-  out[10] = (runningStatus << 5) | (freeCaMode ? 0x10 : 0) | (descriptors.length >> 8);
-  out[11] = descriptors.length & 0xff;
-  out.set(descriptors, 12);
-  return out;
+  const w = new FieldWriter(EIT_EVENT_HEADER_BYTES + descriptors.length);
+  w.u16(eventId); // event_id
+  w.field(5, (b, at) => writeUtcTime(b, at, startTime)); // start_time 40
+  w.field(3, (b, at) => writeDuration(b, at, duration)); // duration 24
+  // running_status 3, free_CA_mode 1, descriptors_loop_length 12
+  w.u16((runningStatus << 13) | (freeCaMode ? 0x1000 : 0) | descriptors.length);
+  w.bytes(descriptors);
+  return w.finish();
+}
+
+/** The mirror of encodeEventBytes, with the descriptors decoded. */
+function decodeEvent(r: FieldReader): EitEvent {
+  const eventId = r.u16("event_id");
+  const startTime = r.field(5, "start_time", readUtcTime);
+  const duration = r.field(3, "duration", readDuration);
+  const b = r.u16("running_status");
+  const loop = r.sub(b & 0x0fff, "descriptors");
+  return {
+    eventId,
+    startTime,
+    duration,
+    runningStatus: b >> 13,
+    freeCaMode: (b & 0x1000) !== 0,
+    descriptors: decodeDescriptors(loop.bytes, loop.pos, loop.end),
+  };
 }
 
 /** Header fields of an EIT section without its events. */
@@ -95,35 +123,27 @@ export type EitSectionHeader = Omit<EitSection, "events">;
 
 /** Lays pre-encoded events into one section (total size must be ≤ 4096). */
 export function assembleEitSection(h: EitSectionHeader, events: readonly Uint8Array[], from = 0, to = events.length): Uint8Array {
-  let total = EIT_FIXED_BYTES + CRC_BYTES;
-  for (let i = from; i < to; i++) total += events[i].length;
-  if (total > EIT_MAX_SECTION_BYTES) {
-    throw new OnairError("ONAIR_SI_SECTION_LENGTH", "EIT section longer than 4096 bytes", { total });
-  }
   checkField("service_id", h.serviceId, 0xffff);
   checkField("transport_stream_id", h.transportStreamId, 0xffff);
   checkField("original_network_id", h.originalNetworkId, 0xffff);
   checkField("version_number", h.versionNumber, 31);
-  const out = new Uint8Array(total);
-  writeLongHeader(out, { ...h, tableIdExtension: h.serviceId }, total);
-  out[8] = h.transportStreamId >> 8;
-  out[9] = h.transportStreamId & 0xff;
-  out[10] = h.originalNetworkId >> 8;
-  out[11] = h.originalNetworkId & 0xff;
-  out[12] = h.segmentLastSectionNumber;
-  out[13] = h.lastTableId;
-  let p = EIT_FIXED_BYTES;
-  for (let i = from; i < to; i++) {
-    out.set(events[i], p);
-    p += events[i].length;
-  }
-  finishLongSection(out, total);
-  return out;
+  let total = EIT_FIXED_BYTES + CRC_BYTES;
+  for (let i = from; i < to; i++) total += events[i].length;
+  const w = startLongSection({ ...h, privateIndicator: true, tableIdExtension: h.serviceId }, total);
+  w.u16(h.transportStreamId); // transport_stream_id
+  w.u16(h.originalNetworkId); // original_network_id
+  w.u8(h.segmentLastSectionNumber); // segment_last_section_number
+  w.u8(h.lastTableId); // last_table_id
+  for (let i = from; i < to; i++) w.bytes(events[i]);
+  return endSection(w, EIT_SPEC);
 }
 
-function isEitTableId(t: number): boolean {
-  return t >= 0x4e && t <= 0x6f;
-}
+const EIT_SPEC = {
+  table: "EIT",
+  tableIdOk: (t: number) => t >= TABLE_ID_EIT_PF_ACTUAL && t <= TABLE_ID_EIT_LAST,
+  maxSectionLength: MAX_PRIVATE_SECTION_LENGTH,
+  codes: SI_SECTION_CODES,
+};
 
 export const EitSection = {
   encode(s: EitSection, opts?: DvbTextOptions): Uint8Array {
@@ -133,26 +153,15 @@ export const EitSection = {
     return assembleEitSection(s, events);
   },
 
+  /** Throws ONAIR_SI_TRUNCATED, ONAIR_SI_TABLE_ID, ONAIR_SI_SYNTAX, ONAIR_SI_SECTION_LENGTH, ONAIR_SI_CRC, ONAIR_SI_DESCRIPTOR. */
   decode(bytes: Uint8Array): EitSection {
-    const h = readLongHeader(bytes, "EIT section", isEitTableId, EIT_MAX_SECTION_BYTES);
-    const end = (((bytes[1] & 0x0f) << 8) | bytes[2]) + 3 - CRC_BYTES;
-    if (end < EIT_FIXED_BYTES) throw new OnairError("ONAIR_SI_TRUNCATED", "EIT section too short for its fixed fields", {});
+    const { header: h, body: r } = readLongSection(bytes, EIT_SPEC);
+    const transportStreamId = r.u16("transport_stream_id");
+    const originalNetworkId = r.u16("original_network_id");
+    const segmentLastSectionNumber = r.u8("segment_last_section_number");
+    const lastTableId = r.u8("last_table_id");
     const events: EitEvent[] = [];
-    let p = EIT_FIXED_BYTES;
-    while (p < end) {
-      if (p + EIT_EVENT_HEADER_BYTES > end) throw new OnairError("ONAIR_SI_TRUNCATED", "EIT event header overruns the section", { at: p });
-      const loop = ((bytes[p + 10] & 0x0f) << 8) | bytes[p + 11];
-      if (p + EIT_EVENT_HEADER_BYTES + loop > end) throw new OnairError("ONAIR_SI_TRUNCATED", "EIT event descriptors overrun the section", { at: p });
-      events.push({
-        eventId: (bytes[p] << 8) | bytes[p + 1],
-        startTime: readUtcTime(bytes, p + 2),
-        duration: readDuration(bytes, p + 7),
-        runningStatus: bytes[p + 10] >> 5,
-        freeCaMode: (bytes[p + 10] & 0x10) !== 0,
-        descriptors: decodeDescriptors(bytes, p + 12, p + 12 + loop),
-      });
-      p += EIT_EVENT_HEADER_BYTES + loop;
-    }
+    while (r.left > 0) events.push(decodeEvent(r));
     return {
       tableId: h.tableId,
       serviceId: h.tableIdExtension,
@@ -160,10 +169,10 @@ export const EitSection = {
       currentNextIndicator: h.currentNextIndicator,
       sectionNumber: h.sectionNumber,
       lastSectionNumber: h.lastSectionNumber,
-      transportStreamId: (bytes[8] << 8) | bytes[9],
-      originalNetworkId: (bytes[10] << 8) | bytes[11],
-      segmentLastSectionNumber: bytes[12],
-      lastTableId: bytes[13],
+      transportStreamId,
+      originalNetworkId,
+      segmentLastSectionNumber,
+      lastTableId,
       events,
     };
   },

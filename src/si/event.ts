@@ -17,7 +17,7 @@ import {
   splitExtendedEvent,
   TAG_EXTENDED_EVENT,
   type ContentItem,
-  type Descriptor,
+  type DvbDescriptor,
   type ParentalRating,
 } from "./descriptors.js";
 import { EIT_MAX_EVENT_DESCRIPTORS, type EitEvent } from "./eit.js";
@@ -85,8 +85,8 @@ export function ratingForMinimumAge(age: number): number {
 }
 
 /** Descriptors other than extended_event (short_event first). */
-function fixedDescriptors(ev: SiEvent): Descriptor[] {
-  const list: Descriptor[] = [{ kind: "shortEvent", iso639LanguageCode: ev.language, eventName: ev.title, text: ev.subtitle ?? "" }];
+function fixedDescriptors(ev: SiEvent): DvbDescriptor[] {
+  const list: DvbDescriptor[] = [{ kind: "shortEvent", iso639LanguageCode: ev.language, eventName: ev.title, text: ev.subtitle ?? "" }];
   if (ev.content && ev.content.length > 0) {
     const items: ContentItem[] = ev.content.map((c) => ({ contentNibbleLevel1: c.level1, contentNibbleLevel2: c.level2, userByte: c.userByte ?? 0 }));
     list.push({ kind: "content", items });
@@ -103,7 +103,7 @@ function fixedDescriptors(ev: SiEvent): Descriptor[] {
  * extended_event 0…last, content, parental_rating. The description is split so that the
  * whole loop fits one EIT section; text beyond that is cut.
  */
-export function eventDescriptorList(ev: SiEvent, opts?: DvbTextOptions): Descriptor[] {
+export function eventDescriptorList(ev: SiEvent, opts?: DvbTextOptions): DvbDescriptor[] {
   const fixed = fixedDescriptors(ev);
   if (!ev.description) return fixed;
   let used = 0;

@@ -12,10 +12,9 @@
 import { buildSdt, buildTdt, buildTot, type SdtState } from "./build.js";
 import { SI_MAX_INTERVAL_MS, SiCarousel, TDT_PERIOD_MS, TOT_PERIOD_MS, type CarouselOptions, type CarouselSlot } from "./carousel.js";
 import { buildPresentFollowing, buildSchedule, type EitBuildOptions, type PfState, type ScheduleState } from "./eit-build.js";
-import { EIT_PID } from "./eit.js";
 import type { SiEvent, SiService } from "./event.js";
-import { SDT_PID } from "./sdt.js";
-import { refreshTdt, TDT_PID } from "./tdt.js";
+import { EIT_PID, SDT_PID, TDT_PID } from "../ts/ids.js";
+import { refreshTdt } from "./tdt.js";
 import { zoneOffsets } from "./timezone.js";
 import { refreshTot } from "./tot.js";
 
@@ -113,7 +112,14 @@ export class SiGenerator {
       const { timeZone, countryCode } = this.config;
       if (timeZone && countryCode) {
         this.carousel.set(
-          { key: "tot", pid: TDT_PID, sections: [buildTot(nowMs, timeZone, countryCode)], maxIntervalMs: SI_MAX_INTERVAL_MS.tot, periodMs: TOT_PERIOD_MS, refresh: refreshTot },
+          {
+            key: "tot",
+            pid: TDT_PID,
+            sections: [buildTot(nowMs, timeZone, countryCode)],
+            maxIntervalMs: SI_MAX_INTERVAL_MS.tot,
+            periodMs: TOT_PERIOD_MS,
+            refresh: refreshTot,
+          },
           nowMs,
         );
         const change = zoneOffsets(timeZone, nowMs).changeMs;

@@ -5,12 +5,6 @@
  */
 export * from "./text.js";
 export * from "./time.js";
-export {
-  LONG_HEADER_BYTES,
-  CRC_BYTES,
-  sameContent,
-  type LongSectionHeader,
-} from "./section.js";
 export * from "./descriptors.js";
 export * from "./eit.js";
 export * from "./sdt.js";

@@ -6,14 +6,12 @@
  * EIT_schedule_flag 1, EIT_present_following_flag 1, running_status 3, free_CA_mode 1,
  * descriptors_loop_length 12, descriptors; CRC_32.
  */
-import { OnairError } from "../core/errors.js";
-import { decodeDescriptors, encodeDescriptors, type Descriptor } from "./descriptors.js";
-import { checkField, CRC_BYTES, finishLongSection, LONG_HEADER_BYTES, readLongHeader, writeLongHeader } from "./section.js";
+import { TABLE_ID_SDT_ACTUAL, TABLE_ID_SDT_OTHER } from "../ts/ids.js";
+import { endSection, MAX_PSI_SECTION_LENGTH, readLongSection, SI_SECTION_CODES, startLongSection } from "../ts/section.js";
+import { checkField } from "./check.js";
+import { decodeDescriptors, encodeDescriptors, type DvbDescriptor } from "./descriptors.js";
 import type { DvbTextOptions } from "./text.js";
 
-export const SDT_PID = 0x11;
-export const TABLE_ID_SDT_ACTUAL = 0x42;
-export const TABLE_ID_SDT_OTHER = 0x46;
 export const SDT_MAX_SECTION_BYTES = 1024;
 
 export interface SdtService {
@@ -22,7 +20,7 @@ export interface SdtService {
   eitPresentFollowingFlag: boolean;
   runningStatus: number;
   freeCaMode: boolean;
-  descriptors: Descriptor[];
+  descriptors: DvbDescriptor[];
 }
 
 export interface SdtSection {
@@ -37,58 +35,55 @@ export interface SdtSection {
   services: SdtService[];
 }
 
+const SDT_SPEC = {
+  table: "SDT",
+  tableIdOk: (t: number) => t === TABLE_ID_SDT_ACTUAL || t === TABLE_ID_SDT_OTHER,
+  maxSectionLength: MAX_PSI_SECTION_LENGTH,
+  codes: SI_SECTION_CODES,
+};
+
 export const SdtSection = {
+  /** Throws ONAIR_SI_FIELD_RANGE for a field out of range, ONAIR_SI_SECTION_LENGTH past 1024 bytes. */
   encode(s: SdtSection, opts?: DvbTextOptions): Uint8Array {
     checkField("transport_stream_id", s.transportStreamId, 0xffff);
     checkField("original_network_id", s.originalNetworkId, 0xffff);
     checkField("version_number", s.versionNumber, 31);
-    const loops = s.services.map((svc) => encodeDescriptors(svc.descriptors, opts));
-    let total = LONG_HEADER_BYTES + 3 + CRC_BYTES;
-    for (const l of loops) total += 5 + l.length;
-    if (total > SDT_MAX_SECTION_BYTES) {
-      throw new OnairError("ONAIR_SI_SECTION_LENGTH", "SDT section longer than 1024 bytes", { total });
-    }
-    const out = new Uint8Array(total);
-    writeLongHeader(out, { ...s, tableIdExtension: s.transportStreamId }, total);
-    out[8] = s.originalNetworkId >> 8;
-    out[9] = s.originalNetworkId & 0xff;
-    out[10] = 0xff;
-    let p = 11;
-    s.services.forEach((svc, i) => {
+    const w = startLongSection({ ...s, privateIndicator: true, tableIdExtension: s.transportStreamId }, SDT_MAX_SECTION_BYTES);
+    w.u16(s.originalNetworkId); // original_network_id
+    w.u8(0xff); // reserved_future_use
+    for (const svc of s.services) {
       checkField("service_id", svc.serviceId, 0xffff);
       checkField("running_status", svc.runningStatus, 7);
-      const loop = loops[i];
-      out[p] = svc.serviceId >> 8;
-      out[p + 1] = svc.serviceId & 0xff;
-      out[p + 2] = 0xfc | (svc.eitScheduleFlag ? 2 : 0) | (svc.eitPresentFollowingFlag ? 1 : 0);
-      out[p + 3] = (svc.runningStatus << 5) | (svc.freeCaMode ? 0x10 : 0) | (loop.length >> 8);
-      out[p + 4] = loop.length & 0xff;
-      out.set(loop, p + 5);
-      p += 5 + loop.length;
-    });
-    finishLongSection(out, total);
-    return out;
+      const loop = encodeDescriptors(svc.descriptors, opts);
+      w.u16(svc.serviceId); // service_id
+      // reserved_future_use 6, EIT_schedule_flag 1, EIT_present_following_flag 1
+      w.u8(0xfc | (svc.eitScheduleFlag ? 2 : 0) | (svc.eitPresentFollowingFlag ? 1 : 0));
+      // running_status 3, free_CA_mode 1, descriptors_loop_length 12
+      w.u16((svc.runningStatus << 13) | (svc.freeCaMode ? 0x1000 : 0) | loop.length);
+      w.bytes(loop);
+    }
+    return endSection(w, SDT_SPEC);
   },
 
+  /** Throws ONAIR_SI_TRUNCATED, ONAIR_SI_TABLE_ID, ONAIR_SI_SYNTAX, ONAIR_SI_SECTION_LENGTH, ONAIR_SI_CRC, ONAIR_SI_DESCRIPTOR. */
   decode(bytes: Uint8Array): SdtSection {
-    const h = readLongHeader(bytes, "SDT section", (t) => t === TABLE_ID_SDT_ACTUAL || t === TABLE_ID_SDT_OTHER, SDT_MAX_SECTION_BYTES);
-    const end = (((bytes[1] & 0x0f) << 8) | bytes[2]) + 3 - CRC_BYTES;
-    if (end < 11) throw new OnairError("ONAIR_SI_TRUNCATED", "SDT section too short for its fixed fields", {});
+    const { header: h, body: r } = readLongSection(bytes, SDT_SPEC);
+    const originalNetworkId = r.u16("original_network_id");
+    r.u8("reserved_future_use");
     const services: SdtService[] = [];
-    let p = 11;
-    while (p < end) {
-      if (p + 5 > end) throw new OnairError("ONAIR_SI_TRUNCATED", "SDT service entry overruns the section", { at: p });
-      const loop = ((bytes[p + 3] & 0x0f) << 8) | bytes[p + 4];
-      if (p + 5 + loop > end) throw new OnairError("ONAIR_SI_TRUNCATED", "SDT descriptors overrun the section", { at: p });
+    while (r.left > 0) {
+      const serviceId = r.u16("service_id");
+      const flags = r.u8("EIT_schedule_flag");
+      const b = r.u16("running_status");
+      const loop = r.sub(b & 0x0fff, "descriptors");
       services.push({
-        serviceId: (bytes[p] << 8) | bytes[p + 1],
-        eitScheduleFlag: (bytes[p + 2] & 2) !== 0,
-        eitPresentFollowingFlag: (bytes[p + 2] & 1) !== 0,
-        runningStatus: bytes[p + 3] >> 5,
-        freeCaMode: (bytes[p + 3] & 0x10) !== 0,
-        descriptors: decodeDescriptors(bytes, p + 5, p + 5 + loop),
+        serviceId,
+        eitScheduleFlag: (flags & 2) !== 0,
+        eitPresentFollowingFlag: (flags & 1) !== 0,
+        runningStatus: b >> 13,
+        freeCaMode: (b & 0x1000) !== 0,
+        descriptors: decodeDescriptors(bytes, loop.pos, loop.end),
       });
-      p += 5 + loop;
     }
     return {
       tableId: h.tableId,
@@ -97,7 +92,7 @@ export const SdtSection = {
       currentNextIndicator: h.currentNextIndicator,
       sectionNumber: h.sectionNumber,
       lastSectionNumber: h.lastSectionNumber,
-      originalNetworkId: (bytes[8] << 8) | bytes[9],
+      originalNetworkId,
       services,
     };
   },

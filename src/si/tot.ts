@@ -5,45 +5,48 @@
  */
 import { OnairError } from "../core/errors.js";
 import { crc32Mpeg2, writeCrc32 } from "../ts/crc32.js";
-import { decodeDescriptors, encodeDescriptors, type Descriptor } from "./descriptors.js";
+import { decodeDescriptors, encodeDescriptors, type DvbDescriptor } from "./descriptors.js";
+import { FieldReader, FieldWriter } from "../ts/fields.js";
+import { TABLE_ID_TOT } from "../ts/ids.js";
+import { CRC_SIZE, endSection, MAX_PSI_SECTION_LENGTH, SECTION_HEADER_SIZE, sectionSize, SI_SECTION_CODES } from "../ts/section.js";
 import { readUtcTime, writeUtcTime } from "./time.js";
-
-export const TABLE_ID_TOT = 0x73;
 
 export interface TotSection {
   /** UTC epoch ms (whole seconds). */
   utcTime: number;
-  descriptors: Descriptor[];
+  descriptors: DvbDescriptor[];
 }
 
+const TOT_SPEC = { table: "TOT", maxSectionLength: MAX_PSI_SECTION_LENGTH, codes: SI_SECTION_CODES };
+/** Bytes of a TOT without descriptors: header 3, UTC_time 5, loop length 2, CRC_32 4. */
+const TOT_MIN_BYTES = 14;
+
 export const TotSection = {
+  /** Throws ONAIR_SI_SECTION_LENGTH past 1024 bytes. */
   encode(s: TotSection): Uint8Array {
     const loop = encodeDescriptors(s.descriptors);
-    const total = 3 + 5 + 2 + loop.length + 4;
-    if (total > 1024) throw new OnairError("ONAIR_SI_SECTION_LENGTH", "TOT longer than 1024 bytes", { total });
-    const out = new Uint8Array(total);
-    out[0] = TABLE_ID_TOT;
-    out[1] = 0x70 | ((total - 3) >> 8);
-    out[2] = (total - 3) & 0xff;
-    writeUtcTime(out, 3, s.utcTime);
-    out[8] = 0xf0 | (loop.length >> 8);
-    out[9] = loop.length & 0xff;
-    out.set(loop, 10);
-    writeCrc32(out, 0, total - 4);
-    return out;
+    const w = new FieldWriter(TOT_MIN_BYTES + loop.length);
+    w.u8(TABLE_ID_TOT); // table_id
+    w.u16(0x7000); // section_syntax_indicator 0, reserved_future_use 1, reserved 2, section_length 12
+    w.field(5, (b, at) => writeUtcTime(b, at, s.utcTime)); // UTC_time 40
+    w.u16(0xf000 | loop.length); // reserved 4, descriptors_loop_length 12
+    w.bytes(loop);
+    return endSection(w, TOT_SPEC);
   },
 
+  /** Throws ONAIR_SI_TRUNCATED, ONAIR_SI_TABLE_ID, ONAIR_SI_CRC, ONAIR_SI_FIELD_RANGE or ONAIR_SI_DESCRIPTOR. */
   decode(bytes: Uint8Array): TotSection {
-    if (bytes.length < 14) throw new OnairError("ONAIR_SI_TRUNCATED", "TOT shorter than 14 bytes", { length: bytes.length });
+    if (bytes.length < TOT_MIN_BYTES) throw new OnairError("ONAIR_SI_TRUNCATED", "TOT shorter than 14 bytes", { length: bytes.length });
     if (bytes[0] !== TABLE_ID_TOT) throw new OnairError("ONAIR_SI_TABLE_ID", "TOT has an unexpected table_id", { tableId: bytes[0] });
-    const total = (((bytes[1] & 0x0f) << 8) | bytes[2]) + 3;
-    if (total > bytes.length || total < 14) throw new OnairError("ONAIR_SI_TRUNCATED", "TOT is cut short", { total, length: bytes.length });
+    const total = sectionSize(bytes, 0);
+    if (total > bytes.length || total < TOT_MIN_BYTES)
+      throw new OnairError("ONAIR_SI_TRUNCATED", "TOT is cut short", { total, length: bytes.length });
     if (crc32Mpeg2(bytes, 0, total) !== 0) throw new OnairError("ONAIR_SI_CRC", "TOT fails its CRC_32", {});
-    const loop = ((bytes[8] & 0x0f) << 8) | bytes[9];
-    if (10 + loop > total - 4) throw new OnairError("ONAIR_SI_TRUNCATED", "TOT descriptors overrun the section", { loop });
-    const t = readUtcTime(bytes, 3);
+    const r = new FieldReader(bytes, SECTION_HEADER_SIZE, total - CRC_SIZE, SI_SECTION_CODES.truncated);
+    const t = r.field(5, "UTC_time", readUtcTime);
+    const loop = r.sub(r.u16("descriptors_loop_length") & 0x0fff, "descriptors");
     if (t === undefined) throw new OnairError("ONAIR_SI_FIELD_RANGE", "TOT UTC_time is undefined", {});
-    return { utcTime: t, descriptors: decodeDescriptors(bytes, 10, 10 + loop) };
+    return { utcTime: t, descriptors: decodeDescriptors(bytes, loop.pos, loop.end) };
   },
 };
 

@@ -5,6 +5,11 @@
  * Nothing here allocates; values wider than 32 bits (PCR) use arithmetic, not bitwise ops.
  * The functions trust that `off + 188 <= buf.length` (the reader only hands out whole packets).
  */
+import { NULL_PID } from "./ids.js";
+import { PCR27_MODULUS } from "./timestamps.js";
+
+/** The fixed PIDs, defined in ids.ts, offered here too where packets are taken apart. */
+export { CAT_PID, EIT_PID, MAX_PID, NIT_PID, NULL_PID, PAT_PID, RST_PID, SDT_PID, TDT_PID } from "./ids.js";
 
 export const TS_PACKET_SIZE = 188;
 export const TS_HEADER_SIZE = 4;
@@ -12,24 +17,14 @@ export const TS_HEADER_SIZE = 4;
 export const TS_MAX_PAYLOAD = 184;
 export const SYNC_BYTE = 0x47;
 
-export const PAT_PID = 0x0000;
-export const CAT_PID = 0x0001;
-export const NIT_PID = 0x0010;
-export const SDT_PID = 0x0011;
-export const EIT_PID = 0x0012;
-export const RST_PID = 0x0013;
-export const TDT_PID = 0x0014;
-export const NULL_PID = 0x1fff;
-export const MAX_PID = 0x1fff;
-
 /** adaptation_field_control values. */
 export const AFC_RESERVED = 0b00;
 export const AFC_PAYLOAD_ONLY = 0b01;
 export const AFC_ADAPTATION_ONLY = 0b10;
 export const AFC_ADAPTATION_AND_PAYLOAD = 0b11;
 
-/** PCR (27 MHz) wraps at 2^33 × 300. */
-export const PCR_MODULUS = 8589934592 * 300;
+/** PCR (27 MHz) wraps at 2^33 × 300 (timestamps.ts's PCR27_MODULUS, named where packets are read). */
+export const PCR_MODULUS = PCR27_MODULUS;
 
 export function pid(buf: Uint8Array, off: number): number {
   return ((buf[off + 1] & 0x1f) << 8) | buf[off + 2];
@@ -190,4 +185,17 @@ export function writePacketHeader(
 export function writeNullPacket(buf: Uint8Array, off: number): void {
   writePacketHeader(buf, off, NULL_PID, false, 0);
   buf.fill(0xff, off + 4, off + TS_PACKET_SIZE);
+}
+
+/**
+ * FNV-1a over PUSI and the payload bytes of the packet at buf[o] (the adaptation field, so
+ * the PCR, is left out): what TR 101 290 compares to tell a duplicate packet.
+ */
+export function payloadHash(buf: Uint8Array, o: number): number {
+  let h = Math.imul(0x811c9dc5 ^ (buf[o + 1] & 0x40), 0x01000193);
+  const p = payloadOffset(buf, o);
+  if (p < 0) return h;
+  const end = o + TS_PACKET_SIZE;
+  for (let i = p; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  return h;
 }

@@ -25,7 +25,8 @@ import {
   TS_PACKET_SIZE,
   writePacketHeader,
 } from "./packet.js";
-import { SECTION_HEADER_SIZE, sectionSize, TABLE_ID_STUFFING } from "./psi.js";
+import { TABLE_ID_STUFFING } from "./ids.js";
+import { SECTION_HEADER_SIZE, sectionSize } from "./section.js";
 
 /** Continuity counter owner for one PID: +1 mod 16 per packet with payload. */
 export class ContinuityCounter {

@@ -4,14 +4,8 @@
  * program_number 0 points to the NIT PID, the others to PMT PIDs.
  */
 import { OnairError } from "../core/errors.js";
-import {
-  buildLongSection,
-  CRC_SIZE,
-  LONG_SECTION_HEADER_SIZE,
-  readLongSectionHeader,
-  TABLE_ID_PAT,
-  validateLongSection,
-} from "./psi.js";
+import { TABLE_ID_PAT } from "./ids.js";
+import { endSection, MAX_PSI_SECTION_LENGTH, PSI_SECTION_CODES, readLongSection, startLongSection } from "./section.js";
 
 export interface PatProgram {
   programNumber: number;
@@ -27,6 +21,13 @@ export interface PatSectionInit {
   lastSectionNumber?: number;
   programs: PatProgram[];
 }
+
+const PAT_SPEC = {
+  table: "PAT",
+  tableIdOk: (t: number) => t === TABLE_ID_PAT,
+  maxSectionLength: MAX_PSI_SECTION_LENGTH,
+  codes: PSI_SECTION_CODES,
+};
 
 export class PatSection {
   transportStreamId: number;
@@ -51,29 +52,14 @@ export class PatSection {
     return -1;
   }
 
-  /** Serializes the whole section, CRC included. */
+  /** Serializes the whole section, CRC included. Throws ONAIR_TS_SECTION_TOO_LONG past 1024 bytes. */
   encode(): Uint8Array {
-    const body = new Uint8Array(this.programs.length * 4);
-    let o = 0;
+    const w = startLongSection({ ...this, tableId: TABLE_ID_PAT, privateIndicator: false, tableIdExtension: this.transportStreamId });
     for (const p of this.programs) {
-      body[o] = (p.programNumber >> 8) & 0xff;
-      body[o + 1] = p.programNumber & 0xff;
-      body[o + 2] = 0xe0 | ((p.pid >> 8) & 0x1f);
-      body[o + 3] = p.pid & 0xff;
-      o += 4;
+      w.u16(p.programNumber); // program_number
+      w.u16(0xe000 | (p.pid & 0x1fff)); // reserved 3, network_PID / program_map_PID 13
     }
-    return buildLongSection(
-      {
-        tableId: TABLE_ID_PAT,
-        privateIndicator: false,
-        tableIdExtension: this.transportStreamId,
-        versionNumber: this.versionNumber,
-        currentNextIndicator: this.currentNextIndicator,
-        sectionNumber: this.sectionNumber,
-        lastSectionNumber: this.lastSectionNumber,
-      },
-      body,
-    );
+    return endSection(w, PAT_SPEC);
   }
 
   /**
@@ -81,25 +67,17 @@ export class PatSection {
    * ONAIR_TS_BAD_SECTION or ONAIR_TS_CRC.
    */
   static decode(bytes: Uint8Array): PatSection {
-    const size = validateLongSection(bytes, TABLE_ID_PAT, "PAT");
-    const h = readLongSectionHeader(bytes, 0);
-    const end = size - CRC_SIZE;
-    if ((end - LONG_SECTION_HEADER_SIZE) % 4 !== 0) {
+    const { header: h, body: r } = readLongSection(bytes, PAT_SPEC);
+    if (r.left % 4 !== 0) {
       throw new OnairError("ONAIR_TS_BAD_SECTION", "PAT program loop is not a multiple of 4 bytes", {
         sectionLength: h.sectionLength,
       });
     }
     const programs: PatProgram[] = [];
-    for (let o = LONG_SECTION_HEADER_SIZE; o < end; o += 4) {
-      programs.push({ programNumber: (bytes[o] << 8) | bytes[o + 1], pid: ((bytes[o + 2] & 0x1f) << 8) | bytes[o + 3] });
+    while (r.left > 0) {
+      const programNumber = r.u16("program_number");
+      programs.push({ programNumber, pid: r.u16("program_map_PID") & 0x1fff });
     }
-    return new PatSection({
-      transportStreamId: h.tableIdExtension,
-      versionNumber: h.versionNumber,
-      currentNextIndicator: h.currentNextIndicator,
-      sectionNumber: h.sectionNumber,
-      lastSectionNumber: h.lastSectionNumber,
-      programs,
-    });
+    return new PatSection({ ...h, transportStreamId: h.tableIdExtension, programs });
   }
 }

@@ -6,18 +6,19 @@
  * written back unchanged.
  */
 import { OnairError } from "../core/errors.js";
+import type { FieldReader, FieldWriter } from "./fields.js";
+import { TABLE_ID_PMT } from "./ids.js";
 import {
-  buildLongSection,
-  CRC_SIZE,
   type Descriptor,
   descriptorsSize,
-  LONG_SECTION_HEADER_SIZE,
+  endSection,
+  MAX_PSI_SECTION_LENGTH,
+  PSI_SECTION_CODES,
   readDescriptors,
-  readLongSectionHeader,
-  TABLE_ID_PMT,
-  validateLongSection,
+  readLongSection,
+  startLongSection,
   writeDescriptors,
-} from "./psi.js";
+} from "./section.js";
 
 export const STREAM_TYPE_MPEG2_VIDEO = 0x02;
 export const STREAM_TYPE_MPEG1_AUDIO = 0x03;
@@ -48,6 +49,13 @@ export interface PmtSectionInit {
   streams: PmtStream[];
 }
 
+const PMT_SPEC = {
+  table: "PMT",
+  tableIdOk: (t: number) => t === TABLE_ID_PMT,
+  maxSectionLength: MAX_PSI_SECTION_LENGTH,
+  codes: PSI_SECTION_CODES,
+};
+
 export class PmtSection {
   programNumber: number;
   versionNumber: number;
@@ -76,38 +84,15 @@ export class PmtSection {
 
   /** Serializes the whole section, CRC included. Throws ONAIR_TS_SECTION_TOO_LONG past 1024 bytes. */
   encode(): Uint8Array {
-    const piLen = descriptorsSize(this.programInfo);
-    let size = 4 + piLen;
-    for (const s of this.streams) size += 5 + descriptorsSize(s.descriptors);
-    const body = new Uint8Array(size);
-    body[0] = 0xe0 | ((this.pcrPid >> 8) & 0x1f);
-    body[1] = this.pcrPid & 0xff;
-    checkLoopLength(piLen, "program_info_length");
-    body[2] = 0xf0 | ((piLen >> 8) & 0x0f);
-    body[3] = piLen & 0xff;
-    let o = writeDescriptors(body, 4, this.programInfo);
+    const w = startLongSection({ ...this, tableId: TABLE_ID_PMT, privateIndicator: false, tableIdExtension: this.programNumber });
+    w.u16(0xe000 | (this.pcrPid & 0x1fff)); // reserved 3, PCR_PID 13
+    writeLoop(w, this.programInfo, "program_info_length");
     for (const s of this.streams) {
-      const esLen = descriptorsSize(s.descriptors);
-      checkLoopLength(esLen, "ES_info_length");
-      body[o] = s.streamType & 0xff;
-      body[o + 1] = 0xe0 | ((s.elementaryPid >> 8) & 0x1f);
-      body[o + 2] = s.elementaryPid & 0xff;
-      body[o + 3] = 0xf0 | ((esLen >> 8) & 0x0f);
-      body[o + 4] = esLen & 0xff;
-      o = writeDescriptors(body, o + 5, s.descriptors);
+      w.u8(s.streamType); // stream_type
+      w.u16(0xe000 | (s.elementaryPid & 0x1fff)); // reserved 3, elementary_PID 13
+      writeLoop(w, s.descriptors, "ES_info_length");
     }
-    return buildLongSection(
-      {
-        tableId: TABLE_ID_PMT,
-        privateIndicator: false,
-        tableIdExtension: this.programNumber,
-        versionNumber: this.versionNumber,
-        currentNextIndicator: this.currentNextIndicator,
-        sectionNumber: this.sectionNumber,
-        lastSectionNumber: this.lastSectionNumber,
-      },
-      body,
-    );
+    return endSection(w, PMT_SPEC);
   }
 
   /**
@@ -115,48 +100,32 @@ export class PmtSection {
    * ONAIR_TS_BAD_SECTION or ONAIR_TS_CRC.
    */
   static decode(bytes: Uint8Array): PmtSection {
-    const size = validateLongSection(bytes, TABLE_ID_PMT, "PMT");
-    const h = readLongSectionHeader(bytes, 0);
-    const end = size - CRC_SIZE;
-    let o = LONG_SECTION_HEADER_SIZE;
-    if (o + 4 > end) throw truncated("PCR_PID and program_info_length", o, end);
-    const pcrPid = ((bytes[o] & 0x1f) << 8) | bytes[o + 1];
-    const piLen = ((bytes[o + 2] & 0x0f) << 8) | bytes[o + 3];
-    o += 4;
-    if (o + piLen > end) throw truncated("program_info", o, end);
-    const programInfo = readDescriptors(bytes, o, o + piLen);
-    o += piLen;
+    const { header: h, body: r } = readLongSection(bytes, PMT_SPEC);
+    const pcrPid = r.u16("PCR_PID") & 0x1fff;
+    const programInfo = readLoop(r, "program_info");
     const streams: PmtStream[] = [];
-    while (o < end) {
-      if (o + 5 > end) throw truncated("elementary stream entry", o, end);
-      const esLen = ((bytes[o + 3] & 0x0f) << 8) | bytes[o + 4];
-      if (o + 5 + esLen > end) throw truncated("ES_info", o, end);
-      streams.push({
-        streamType: bytes[o],
-        elementaryPid: ((bytes[o + 1] & 0x1f) << 8) | bytes[o + 2],
-        descriptors: readDescriptors(bytes, o + 5, o + 5 + esLen),
-      });
-      o += 5 + esLen;
+    while (r.left > 0) {
+      const streamType = r.u8("stream_type");
+      const elementaryPid = r.u16("elementary_PID") & 0x1fff;
+      streams.push({ streamType, elementaryPid, descriptors: readLoop(r, "ES_info") });
     }
-    return new PmtSection({
-      programNumber: h.tableIdExtension,
-      versionNumber: h.versionNumber,
-      currentNextIndicator: h.currentNextIndicator,
-      sectionNumber: h.sectionNumber,
-      lastSectionNumber: h.lastSectionNumber,
-      pcrPid,
-      programInfo,
-      streams,
-    });
+    return new PmtSection({ ...h, programNumber: h.tableIdExtension, pcrPid, programInfo, streams });
   }
 }
 
-function checkLoopLength(len: number, field: string): void {
+/** reserved 4, `field` 12, then the descriptors. Throws ONAIR_TS_SECTION_TOO_LONG past 1023 bytes. */
+function writeLoop(w: FieldWriter, ds: readonly Descriptor[], field: string): void {
+  const len = descriptorsSize(ds);
   if (len > 0x3ff) {
     throw new OnairError("ONAIR_TS_SECTION_TOO_LONG", `${field} above 1023 bytes`, { field, length: len });
   }
+  w.u16(0xf000 | len);
+  w.field(len, (b, at) => writeDescriptors(b, at, ds));
 }
 
-function truncated(what: string, at: number, end: number): OnairError {
-  return new OnairError("ONAIR_TS_TRUNCATED", `PMT ${what} runs past the end of the section`, { at, end });
+/** The mirror of writeLoop: `<name>_length` 12 bits, then that many bytes of descriptors. */
+function readLoop(r: FieldReader, name: string): Descriptor[] {
+  const len = r.u16(`${name}_length`) & 0x0fff;
+  const loop = r.sub(len, name);
+  return readDescriptors(loop.bytes, loop.pos, loop.end);
 }

@@ -7,11 +7,11 @@
  */
 import { isOnairError } from "../core/errors.js";
 import { readCrc32 } from "./crc32.js";
-import { PAT_PID, pid as packetPid, TS_PACKET_SIZE } from "./packet.js";
+import { PAT_PID, TABLE_ID_PAT, TABLE_ID_PMT } from "./ids.js";
+import { pid as packetPid, TS_PACKET_SIZE } from "./packet.js";
 import { PatSection } from "./pat.js";
 import { PmtSection } from "./pmt.js";
-import { TABLE_ID_PAT, TABLE_ID_PMT } from "./psi.js";
-import { SectionDemux, type SectionErrorKind } from "./section.js";
+import { SectionDemux, type SectionErrorKind } from "./section-assembler.js";
 
 export interface PsiTrackerOptions {
   onPat?: (pat: PatSection) => void;

@@ -4,7 +4,10 @@
  * All 33-bit results are in [0, 2^33); differences are taken modulo 2^33 (domain §1.7).
  */
 
-export const PTS_CLOCK_HZ = 90000;
+/** The 90 kHz system clock of PTS, DTS, the PCR base and every SCTE-35 time: the one constant for it. */
+export const PTS_CLOCK_HZ = 90_000;
+/** 90 kHz ticks per millisecond. */
+export const PTS_TICKS_PER_MS = PTS_CLOCK_HZ / 1000;
 export const PCR_CLOCK_HZ = 27000000;
 /** 2^33: PTS, DTS and PCR base wrap here (≈ 26 h 30 min 44 s). */
 export const PTS_MODULUS = 8589934592;

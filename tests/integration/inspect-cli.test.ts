@@ -13,7 +13,7 @@ import { encodeCue } from "../../src/inject/encode.js";
 import { hasPcr, NULL_PID, pid as packetPid, pusi, TS_PACKET_SIZE } from "../../src/ts/packet.js";
 import { ContinuityCounter, packetize } from "../../src/ts/packetizer.js";
 import { PmtSection, STREAM_TYPE_SCTE35 } from "../../src/ts/pmt.js";
-import { sectionSize } from "../../src/ts/psi.js";
+import { sectionSize } from "../../src/ts/section.js";
 import { runCli } from "../helpers/cli.js";
 import { cleanupTestTs, haveFfmpeg, makeTestTs } from "../helpers/ffmpeg.js";
 import { freeUdpPort } from "../helpers/pipeline.js";

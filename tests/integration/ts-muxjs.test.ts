@@ -13,7 +13,7 @@ import { PID_ROLE_ES, PsiTracker } from "../../src/ts/psi-tracker.js";
 import { TsReader } from "../../src/ts/reader.js";
 import { PatSection } from "../../src/ts/pat.js";
 import { PmtSection } from "../../src/ts/pmt.js";
-import { SectionDemux } from "../../src/ts/section.js";
+import { SectionDemux } from "../../src/ts/section-assembler.js";
 
 interface Ours {
   tracker: PsiTracker;

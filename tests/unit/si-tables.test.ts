@@ -12,7 +12,7 @@ import {
   TdtSection,
   TotSection,
   splitExtendedEvent,
-  type Descriptor,
+  type DvbDescriptor as Descriptor,
   type SiService,
 } from "../../src/si/index.js";
 

@@ -19,8 +19,8 @@ import {
   packetizeSections,
   writeCachedPacket,
 } from "../../src/ts/packetizer.js";
-import { buildLongSection } from "../../src/ts/psi.js";
-import { SectionAssembler } from "../../src/ts/section.js";
+import { buildLongSection } from "../../src/ts/section.js";
+import { SectionAssembler } from "../../src/ts/section-assembler.js";
 
 const PAT_HEX = "00B00D0001C100000001F0002AB104B2";
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex").toUpperCase();

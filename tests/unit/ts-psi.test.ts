@@ -10,7 +10,7 @@ import {
   sectionLength,
   writeDescriptors,
   writeLongSectionHeader,
-} from "../../src/ts/psi.js";
+} from "../../src/ts/section.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex").toUpperCase();
 

@@ -5,8 +5,8 @@ import {
   writeNullPacket,
   writePacketHeader,
 } from "../../src/ts/packet.js";
-import { buildLongSection } from "../../src/ts/psi.js";
-import { SectionAssembler, SectionDemux, type SectionErrorKind } from "../../src/ts/section.js";
+import { buildLongSection } from "../../src/ts/section.js";
+import { SectionAssembler, SectionDemux, type SectionErrorKind } from "../../src/ts/section-assembler.js";
 
 const PAT_HEX = "00B00D0001C100000001F0002AB104B2";
 const pat = () => Uint8Array.from(Buffer.from(PAT_HEX, "hex"));
