@@ -13,6 +13,7 @@ import {
   type SummaryRecord,
 } from "../inject/inspect.js";
 import { out } from "./io.js";
+import { PTS_CLOCK_HZ } from "../ts/timestamps.js";
 
 const READ_CHUNK = 1 << 20;
 
@@ -139,8 +140,8 @@ export function cueHeading(r: Scte35Record): string {
   }
   if (eventId !== undefined) parts.push(`event ${eventId}`);
   if (ptsTime !== undefined) {
-    parts.push(`pts_time ${(ptsTime / 90000).toFixed(6)} s`);
-    if (s.ptsAdjustment !== 0) parts.push(`(+ pts_adjustment ${(s.ptsAdjustment / 90000).toFixed(6)} s)`);
+    parts.push(`pts_time ${(ptsTime / PTS_CLOCK_HZ).toFixed(6)} s`);
+    if (s.ptsAdjustment !== 0) parts.push(`(+ pts_adjustment ${(s.ptsAdjustment / PTS_CLOCK_HZ).toFixed(6)} s)`);
   }
   return parts.join("  ");
 }

@@ -11,11 +11,12 @@
 import type { CueRequest } from "../store/cue-requests.js";
 import type { ChannelView } from "../observe/http.js";
 import { siFromCarousel, type ChannelSnapshot, type RestartReason, type Scte35Command } from "../observe/metrics.js";
+import { PTS_CLOCK_HZ } from "../ts/timestamps.js";
 
 export const UP_WINDOW_MS = 2000;
 export const RATE_WINDOW_MS = 1000;
 /** 90 kHz: the unit of a planned break's duration (splice_insert break_duration) */
-const TICKS_PER_SECOND = 90_000;
+const TICKS_PER_SECOND = PTS_CLOCK_HZ;
 
 /** The output bitrate measured between scrapes. */
 export interface Rate {

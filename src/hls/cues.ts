@@ -14,7 +14,7 @@
  * Splice times are (pts_time + pts_adjustment) mod 2^33. Encrypted sections, splice_null,
  * splice_schedule and the rest give no action.
  */
-import { decodeSpliceInfoSection } from "../scte35/decode.js";
+import { decodeSpliceInfoSection } from "../scte35/section.js";
 import type { ClearSpliceInfoSection, SegmentationDescriptor, SpliceInfoSection } from "../scte35/types.js";
 import { wrapPts } from "../ts/timestamps.js";
 

@@ -17,11 +17,11 @@
  *   removes a break that has not started; an in-cue closes the running break whatever its
  *   event id (deployments differ on reusing the out id).
  */
-import { ptsAdd, ptsDiff } from "../ts/timestamps.js";
+import { ptsAdd, ptsDiff, PTS_CLOCK_HZ } from "../ts/timestamps.js";
 import { IMMEDIATE, type CueAction } from "./cues.js";
 
 /** A cue whose splice time is this far behind the video (90 kHz) is stale. */
-export const STALE_TICKS = 90_000;
+export const STALE_TICKS = PTS_CLOCK_HZ;
 
 export interface BreakInfo {
   /** unique over the output's life: event key and splice PTS */
@@ -67,7 +67,7 @@ export class CutPlanner {
   private active: ActiveBreak | undefined;
 
   constructor(segmentSeconds: number) {
-    this.limit = Math.round(segmentSeconds * 90_000);
+    this.limit = Math.round(segmentSeconds * PTS_CLOCK_HZ);
   }
 
   /** The video frame duration (90 kHz) sets the tolerance: half a frame. */
@@ -154,7 +154,7 @@ export class CutPlanner {
     const inCue = due.find((a) => a.kind === "in");
     const a = this.active;
     if (a && (inCue || (a.returnPts >= 0 && ptsDiff(pts, a.returnPts) >= -this.tol))) {
-      cue.in = { break: a.info, durationSeconds: ptsDiff(pts, a.info.splicePts) / 90_000, section: inCue?.section };
+      cue.in = { break: a.info, durationSeconds: ptsDiff(pts, a.info.splicePts) / PTS_CLOCK_HZ, section: inCue?.section };
       this.active = undefined;
     }
     const out = due.find((x) => x.kind === "out");
@@ -170,7 +170,7 @@ export class CutPlanner {
       command: out.eventKey.startsWith("insert") ? "splice_insert" : "time_signal",
       section: out.section,
       splicePts: pts,
-      plannedDurationSeconds: out.durationTicks !== undefined ? out.durationTicks / 90_000 : undefined,
+      plannedDurationSeconds: out.durationTicks !== undefined ? out.durationTicks / PTS_CLOCK_HZ : undefined,
     };
     const anchor = out.pts === IMMEDIATE ? pts : out.pts;
     const returnPts = out.autoReturn && out.durationTicks ? ptsAdd(anchor, out.durationTicks) : -1;
@@ -181,6 +181,6 @@ export class CutPlanner {
   private contCue(pts: number): SegmentCue | undefined {
     const a = this.active;
     if (!a) return undefined;
-    return { cont: { break: a.info, elapsedSeconds: ptsDiff(pts, a.info.splicePts) / 90_000 } };
+    return { cont: { break: a.info, elapsedSeconds: ptsDiff(pts, a.info.splicePts) / PTS_CLOCK_HZ } };
   }
 }

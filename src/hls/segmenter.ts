@@ -38,7 +38,7 @@ import {
   readPesHeaderFromPacket,
   type PmtSection,
 } from "../ts/index.js";
-import { ptsDiff } from "../ts/timestamps.js";
+import { ptsDiff, PTS_CLOCK_HZ } from "../ts/timestamps.js";
 import { cueAction } from "./cues.js";
 import { CutPlanner, type Cut, type SegmentCue } from "./cut-planner.js";
 
@@ -284,7 +284,7 @@ export class Segmenter {
   /** A video access unit starts at buf[at]: note where a cut before it would go. */
   private startAccessUnit(at: number, pts: number, dts: number): void {
     const d = this.lastDts >= 0 ? ptsDiff(dts, this.lastDts) : 0;
-    if (d > 0 && d < 90_000) {
+    if (d > 0 && d < PTS_CLOCK_HZ) {
       this.frameTicks = d;
       this.planner.setFrameTicks(d);
     }

@@ -34,6 +34,7 @@ import {
 } from "./playlist.js";
 import type { SegmentRecord, StreamInfo } from "./segmenter.js";
 import { avc1Codec, findSps, firstPesPayload } from "./sps.js";
+import { PTS_CLOCK_HZ } from "../ts/timestamps.js";
 
 export const MEDIA_PLAYLIST = "index.m3u8";
 export const MASTER_PLAYLIST = "master.m3u8";
@@ -142,7 +143,7 @@ export class HlsWriter {
   private async write(rec: SegmentRecord, info: StreamInfo | undefined): Promise<void> {
     // a segment that failed was never listed, so its number goes to the next one
     const uri = `seg${this.playlist.nextSequence}.ts`;
-    const durationSeconds = rec.durationTicks / 90_000;
+    const durationSeconds = rec.durationTicks / PTS_CLOCK_HZ;
     const pdtMs = this.pdtOf(rec);
     this.lastEndMs = pdtMs + durationSeconds * 1000;
     const ok = await this.guard(uri, async () => {
