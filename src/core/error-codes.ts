@@ -21,14 +21,17 @@ export const ERROR_CODES = {
   ONAIR_API_TOKEN_FILE: "cue cannot read a token from the token file",
   ONAIR_API_UNAUTHORIZED: "missing or wrong bearer token (401)",
   ONAIR_API_UNREACHABLE: "nothing answers at the daemon's URL",
-  ONAIR_BACKUP_COPY_FAILED: "a backup could not be copied to a backup.copyTo directory (disk full, not a directory, checksum differs); the local backup is kept",
+  ONAIR_BACKUP_COPY_FAILED:
+    "a backup could not be copied to a backup.copyTo directory (disk full, not a directory, checksum differs); the local backup is kept",
   ONAIR_BACKUP_CORRUPT: "a backup (or its copy) fails PRAGMA integrity_check",
   ONAIR_BACKUP_FAILED: "a backup could not be written (disk, permissions)",
   ONAIR_BACKUP_INVALID: "not an onair backup, or a checksum does not match",
-  ONAIR_BACKUP_TARGET_NOT_MOUNTED: "a backup.copyTo directory with mount: true has no .onair-backup-target and is on its parent's device (not mounted)",
+  ONAIR_BACKUP_TARGET_NOT_MOUNTED:
+    "a backup.copyTo directory with mount: true has no .onair-backup-target and is on its parent's device (not mounted)",
   ONAIR_CHANNEL_NOT_FOUND: "the API has no such channel (404)",
   ONAIR_CLI_BAD_ARG: "an option value is not a valid number (e.g. --keep)",
-  ONAIR_CLI_BAD_DURATION: "cue --duration is not a number of seconds, or alert unit-failed --retry-for is not a duration up to 1h (30s, 2m)",
+  ONAIR_CLI_BAD_DURATION:
+    "cue --duration is not a number of seconds, or alert unit-failed --retry-for is not a duration up to 1h (30s, 2m)",
   ONAIR_CLI_BAD_OPTION: "a numeric option is out of range",
   ONAIR_CLI_BAD_TIME: "a time option is not ISO-8601",
   ONAIR_CLI_BAD_URL: "--url / ONAIR_URL is not an http(s) URL",
@@ -47,7 +50,9 @@ export const ERROR_CODES = {
   ONAIR_FFMPEG_ARGS: "the profile asks FFmpeg for something impossible (e.g. a test source without transcoding)",
   ONAIR_FFMPEG_NOT_FOUND: "FFmpeg is missing or unusable",
   ONAIR_HLS_BAD_OPTION: "an HLS window under 3 segments was asked",
-  ONAIR_HLS_WRITE_FAILED: "an HLS segment or playlist could not be written (the path and errno are named; e.g. a file where the directory should be, a full disk)",
+  ONAIR_HLS_WRITE_FAILED:
+    "an HLS segment or playlist could not be written (the path and errno are named; e.g. a file where the directory " +
+    "should be, a full disk)",
   ONAIR_HTTP_BAD_ADDRESS: "--http is not HOST:PORT",
   ONAIR_HTTP_BAD_JSON: "the API call's body is not JSON (400)",
   ONAIR_HTTP_BODY_TOO_LARGE: "the API call's body is over 64 KiB (413)",
@@ -56,9 +61,13 @@ export const ERROR_CODES = {
   ONAIR_HTTP_NOT_FOUND: "no such API route (404)",
   ONAIR_HTTP_PUBLIC_REFUSED: "the HTTP address is not loopback (e.g. --http 0.0.0.0:9780) and the config does not allow it",
   ONAIR_HTTP_UNSUPPORTED_MEDIA_TYPE: "the POST body is not application/json (415)",
-  ONAIR_INJECT_BREAK_NOT_PLACED: "inject: a requested --break is not in the output (each one named: its splice point is past the input's end, or there is no video to splice on); the output is written with the others",
+  ONAIR_INJECT_BREAK_NOT_PLACED:
+    "inject: a requested --break is not in the output (each one named: its splice point is past the input's end, or " +
+    "there is no video to splice on); the output is written with the others",
   ONAIR_INJECT_IO: "inject cannot read the input or write the output",
-  ONAIR_INJECT_SAME_FILE: "inject --output is the input file (same path, a symlink or hard link to it, or stdin/stdout redirected from/to it); nothing is written",
+  ONAIR_INJECT_SAME_FILE:
+    "inject --output is the input file (same path, a symlink or hard link to it, or stdin/stdout redirected from/to " +
+    "it); nothing is written",
   ONAIR_INSPECT_CC: "finding: a continuity counter jumped (packet loss)",
   ONAIR_INSPECT_NO_PACKETS: "finding: no TS packets in the input",
   ONAIR_INSPECT_OPEN: "inspect cannot open the file or bind the UDP address",
@@ -85,7 +94,9 @@ export const ERROR_CODES = {
   ONAIR_PASSPHRASE_EMPTY: "the passphrase (file) is empty",
   ONAIR_PASSPHRASE_MISMATCH: "the two prompted passphrases differ",
   ONAIR_PLAYLIST_INPUT: "a playlist input that is not transcoded",
-  ONAIR_PLAYLIST_MEDIA_FAILED: "log code: FFmpeg failed on a file that probed fine (line is its error); the item airs as filler until the file changes, and the file is tried again after 10 minutes",
+  ONAIR_PLAYLIST_MEDIA_FAILED:
+    "log code: FFmpeg failed on a file that probed fine (line is its error); the item airs as filler until the file " +
+    "changes, and the file is tried again after 10 minutes",
   ONAIR_PLAYLIST_MEDIA_MISSING: "log code: an item's media file is missing or unreadable; the item airs as filler",
   ONAIR_PROFILES_DIR: "the profiles directory cannot be read",
   ONAIR_PROFILE_AUTH_FAILED: "a sealed profile was changed or damaged",
@@ -147,7 +158,10 @@ export const ERROR_CODES = {
   ONAIR_SLATE_ARGS: "the slate could not be made (FFmpeg failed; last lines logged)",
   ONAIR_SLATE_ENCODE: "the slate could not be made (FFmpeg failed; last lines logged)",
   ONAIR_SLATE_PASSTHROUGH: "a passthrough channel has no encoder settings for a generated slate",
-  ONAIR_SPAWN_FAILED: "log code: a child process (FFmpeg, the SRT sender, the slate encoder) could not be started; errno says why (EMFILE: out of file descriptors, EAGAIN: out of processes); the attempt counts as failed (spawn_error) and is retried with backoff",
+  ONAIR_SPAWN_FAILED:
+    "log code: a child process (FFmpeg, the SRT sender, the slate encoder) could not be started; errno says why " +
+    "(EMFILE: out of file descriptors, EAGAIN: out of processes); the attempt counts as failed (spawn_error) and is " +
+    "retried with backoff",
   ONAIR_SPLICE_EVENT_IDS_EXHAUSTED: "every splice_event_id is held at once by breaks not yet over (in practice never: 2^32 − 1 ids)",
   ONAIR_STORE_BUSY: "the store is locked by another process for too long",
   ONAIR_STORE_FAILED: "a store write failed (disk full, I/O error)",
