@@ -125,7 +125,7 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
   const channels = new Map<string, Channel>();
   const alerter = createAlerter({ store, cfg, log, metrics, botToken, channels });
   const notify = (a: Alert): void => void alerter.notify(a);
-  const storeWiring = new StoreWiring({ store, cfg, log, metrics, notify });
+  const storeWiring = new StoreWiring({ store, cfg, log, metrics, notify, timers: opts.timers });
   const registry = new ChannelRegistry({ channels, store, cfg, log, metrics, audit, storeWiring, alerts: alerter, notify, botToken });
   const disks = diskPart({ cfg, log, channels, notify, config, timers: opts.timers });
   // beside the channels: started once they were, closed after they stopped

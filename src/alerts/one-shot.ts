@@ -12,6 +12,7 @@
  */
 import { Backoff } from "../core/backoff.js";
 import { systemClock, type Clock } from "../core/clock.js";
+import { realTimers, type Timers } from "../core/timers.js";
 import { TelegramClient, type SendOutcome } from "./telegram.js";
 
 export interface OneShotOptions {
@@ -23,8 +24,8 @@ export interface OneShotOptions {
   retryForMs: number;
   apiRoot?: string | undefined;
   clock?: Clock;
-  /** waits `ms` (tests may pass a faster one; default setTimeout) */
-  sleep?: (ms: number) => Promise<void>;
+  /** the backoff waits (default `realTimers`: a pending retry keeps the one-shot process alive) */
+  timers?: Timers;
 }
 
 export interface OneShotResult {
@@ -39,11 +40,9 @@ export interface OneShotResult {
 const MIN_REQUEST_MS = 1000;
 const MAX_REQUEST_MS = 30_000;
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export async function sendOneShot(o: OneShotOptions): Promise<OneShotResult> {
   const clock = o.clock ?? systemClock;
-  const sleep = o.sleep ?? defaultSleep;
+  const timers = o.timers ?? realTimers;
   const deadline = clock.monotonic() + o.retryForMs;
   const result: OneShotResult = { sent: [], refused: [], pending: [], attempts: 0 };
   const backoff = new Backoff({ minMs: 1000, maxMs: 15_000, clock });
@@ -68,6 +67,6 @@ export async function sendOneShot(o: OneShotOptions): Promise<OneShotResult> {
       result.pending = failed.map((f) => ({ chatId: f.chatId, description: f.outcome.description }));
       return result;
     }
-    await sleep(after);
+    await new Promise<void>((resolve) => timers.setTimeout(resolve, after));
   }
 }

@@ -3,18 +3,22 @@ import type { Command } from "commander";
 import type { DaemonOptions } from "../daemon.js";
 import { out } from "./io.js";
 
-export interface RunFlags {
-  config?: string;
-  profilesDir?: string;
-  dataDir?: string;
-  http?: string;
-  logDir?: string;
-  store?: string;
-  keyFile?: string;
-  passphraseFile?: string;
-  apiTokenFile?: string;
-  allowClearProfiles?: boolean;
-}
+/** The daemon options that `run` and `demo` take as flags: one list, so the flags cannot drift from `DaemonOptions`. */
+const DAEMON_FLAGS = [
+  "config",
+  "profilesDir",
+  "dataDir",
+  "http",
+  "logDir",
+  "store",
+  "keyFile",
+  "passphraseFile",
+  "apiTokenFile",
+  "allowClearProfiles",
+] as const satisfies readonly (keyof DaemonOptions)[];
+
+/** The flags of `run` (and those `demo` shares with it), as commander parses them. */
+export type RunFlags = Pick<DaemonOptions, (typeof DAEMON_FLAGS)[number]>;
 
 /** The daemon's options, shared by `run` and `demo`. */
 export function addDaemonOptions(cmd: Command): Command {
@@ -30,19 +34,11 @@ export function addDaemonOptions(cmd: Command): Command {
     .option("--api-token-file <file>", "bearer tokens of the control API (default ONAIR_API_TOKEN_FILE, then /etc/onair/api.token)");
 }
 
+/** The daemon's options out of the flags: the daemon flags only (`demo`'s own flags stay behind). */
 export function daemonOptions(f: RunFlags): DaemonOptions {
-  return {
-    config: f.config,
-    profilesDir: f.profilesDir,
-    dataDir: f.dataDir,
-    http: f.http,
-    logDir: f.logDir,
-    store: f.store,
-    keyFile: f.keyFile,
-    passphraseFile: f.passphraseFile,
-    apiTokenFile: f.apiTokenFile,
-    allowClearProfiles: f.allowClearProfiles,
-  };
+  const o: DaemonOptions = {};
+  for (const k of DAEMON_FLAGS) (o as Record<string, unknown>)[k] = f[k];
+  return o;
 }
 
 export function registerRun(program: Command): void {

@@ -235,30 +235,19 @@ export class ProfileDirectory {
   }
 
   private async warnPermissions(): Promise<void> {
-    try {
-      const st = await stat(this.opts.dir);
-      if (st.mode & 0o007) {
-        this.log.warn(
-          { event: "profiles.dir_open", dir: this.opts.dir, mode: (st.mode & 0o777).toString(8) },
-          "the profiles directory can be read by others; chmod o-rwx it",
-        );
-      }
-    } catch {
-      // reported by readdir
-    }
+    // a missing directory is reported by readdir, a missing key file when the key is read
+    const dir = { event: "profiles.dir_open", dir: this.opts.dir };
+    await this.warnIfOpen(this.opts.dir, 0o007, dir, "the profiles directory can be read by others; chmod o-rwx it");
     if (this.opts.keyPath) {
-      try {
-        const st = await stat(this.opts.keyPath);
-        if (st.mode & 0o077) {
-          this.log.warn(
-            { event: "key.file_open", keyFile: this.opts.keyPath, mode: (st.mode & 0o777).toString(8) },
-            "the key file can be read by group or others; chmod 600 it",
-          );
-        }
-      } catch {
-        // reported when the key is read
-      }
+      const fields = { event: "key.file_open", keyFile: this.opts.keyPath };
+      await this.warnIfOpen(this.opts.keyPath, 0o077, fields, "the key file can be read by group or others; chmod 600 it");
     }
+  }
+
+  /** Warns (the octal mode added to `fields`) when `path` has any of the `mask` permission bits; silent when it cannot be stat'd. */
+  private async warnIfOpen(path: string, mask: number, fields: { event: string; [k: string]: unknown }, message: string): Promise<void> {
+    const st = await stat(path).catch(() => undefined);
+    if (st && st.mode & mask) this.log.warn({ ...fields, mode: (st.mode & 0o777).toString(8) }, message);
   }
 
   private async scan(): Promise<ScanResult> {

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Alert } from "../alerts/index.js";
 import type { ResolvedConfig } from "../config/global.js";
+import type { Timers } from "../core/timers.js";
 import type { OnairLogger } from "../observe/logger.js";
 import type { OnairMetrics } from "../observe/metrics.js";
 import type { CheckResult } from "../observe/readiness.js";
@@ -24,6 +25,8 @@ export interface StoreWiringOptions {
   log: OnairLogger;
   metrics: OnairMetrics;
   notify: (a: Alert) => void;
+  /** the write queue's retry timer (default: unref'd Node timers) */
+  timers?: Timers | undefined;
 }
 
 /** The alert fields of a store error: its ONAIR_ code (else ONAIR_STORE_FAILED) and SQLite code. */
@@ -71,6 +74,7 @@ export class StoreWiring {
     this.writes = new StoreWriteQueue({
       store,
       retryMs: o.cfg.file.store.writeRetryMs,
+      ...(o.timers ? { timers: o.timers } : {}),
       probe: probeWrite,
       onError: (err, w) => {
         this.errors++;

@@ -30,6 +30,10 @@ import {
   PID_ROLE_PMT,
   PsiTracker,
   SectionDemux,
+  STREAM_TYPE_AAC_ADTS,
+  STREAM_TYPE_AAC_LATM,
+  STREAM_TYPE_MPEG2_VIDEO,
+  STREAM_TYPE_SCTE35,
   TS_PACKET_SIZE,
   TsReader,
   createPesHeader,
@@ -42,10 +46,6 @@ import { ptsDiff, PTS_CLOCK_HZ } from "../ts/timestamps.js";
 import { cueAction } from "./cues.js";
 import { CutPlanner, type Cut, type SegmentCue } from "./cut-planner.js";
 
-export const STREAM_TYPE_MPEG2_VIDEO = 0x02;
-export const STREAM_TYPE_SCTE35 = 0x86;
-export const STREAM_TYPE_AAC_ADTS = 0x0f;
-export const STREAM_TYPE_AAC_LATM = 0x11;
 /** A forward video PTS step above this (90 kHz, 10 s) is a discontinuity. */
 export const MAX_PTS_STEP = 900_000;
 

@@ -22,6 +22,7 @@
  * row written late still says when it aired.
  */
 import { systemClock, type Clock } from "../core/clock.js";
+import { backgroundTimers, type Timers } from "../core/timers.js";
 import type { Store } from "./db.js";
 import { setAlertState } from "./outbox.js";
 
@@ -32,6 +33,8 @@ export interface StoreWriteOptions {
   /** retry period while rows wait (default 2 s) */
   retryMs?: number;
   clock?: Clock;
+  /** the retry period's timer (default `backgroundTimers`: waiting rows never hold the process open) */
+  timers?: Timers;
   /** every failed attempt (first try or retry) */
   onError?: (err: unknown, w: { what: string; channel?: string | undefined; queued: number }) => void;
   /** once per outage: the first failure after everything had been written */
@@ -84,7 +87,8 @@ export class StoreWriteQueue {
   private readonly pending: Pending[] = [];
   private readonly clock: Clock;
   private readonly max: number;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timers: Timers;
+  private timer: unknown;
   private outageSince: number | undefined;
   private writtenInOutage = 0;
   private droppedInOutage = 0;
@@ -95,6 +99,7 @@ export class StoreWriteQueue {
 
   constructor(private readonly o: StoreWriteOptions) {
     this.clock = o.clock ?? systemClock;
+    this.timers = o.timers ?? backgroundTimers;
     this.max = Math.max(1, Math.floor(o.max ?? 10_000));
   }
 
@@ -206,12 +211,11 @@ export class StoreWriteQueue {
 
   private arm(): void {
     if (this.timer !== undefined || this.closed) return;
-    this.timer = setInterval(() => this.flush(), this.o.retryMs ?? 2000);
-    this.timer.unref();
+    this.timer = this.timers.setInterval(() => this.flush(), this.o.retryMs ?? 2000);
   }
 
   private disarm(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.timer !== undefined) this.timers.clearInterval(this.timer);
     this.timer = undefined;
   }
 }

@@ -7,8 +7,10 @@ import { formatAlert } from "../../src/alerts/messages.js";
 import { sendOneShot } from "../../src/alerts/one-shot.js";
 import { parseRetryFor } from "../../src/cli/alert.js";
 import { parseGlobalConfig } from "../../src/config/global.js";
+import { ManualClock } from "../../src/core/clock.js";
 import { isOnairError } from "../../src/core/errors.js";
 import { FakeTelegram } from "../helpers/fake-telegram.js";
+import { ManualTimers } from "../helpers/manual-timers.js";
 
 const TOKEN = "777:ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
 
@@ -48,17 +50,31 @@ describe("sendOneShot", () => {
   beforeAll(() => tg.start());
   afterAll(() => tg.stop());
 
-  it("retries a 5xx until it is delivered", async () => {
+  it("retries a 5xx after a backoff wait on the given timers until it is delivered", async () => {
     let n = 0;
     tg.answer = () => (n++ < 1 ? { status: 502 } : { status: 200 });
-    const r = await sendOneShot({ token: TOKEN, chatIds: ["1"], text: "x", retryForMs: 10_000, apiRoot: tg.url, sleep: () => Promise.resolve() });
+    const clock = new ManualClock();
+    const timers = new ManualTimers(clock);
+    const sending = sendOneShot({ token: TOKEN, chatIds: ["1"], text: "x", retryForMs: 10_000, apiRoot: tg.url, clock, timers });
+    await timers.whenPending();
+    const [wait] = timers.delays();
+    expect(wait).toBeGreaterThanOrEqual(1000);
+    expect(wait).toBeLessThanOrEqual(15_000);
+    expect(n).toBe(1);
+    timers.fireNext();
+    const r = await sending;
     expect(r).toMatchObject({ sent: ["1"], pending: [], refused: [], attempts: 2 });
+    expect(timers.size).toBe(0);
   });
 
   it("keeps for the outbox, without waiting, what a 429 asks to wait past the budget (each chat once)", async () => {
     tg.answer = () => ({ status: 429, retryAfterSeconds: 30 });
-    const r = await sendOneShot({ token: TOKEN, chatIds: ["1", "1", "2"], text: "x", retryForMs: 5000, apiRoot: tg.url, sleep: () => Promise.reject(new Error("must not wait")) });
+    const clock = new ManualClock();
+    const timers = new ManualTimers(clock);
+    const r = await sendOneShot({ token: TOKEN, chatIds: ["1", "1", "2"], text: "x", retryForMs: 5000, apiRoot: tg.url, clock, timers });
     expect(r.pending.map((p) => p.chatId)).toEqual(["1", "2"]);
     expect(r.attempts).toBe(2);
+    expect(timers.size).toBe(0);
+    expect(clock.monotonic()).toBe(0);
   });
 });

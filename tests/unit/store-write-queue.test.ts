@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
 import { openStore, type Store } from "../../src/store/db.js";
 import { StoreWriteQueue, probeWrite } from "../../src/store/write-queue.js";
+import { ManualTimers } from "../helpers/manual-timers.js";
 
 let dir: string;
 let store: Store;
@@ -86,14 +87,22 @@ describe("StoreWriteQueue", () => {
     q.close();
   });
 
-  it("retries on its own every retryMs", async () => {
-    const q = new StoreWriteQueue({ store, retryMs: 20 });
+  it("retries on its own every retryMs on the given timers, and stops once everything is written", () => {
+    const timers = new ManualTimers(clock);
+    const q = new StoreWriteQueue({ store, clock, timers, retryMs: 20 });
+    expect(timers.size).toBe(0);
     breakStore();
     q.write("as-run", "c", asRun(1));
+    expect(timers.delays()).toEqual([20]);
+    timers.advance(20);
+    expect(rows()).toEqual([]);
+    expect(q.stats()).toMatchObject({ queued: 1, failures: 2 });
     heal();
-    const t0 = performance.now();
-    while (rows().length === 0 && performance.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 5));
+    timers.advance(19);
+    expect(rows()).toEqual([]);
+    timers.advance(1);
     expect(rows()).toEqual([1]);
+    expect(timers.size).toBe(0);
     q.close();
   });
 
