@@ -10,10 +10,7 @@
  */
 import { createReadStream } from "node:fs";
 import { OnairError } from "../core/errors.js";
-import { Injector } from "../inject/injector.js";
-import { OfflineBreakTracker } from "../inject/offline-breaks.js";
-import type { OfflineInjectOptions, OfflineInjectResult } from "../inject/offline.js";
-import { TICKS } from "../inject/planner.js";
+import { offlineInjector, type OfflineInjectOptions, type OfflineInjectResult } from "../inject/offline.js";
 import { TsReader } from "../ts/index.js";
 import { PtsWallClock, type MarkerStyle } from "./playlist.js";
 import { Segmenter } from "./segmenter.js";
@@ -40,26 +37,7 @@ export type HlsInjectResult = OfflineInjectResult & { hls: HlsOfflineSummary };
 
 /** Runs the injector over `opts.input` into HLS (`opts.output` is not used). */
 export async function injectToHls(opts: Omit<OfflineInjectOptions, "output">, hls: HlsOfflineOptions): Promise<HlsInjectResult> {
-  const tracker = new OfflineBreakTracker(opts.breaks);
-  const injector = new Injector({
-    scte35Pid: opts.scte35Pid,
-    cue: opts.cue,
-    allocateEventId: opts.allocateEventId,
-    startWall: opts.startWallMs ?? Date.now(),
-    onEvent: (e) => {
-      tracker.onEvent(e);
-      opts.onEvent?.(e);
-    },
-    onCueSent: (cue, pcr, packetIndex, leadSeconds) => {
-      tracker.onCueSent(cue);
-      opts.onCueSent?.(cue, pcr, packetIndex, leadSeconds);
-    },
-    onIdr: (pts) => tracker.onIdr(pts),
-    si: opts.si,
-  });
-  for (const b of opts.breaks) {
-    injector.addBreakFromStart(Math.round(b.startSeconds * TICKS), Math.round(b.durationSeconds * TICKS), b.breakId);
-  }
+  const { tracker, injector } = offlineInjector(opts);
   const writer = new HlsWriter({
     dir: hls.dir,
     segmentSeconds: hls.segmentSeconds,

@@ -100,12 +100,11 @@ export async function refuseOutputOntoInput(input: string, output: string): Prom
 }
 
 /**
- * Runs the injector over a file: the same stage the live channel runs, with no lookahead.
- * Respects the output's back-pressure; the read side is never ahead by more than a chunk.
- * Refuses (ONAIR_INJECT_SAME_FILE) an output that is the input, before touching either.
+ * The injector of an offline run with its break tracker: the breaks asked for (seconds after
+ * the first video frame) planned, every event and sent cue passed to the tracker and then to
+ * the caller. `injectFile` and the HLS run (hls/offline.ts) share it.
  */
-export async function injectFile(opts: OfflineInjectOptions): Promise<OfflineInjectResult> {
-  await refuseOutputOntoInput(opts.input, opts.output);
+export function offlineInjector(opts: Omit<OfflineInjectOptions, "input" | "output">): { tracker: OfflineBreakTracker; injector: Injector } {
   const tracker = new OfflineBreakTracker(opts.breaks);
   const injector = new Injector({
     scte35Pid: opts.scte35Pid,
@@ -126,6 +125,17 @@ export async function injectFile(opts: OfflineInjectOptions): Promise<OfflineInj
   for (const b of opts.breaks) {
     injector.addBreakFromStart(Math.round(b.startSeconds * TICKS), Math.round(b.durationSeconds * TICKS), b.breakId);
   }
+  return { tracker, injector };
+}
+
+/**
+ * Runs the injector over a file: the same stage the live channel runs, with no lookahead.
+ * Respects the output's back-pressure; the read side is never ahead by more than a chunk.
+ * Refuses (ONAIR_INJECT_SAME_FILE) an output that is the input, before touching either.
+ */
+export async function injectFile(opts: OfflineInjectOptions): Promise<OfflineInjectResult> {
+  await refuseOutputOntoInput(opts.input, opts.output);
+  const { tracker, injector } = offlineInjector(opts);
   const pending: Buffer[] = [];
   const emit = (b: Buffer): void => {
     pending.push(b);
