@@ -125,7 +125,7 @@ export async function copyBackup(
     if (o.signal?.aborted) break;
     try {
       const dir = await copyOne(backupDir, manifest, t, o.thread);
-      out.push({ target: t.dir, ok: true, dir, pruned: pruneBackups(t.dir, t.keep ?? DEFAULT_BACKUP_KEEP) });
+      out.push({ target: t.dir, ok: true, dir, pruned: await pruneBackups(t.dir, t.keep ?? DEFAULT_BACKUP_KEEP) });
     } catch (e) {
       // cancelled (shutdown): not a failed copy; the rest are not tried
       if (o.signal?.aborted) break;

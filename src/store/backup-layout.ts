@@ -11,7 +11,8 @@
  * A directory with a final name (`onair-STAMP[-N]`) and a manifest is always whole: it is
  * written under `.onair-STAMP.partial` and renamed when complete.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { OnairError } from "../core/errors.js";
 
@@ -71,16 +72,17 @@ export function listBackups(destDir: string): string[] {
 }
 
 /** Keeps the newest `keep` backups of `destDir`; returns the removed ones. Also clears stale `.partial` directories. */
-export function pruneBackups(destDir: string, keep: number): string[] {
+export async function pruneBackups(destDir: string, keep: number): Promise<string[]> {
   const removed: string[] = [];
   if (keep <= 0) return removed;
+  // removed off the event loop (libuv's threads): a backup's files are megabytes
   for (const old of listBackups(destDir).slice(keep)) {
-    rmSync(old, { recursive: true, force: true });
+    await rm(old, { recursive: true, force: true });
     removed.push(old);
   }
   try {
     for (const n of readdirSync(destDir)) {
-      if (n.startsWith(`.${BACKUP_PREFIX}`) && n.endsWith(".partial")) rmSync(join(destDir, n), { recursive: true, force: true });
+      if (n.startsWith(`.${BACKUP_PREFIX}`) && n.endsWith(".partial")) await rm(join(destDir, n), { recursive: true, force: true });
     }
   } catch {
     // destDir vanished: nothing to clear

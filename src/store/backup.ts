@@ -165,7 +165,7 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
       rmSync(partial, { recursive: true, force: true });
       throw fail("writing the backup", e, fields);
     }
-    const pruned = pruneBackups(o.destDir, o.keep ?? DEFAULT_BACKUP_KEEP);
+    const pruned = await pruneBackups(o.destDir, o.keep ?? DEFAULT_BACKUP_KEEP);
     const copies = await copyBackup(final, manifest, o.copyTo ?? [], { thread, onFailed: o.onCopyFailed, signal: o.signal });
     return { dir: final, manifest, pruned, copies };
   } finally {

@@ -112,7 +112,7 @@ describe("BackupScheduler", () => {
 });
 
 describe("backup retention", () => {
-  it("keeps the newest N complete backups and clears stale partial ones", () => {
+  it("keeps the newest N complete backups and clears stale partial ones", async () => {
     const dir = mkdtempSync(join(tmpdir(), "onair-ret-"));
     try {
       for (let d = 1; d <= 5; d++) {
@@ -122,7 +122,7 @@ describe("backup retention", () => {
       }
       mkdirSync(join(dir, ".onair-20250606T033000Z.partial"));
       mkdirSync(join(dir, "unrelated"));
-      const removed = pruneBackups(dir, 2);
+      const removed = await pruneBackups(dir, 2);
       expect(removed.map((p) => p.slice(dir.length + 1)).sort()).toEqual([
         "onair-20250601T033000Z",
         "onair-20250602T033000Z",
