@@ -123,7 +123,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
       overlapping: () => this.live.overlapping,
       now: () => this.clock.monotonic(),
       onPackets: (b, s, c, owned) => this.injector.process(b, s, c, this.emitOut, owned),
-      onSwitch: (to, info) => this.outage.switched(to, info),
+      onSwitch: (to, info) => {
+        this.fanout.discontinuity(); // the next packets come from another source (hls cuts there)
+        this.outage.switched(to, info);
+      },
     });
     if (p.input.kind === "playlist") this.playlist = this.makePlaylist(p);
     const input = p.input;
@@ -273,7 +276,15 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private makeOutput(o: ChannelProfile["outputs"][number]): Output | undefined {
     // the daemon's logger carries the SecretSet every loaded profile registers in
     const secrets = (this.opts.logger as { secrets?: OutputContext["secrets"] }).secrets;
-    return createOutput(o, { logger: this.log, ffmpegPath: this.ffmpegPath, secrets, spawn: this.opts.spawn });
+    return createOutput(o, {
+      logger: this.log,
+      ffmpegPath: this.ffmpegPath,
+      secrets,
+      spawn: this.opts.spawn,
+      channel: this.id,
+      dataDir: this.opts.dataDir,
+      wallClock: { wallMs: (pts) => this.injector.clock.wallAt(pts) },
+    });
   }
 
   /**
