@@ -19,7 +19,7 @@ import { OutageTracker } from "./channel-outage.js";
 import type { ChannelEvents, ChannelOptions, ChannelState, ChannelStatus } from "./channel-types.js";
 import { buildFfmpegArgs, checkFfmpeg, resolveFfmpegBinary } from "./ffmpeg-args.js";
 import { PlaylistSource } from "./playlist.js";
-import { createOutput, OutputFanout, type Output, type OutputContext} from "./outputs/index.js";
+import { createOutput, HlsOutput, OutputFanout, type Output, type OutputContext } from "./outputs/index.js";
 import { InputProxy, needsInputProxy } from "./input-proxy.js";
 import { ensureSlateClip, slateLoopCommand } from "./slate.js";
 import { FfmpegSupervisor, type CommandSpec, type ExitedEvent } from "./supervisor.js";
@@ -405,6 +405,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       injector: this.injector.stats,
       si: this.si?.stats(),
       outputs: this.fanout.stats(),
+      hls: this.hls?.snapshot(),
       bytesOut: this.bytesOut,
       lastOutputAt: this.lastOutputAt,
       switches: this.switcher.switches,
@@ -412,6 +413,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
       ...(this.playlist ? { playlist: { ...this.playlist.counters } } : {}),
       monitor: this.monitor.snapshot(),
     };
+  }
+
+  /** The channel's hls output, if its profile has one (served at /hls/<channel>/). */
+  get hls(): HlsOutput | undefined {
+    return this.fanout.outputs.find((o): o is HlsOutput => o instanceof HlsOutput);
   }
 
   /** For /readyz, O(outputs): packets put out in the last 2 s, and the outputs failing now. */

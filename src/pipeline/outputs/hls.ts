@@ -46,6 +46,15 @@ export interface HlsOutputOptions {
   timers?: Timers;
 }
 
+/** Counters and gauges for onair_hls_* (see observe/metrics-model.ts HlsSnapshot). */
+export interface HlsOutputSnapshot {
+  segments: number;
+  writeErrors: number;
+  longSegments: number;
+  bytesOnDisk: number;
+  playlistAgeSeconds: number | null;
+}
+
 /** What a run continues from: the next media sequence and the discontinuities counted so far. */
 export interface HlsState {
   nextMediaSequence: number;
@@ -80,6 +89,10 @@ export class HlsOutput extends Output {
   lastPlaylistAt = 0;
   private readonly opts: HlsOutputOptions;
   private stateQueue: Promise<void> = Promise.resolve();
+  /** sizes of the segments written and not yet seen deleted, oldest first */
+  private readonly sizes: number[] = [];
+  private deletedSeen = 0;
+  private bytesOnDisk = 0;
   private closed = false;
 
   constructor(opts: HlsOutputOptions) {
@@ -107,8 +120,30 @@ export class HlsOutput extends Output {
     if (resumed) this.log?.info({ event: "hls.resumed", dir: opts.dir, ...start });
   }
 
+  /** Where the daemon's HTTP server finds the files, and how long a segment may be cached (listed + kept). */
+  get source(): { dir: string; maxAgeSeconds: number } {
+    const o = this.opts;
+    return { dir: o.dir, maxAgeSeconds: o.window * Math.ceil(o.segmentSeconds) + o.deleteAfterSeconds };
+  }
+
   get hlsStats(): HlsWriterStats {
     return this.writer.stats;
+  }
+
+  /** onair_hls_*: deletions run in the order segments were written, so the oldest sizes are the deleted ones. */
+  snapshot(now = Date.now()): HlsOutputSnapshot {
+    const w = this.writer.stats;
+    while (this.deletedSeen < w.deleted && this.sizes.length > 0) {
+      this.bytesOnDisk -= this.sizes.shift()!;
+      this.deletedSeen++;
+    }
+    return {
+      segments: w.segments,
+      writeErrors: w.writeErrors,
+      longSegments: w.longSegments,
+      bytesOnDisk: this.bytesOnDisk,
+      playlistAgeSeconds: this.lastPlaylistAt > 0 ? (now - this.lastPlaylistAt) / 1000 : null,
+    };
   }
 
   open(): Promise<void> {
@@ -153,6 +188,8 @@ export class HlsOutput extends Output {
     this.stats.queuedBytes = Math.max(0, this.stats.queuedBytes - bytes);
     if (this.writer.stats.writeErrors !== errorsBefore || this.writer.stats.segments === segmentsBefore) return;
     this.lastPlaylistAt = Date.now();
+    this.sizes.push(bytes);
+    this.bytesOnDisk += bytes;
     const p = this.writer.playlist;
     const state: HlsState = {
       nextMediaSequence: p.nextSequence,
