@@ -123,6 +123,8 @@ export interface HlsSnapshot {
   bytesOnDisk: number;
   /** seconds since the media playlist was last written; null before the first → onair_hls_playlist_age_seconds */
   playlistAgeSeconds: number | null;
+  /** EXT-X-TARGETDURATION → onair_hls_target_duration_seconds (the stale-playlist rule is 3 of them) */
+  targetDurationSeconds: number;
 }
 
 /** Alerter counters (cumulative). */

@@ -219,6 +219,10 @@ function hlsFamilies({ counter, gauge, sources }: Families): void {
     (g) => each((channel, s) => s.hls?.playlistAgeSeconds != null && g.set({ channel }, s.hls.playlistAgeSeconds)),
   );
   gauge(
+    { name: "onair_hls_target_duration_seconds", help: "The HLS playlist's EXT-X-TARGETDURATION.", labelNames: ["channel"] },
+    (g) => each((channel, s) => s.hls && g.set({ channel }, s.hls.targetDurationSeconds)),
+  );
+  gauge(
     { name: "onair_hls_disk_bytes", help: "Bytes of HLS segments on disk (listed or waiting for deletion).", labelNames: ["channel"] },
     (g) => each((channel, s) => s.hls && g.set({ channel }, s.hls.bytesOnDisk)),
   );

@@ -53,6 +53,7 @@ export interface HlsOutputSnapshot {
   longSegments: number;
   bytesOnDisk: number;
   playlistAgeSeconds: number | null;
+  targetDurationSeconds: number;
 }
 
 /** What a run continues from: the next media sequence and the discontinuities counted so far. */
@@ -143,6 +144,7 @@ export class HlsOutput extends Output {
       longSegments: w.longSegments,
       bytesOnDisk: this.bytesOnDisk,
       playlistAgeSeconds: this.lastPlaylistAt > 0 ? (now - this.lastPlaylistAt) / 1000 : null,
+      targetDurationSeconds: this.writer.playlist.targetDuration,
     };
   }
 
