@@ -59,3 +59,20 @@ describe("hls output in the profile", () => {
     expect(codeOf(() => validateProfile(pass({ maxGopSeconds: 2 })))).toBeUndefined();
   });
 });
+
+describe("onair demo's profile", () => {
+  it("has a live hls output with both marker styles", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { prepareDemo } = await import("../../src/cli/demo-actions.js");
+    const { parseProfileText } = await import("../../src/config/profile.js");
+    const dir = mkdtempSync(join(tmpdir(), "onair-demo-hls-"));
+    try {
+      prepareDemo(dir, Date.now());
+      const p = parseProfileText(readFileSync(join(dir, "profiles", "demo.yaml"), "utf8"));
+      expect(p.outputs.find((o) => o.kind === "hls")).toMatchObject({ segmentSeconds: 6, markers: "both" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
