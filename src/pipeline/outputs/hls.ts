@@ -164,6 +164,12 @@ export class HlsOutput extends Output {
     if (!this.closed) this.segmenter.discontinuity();
   }
 
+  /** Resolves when every segment handed over so far is written (or failed) and its state saved. */
+  async idle(): Promise<void> {
+    await this.writer.idle();
+    await this.stateQueue;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.writer.idle();
