@@ -187,6 +187,8 @@ describe.runIf(haveFfmpeg())("live hls output (issue #21)", () => {
       "/hls/hlslive/..%2Fhlslive%2Findex.m3u8",
       "/hls/hlslive/%2e%2e/onair.db",
       "/hls/nochannel/index.m3u8",
+      "/hls//etc/passwd",
+      "/hls/hlslive/%2Fetc%2Fpasswd",
     ]) {
       const res = await fetch(`${d!.url}${p}`);
       expect([400, 404], p).toContain(res.status);
