@@ -50,7 +50,7 @@ interface Follower {
   /** manifests that had a DISCONTINUITY, a CUE-OUT, a CUE-IN */
   sawDiscontinuity: boolean;
   cueOut: { uri: string; oatcls: string; pdt: number } | undefined;
-  sawCueIn: boolean;
+  cueIn: string | undefined;
   stop: () => Promise<void>;
 }
 
@@ -63,7 +63,7 @@ function follow(url: string): Follower {
     last: undefined,
     sawDiscontinuity: false,
     cueOut: undefined,
-    sawCueIn: false,
+    cueIn: undefined,
     stop: async () => {},
   };
   let running = true;
@@ -89,7 +89,7 @@ function follow(url: string): Follower {
       f.seen.set(seq + i, s.uri);
       if (s.discontinuity) f.sawDiscontinuity = true;
       if (s.cueOut !== undefined && !f.cueOut) f.cueOut = { uri: s.uri, oatcls: s.custom!.oatcls as string, pdt: s.programDateTime! };
-      if (s.cueIn !== undefined) f.sawCueIn = true;
+      if (s.cueIn !== undefined) f.cueIn ??= s.uri;
       if (fetched.has(s.uri)) continue;
       fetched.add(s.uri);
       const seg = await fetch(`${url}/${s.uri}`);
@@ -155,13 +155,17 @@ describe.runIf(haveFfmpeg())("live hls output (issue #21)", () => {
         headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
       });
       expect(res.status).toBe(201);
-      await until(() => f.sawCueIn, 30_000, "the break's CUE-IN listed");
+      await until(() => f.cueIn !== undefined, 30_000, "the break's CUE-IN listed");
       // the CUE-OUT segment starts on the splice PTS carried in its own tag
       const out = f.cueOut!;
       const section = decodeSpliceInfoSection(Buffer.from(out.oatcls, "base64"));
       if (section.encryptedPacket || section.spliceCommandType !== 0x05) throw new Error("not a splice_insert");
       const seg = new Uint8Array(await (await fetch(`${base}/${out.uri}`)).arrayBuffer());
-      expect(firstVideoPts(seg)).toBe(section.spliceCommand.spliceTime?.ptsTime);
+      const splicePts = section.spliceCommand.spliceTime?.ptsTime;
+      expect(firstVideoPts(seg)).toBe(splicePts);
+      // the CUE-IN segment starts on the return IDR: splice + the 4 s break (1 s GOP)
+      const back = new Uint8Array(await (await fetch(`${base}/${f.cueIn!}`)).arrayBuffer());
+      expect(firstVideoPts(back)).toBe((splicePts! + 4 * 90_000) % 2 ** 33);
 
       // an FFmpeg kill: the slate takes over, then the live source again, each with a discontinuity
       const pid = livePids(d!.log(), CHANNEL).at(-1)!;
