@@ -85,7 +85,7 @@ export interface DiskLow {
   kind: "disk_low";
   /** the channel whose recordings live there; absent for the data directory */
   channel?: string | undefined;
-  role: "data" | "recording";
+  role: "data" | "recording" | "hls";
   path: string;
   freeBytes: number;
   totalBytes?: number | undefined;
@@ -341,7 +341,8 @@ function cueWhat(a: { spliceEventId?: number | undefined; breakId?: string | und
 }
 
 function diskLines(a: DiskLow | DiskOk): string[] {
-  const where = a.role === "data" ? "data directory" : `recording directory${a.channel ? ` of ${b(a.channel)}` : ""}`;
+  const kind = a.role === "hls" ? "HLS directory" : "recording directory";
+  const where = a.role === "data" ? "data directory" : `${kind}${a.channel ? ` of ${b(a.channel)}` : ""}`;
   let free = `${formatBytes(a.freeBytes)} free`;
   if (a.totalBytes !== undefined && a.totalBytes > 0) {
     free += ` of ${formatBytes(a.totalBytes)} (${Number(((a.freeBytes / a.totalBytes) * 100).toFixed(1))}%)`;

@@ -27,13 +27,18 @@ function repoFile(rel: string): string {
   return join(here, "../..", rel);
 }
 
-/** Writes the demo profile, EPG, breaks and API token into `dataDir`. */
+/** The demo's live HLS output (<data dir>/hls/demo/, 6 s segments = three 2 s GOPs, both marker styles). */
+export const DEMO_HLS_OUTPUT = "  - kind: hls\n    segmentSeconds: 6\n    markers: both\n";
+
+/** Writes the demo profile (the example plus DEMO_HLS_OUTPUT), EPG, breaks and API token into `dataDir`. */
 export function prepareDemo(dataDir: string, nowMs: number): { profilesDir: string; tokenFile: string; recordings: string } {
   const profilesDir = join(dataDir, "profiles");
   const recordings = join(dataDir, "recordings");
   mkdirSync(profilesDir, { recursive: true, mode: 0o700 });
   mkdirSync(recordings, { recursive: true });
-  const yaml = readFileSync(repoFile("profiles/demo.example.yaml"), "utf8").replace("/tmp/onair-demo/", `${recordings}/`);
+  const yaml = readFileSync(repoFile("profiles/demo.example.yaml"), "utf8")
+    .replace("/tmp/onair-demo/", `${recordings}/`)
+    .replace(/^outputs:\n/m, `outputs:\n${DEMO_HLS_OUTPUT}`);
   writeFileSync(join(profilesDir, "demo.yaml"), yaml);
   const store = openStore(join(dataDir, "onair.db"));
   try {
@@ -70,6 +75,7 @@ export async function demoAction(f: RunFlags): Promise<void> {
       out(`  watch it:        ffplay udp://127.0.0.1:5000`);
       out(`  look inside:     npx onair inspect udp://127.0.0.1:5000 --duration 10`);
       out(`  recordings:      ${recordings}`);
+      out(`  HLS:             ${url}/hls/demo/index.m3u8   (ffplay or ffprobe it)`);
       out(`  metrics:         curl ${url}/metrics`);
       out(`  channel state:   curl ${url}/api/v1/channels`);
       out(`  a break now:     curl -X POST ${auth} -H 'Content-Type: application/json' -d '{"durationSeconds":30}' ${url}/api/v1/channels/demo/cues`);

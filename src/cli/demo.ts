@@ -1,8 +1,9 @@
 /**
  * `onair demo` (and `npm run demo`): a demo channel from the clear example profile, with
  * its store in a fresh data directory: a generated test source (testsrc2 + tone) with a
- * 7-day demo EPG and a 30 s ad break every 2 minutes, out to udp://127.0.0.1:5000 and a
- * rotating recording. Runs until Ctrl-C.
+ * 7-day demo EPG and a 30 s ad break every 2 minutes, out to udp://127.0.0.1:5000, a
+ * rotating recording and live HLS with both marker styles (http://127.0.0.1:9780/hls/demo/index.m3u8).
+ * Runs until Ctrl-C.
  */
 import type { Command } from "commander";
 import { addDaemonOptions, type RunFlags } from "./run.js";

@@ -283,7 +283,22 @@ const fileOutput = z.strictObject({
 
 const stdoutOutput = z.strictObject({ kind: z.literal("stdout") });
 
-export const outputSchema = z.discriminatedUnion("kind", [udpOutput, srtOutput, fileOutput, stdoutOutput]);
+const hlsOutput = z.strictObject({
+  kind: z.literal("hls"),
+  dir: z.string().min(1).optional().describe("Directory of index.m3u8, master.m3u8 and the segments; default <data dir>/hls/<channel id>/"),
+  segmentSeconds: z.number().positive().max(60).default(6).describe("Target segment length: cut at the last IDR that keeps a segment at or below it"),
+  window: z.number().int().min(3).max(1000).default(10).describe("Segments listed in the live playlist"),
+  deleteAfterSeconds: z.number().min(1).max(86400).default(120).describe("Seconds a segment stays on disk after it left the playlist"),
+  markers: z.enum(["cue", "daterange", "both", "none"]).default("cue").describe("Ad-marker tags: cue (EXT-X-CUE-OUT/IN), daterange, both or none"),
+  maxGopSeconds: z
+    .number()
+    .positive()
+    .max(60)
+    .optional()
+    .describe("Passthrough encodings: the longest GOP the source sends, declared (required, at most segmentSeconds)"),
+});
+
+export const outputSchema = z.discriminatedUnion("kind", [udpOutput, srtOutput, fileOutput, stdoutOutput, hlsOutput]);
 
 // ── SCTE-35, EPG, alerts, restart, slate ───────────────────────────────────────
 

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import type * as z from "zod";
 import { OnairError } from "../core/errors.js";
 import { REDACTED, redactString } from "./redact.js";
+import { checkHlsOutputs } from "./hls-profile.js";
 import { profileSchema, type ChannelProfile } from "./profile-schema.js";
 import { readYaml } from "./yaml.js";
 
@@ -38,10 +39,16 @@ export function formatIssue(i: ProfileIssue): string {
   return i.path ? `${i.path}: ${i.message}` : i.message;
 }
 
-/** Validates parsed data; throws ONAIR_PROFILE_INVALID naming the first path (all in fields.issues). */
+/**
+ * Validates parsed data; throws ONAIR_PROFILE_INVALID naming the first path (all in fields.issues),
+ * or ONAIR_PROFILE_HLS_GOP for an `hls` output whose segments cannot be cut on IDRs.
+ */
 export function validateProfile(data: unknown, source = "profile"): ChannelProfile {
   const r = profileSchema.safeParse(data);
-  if (r.success) return r.data;
+  if (r.success) {
+    checkHlsOutputs(r.data, source);
+    return r.data;
+  }
   const issues = profileIssues(r.error);
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
   throw new OnairError("ONAIR_PROFILE_INVALID", `${source}: ${formatIssue(issues[0])}${more}`, { source, issues });

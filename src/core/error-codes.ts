@@ -104,6 +104,8 @@ export const ERROR_CODES = {
   ONAIR_PROFILE_CLEAR_REFUSED: "a clear profile in the daemon's directory",
   ONAIR_PROFILE_DUPLICATE_CHANNEL: "two profiles use the same channel.id",
   ONAIR_PROFILE_EMPTY: "the profile file is empty",
+  ONAIR_PROFILE_HLS_GOP:
+    "an hls output cannot cut on IDRs: GOP not dividing segmentSeconds, or passthrough without maxGopSeconds ≤ segmentSeconds",
   ONAIR_PROFILE_INVALID: "a field is wrong (its path is named, never its value)",
   ONAIR_PROFILE_KEY_KIND: "sealed with a passphrase and given a key file, or the reverse",
   ONAIR_PROFILE_NOT_SEALED: "not a sealed profile",

@@ -56,10 +56,14 @@ export function createAlerter(o: AlertWiringOptions): Alerter {
   return alerter;
 }
 
-/** The directories whose free space is watched: the data directory, every channel's recording roots. */
+/** The directories whose free space is watched: the data directory, every channel's recording roots and HLS folder. */
 export function watchedDisks(dataDir: string, channels: Iterable<Channel>): WatchedDisk[] {
   const out: WatchedDisk[] = [{ role: "data", path: dataDir }];
-  for (const c of channels) for (const path of recordingRoots(c.profile.outputs)) out.push({ role: "recording", path, channel: c.id });
+  for (const c of channels) {
+    for (const path of recordingRoots(c.profile.outputs)) out.push({ role: "recording", path, channel: c.id });
+    const hls = c.hls?.source.dir;
+    if (hls) out.push({ role: "hls", path: hls, channel: c.id });
+  }
   return out;
 }
 

@@ -74,5 +74,6 @@ export function httpOptions(w: HttpWiring): HttpServerOptions {
     },
     api: controlApi(w.registry, w.log),
     timers: w.timers,
+    hls: (id) => w.registry.channels.get(id)?.hls?.source,
   };
 }

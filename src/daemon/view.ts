@@ -10,7 +10,7 @@
  */
 import type { CueRequest } from "../store/cue-requests.js";
 import type { ChannelView } from "../observe/http.js";
-import { siFromCarousel, type ChannelSnapshot, type RestartReason, type Scte35Command } from "../observe/metrics.js";
+import { siFromCarousel, type ChannelSnapshot, type HlsSnapshot, type RestartReason, type Scte35Command } from "../observe/metrics.js";
 import { PTS_CLOCK_HZ } from "../ts/timestamps.js";
 
 export const UP_WINDOW_MS = 2000;
@@ -52,6 +52,7 @@ export interface SnapshotStatus {
   monitor: object;
   playlist?: { mediaMissing: number; mediaFailed: number } | undefined;
   outputs: readonly { name: string; errors: number; failing: boolean }[];
+  hls?: HlsSnapshot | undefined;
 }
 
 /** The monitor's counters (camelCase) under the metric's indicator names (snake_case). */
@@ -104,6 +105,7 @@ export function channelSnapshot(
     playlistMediaMissing: s.playlist?.mediaMissing,
     playlistMediaFailed: s.playlist?.mediaFailed,
     outputs: s.outputs,
+    hls: s.hls,
   };
   return { snapshot, rate: r };
 }

@@ -31,7 +31,7 @@ export function parseDiskThreshold(v: string | number): DiskThreshold {
 }
 
 export interface WatchedDisk {
-  role: "data" | "recording";
+  role: "data" | "recording" | "hls";
   path: string;
   /** the channel whose recordings live there */
   channel?: string | undefined;

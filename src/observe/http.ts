@@ -11,6 +11,7 @@
  *   POST /api/v1/channels/:id/cues         {"durationSeconds": 120, "at"?: ISO time | "now"}
  *                                          → 201 {"channel", "spliceEventId", "at"}
  *   POST /api/v1/channels/:id/restart      {"reason"?: string} or no body → 202
+ *   GET  /hls/:channel/index.m3u8, master.m3u8, seg<N>.ts   live HLS files, no token (http-hls.ts)
  *
  * Everything is callback-driven (`health`, `api`): the daemon decides what a channel is.
  *
@@ -58,6 +59,7 @@ import type { AuditSink } from "./audit.js";
 import { DEFAULT_BODY_LIMIT_BYTES, Gate, RateLimiter, TokenFile, type RateLimitOptions } from "./http-auth.js";
 import { controlRoutes } from "./http-control.js";
 import { CONNECTIONS_CHECKING_INTERVAL_MS, limitConnections, type ConnectionLimits } from "./http-limits.js";
+import { hlsRoutes, type HlsLookup } from "./http-hls.js";
 import { LoopProbe, readRoutes } from "./http-read.js";
 import { sendError, toHttpError } from "./http-respond.js";
 import { route, type RouteGroup } from "./http-router.js";
@@ -169,6 +171,8 @@ export interface HttpServerOptions {
   clock?: Clock;
   /** the event-loop probe's timer (default unref'd Node timers) */
   timers?: Timers | undefined;
+  /** GET /hls/<channel>/…: a channel's live HLS folder (http-hls.ts); none → 404 */
+  hls?: HlsLookup | undefined;
 }
 
 export interface HttpServerHandle {
@@ -208,6 +212,7 @@ function routeGroups(opts: HttpServerOptions, clock: Clock, tokens: TokenFile, l
   return [
     readRoutes({ metrics: opts.metrics, health: opts.health, directories: opts.directories, api: opts.api, clock, lagMs, maxLagMs }),
     controlRoutes({ api: opts.api, gate, auditLog: opts.auditLog, clock, logger: opts.logger }),
+    hlsRoutes(opts.hls),
   ];
 }
 

@@ -64,6 +64,9 @@ function newTotals() {
     mediaMissing: new CumulativeTotals(),
     mediaFailed: new CumulativeTotals(),
     outputErrors: new CumulativeTotals(),
+    hlsSegments: new CumulativeTotals(),
+    hlsWriteErrors: new CumulativeTotals(),
+    hlsLongSegments: new CumulativeTotals(),
     sections: new CumulativeTotals(),
     monitor: new CumulativeTotals(),
     alertsSent: new CumulativeTotals(),
@@ -156,6 +159,11 @@ export class ScrapeSources {
     if (s.playlistMediaMissing !== undefined) totals.mediaMissing.observe({ channel }, count(s.playlistMediaMissing));
     if (s.playlistMediaFailed !== undefined) totals.mediaFailed.observe({ channel }, count(s.playlistMediaFailed));
     for (const o of s.outputs ?? []) totals.outputErrors.observe({ channel, output: o.name }, count(o.errors));
+    if (s.hls) {
+      totals.hlsSegments.observe({ channel }, count(s.hls.segments));
+      totals.hlsWriteErrors.observe({ channel }, count(s.hls.writeErrors));
+      totals.hlsLongSegments.observe({ channel }, count(s.hls.longSegments));
+    }
     for (const table of SI_TABLES) totals.sections.observe({ channel, table }, count(s.sectionsSent[table]));
     for (const indicator of TR101290_INDICATOR_NAMES) {
       const priority = String(TR101290_INDICATORS[indicator]);

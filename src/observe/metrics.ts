@@ -206,6 +206,28 @@ function channelPacketFamilies({ counter, gauge, sources }: Families): void {
   );
 }
 
+/** onair_hls_* of a channel's hls output (issue #21). */
+function hlsFamilies({ counter, gauge, sources }: Families): void {
+  const { totals } = sources;
+  const each = sources.eachChannel.bind(sources);
+  const c = (name: string, help: string, source: CumulativeTotals): Counter => counter({ name, help, labelNames: ["channel"] }, source);
+  c("onair_hls_segments_written_total", "HLS segments written and listed.", totals.hlsSegments);
+  c("onair_hls_write_errors_total", "Failed HLS segment, playlist or state writes.", totals.hlsWriteErrors);
+  c("onair_hls_long_segments_total", "HLS segments longer than the target duration (a GOP longer than segmentSeconds).", totals.hlsLongSegments);
+  gauge(
+    { name: "onair_hls_playlist_age_seconds", help: "Seconds since the HLS media playlist was last written.", labelNames: ["channel"] },
+    (g) => each((channel, s) => s.hls?.playlistAgeSeconds != null && g.set({ channel }, s.hls.playlistAgeSeconds)),
+  );
+  gauge(
+    { name: "onair_hls_target_duration_seconds", help: "The HLS playlist's EXT-X-TARGETDURATION.", labelNames: ["channel"] },
+    (g) => each((channel, s) => s.hls && g.set({ channel }, s.hls.targetDurationSeconds)),
+  );
+  gauge(
+    { name: "onair_hls_disk_bytes", help: "Bytes of HLS segments on disk (listed or waiting for deletion).", labelNames: ["channel"] },
+    (g) => each((channel, s) => s.hls && g.set({ channel }, s.hls.bytesOnDisk)),
+  );
+}
+
 /** onair_scte35_* and the playlist's media counters. */
 function scte35Families({ counter, gauge, sources }: Families): void {
   const { totals } = sources;
@@ -365,6 +387,7 @@ export function createMetrics(opts: MetricsOptions): OnairMetrics {
   channelPacketFamilies(f);
   scte35Families(f);
   siAndMonitorFamilies(f);
+  hlsFamilies(f);
   alertAndStoreFamilies(registry, f);
   systemFamilies(f, () => directories);
 

@@ -6,6 +6,7 @@ import type { Timers } from "../core/timers.js";
 import type { InjectorCounters } from "../inject/injector.js";
 import type { SiFillerStats } from "../inject/si-filler.js";
 import type { Tr101290Counters } from "../monitor/index.js";
+import type { HlsOutputSnapshot } from "./outputs/hls.js";
 import type { Store } from "../store/db.js";
 import type { StoreWriteQueue } from "../store/write-queue.js";
 import type { SpawnFn } from "./child.js";
@@ -79,6 +80,8 @@ export interface ChannelOptions {
 }
 
 export interface ChannelStatus {
+  /** the hls output's counters (metrics), if the channel has one */
+  hls?: HlsOutputSnapshot | undefined;
   id: string;
   name: string;
   state: ChannelState;

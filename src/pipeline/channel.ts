@@ -19,7 +19,7 @@ import { OutageTracker } from "./channel-outage.js";
 import type { ChannelEvents, ChannelOptions, ChannelState, ChannelStatus } from "./channel-types.js";
 import { buildFfmpegArgs, checkFfmpeg, resolveFfmpegBinary } from "./ffmpeg-args.js";
 import { PlaylistSource } from "./playlist.js";
-import { createOutput, OutputFanout, type Output, type OutputContext} from "./outputs/index.js";
+import { createOutput, HlsOutput, OutputFanout, type Output, type OutputContext } from "./outputs/index.js";
 import { InputProxy, needsInputProxy } from "./input-proxy.js";
 import { ensureSlateClip, slateLoopCommand } from "./slate.js";
 import { FfmpegSupervisor, type CommandSpec, type ExitedEvent } from "./supervisor.js";
@@ -123,7 +123,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
       overlapping: () => this.live.overlapping,
       now: () => this.clock.monotonic(),
       onPackets: (b, s, c, owned) => this.injector.process(b, s, c, this.emitOut, owned),
-      onSwitch: (to, info) => this.outage.switched(to, info),
+      onSwitch: (to, info) => {
+        this.fanout.discontinuity(); // the next packets come from another source (hls cuts there)
+        this.outage.switched(to, info);
+      },
     });
     if (p.input.kind === "playlist") this.playlist = this.makePlaylist(p);
     const input = p.input;
@@ -273,7 +276,15 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private makeOutput(o: ChannelProfile["outputs"][number]): Output | undefined {
     // the daemon's logger carries the SecretSet every loaded profile registers in
     const secrets = (this.opts.logger as { secrets?: OutputContext["secrets"] }).secrets;
-    return createOutput(o, { logger: this.log, ffmpegPath: this.ffmpegPath, secrets, spawn: this.opts.spawn });
+    return createOutput(o, {
+      logger: this.log,
+      ffmpegPath: this.ffmpegPath,
+      secrets,
+      spawn: this.opts.spawn,
+      channel: this.id,
+      dataDir: this.opts.dataDir,
+      wallClock: { wallMs: (pts) => this.injector.clock.wallAt(pts) },
+    });
   }
 
   /**
@@ -394,6 +405,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       injector: this.injector.stats,
       si: this.si?.stats(),
       outputs: this.fanout.stats(),
+      hls: this.hls?.snapshot(),
       bytesOut: this.bytesOut,
       lastOutputAt: this.lastOutputAt,
       switches: this.switcher.switches,
@@ -401,6 +413,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
       ...(this.playlist ? { playlist: { ...this.playlist.counters } } : {}),
       monitor: this.monitor.snapshot(),
     };
+  }
+
+  /** The channel's hls output, if its profile has one (served at /hls/<channel>/). */
+  get hls(): HlsOutput | undefined {
+    return this.fanout.outputs.find((o): o is HlsOutput => o instanceof HlsOutput);
   }
 
   /** For /readyz, O(outputs): packets put out in the last 2 s, and the outputs failing now. */

@@ -5,7 +5,7 @@ import type { ChannelProfile } from "../config/profile-schema.js";
 import { OnairError } from "../core/errors.js";
 import { realTimers, type Timers } from "../core/timers.js";
 import { defaultSpawn, runChild, type SpawnFn } from "./child.js";
-import { buildFfmpegArgs, detectSetpriv, type FfmpegCommand } from "./ffmpeg-args.js";
+import { buildFfmpegArgs, detectSetpriv, keyframeGrid, parseFps, type FfmpegCommand } from "./ffmpeg-args.js";
 import { findSlateFont, SLATE_FONT_FILES, slateTextFilter, writeSlateTextFile } from "./slate-text.js";
 import type { CommandSpec } from "./supervisor-types.js";
 
@@ -27,8 +27,26 @@ function slateEncodeArgs(profile: ChannelProfile, ffmpegPath?: string): FfmpegCo
       channel: profile.channel.id,
     });
   }
-  const asTest: ChannelProfile = { ...profile, input: { kind: "test", pattern: "color", toneHz: 1000 } };
+  const encoding = { ...profile.encoding, video: { ...profile.encoding.video, gopSeconds: slateGopSeconds(profile) } };
+  const asTest: ChannelProfile = { ...profile, encoding, input: { kind: "test", pattern: "color", toneHz: 1000 } };
   return buildFfmpegArgs(asTest, { ffmpegPath, setpriv: false, progress: false });
+}
+
+/**
+ * The slate's GOP: an IDR at least every second, so that a slate period makes HLS segments
+ * too (issue #21). It is the channel's GOP divided by the smallest whole number that brings it
+ * to one second or less, so the slate's IDRs stay on the channel's grid (and its segment grid).
+ */
+export function slateGopSeconds(profile: ChannelProfile): number {
+  if (profile.encoding.mode !== "transcode") return 1;
+  const fps = profile.encoding.video.fps;
+  const value = parseFps(fps).value;
+  const frames = keyframeGrid(profile.encoding.video.gopSeconds, fps).frames;
+  const perSecond = Math.max(1, Math.floor(value));
+  for (let k = 1; k <= frames; k++) {
+    if (frames % k === 0 && frames / k <= perSecond) return frames / k / value;
+  }
+  return 1 / value;
 }
 
 function indexOfPair(args: readonly string[], a: string, b: string): number {

@@ -33,6 +33,11 @@ export class OutputFanout {
     }
   }
 
+  /** The stream breaks before the next chunk (slate switch, FFmpeg restart): told to every output. */
+  discontinuity(): void {
+    for (const o of this.outputs) o.discontinuity();
+  }
+
   stats(): OutputStats[] {
     return this.outputs.map((o) => ({ ...o.stats }));
   }

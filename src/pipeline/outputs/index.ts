@@ -1,10 +1,11 @@
 /**
- * Channel outputs, one file per kind (udp, srt, file, stdout), the fan-out that feeds them,
+ * Channel outputs, one file per kind (udp, srt, file, stdout, hls), the fan-out that feeds them,
  * and the factory that builds them from a profile's `outputs` entries.
  *
  * A new output kind is one new file here plus one line in `OUTPUT_KINDS` (see types.ts).
  */
 import { fileFromConfig } from "./file.js";
+import { hlsFromConfig } from "./hls.js";
 import { srtFromConfig } from "./srt.js";
 import { stdoutFromConfig } from "./stdout.js";
 import type { Output, OutputConfig, OutputContext, OutputKind } from "./types.js";
@@ -12,6 +13,7 @@ import { udpFromConfig } from "./udp.js";
 
 export { OutputFanout } from "./fanout.js";
 export { expandPathTemplate, FileOutput, nodeFileSystem, type FileLike, type FileOutputOptions, type FileSystem } from "./file.js";
+export { HlsOutput, hlsDirOf, readHlsState, HLS_STATE_FILE, type HlsOutputOptions, type HlsState } from "./hls.js";
 export { SrtOutput, srtOutputCommand, type SrtCommand, type SrtOutputOptions } from "./srt.js";
 export { StdoutOutput, type StdoutOutputOptions } from "./stdout.js";
 export { Output, TS_PACKET, type OutputConfig, type OutputContext, type OutputEvents, type OutputKind, type OutputStats } from "./types.js";
@@ -23,6 +25,7 @@ const OUTPUT_KINDS: { [K in OutputKind]: (config: OutputConfig<K>, context: Outp
   srt: srtFromConfig,
   file: fileFromConfig,
   stdout: stdoutFromConfig,
+  hls: hlsFromConfig,
 };
 
 /** The output for a profile's output entry. */

@@ -27,6 +27,7 @@ import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import type { SecretSet } from "../../config/redact.js";
 import type { ChannelProfile } from "../../config/profile-schema.js";
+import type { Timers } from "../../core/timers.js";
 import type { SpawnFn } from "../child.js";
 
 export const TS_PACKET = 188;
@@ -45,6 +46,13 @@ export interface OutputContext {
   secrets?: SecretSet;
   /** Spawns child processes (injected by tests). */
   spawn?: SpawnFn;
+  /** The channel's id (default directories: hls). */
+  channel?: string;
+  /** The daemon's data directory (default directories: hls). */
+  dataDir?: string;
+  /** The channel's PTS (90 kHz) → wall-clock ms mapping (the injector's stream clock), for PROGRAM-DATE-TIME. */
+  wallClock?: { wallMs(pts: number): number };
+  timers?: Timers;
 }
 
 export interface OutputStats {
@@ -125,6 +133,14 @@ export abstract class Output extends EventEmitter<OutputEvents> {
   abstract write(chunk: Buffer): void;
   /** Flushes what it can and releases its resources. */
   abstract close(): Promise<void>;
+
+  /**
+   * The stream breaks before the next chunk (a switch to or from the slate, an FFmpeg
+   * restart). Outputs that cut the stream (hls) override it; the others pass bytes on.
+   */
+  discontinuity(): void {
+    // a byte pipe has nothing to do: the TS itself carries the discontinuity
+  }
 
   protected drop(bytes: number): void {
     this.stats.droppedBytes += bytes;
