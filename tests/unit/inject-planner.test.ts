@@ -145,13 +145,14 @@ describe("cue planning", () => {
     expect(hb).toEqual([5, 10, 15, 20, 25, 30].map((s) => s * TICKS));
   });
 
-  it("cancels a planned break with the same event id", () => {
+  it("cancels a planned break with the same event id, the cancel sent 3 times like other cues", () => {
     const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, () => 42);
     p.addBreak({ duePts: 20 * TICKS, durationTicks: 30 * TICKS });
     run(p, 4 * TICKS, 15 * TICKS);
     expect(p.cancel(42)).toBe(true);
     const sent = run(p, 15 * TICKS + 900, 30 * TICKS);
-    expect(sent.map((s) => s.cue.kind)).toEqual(["cancel"]);
+    expect(sent.map((s) => s.cue.kind)).toEqual(["cancel", "cancel", "cancel"]);
+    expect(sent.map((s) => s.pcr)).toEqual([15 * TICKS + 900, 16 * TICKS, 17 * TICKS]);
     expect(sent[0].cue.spec).toEqual({ command: "splice_insert_cancel", spliceEventId: 42 });
   });
 
