@@ -24,6 +24,8 @@ const ROUTES: readonly (readonly [RegExp, string])[] = [
   [/^\/api\/v1\/channels\/[^/]+$/, "/api/v1/channels/:id"],
   [/^\/api\/v1\/channels\/[^/]+\/cues$/, "/api/v1/channels/:id/cues"],
   [/^\/api\/v1\/channels\/[^/]+\/restart$/, "/api/v1/channels/:id/restart"],
+  [/^\/api\/v1\/channels\/[^/]+\/cues\/[^/]+$/, "/api/v1/channels/:id/cues/:eventId"],
+  [/^\/api\/v1\/channels\/[^/]+\/cues\/[^/]+\/return$/, "/api/v1/channels/:id/cues/:eventId/return"],
 ];
 
 /**
