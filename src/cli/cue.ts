@@ -6,6 +6,11 @@
  * with the codes the API uses (schedule/cue-limits.ts); a time in the past is refused by the
  * daemon (ONAIR_API_ERROR naming ONAIR_CUE_IN_PAST), whose clock decides what "now" is.
  *
+ * `onair cue --channel ID --return EVENT_ID` ends a break on air early
+ * (`POST …/cues/:eventId/return`: an in cue on the first IDR after the preroll) and
+ * `onair cue --channel ID --cancel EVENT_ID` cancels a pending one (`DELETE …/cues/:eventId`).
+ * Exactly one of --duration, --return and --cancel is given (ONAIR_CLI_BAD_OPTION otherwise).
+ *
  * The token comes from the same file the daemon reads (`--api-token-file`, else
  * ONAIR_API_TOKEN_FILE, else /etc/onair/api.token): its first token (`name:token` or a bare
  * token; blank lines and `#` comments skipped).
@@ -66,9 +71,29 @@ function spliceTime(s: string | undefined, nowMs: number): string {
   return new Date(atMs).toISOString();
 }
 
+/** --return / --cancel: a splice_event_id, 0 to 2^32 - 1 (ONAIR_CLI_BAD_ARG). */
+function eventId(s: string, flag: string): number {
+  const n = /^\d{1,10}$/.test(s.trim()) ? Number(s) : NaN;
+  if (!(n <= 0xffffffff)) throw new OnairError("ONAIR_CLI_BAD_ARG", `${flag} "${s}" is not a splice_event_id (0 to 4294967295)`, { value: s });
+  return n;
+}
+
+/** Which call the flags ask for: exactly one of --duration, --return, --cancel. */
+function cueAction(f: CueFlags): { kind: "add"; duration: string } | { kind: "return" | "cancel"; id: number } {
+  const given = [f.duration, f.return, f.cancel].filter((v) => v !== undefined).length;
+  if (given !== 1) {
+    throw new OnairError("ONAIR_CLI_BAD_OPTION", "give exactly one of --duration (a new break), --return ID or --cancel ID", { given });
+  }
+  if (f.return !== undefined) return { kind: "return", id: eventId(f.return, "--return") };
+  if (f.cancel !== undefined) return { kind: "cancel", id: eventId(f.cancel, "--cancel") };
+  return { kind: "add", duration: f.duration ?? "" };
+}
+
 interface CueFlags {
   channel: string;
-  duration: string;
+  duration?: string;
+  return?: string;
+  cancel?: string;
   at?: string;
   url?: string;
   apiTokenFile?: string;
@@ -84,20 +109,22 @@ interface CueAnswer {
 export function registerCue(program: Command): void {
   program
     .command("cue")
-    .description("ask the running daemon for an ad break now or at a time (SCTE-35 cue)")
+    .description("ask the running daemon for an ad break now or at a time (SCTE-35 cue), end one early or cancel one")
     .requiredOption("--channel <id>", "channel id")
-    .requiredOption("--duration <seconds>", "break duration in seconds")
+    .option("--duration <seconds>", "break duration in seconds (a new break)")
+    .option("--return <eventId>", "end the break on air with this splice_event_id early (in cue after the preroll)")
+    .option("--cancel <eventId>", "cancel the pending break with this splice_event_id (splice_event_cancel_indicator)")
     .option("--at <time>", 'splice time: "now" (first IDR after the preroll) or ISO-8601 (no zone = UTC)', "now")
     .option("--url <url>", `the daemon's HTTP API (default: $ONAIR_URL, else ${DEFAULT_API_URL})`)
     .option("--api-token-file <file>", "bearer token file (default: $ONAIR_API_TOKEN_FILE, else /etc/onair/api.token)")
     .option("--json", "print the API's answer as JSON")
     .action(async (f: CueFlags) => {
-      const durationSeconds = duration(f.duration);
+      const action = cueAction(f);
+      if (action.kind !== "add") return endCue(f, action.kind, action.id);
+      const durationSeconds = duration(action.duration);
       const at = spliceTime(f.at, Date.now());
       const base = apiUrl(f.url);
-      // the daemon's HTTP module (which knows the default path) loads only here
-      const { resolveApiTokenFile } = await import("../observe/http.js");
-      const token = readApiToken(resolveApiTokenFile(f.apiTokenFile));
+      const token = await apiToken(f);
       const r = await callApi<CueAnswer>(base, `/api/v1/channels/${encodeURIComponent(f.channel)}/cues`, {
         method: "POST",
         token,
@@ -106,4 +133,25 @@ export function registerCue(program: Command): void {
       if (f.json) out(JSON.stringify(r, null, 2));
       else out(`cue #${r.spliceEventId} on ${r.channel}: ${durationSeconds}s break ${r.at ? `at ${r.at}` : "at the next IDR after the preroll"}`);
     });
+}
+
+/** The token of --api-token-file (or its default), read from the daemon's format. */
+async function apiToken(f: CueFlags): Promise<string> {
+  // the daemon's HTTP module (which knows the default path) loads only here
+  const { resolveApiTokenFile } = await import("../observe/http.js");
+  return readApiToken(resolveApiTokenFile(f.apiTokenFile));
+}
+
+/** --return / --cancel: one call to the daemon, its answer printed. */
+async function endCue(f: CueFlags, kind: "return" | "cancel", id: number): Promise<void> {
+  const base = apiUrl(f.url);
+  const token = await apiToken(f);
+  const path = `/api/v1/channels/${encodeURIComponent(f.channel)}/cues/${id}`;
+  const r = await callApi<{ channel: string; spliceEventId: number }>(base, kind === "return" ? `${path}/return` : path, {
+    method: kind === "return" ? "POST" : "DELETE",
+    token,
+  });
+  if (f.json) out(JSON.stringify(r, null, 2));
+  else if (kind === "return") out(`cue #${r.spliceEventId} on ${r.channel}: returning at the next IDR after the preroll`);
+  else out(`cue #${r.spliceEventId} on ${r.channel}: cancelled`);
 }

@@ -41,7 +41,7 @@ function shown(url: string): string {
 }
 
 export interface ApiCall {
-  method?: "GET" | "POST";
+  method?: "GET" | "POST" | "DELETE";
   /** bearer token (mutating calls) */
   token?: string;
   body?: unknown;

@@ -44,8 +44,12 @@ export const ERROR_CODES = {
   ONAIR_CUE_BEYOND_HORIZON: "a cue's time is more than 7 days ahead (400; onair cue too)",
   ONAIR_CUE_DURATION: "a break of zero or negative length was asked",
   ONAIR_CUE_IN_PAST: "a cue's time is more than 1 s in the past on the daemon's clock (400)",
+  ONAIR_CUE_NOT_ON_AIR:
+    "a return was asked for a break that is not on air (not at its splice time yet, already back, or too near its end) (409)",
+  ONAIR_CUE_NOT_PENDING: "a cancel was asked for a break that is no longer pending (already aired, returned or cancelled) (409)",
   ONAIR_CUE_PREROLL: "preroll under 4 s (SCTE 35 minimum)",
   ONAIR_CUE_REPEAT: "repeat count under 1",
+  ONAIR_CUE_UNKNOWN: "no cue with that splice_event_id on the channel (404)",
   ONAIR_EDITOR_FAILED: "profile edit cannot start $EDITOR",
   ONAIR_FFMPEG_ARGS: "the profile asks FFmpeg for something impossible (e.g. a test source without transcoding)",
   ONAIR_FFMPEG_NOT_FOUND: "FFmpeg is missing or unusable",

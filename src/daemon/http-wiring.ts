@@ -35,6 +35,20 @@ export function controlApi(registry: ChannelRegistry, log: OnairLogger): Control
       });
       return { spliceEventId };
     },
+    returnCue: (id, spliceEventId, who) => {
+      const c = channels.get(id);
+      if (!c) return undefined;
+      const returnPts = c.returnCue(spliceEventId);
+      log.info({ event: "cue_return_requested", channel: id, who, spliceEventId, returnPts });
+      return { returnPts };
+    },
+    cancelCue: (id, spliceEventId, who) => {
+      const c = channels.get(id);
+      if (!c) return false;
+      c.cancelCue(spliceEventId);
+      log.info({ event: "cue_cancel_requested", channel: id, who, spliceEventId });
+      return true;
+    },
     restart: (id, who, reason) => {
       const c = channels.get(id);
       if (!c) return false;

@@ -242,11 +242,20 @@ export class Injector {
   }
 
   /**
-   * Cancels a planned break: its pending sends stop and a splice_insert with
-   * splice_event_cancel_indicator goes out under the same id. False when no such break.
+   * Cancels a break not yet at its splice point (the stream's PCR): its pending sends stop
+   * and a splice_insert with splice_event_cancel_indicator goes out under the same id.
+   * False when no such break is pending.
    */
   cancelBreak(spliceEventId: number): boolean {
-    return this.planner.cancel(spliceEventId);
+    return this.planner.cancel(spliceEventId, this.clock.now(this.packetIndex));
+  }
+
+  /**
+   * Ends a break on air early: an in cue (same id) on the first IDR a preroll from now.
+   * Returns its splice PTS, or -1 when the break is not on air (see CuePlanner.returnNow).
+   */
+  returnBreak(spliceEventId: number): number {
+    return this.planner.returnNow(spliceEventId, this.clock.now(this.packetIndex));
   }
 
   /** The next planned splice point from now (the stream's PCR), or null. */

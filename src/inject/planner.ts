@@ -130,6 +130,8 @@ export interface PlannedBreak {
   breakId?: string;
   /** asked for "now" (see BreakRequest.asap) */
   asap?: boolean;
+  /** ended early by `returnNow`: `returnPts` is then the early return */
+  returnedEarly?: boolean;
 }
 
 export interface PlannerCounters {
@@ -233,30 +235,69 @@ export class CuePlanner {
     this.addBreak({ duePts: 0, durationTicks, breakId, spliceEventId, immediate: true, ...(nowPcr >= 0 ? { requestedPts: nowPcr } : {}) });
   }
 
-  /** Cancels a planned break: its pending sends stop and a cancel goes out (same id). */
-  cancel(spliceEventId: number): boolean {
-    let found = false;
+  /**
+   * Cancels a break not yet at its splice point (`nowPcr`, 90 kHz): its request or pending
+   * sends are dropped and a splice_insert with splice_event_cancel_indicator 1 goes out
+   * under the same id, `repeat` times (it voids an out cue already sent ahead). False when
+   * no such break is pending (unknown, or its splice point has passed).
+   */
+  cancel(spliceEventId: number, nowPcr = this.lastPcr): boolean {
+    const now = nowPcr < 0 ? Math.max(this.lastPcr, 0) : nowPcr;
+    const req = this.pending.findIndex((r) => r.spliceEventId === spliceEventId);
+    const plan = this.planned.findIndex((b) => b.spliceEventId === spliceEventId);
+    if (req < 0 && (plan < 0 || ptsDiff(now, this.planned[plan].splicePts) >= 0)) return false;
+    if (req >= 0) this.pending.splice(req, 1);
+    if (plan >= 0) this.planned.splice(plan, 1);
+    this.dropCues(spliceEventId);
+    const spec: CueSpec = { command: "splice_insert_cancel", spliceEventId };
+    this.pushNow("cancel", spec, now);
+    return true;
+  }
+
+  /**
+   * Ends a break on air early (`nowPcr`, 90 kHz: its splice point passed, its return not
+   * reached): a splice_insert with out_of_network_indicator 0 and the same id on the first
+   * IDR a preroll from now (never under the 4 s lead), sent `repeat` times; the planned
+   * return (break_duration, or the in cue) no longer applies. Returns the new return PTS, or
+   * -1 when the break is not on air or the earliest return is not before its planned end.
+   */
+  returnNow(spliceEventId: number, nowPcr = this.lastPcr): number {
+    const plan = this.planned.find((b) => b.spliceEventId === spliceEventId);
+    if (!plan || nowPcr < 0 || !this.grid.ready) return -1;
+    if (ptsDiff(nowPcr, plan.splicePts) < 0 || ptsDiff(plan.returnPts, nowPcr) <= 0) return -1;
+    const lead = Math.max(this.config.prerollTicks, MIN_LEAD_TICKS + MOVE_MARGIN_TICKS);
+    const returnPts = this.grid.predictAtOrAfter(ptsAdd(nowPcr, lead));
+    if (ptsDiff(plan.returnPts, returnPts) <= 0) return -1;
+    this.dropCues(spliceEventId);
+    plan.returnPts = returnPts;
+    plan.breakDurationTicks = ptsDiff(returnPts, plan.splicePts);
+    plan.returnedEarly = true;
+    if (this.config.mode === "splice_insert") {
+      this.addCue("in", nowPcr, { command: "splice_insert", spliceEventId, outOfNetwork: false, splicePts: returnPts });
+    } else {
+      const segmentationTypeId = this.config.segmentationTypeEnd;
+      this.addCue("in", nowPcr, { command: "time_signal", spliceEventId, splicePts: returnPts, segmentationTypeId, breakId: plan.breakId });
+    }
+    this.nextDue = Number.NEGATIVE_INFINITY;
+    return returnPts;
+  }
+
+  /** Drops the cues still to be sent for one event id (not its cancel), counting their sends. */
+  private dropCues(spliceEventId: number): void {
     for (let i = this.cues.length - 1; i >= 0; i--) {
-      if (this.cues[i].spliceEventId === spliceEventId && this.cues[i].kind !== "cancel") {
+      const c = this.cues[i];
+      if (c.spliceEventId === spliceEventId && c.kind !== "cancel" && c.kind !== "heartbeat") {
+        this.counters.cuesDropped += c.sendsLeft;
         this.cues.splice(i, 1);
-        found = true;
       }
     }
-    if (!found) return false;
-    const spec: CueSpec = { command: "splice_insert_cancel", spliceEventId };
-    const now = this.lastPcr < 0 ? 0 : this.lastPcr;
-    this.cues.push({
-      kind: "cancel",
-      spliceEventId,
-      splicePts: -1,
-      section: this.encode(spec),
-      spec,
-      nextSendPcr: now,
-      sendsLeft: 1,
-      sendsDone: 0,
-    });
+  }
+
+  /** Queues a cue without a splice point (cancel), due at `now`, sent `repeat` times. */
+  private pushNow(kind: CueKind, spec: CueSpec & { spliceEventId: number }, now: number): void {
+    const sendsLeft = kind === "cancel" ? this.config.repeat : 1;
+    this.cues.push({ kind, spliceEventId: spec.spliceEventId, splicePts: -1, section: this.encode(spec), spec, nextSendPcr: now, sendsLeft, sendsDone: 0 });
     this.nextDue = Number.NEGATIVE_INFINITY;
-    return true;
   }
 
   /** Earliest PCR at which poll() may return something (for a cheap per-packet check). */

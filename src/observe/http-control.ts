@@ -1,6 +1,7 @@
 /**
- * The control routes (mutating, token required): POST /api/v1/channels/:id/cues and
- * /api/v1/channels/:id/restart. Each goes through the gate (http-auth.ts), validates its body
+ * The control routes (mutating, token required): POST /api/v1/channels/:id/cues, POST
+ * …/cues/:eventId/return (end a break early), DELETE …/cues/:eventId (cancel a pending one)
+ * and POST /api/v1/channels/:id/restart. Each goes through the gate (http-auth.ts), validates its body
  * with zod, calls the daemon's callback, and is written to the audit sink whatever its outcome.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -45,7 +46,7 @@ function auditResult(status: number): AuditInput["result"] {
 }
 
 export interface ControlRoutesOptions {
-  api: Pick<ControlApi, "addCue" | "restart">;
+  api: Pick<ControlApi, "addCue" | "returnCue" | "cancelCue" | "restart">;
   gate: Gate;
   auditLog: AuditSink;
   clock: Clock;
@@ -104,6 +105,38 @@ async function addCue(o: ControlRoutesOptions, id: string, raw: unknown, caller:
   return { status: 201, body: answer, params: { ...params, spliceEventId: r.spliceEventId } };
 }
 
+/** The :eventId of …/cues/:eventId[/return]: a splice_event_id (0 to 2^32 - 1), else 404. */
+function eventIdOf(path: string): number {
+  const raw = path.split("/")[6] ?? "";
+  const n = /^\d{1,10}$/.test(raw) ? Number(raw) : -1;
+  if (n < 0 || n > 0xffffffff) throw new HttpError(404, "ONAIR_CUE_UNKNOWN", "the event id is not a splice_event_id", { eventId: raw });
+  return n;
+}
+
+/** An unknown cue is a 404 (the route's resource), other refusals 409 (toHttpError). */
+async function cueCall<T>(run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (isOnairError(e) && e.code === "ONAIR_CUE_UNKNOWN") throw new HttpError(404, e.code, e.message);
+    throw e;
+  }
+}
+
+/** POST …/cues/:eventId/return: ends the break on air early (200 with the return's splice PTS). */
+async function returnCue(o: ControlRoutesOptions, id: string, eventId: number, caller: Caller): Promise<Outcome> {
+  const r = await cueCall(() => o.api.returnCue(id, eventId, caller.who));
+  if (!r) throw notFoundChannel(id);
+  return { status: 200, body: { channel: id, spliceEventId: eventId, returned: true, returnPts: r.returnPts }, params: { spliceEventId: eventId } };
+}
+
+/** DELETE …/cues/:eventId: cancels a pending break (200). */
+async function cancelCue(o: ControlRoutesOptions, id: string, eventId: number, caller: Caller): Promise<Outcome> {
+  const ok = await cueCall(() => o.api.cancelCue(id, eventId, caller.who));
+  if (!ok) throw notFoundChannel(id);
+  return { status: 200, body: { channel: id, spliceEventId: eventId, cancelled: true }, params: { spliceEventId: eventId } };
+}
+
 /** POST …/restart: restarts the channel's pipeline (202). */
 async function restart(o: ControlRoutesOptions, id: string, raw: unknown, caller: Caller): Promise<Outcome> {
   const body = validate(RestartBodySchema, raw ?? {});
@@ -112,12 +145,20 @@ async function restart(o: ControlRoutesOptions, id: string, raw: unknown, caller
   return { status: 202, body: { channel: id, restarting: true }, params: body.reason ? { reason: body.reason } : {} };
 }
 
-/** POST /api/v1/channels/:id/cues and /api/v1/channels/:id/restart. */
+/** POST /api/v1/channels/:id/cues, …/cues/:eventId/return, DELETE …/cues/:eventId and POST …/restart. */
 export function controlRoutes(o: ControlRoutesOptions): RouteGroup {
   return ({ req, res, path, template, only }) => {
     if (template === "/api/v1/channels/:id/cues") {
       const id = channelIdOf(path);
       return only("POST") ? mutate(o, req, res, "cue.add", id, (body, caller) => addCue(o, id, body, caller)) : undefined;
+    }
+    if (template === "/api/v1/channels/:id/cues/:eventId/return" && only("POST")) {
+      const id = channelIdOf(path);
+      return mutate(o, req, res, "cue.return", id, (_body, caller) => returnCue(o, id, eventIdOf(path), caller));
+    }
+    if (template === "/api/v1/channels/:id/cues/:eventId" && only("DELETE")) {
+      const id = channelIdOf(path);
+      return mutate(o, req, res, "cue.cancel", id, (_body, caller) => cancelCue(o, id, eventIdOf(path), caller));
     }
     if (template === "/api/v1/channels/:id/restart") {
       const id = channelIdOf(path);

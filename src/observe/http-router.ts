@@ -18,7 +18,7 @@ export interface RouteContext {
   /** its route template (`/api/v1/channels/:id`…, "other" when none) */
   template: string;
   /** true when the method is `allowed` (HEAD counts as GET); throws 405 otherwise */
-  only: (allowed: "GET" | "POST") => boolean;
+  only: (allowed: "GET" | "POST" | "DELETE") => boolean;
 }
 
 /** Answers the request when the template is one of its own (a promise), else returns undefined. */

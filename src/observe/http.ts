@@ -140,6 +140,13 @@ export interface ControlApi {
   channel(id: string): MaybePromise<ChannelView | undefined>;
   /** Plans a break; undefined → 404 (unknown channel). Throw an OnairError to refuse (→ 409). */
   addCue(id: string, req: CueRequest, who: string): MaybePromise<{ spliceEventId: number } | undefined>;
+  /**
+   * Ends a cue on air early; undefined → 404 (unknown channel). Throws ONAIR_CUE_UNKNOWN (→ 404)
+   * or another OnairError (→ 409) to refuse.
+   */
+  returnCue(id: string, spliceEventId: number, who: string): MaybePromise<{ returnPts: number } | undefined>;
+  /** Cancels a pending cue; false → 404 (unknown channel). Throws like `returnCue`. */
+  cancelCue(id: string, spliceEventId: number, who: string): MaybePromise<boolean>;
   /** Restarts the channel's pipeline; false → 404. */
   restart(id: string, who: string, reason?: string): MaybePromise<boolean>;
 }

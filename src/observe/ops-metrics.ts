@@ -25,6 +25,8 @@ const ROUTES: readonly (readonly [RegExp, string])[] = [
   [/^\/api\/v1\/channels\/[^/]+\/cues$/, "/api/v1/channels/:id/cues"],
   [/^\/api\/v1\/channels\/[^/]+\/restart$/, "/api/v1/channels/:id/restart"],
   [/^\/hls\/[^/]+\/[^/]+$/, "/hls/:channel/:file"],
+  [/^\/api\/v1\/channels\/[^/]+\/cues\/[^/]+$/, "/api/v1/channels/:id/cues/:eventId"],
+  [/^\/api\/v1\/channels\/[^/]+\/cues\/[^/]+\/return$/, "/api/v1/channels/:id/cues/:eventId/return"],
 ];
 
 /**

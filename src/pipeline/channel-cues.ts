@@ -11,6 +11,9 @@
  *   passed without it being handed over (the daemon was down) is closed as `missed`: a
  *   `cue_missed` warning, an as-run row with `aired: false`, and `onMissed` (the daemon's
  *   `cue_failed` alert).
+ * - `returnEarly` and `cancel` end an API cue on air early or call off a pending one: the
+ *   injector sends the in cue or the cancels, and the request is closed as `returned` or
+ *   `cancelled` (stored, so a restart does not arm it again).
  * - The channel closes a cue as `aired` in the transaction of its first out cue's as-run row
  *   (`markAired`), so a restart never sends it twice.
  */
@@ -18,7 +21,8 @@ import type { Logger } from "pino";
 import type { Clock } from "../core/clock.js";
 import { TICKS } from "../inject/planner.js";
 import { checkCueDuration, checkCueTime } from "../schedule/cue-limits.js";
-import { acceptCueRequest, closeCueRequest, pendingCueRequests, type CueRequest } from "../store/cue-requests.js";
+import { OnairError } from "../core/errors.js";
+import { acceptCueRequest, closeCueRequest, endCueRequest, getCueRequest, pendingCueRequests, type CueRequest } from "../store/cue-requests.js";
 import type { Store } from "../store/db.js";
 
 /** How far ahead a stored cue is handed to the injector (also the injector's own reach). */
@@ -28,6 +32,10 @@ export const CUE_ARM_REACH_MS = 3_600_000;
 export interface CueTarget {
   addBreakAtWall(wallMs: number, durationTicks: number, breakId?: string, spliceEventId?: number): void;
   addImmediateBreak(durationTicks: number, breakId?: string, spliceEventId?: number): void;
+  /** false when the break is not pending (see Injector.cancelBreak) */
+  cancelBreak(spliceEventId: number): boolean;
+  /** the return's splice PTS, or -1 when the break is not on air (see Injector.returnBreak) */
+  returnBreak(spliceEventId: number): number;
 }
 
 export interface ChannelCuesOptions {
@@ -65,6 +73,53 @@ export class ChannelCues {
     this.opts.log.info({ event: "cue_accepted", ...cueFields(cue) });
     if (cue.immediate || cue.atMs <= now + this.reach) this.arm(cue, false);
     return cue.spliceEventId;
+  }
+
+  /**
+   * Ends a break on air early: the injector's in cue on the first IDR a preroll ahead, the
+   * request closed as `returned`. Returns the return's splice PTS. Throws ONAIR_CUE_UNKNOWN,
+   * ONAIR_CUE_NOT_ON_AIR or a store error.
+   */
+  returnEarly(spliceEventId: number): number {
+    const cue = this.find(spliceEventId);
+    const back = cue.state === "aired" && this.handled.has(spliceEventId) ? this.opts.target.returnBreak(spliceEventId) : -1;
+    if (back < 0) {
+      throw new OnairError("ONAIR_CUE_NOT_ON_AIR", `cue ${spliceEventId} is not on air (${cue.state}): nothing to return from`, {
+        spliceEventId,
+        state: cue.state,
+      });
+    }
+    endCueRequest(this.opts.store, this.opts.channel, spliceEventId, "returned", this.opts.clock.now());
+    this.opts.log.info({ event: "cue_return", ...cueFields(cue), returnPts: back });
+    return back;
+  }
+
+  /**
+   * Calls off a break not at its splice time yet: the injector's cancel cues (when it was
+   * handed over), the request closed as `cancelled`. Throws ONAIR_CUE_UNKNOWN,
+   * ONAIR_CUE_NOT_PENDING or a store error.
+   */
+  cancel(spliceEventId: number): void {
+    const cue = this.find(spliceEventId);
+    const open = cue.state === "pending" || cue.state === "aired";
+    const armed = this.handled.has(spliceEventId);
+    // not handed over yet (more than the reach ahead): nothing was sent, the store is all
+    if (!open || (armed && !this.opts.target.cancelBreak(spliceEventId)) || (!armed && cue.state !== "pending")) {
+      const why = cue.state === "pending" ? "at its splice time" : cue.state;
+      throw new OnairError("ONAIR_CUE_NOT_PENDING", `cue ${spliceEventId} is not pending (${why}): it cannot be cancelled`, {
+        spliceEventId,
+        state: cue.state,
+      });
+    }
+    this.handled.set(spliceEventId, cue.atMs);
+    endCueRequest(this.opts.store, this.opts.channel, spliceEventId, "cancelled", this.opts.clock.now());
+    this.opts.log.info({ event: "cue_cancel", ...cueFields(cue) });
+  }
+
+  private find(spliceEventId: number): CueRequest {
+    const cue = getCueRequest(this.opts.store, this.opts.channel, spliceEventId);
+    if (!cue) throw new OnairError("ONAIR_CUE_UNKNOWN", `no cue ${spliceEventId} on channel ${this.opts.channel}`, { spliceEventId });
+    return cue;
   }
 
   /** Arms the stored cues that came within reach, and closes those that can no longer air. */

@@ -393,6 +393,29 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
   }
 
+  /**
+   * Ends an API cue on air early (its in cue on the first IDR a preroll ahead); returns the
+   * return's splice PTS. Throws ONAIR_CUE_UNKNOWN or ONAIR_CUE_NOT_ON_AIR (channel-cues.ts).
+   */
+  returnCue(spliceEventId: number): number {
+    return this.storeGuard("cue return", () => this.cues.returnEarly(spliceEventId));
+  }
+
+  /** Cancels a pending API cue. Throws ONAIR_CUE_UNKNOWN or ONAIR_CUE_NOT_PENDING (channel-cues.ts). */
+  cancelCue(spliceEventId: number): void {
+    this.storeGuard("cue cancel", () => this.cues.cancel(spliceEventId));
+  }
+
+  /** Runs a refusable store call, making a store failure visible like a refused cue's. */
+  private storeGuard<T>(what: string, run: () => T): T {
+    try {
+      return run();
+    } catch (err) {
+      if (isOnairError(err) && err.code === "ONAIR_STORE_FAILED") this.noteStoreFailure(err, what);
+      throw err;
+    }
+  }
+
   status(): ChannelStatus {
     const p = this.opts.profile;
     return {

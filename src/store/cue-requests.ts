@@ -6,12 +6,14 @@
  * - `pendingCueRequests` is what a (re)started channel arms;
  * - `closeCueRequest` marks one `aired` (its first out cue is on air; the channel writes it in
  *   the transaction of the cue's as-run row, so a restart never airs it twice) or `missed`
- *   (its time passed while nothing could air it).
+ *   (its time passed while nothing could air it);
+ * - `endCueRequest` marks one `returned` (ended early, from `aired`) or `cancelled` (from
+ *   `pending`, or `aired` when only its out cue went out ahead of the splice time).
  */
 import type { Store } from "./db.js";
 import { extendSpliceLease } from "./event-ids.js";
 
-export type CueRequestState = "pending" | "aired" | "missed";
+export type CueRequestState = "pending" | "aired" | "missed" | "returned" | "cancelled";
 
 export interface CueRequestInput {
   channel: string;
@@ -99,4 +101,21 @@ export function closeCueRequest(store: Store, channel: string, spliceEventId: nu
     }
     return r.changes > 0;
   });
+}
+
+/** One request of the channel by its splice_event_id, or undefined. */
+export function getCueRequest(store: Store, channel: string, spliceEventId: number): CueRequest | undefined {
+  const sql = "SELECT * FROM cue_requests WHERE channel = ? AND splice_event_id = ?";
+  const row = store.read("cue request query", () => store.prepared(sql).get(channel, spliceEventId) as Row | undefined);
+  return row ? fromRow(row) : undefined;
+}
+
+/**
+ * Closes a request as `returned` (it was `aired`) or `cancelled` (it was `pending` or
+ * `aired`) at `atMs`; false when it was in neither state.
+ */
+export function endCueRequest(store: Store, channel: string, spliceEventId: number, state: "returned" | "cancelled", atMs: number): boolean {
+  const from = state === "returned" ? "('aired')" : "('pending', 'aired')";
+  const sql = `UPDATE cue_requests SET state = ?, done_ms = ? WHERE channel = ? AND splice_event_id = ? AND state IN ${from}`;
+  return store.transaction("cue request update", () => store.prepared(sql).run(state, Math.round(atMs), channel, spliceEventId).changes > 0);
 }

@@ -194,4 +194,23 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX cue_requests_done ON cue_requests (done_ms) WHERE state <> 'pending';
   CREATE INDEX breaks_start ON breaks (start_ms);
   `,
+  // the API's cues may also end returned (ended early, issue #21) or cancelled before they aired
+  `
+  CREATE TABLE cue_requests_v7 (
+    channel         TEXT    NOT NULL,
+    splice_event_id INTEGER NOT NULL,
+    at_ms           INTEGER NOT NULL,
+    immediate       INTEGER NOT NULL CHECK (immediate IN (0, 1)),
+    duration_ms     INTEGER NOT NULL CHECK (duration_ms > 0),
+    created_ms      INTEGER NOT NULL,
+    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'aired', 'missed', 'returned', 'cancelled')),
+    done_ms         INTEGER,                     -- when it aired, was found missed, returned (in cue asked) or cancelled
+    PRIMARY KEY (channel, splice_event_id)
+  ) WITHOUT ROWID;
+  INSERT INTO cue_requests_v7 SELECT channel, splice_event_id, at_ms, immediate, duration_ms, created_ms, state, done_ms FROM cue_requests;
+  DROP TABLE cue_requests;
+  ALTER TABLE cue_requests_v7 RENAME TO cue_requests;
+  CREATE INDEX cue_requests_pending ON cue_requests (channel, at_ms) WHERE state = 'pending';
+  CREATE INDEX cue_requests_done ON cue_requests (done_ms) WHERE state <> 'pending';
+  `,
 ];

@@ -8,11 +8,13 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeSpliceInfoSection, type SpliceInsert } from "../../src/scte35/index.js";
 import { testProfileInput, udpCapture, type Capture } from "../helpers/channel.js";
 import { runCli } from "../helpers/cli.js";
 import { startDaemon, type Daemon } from "../helpers/daemon.js";
 import { haveFfmpeg } from "../helpers/ffmpeg.js";
-import { alive, until } from "../helpers/pipeline.js";
+import { alive, until, untilAsync } from "../helpers/pipeline.js";
+import { scanTs } from "../helpers/tsscan.js";
 
 const API_TOKEN = "cli-test-api-token-0123456789abc";
 
@@ -149,6 +151,48 @@ describe.runIf(haveFfmpeg())("onair status / cue against onair run", () => {
     expect(past.code).toBe(1);
     expect(past.stderr).toMatch(/^onair: ONAIR_API_ERROR: the daemon answered 400 ONAIR_CUE_IN_PAST: the splice time 2000-01-01T00:00:00.000Z is in the past/);
   });
+
+  it("returns a break early (--return) with an in cue under its id, and cancels a pending one (--cancel): audited, wrong states refused", async () => {
+    const t0 = Date.now();
+    const cli = (...args: string[]) => runCli(["cue", "--url", d.url, "--channel", "news", "--api-token-file", tokenFile(), ...args]);
+    const idOf = (stdout: string): number => Number(/^cue #(\d+) /.exec(stdout.trim())?.[1]);
+    const sent = (kind: string, id: number): number =>
+      d.log().split("\n").filter((l) => l.includes('"event":"cue_sent"') && l.includes(`"kind":"${kind}","spliceEventId":${id},`)).length;
+    const nextCueId = async (): Promise<number | undefined> =>
+      ((await (await fetch(`${d.url}/api/v1/channels/news`)).json()) as { nextCue: { spliceEventId: number } | null }).nextCue?.spliceEventId;
+    const onAir = idOf((await cli("--duration", "60")).stdout);
+    const pending = idOf((await cli("--duration", "10", "--at", new Date(Date.now() + 30_000).toISOString())).stdout);
+    expect(onAir).toBeGreaterThan(0);
+    // a break not on air yet is not returned
+    const tooSoon = await cli("--return", String(onAir));
+    expect(tooSoon.stderr).toMatch(/^onair: ONAIR_API_ERROR: the daemon answered 409 ONAIR_CUE_NOT_ON_AIR: /);
+    // the break now is on air once the status's next splice is the later one
+    await untilAsync(async () => (await nextCueId()) === pending, 15_000, "the break's splice point");
+    const returned = await cli("--return", String(onAir), "--json");
+    expect(returned.stderr).toBe("");
+    expect(JSON.parse(returned.stdout)).toMatchObject({ channel: "news", spliceEventId: onAir, returned: true });
+    // the later one is pending: no return; cancelled, its cancel goes out 3 times and no out cue
+    const early = await cli("--return", String(pending));
+    expect(early.stderr).toMatch(/^onair: ONAIR_API_ERROR: the daemon answered 409 ONAIR_CUE_NOT_ON_AIR: /);
+    const cancelled = await cli("--cancel", String(pending));
+    expect([cancelled.code, cancelled.stdout.trim()]).toEqual([0, `cue #${pending} on news: cancelled`]);
+    const again = await cli("--cancel", String(onAir));
+    expect(again.stderr).toMatch(/^onair: ONAIR_API_ERROR: the daemon answered 409 ONAIR_CUE_NOT_PENDING: /);
+    await until(() => sent("in", onAir) === 3 && sent("cancel", pending) === 3, 15_000, "the in cues and the cancels");
+
+    const inserts: SpliceInsert[] = [];
+    for (const s of scanTs(cap.bytes(), [500]).sections) {
+      const section = decodeSpliceInfoSection(s.bytes);
+      if (!section.encryptedPacket && section.spliceCommandType === 0x05) inserts.push(section.spliceCommand);
+    }
+    const of = (id: number) => inserts.filter((c) => c.spliceEventId === id);
+    expect(of(onAir).filter((c) => c.outOfNetworkIndicator === false)).toHaveLength(3);
+    expect(of(pending).map((c) => c.spliceEventCancelIndicator)).toEqual([true, true, true]);
+    for (const action of ["cue.return", "cue.cancel"]) {
+      expect(d.log()).toMatch(new RegExp(`"event":"api_call","action":"${action}","channel":"news","who":"token:ops","result":"ok","status":200`));
+    }
+    console.log(`early return and cancel: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }, 45_000);
 
   it("reports a missing token file by path", async () => {
     const r = await runCli(["cue", "--url", d.url, "--channel", "news", "--duration", "10", "--api-token-file", join(dir, "missing.token")]);

@@ -29,7 +29,7 @@ describe.runIf(haveFfmpeg())("injector stage", () => {
   });
   afterAll(() => cleanupTestTs());
 
-  it("cancels a planned break: a cancel with the same id follows and no more out cues", () => {
+  it("cancels a planned break: a cancel with the same id follows, sent 3 times like other cues, and no more out cues", () => {
     let id = 40;
     let injector: Injector | undefined = undefined;
     const inj = new Injector({
@@ -50,6 +50,8 @@ describe.runIf(haveFfmpeg())("injector stage", () => {
     });
     expect(cues.map((c) => [c.spliceEventId, c.spliceEventCancelIndicator])).toEqual([
       [41, false],
+      [41, true],
+      [41, true],
       [41, true],
     ]);
     expect(inj.cancelBreak(999)).toBe(false);

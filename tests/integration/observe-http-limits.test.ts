@@ -36,7 +36,7 @@ function options(over: Partial<HttpServerOptions> = {}): HttpServerOptions {
     port: 0,
     metrics: createMetrics({ defaultMetrics: false }),
     health: { storeOk: () => true, channelsReady: () => ({ ready: true, details: {} }) },
-    api: { listChannels: () => [], channel: () => undefined, addCue: () => ({ spliceEventId: 7 }), restart: () => true },
+    api: { listChannels: () => [], channel: () => undefined, addCue: () => ({ spliceEventId: 7 }), returnCue: () => undefined, cancelCue: () => false, restart: () => true },
     tokenFile,
     auditLog: new MemoryAudit(),
     ...over,

@@ -46,6 +46,7 @@ interface ApiBody {
   [k: string]: unknown;
 }
 let audit: AuditLog;
+const cueEnds: Array<{ id: string; spliceEventId: number; who: string; what: string }> = [];
 
 function auditLines(): AuditEntry[] {
   return readFileSync(auditPath, "utf8").trim().split("\n").map((l) => JSON.parse(l) as AuditEntry);
@@ -112,6 +113,20 @@ beforeAll(async () => {
         if (id === "sport") throw new OnairError("ONAIR_CUE_IN_PAST", "the splice time is in the past");
         cueCalls.push({ id, req, who });
         return { spliceEventId: nextEventId++ };
+      },
+      returnCue: (id, spliceEventId, who) => {
+        if (!views[id]) return undefined;
+        if (spliceEventId === 7) throw new OnairError("ONAIR_CUE_NOT_ON_AIR", "cue 7 is not on air (pending): nothing to return from");
+        if (spliceEventId !== 1000) throw new OnairError("ONAIR_CUE_UNKNOWN", `no cue ${spliceEventId} on channel ${id}`);
+        cueEnds.push({ id, spliceEventId, who, what: "return" });
+        return { returnPts: 123_456 };
+      },
+      cancelCue: (id, spliceEventId, who) => {
+        if (!views[id]) return false;
+        if (spliceEventId === 7) throw new OnairError("ONAIR_CUE_NOT_PENDING", "cue 7 is not pending (aired): it cannot be cancelled");
+        if (spliceEventId !== 1001) throw new OnairError("ONAIR_CUE_UNKNOWN", `no cue ${spliceEventId} on channel ${id}`);
+        cueEnds.push({ id, spliceEventId, who, what: "cancel" });
+        return true;
       },
       restart: (id, who, reason) => {
         if (!views[id]) return false;
@@ -312,6 +327,47 @@ describe("mutating calls", () => {
     expect(empty.status).toBe(202);
     const unknown = await post("/api/v1/channels/weather/restart", undefined);
     expect(unknown.status).toBe(404);
+  });
+
+  test("POST …/cues/:eventId/return ends a break early; DELETE …/cues/:eventId cancels one; refusals 409, unknowns 404", async () => {
+    const call = async (method: string, path: string, token: string | null = TOKEN): Promise<{ status: number; json: ApiBody }> => {
+      const res = await fetch(srv.url + path, { method, headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+      return { status: res.status, json: (await res.json()) as ApiBody };
+    };
+    expect((await call("POST", "/api/v1/channels/news/cues/1000/return", null)).status).toBe(401);
+    expect((await call("DELETE", "/api/v1/channels/news/cues/1001", null)).status).toBe(401);
+    expect(cueEnds).toEqual([]);
+    audit.flush();
+    const before = auditLines().length;
+    const back = await call("POST", "/api/v1/channels/news/cues/1000/return");
+    expect(back).toEqual({ status: 200, json: { channel: "news", spliceEventId: 1000, returned: true, returnPts: 123_456 } });
+    const gone = await call("DELETE", "/api/v1/channels/news/cues/1001");
+    expect(gone).toEqual({ status: 200, json: { channel: "news", spliceEventId: 1001, cancelled: true } });
+    expect(cueEnds).toEqual([
+      { id: "news", spliceEventId: 1000, who: "token:ops", what: "return" },
+      { id: "news", spliceEventId: 1001, who: "token:ops", what: "cancel" },
+    ]);
+    const notOnAir = await call("POST", "/api/v1/channels/news/cues/7/return");
+    expect([notOnAir.status, notOnAir.json.error.code]).toEqual([409, "ONAIR_CUE_NOT_ON_AIR"]);
+    const notPending = await call("DELETE", "/api/v1/channels/news/cues/7");
+    expect([notPending.status, notPending.json.error.code]).toEqual([409, "ONAIR_CUE_NOT_PENDING"]);
+    for (const path of ["/api/v1/channels/news/cues/55", "/api/v1/channels/news/cues/x1", "/api/v1/channels/news/cues/99999999999"]) {
+      const r = await call("DELETE", path);
+      expect([r.status, r.json.error.code], path).toEqual([404, "ONAIR_CUE_UNKNOWN"]);
+    }
+    const noChannel = await call("POST", "/api/v1/channels/weather/cues/1000/return");
+    expect([noChannel.status, noChannel.json.error.code]).toEqual([404, "ONAIR_CHANNEL_NOT_FOUND"]);
+    expect((await call("GET", "/api/v1/channels/news/cues/1000/return")).status).toBe(405);
+    audit.flush();
+    const lines = auditLines().slice(before);
+    expect(lines.slice(0, 2)).toMatchObject([
+      { who: "token:ops", via: "http", action: "cue.return", channel: "news", params: { spliceEventId: 1000 }, result: "ok", status: 200 },
+      { who: "token:ops", via: "http", action: "cue.cancel", channel: "news", params: { spliceEventId: 1001 }, result: "ok", status: 200 },
+    ]);
+    expect(lines.slice(2, 4)).toMatchObject([
+      { who: "token:ops", action: "cue.return", result: "error", status: 409, detail: "ONAIR_CUE_NOT_ON_AIR" },
+      { who: "token:ops", action: "cue.cancel", result: "error", status: 409, detail: "ONAIR_CUE_NOT_PENDING" },
+    ]);
   });
 
   test("every mutating call is audited with who, what, when and result; refusals summed up per peer", async () => {

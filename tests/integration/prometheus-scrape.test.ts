@@ -87,7 +87,7 @@ beforeAll(async () => {
     port: 0,
     metrics,
     health: { storeOk: () => true, channelsReady: () => ({ ready: true, details: {} }) },
-    api: { listChannels: () => [], channel: () => undefined, addCue: () => undefined, restart: () => false },
+    api: { listChannels: () => [], channel: () => undefined, addCue: () => undefined, returnCue: () => undefined, cancelCue: () => false, restart: () => false },
     tokenFile: join(dataDir, "no-token-file"),
     auditLog: new MemoryAudit(),
   });

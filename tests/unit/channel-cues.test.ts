@@ -37,6 +37,12 @@ class RecordingTarget implements CueTarget {
   addImmediateBreak(ticks: number, _b?: string, id?: number): void {
     this.armed.push({ kind: "now", id, ticks });
   }
+  cancelBreak(): boolean {
+    return false;
+  }
+  returnBreak(): number {
+    return -1;
+  }
 }
 
 let dir = "";
@@ -200,5 +206,64 @@ describe("channel cues: requests", () => {
     const ids = [c.add(30), c.add(30, T0 + 10_000), c.add(30, T0 + 5 * 86_400_000)];
     expect(ids).toEqual([1, 2, 3]);
     expect(store.allocateSpliceEventId(CH)).toBe(4);
+  });
+});
+
+describe("channel cues: early return and cancel", () => {
+  function live() {
+    let id = 0;
+    const sent: InjectorEvent[] = [];
+    const inj = new Injector({ cue: defaultCuePlanConfig(), allocateEventId: () => ++id, startWall: () => clock.now(), onEvent: (e) => e.event === "cue_sent" && sent.push(e) });
+    const c = cues(inj);
+    const stream = synthStream();
+    const feed = (seconds: number): void => {
+      for (let s = 0; s < seconds; s++) {
+        const chunk = stream.next().value as Buffer;
+        inj.process(chunk, 0, chunk.length / 188, () => undefined, true);
+        clock.advance(1000);
+        c.refresh();
+      }
+    };
+    return { c, sent, feed };
+  }
+
+  it("returns a cue on air early: an in cue with its id, the request closed as returned", () => {
+    const { c, sent, feed } = live();
+    feed(2);
+    const id = c.add(60);
+    expect(codeOf(() => c.returnEarly(id))).toBe("ONAIR_CUE_NOT_ON_AIR");
+    feed(10);
+    c.markAired(store, id, clock.now()); // the channel does this with the out cue's as-run row
+    c.returnEarly(id);
+    expect(listCueRequests(store, CH)).toMatchObject([{ spliceEventId: id, state: "returned", doneMs: clock.now() }]);
+    feed(8);
+    expect(sent.filter((e) => e.kind === "in").map((e) => e.spliceEventId)).toEqual([id, id, id]);
+    expect(events("cue_return")).toMatchObject([{ spliceEventId: id }]);
+    expect(codeOf(() => c.returnEarly(id))).toBe("ONAIR_CUE_NOT_ON_AIR");
+    expect(codeOf(() => c.cancel(id))).toBe("ONAIR_CUE_NOT_PENDING");
+    expect(codeOf(() => c.returnEarly(id + 1000))).toBe("ONAIR_CUE_UNKNOWN");
+  });
+
+  it("cancels a pending cue (armed or still in the store only), closed as cancelled, and refuses it once on air", () => {
+    const { c, sent, feed } = live();
+    feed(2);
+    const near = c.add(30, clock.now() + 30_000);
+    const far = c.add(30, clock.now() + 2 * 3_600_000);
+    const onAir = c.add(30);
+    feed(1);
+    c.cancel(near);
+    c.cancel(far);
+    expect(codeOf(() => c.cancel(near))).toBe("ONAIR_CUE_NOT_PENDING");
+    feed(12);
+    expect(codeOf(() => c.cancel(onAir))).toBe("ONAIR_CUE_NOT_PENDING");
+    expect(codeOf(() => c.cancel(4242))).toBe("ONAIR_CUE_UNKNOWN");
+    const states = Object.fromEntries(listCueRequests(store, CH).map((r) => [r.spliceEventId, r.state]));
+    expect(states).toMatchObject({ [near]: "cancelled", [far]: "cancelled" });
+    expect(sent.filter((e) => e.spliceEventId === near).map((e) => e.kind)).toEqual(["cancel", "cancel", "cancel"]);
+    expect(sent.filter((e) => e.spliceEventId === far)).toEqual([]);
+    // the store keeps a cancelled cue from being armed again, also after 2 h
+    clock.advance(2 * 3_600_000);
+    c.refresh();
+    expect(sent.filter((e) => e.spliceEventId === far)).toEqual([]);
   });
 });

@@ -145,15 +145,34 @@ describe("cue planning", () => {
     expect(hb).toEqual([5, 10, 15, 20, 25, 30].map((s) => s * TICKS));
   });
 
-  it("cancels a planned break with the same event id", () => {
+  it("cancels a planned break with the same event id, the cancel sent 3 times like other cues", () => {
     const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, () => 42);
     p.addBreak({ duePts: 20 * TICKS, durationTicks: 30 * TICKS });
     run(p, 4 * TICKS, 15 * TICKS);
     expect(p.cancel(42)).toBe(true);
     const sent = run(p, 15 * TICKS + 900, 30 * TICKS);
-    expect(sent.map((s) => s.cue.kind)).toEqual(["cancel"]);
+    expect(sent.map((s) => s.cue.kind)).toEqual(["cancel", "cancel", "cancel"]);
+    expect(sent.map((s) => s.pcr)).toEqual([15 * TICKS + 900, 16 * TICKS, 17 * TICKS]);
     expect(sent[0].cue.spec).toEqual({ command: "splice_insert_cancel", spliceEventId: 42 });
   });
+
+  for (const mode of ["splice_insert", "time_signal"] as const) {
+    it(`returns early in ${mode} mode without auto_return: the planned in cue is replaced by one on the first IDR a preroll ahead`, () => {
+      const p = new CuePlanner(defaultCuePlanConfig({ mode, autoReturn: false }), gridAt25fps(), encode, () => 42);
+      p.addBreak({ duePts: 20 * TICKS, durationTicks: 60 * TICKS });
+      run(p, 4 * TICKS, 25 * TICKS);
+      expect(p.returnNow(42, 25 * TICKS + 100)).toBe(32 * TICKS); // 25 s + 6 s preroll → the IDR at 32 s
+      const ins = run(p, 25 * TICKS + 900, 90 * TICKS).filter((s) => s.cue.kind === "in");
+      expect(ins.map((s) => s.cue.splicePts)).toEqual([32 * TICKS, 32 * TICKS, 32 * TICKS]);
+      expect(ins[0].cue.spec).toMatchObject(mode === "splice_insert" ? { outOfNetwork: false, spliceEventId: 42 } : { segmentationTypeId: 0x35, spliceEventId: 42 });
+      expect(p.planned[0]).toMatchObject({ returnPts: 32 * TICKS, breakDurationTicks: 12 * TICKS, returnedEarly: true });
+      // too near the planned end (80 s): refused
+      const q = new CuePlanner(defaultCuePlanConfig({ mode, autoReturn: false }), gridAt25fps(), encode, () => 43);
+      q.addBreak({ duePts: 20 * TICKS, durationTicks: 60 * TICKS });
+      run(q, 4 * TICKS, 75 * TICKS);
+      expect(q.returnNow(43, 75 * TICKS)).toBe(-1);
+    });
+  }
 
   it("gives back breaks still ahead on a time-base change and plans them again under the same id", () => {
     let ids = 0;

@@ -15,9 +15,11 @@ describe("routeTemplate", () => {
     expect(routeTemplate("/api/v1/channels/news")).toBe("/api/v1/channels/:id");
     expect(routeTemplate("/api/v1/channels/news/cues")).toBe("/api/v1/channels/:id/cues");
     expect(routeTemplate("/api/v1/channels/sport%20hd/restart?x=1")).toBe("/api/v1/channels/:id/restart");
+    expect(routeTemplate("/api/v1/channels/news/cues/7")).toBe("/api/v1/channels/:id/cues/:eventId");
+    expect(routeTemplate("/api/v1/channels/news/cues/7/return")).toBe("/api/v1/channels/:id/cues/:eventId/return");
   });
   test("anything else is `other`", () => {
-    for (const p of ["/", "/api/v1/channels/news/cues/7", "/wp-login.php", "/api/v2/channels", "//evil/%zz"]) expect(routeTemplate(p), p).toBe("other");
+    for (const p of ["/", "/api/v1/channels/news/cues/7/x", "/wp-login.php", "/api/v2/channels", "//evil/%zz"]) expect(routeTemplate(p), p).toBe("other");
   });
 });
 
