@@ -5,7 +5,8 @@
  * - no torn read, the media sequence never goes back, never more than `window` segments,
  *   every listed segment fetches (video/mp2t, immutable) and the playlist is no-cache;
  * - the break's CUE-OUT segment starts on the splice PTS of the cue in its tag, and a CUE-IN
- *   follows; a path outside the channel's folder is refused;
+ *   follows; an early return through the API moves the CUE-IN to the return IDR; a path
+ *   outside the channel's folder is refused;
  * - a kill of the live FFmpeg gives an EXT-X-DISCONTINUITY and no hole in the numbers;
  * - a segment that left the playlist is gone after the grace period;
  * - a daemon restart continues the media sequence with a discontinuity;
@@ -183,6 +184,38 @@ describe.runIf(haveFfmpeg())("live hls output (issue #21)", () => {
     const seqs = [...f.seen.keys()].sort((a, b) => a - b);
     expect(seqs.at(-1)! - seqs[0] + 1).toBe(seqs.length); // no hole in the numbers
     expect(f.reads).toBeGreaterThan(20);
+  }, 90_000);
+
+  it("an early return through the API moves the CUE-IN to the return IDR", async () => {
+    const api = (path: string, init: RequestInit = {}): Promise<Response> =>
+      fetch(`${d!.url}/api/v1/channels/${CHANNEL}${path}`, {
+        ...init,
+        headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+      });
+    const f = follow(base);
+    try {
+      await until(() => (f.last?.segments.length ?? 0) >= 2, 30_000, "a playlist with 2 segments");
+      const asked = await api("/cues", { method: "POST", body: JSON.stringify({ durationSeconds: 30, at: new Date(Date.now() + 8000).toISOString() }) });
+      expect(asked.status).toBe(201);
+      const { spliceEventId } = (await asked.json()) as { spliceEventId: number };
+      await until(() => f.cueOut !== undefined, 30_000, "the break's CUE-OUT listed");
+      const section = decodeSpliceInfoSection(Buffer.from(f.cueOut!.oatcls, "base64"));
+      if (section.encryptedPacket || section.spliceCommandType !== 0x05) throw new Error("not a splice_insert");
+      expect(section.spliceCommand.spliceEventId).toBe(spliceEventId);
+      const splicePts = section.spliceCommand.spliceTime!.ptsTime!;
+      f.cueIn = undefined; // a CUE-IN of the previous test's break may still be listed: this break's comes after its CUE-OUT
+      const ret = await api(`/cues/${spliceEventId}/return`, { method: "POST" });
+      expect(ret.status).toBe(200);
+      const { returnPts } = (await ret.json()) as { returnPts: number };
+      await until(() => f.cueIn !== undefined, 30_000, "the early CUE-IN listed");
+      const back = new Uint8Array(await (await fetch(`${base}/${f.cueIn!}`)).arrayBuffer());
+      expect(firstVideoPts(back)).toBe(returnPts);
+      // well before the planned end (splice + 30 s)
+      expect((returnPts - splicePts + 2 ** 33) % 2 ** 33).toBeLessThan(20 * 90_000);
+    } finally {
+      await f.stop();
+    }
+    expect(f.errors).toEqual([]);
   }, 90_000);
 
   it("refuses paths outside the channel's folder", async () => {
