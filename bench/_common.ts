@@ -47,23 +47,69 @@ export async function ensureBenchFile(targetMb: number): Promise<string> {
   const clip = join(dir, "reader-clip.ts");
   process.stdout.write(`generating ${out} (${targetMb} MB, CBR ${MUXRATE})…\n`);
   await run1("ffmpeg", [
-    "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-    "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25",
-    "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
-    "-t", String(CLIP_SECONDS),
-    "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-sc_threshold", "0",
-    "-b:v", "14M", "-minrate", "14M", "-maxrate", "14M", "-bufsize", "7M", "-x264-params", "nal-hrd=cbr",
-    "-c:a", "aac",
-    "-f", "mpegts", "-muxrate", MUXRATE, clip,
+    "-hide_banner",
+    "-nostdin",
+    "-loglevel",
+    "error",
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=640x360:rate=25",
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=1000:sample_rate=48000",
+    "-t",
+    String(CLIP_SECONDS),
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-g",
+    "25",
+    "-sc_threshold",
+    "0",
+    "-b:v",
+    "14M",
+    "-minrate",
+    "14M",
+    "-maxrate",
+    "14M",
+    "-bufsize",
+    "7M",
+    "-x264-params",
+    "nal-hrd=cbr",
+    "-c:a",
+    "aac",
+    "-f",
+    "mpegts",
+    "-muxrate",
+    MUXRATE,
+    clip,
   ]);
   const clipBytes = statSync(clip).size;
   const loops = Math.max(0, Math.ceil((targetMb * 1024 * 1024) / clipBytes) - 1);
   const tmp = `${out}.part`;
   await run1("ffmpeg", [
-    "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-    "-stream_loop", String(loops), "-i", clip,
-    "-map", "0", "-c", "copy",
-    "-f", "mpegts", "-muxrate", MUXRATE, tmp,
+    "-hide_banner",
+    "-nostdin",
+    "-loglevel",
+    "error",
+    "-y",
+    "-stream_loop",
+    String(loops),
+    "-i",
+    clip,
+    "-map",
+    "0",
+    "-c",
+    "copy",
+    "-f",
+    "mpegts",
+    "-muxrate",
+    MUXRATE,
+    tmp,
   ]);
   renameSync(tmp, out);
   rmSync(clip, { force: true });
@@ -80,6 +126,21 @@ export function benchFileMb(): number {
 /** Seconds FFmpeg takes to remux the file with -c copy to /dev/null (the reference). */
 export async function timeFfmpegCopy(path: string): Promise<number> {
   const t0 = process.hrtime.bigint();
-  await run1("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "error", "-i", path, "-map", "0", "-c", "copy", "-f", "mpegts", "-y", "/dev/null"]);
+  await run1("ffmpeg", [
+    "-hide_banner",
+    "-nostdin",
+    "-loglevel",
+    "error",
+    "-i",
+    path,
+    "-map",
+    "0",
+    "-c",
+    "copy",
+    "-f",
+    "mpegts",
+    "-y",
+    "/dev/null",
+  ]);
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }

@@ -145,7 +145,14 @@ function rssSample(): MemSample {
   (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
   const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
-  return { rss: m.rss, heap: m.heapUsed, buffers: m.arrayBuffers, heapTotal: m.heapTotal, newSpace: young?.space_size ?? 0, ...smapsBreakdown() };
+  return {
+    rss: m.rss,
+    heap: m.heapUsed,
+    buffers: m.arrayBuffers,
+    heapTotal: m.heapTotal,
+    newSpace: young?.space_size ?? 0,
+    ...smapsBreakdown(),
+  };
 }
 
 function benchProfile(port: number, size: string): ChannelProfile {
@@ -158,7 +165,16 @@ function benchProfile(port: number, size: string): ChannelProfile {
       input: { kind: "test", pattern: "testsrc2", toneHz: 440 },
       encoding: {
         mode: "transcode",
-        video: { codec: "libx264", width: Number(m[1]), height: Number(m[2]), fps: 25, bitrate: "8M", gopSeconds: 2, preset: "ultrafast", tune: "zerolatency" },
+        video: {
+          codec: "libx264",
+          width: Number(m[1]),
+          height: Number(m[2]),
+          fps: 25,
+          bitrate: "8M",
+          gopSeconds: 2,
+          preset: "ultrafast",
+          tune: "zerolatency",
+        },
         audio: { codec: "aac", bitrate: "128k" },
         muxRate: "10M",
       },
@@ -188,7 +204,8 @@ function fillStore(store: Store, spanMs: number): { items: number; breaks: numbe
     });
   }
   const breaks = [];
-  for (let t = now + 20_000; t < now + spanMs; t += BREAK_EVERY_MS) breaks.push({ startMs: t, durationMs: BREAK_MS, breakId: `b${breaks.length + 1}` });
+  for (let t = now + 20_000; t < now + spanMs; t += BREAK_EVERY_MS)
+    breaks.push({ startMs: t, durationMs: BREAK_MS, breakId: `b${breaks.length + 1}` });
   store.replaceItems(CHANNEL, start, start + 12 * 7_200_000, items, breaks);
   return { items: items.length, breaks: breaks.length };
 }
@@ -264,7 +281,9 @@ async function referenceSender(datagramsPerSecond: number, size: number, seconds
     });
   `;
   try {
-    const child = spawn(process.execPath, ["-e", script, String(sink.port), String(datagramsPerSecond), String(size), String(seconds)], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, ["-e", script, String(sink.port), String(datagramsPerSecond), String(size), String(seconds)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     const out = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const closed = once(child, "close");
     const r = await out.next();
@@ -397,19 +416,31 @@ async function measureCpu(ch: Channel, rx: Receiver, seconds: number): Promise<v
   const ffLive = ((procCpuSeconds(st1.live.pid) - ff0.live) / wall) * 100;
   const ffSlate = ((procCpuSeconds(st1.slate?.pid) - ff0.slate) / wall) * 100;
   const si = st1.si;
-  line(`run             ${wall.toFixed(1)} s on air, source ${st1.source}, ${(st1.injector.cuesSent.splice_insert ?? 0) - cues0} cue sends, ${st1.live.restarts} restarts${si ? ", EIT/SDT/TDT on" : ""}`);
-  line(`output rate     ${(rate * 8 / 1e6).toFixed(2)} Mb/s (${rate.toFixed(0)} B/s) from the channel; ${(rxRate * 8 / 1e6).toFixed(2)} Mb/s received (${rx1.datagrams - rx0.datagrams} datagrams)`);
-  line(`daemon CPU      ${share.toFixed(2)} % of one core  (user ${(cpu.user / 1e6 / wall * 100).toFixed(2)} %, system ${(cpu.system / 1e6 / wall * 100).toFixed(2)} %; FFmpeg excluded; ${(faults / wall).toFixed(0)} page faults/s)`);
+  line(
+    `run             ${wall.toFixed(1)} s on air, source ${st1.source}, ${(st1.injector.cuesSent.splice_insert ?? 0) - cues0} cue sends, ${st1.live.restarts} restarts${si ? ", EIT/SDT/TDT on" : ""}`,
+  );
+  line(
+    `output rate     ${((rate * 8) / 1e6).toFixed(2)} Mb/s (${rate.toFixed(0)} B/s) from the channel; ${((rxRate * 8) / 1e6).toFixed(2)} Mb/s received (${rx1.datagrams - rx0.datagrams} datagrams)`,
+  );
+  line(
+    `daemon CPU      ${share.toFixed(2)} % of one core  (user ${((cpu.user / 1e6 / wall) * 100).toFixed(2)} %, system ${((cpu.system / 1e6 / wall) * 100).toFixed(2)} %; FFmpeg excluded; ${(faults / wall).toFixed(0)} page faults/s)`,
+  );
   line(`per 10 Mb/s     ${per10.toFixed(2)} % of one core  (target ≤ 2 %: ${per10 <= 2 ? "ok" : "MISSED"})`);
   // the same datagram rate from a process that does nothing else, right after (same load)
   const datagrams = rx1.datagrams - rx0.datagrams;
   const dgRate = datagrams / wall;
   const ref = await referenceSender(dgRate, Math.round((rx1.bytes - rx0.bytes) / datagrams), Math.min(seconds, 30));
-  line(`reference       ${ref.toFixed(2)} % of one core: a bare Node process sending the same ${dgRate.toFixed(0)} datagrams/s with dgram (what the sends alone cost it, on this machine); daemon / reference ${(share / ref).toFixed(2)}`);
+  line(
+    `reference       ${ref.toFixed(2)} % of one core: a bare Node process sending the same ${dgRate.toFixed(0)} datagrams/s with dgram (what the sends alone cost it, on this machine); daemon / reference ${(share / ref).toFixed(2)}`,
+  );
   // the same process sending nothing: what its 40 timer wakeups/s alone cost on this machine
   const idle = await referenceSender(0, 188, Math.min(seconds, 15));
-  line(`  of which      ${idle.toFixed(2)} % is the same process sending nothing (its 40 timer wakeups/s alone: ${(idle / 100 / 40 * 1e6).toFixed(0)} µs of CPU per wakeup)`);
-  line(`for reference   live FFmpeg ${ffLive.toFixed(1)} %, slate FFmpeg ${ffSlate.toFixed(1)} % of one core (children, not counted above)`);
+  line(
+    `  of which      ${idle.toFixed(2)} % is the same process sending nothing (its 40 timer wakeups/s alone: ${((idle / 100 / 40) * 1e6).toFixed(0)} µs of CPU per wakeup)`,
+  );
+  line(
+    `for reference   live FFmpeg ${ffLive.toFixed(1)} %, slate FFmpeg ${ffSlate.toFixed(1)} % of one core (children, not counted above)`,
+  );
 }
 
 async function measureRestarts(ch: Channel, cmd: FfmpegCommand, kills: number): Promise<void> {
@@ -427,9 +458,12 @@ async function measureRestarts(ch: Channel, cmd: FfmpegCommand, kills: number): 
   const overhead = results.map((r, i) => r.toLive - refs[i]);
   const overheadNoBackoff = results.map((r, i) => r.toLive - r.backoff - refs[i]);
   const med = quantile(toLive, 0.5);
-  line(`kills           ${kills} × kill -9 of the live FFmpeg, restart.backoffMinSeconds 0.1 (first step drawn in [100, 150] ms, decorrelated jitter)`);
+  line(
+    `kills           ${kills} × kill -9 of the live FFmpeg, restart.backoffMinSeconds 0.1 (first step drawn in [100, 150] ms, decorrelated jitter)`,
+  );
   const noSlate = results.filter((r) => !r.slate).length;
-  if (noSlate > 0) line(`note            ${noSlate} of ${kills} restarts were back before the switch to slate (timed to the new FFmpeg's first byte)`);
+  if (noSlate > 0)
+    line(`note            ${noSlate} of ${kills} restarts were back before the switch to slate (timed to the new FFmpeg's first byte)`);
   line(`kill → live     ${dist(toLive)}  (target ≤ 500 ms median: ${med <= 500 ? "ok" : "MISSED"})`);
   line(`  kill → spawn  ${dist(results.map((r) => r.toStarted))}`);
   line(`  backoff drawn ${dist(results.map((r) => r.backoff))}`);
@@ -463,13 +497,18 @@ async function soak(ch: Channel, minutes: number): Promise<void> {
       if (sample) {
         const m = rssSample();
         samples.push(m);
-        if (trace) process.stderr.write(`${JSON.stringify({ t: Math.round(performance.now() - t0) / 1000, restarts: ch.status().live.restarts, ...m })}\n`);
+        if (trace)
+          process.stderr.write(
+            `${JSON.stringify({ t: Math.round(performance.now() - t0) / 1000, restarts: ch.status().live.restarts, ...m })}\n`,
+          );
       }
     }
   };
   const gc = typeof (globalThis as { gc?: unknown }).gc === "function";
   const arenas = process.env.MALLOC_ARENA_MAX;
-  line(`soak            a kill every ${SOAK_KILL_EVERY_MS / 1000} s: 1 min warm-up, then ${minutes} min measured; RSS ${gc ? "after a forced GC" : "as sampled (run node --expose-gc for post-GC samples)"}; MALLOC_ARENA_MAX ${arenas ?? "unset (glibc's default; the systemd units set 2)"}`);
+  line(
+    `soak            a kill every ${SOAK_KILL_EVERY_MS / 1000} s: 1 min warm-up, then ${minutes} min measured; RSS ${gc ? "after a forced GC" : "as sampled (run node --expose-gc for post-GC samples)"}; MALLOC_ARENA_MAX ${arenas ?? "unset (glibc's default; the systemd units set 2)"}`,
+  );
   await runFor(60_000, false);
   const first = rssSample();
   const rest0 = ch.status().live.restarts;
@@ -477,14 +516,24 @@ async function soak(ch: Channel, minutes: number): Promise<void> {
   const last = samples.at(-1) ?? first;
   const rss = samples.map((s) => s.rss);
   const growth = last.rss - first.rss;
-  line(`RSS             start ${mb(first.rss)} MB, end ${mb(last.rss)} MB, growth ${mb(growth)} MB, range ${mb(Math.min(first.rss, ...rss))}–${mb(Math.max(first.rss, ...rss))} MB  (target flat within 10 MB: ${Math.abs(growth) <= 10 * 1024 * 1024 ? "ok" : "MISSED"})`);
-  line(`heap used       start ${mb(first.heap)} MB, end ${mb(last.heap)} MB; Buffers (arrayBuffers) start ${mb(first.buffers)} MB, end ${mb(last.buffers)} MB`);
+  line(
+    `RSS             start ${mb(first.rss)} MB, end ${mb(last.rss)} MB, growth ${mb(growth)} MB, range ${mb(Math.min(first.rss, ...rss))}–${mb(Math.max(first.rss, ...rss))} MB  (target flat within 10 MB: ${Math.abs(growth) <= 10 * 1024 * 1024 ? "ok" : "MISSED"})`,
+  );
+  line(
+    `heap used       start ${mb(first.heap)} MB, end ${mb(last.heap)} MB; Buffers (arrayBuffers) start ${mb(first.buffers)} MB, end ${mb(last.buffers)} MB`,
+  );
   const perMinute = samples.filter((_, i) => (i + 1) % Math.round(60_000 / SOAK_KILL_EVERY_MS) === 0);
-  line(`by minute       RSS ${perMinute.map((x) => mb(x.rss)).join(", ")} MB; Buffers ${perMinute.map((x) => mb(x.buffers)).join(", ")} MB`);
-  line(`  V8 committed  ${perMinute.map((x) => mb(x.heapTotal)).join(", ")} MB (young generation ${perMinute.map((x) => mb(x.newSpace)).join(", ")} MB)`);
+  line(
+    `by minute       RSS ${perMinute.map((x) => mb(x.rss)).join(", ")} MB; Buffers ${perMinute.map((x) => mb(x.buffers)).join(", ")} MB`,
+  );
+  line(
+    `  V8 committed  ${perMinute.map((x) => mb(x.heapTotal)).join(", ")} MB (young generation ${perMinute.map((x) => mb(x.newSpace)).join(", ")} MB)`,
+  );
   line(`  brk heap      ${perMinute.map((x) => mb(x.brk)).join(", ")} MB (glibc's main arena)`);
   line(`  anonymous     ${perMinute.map((x) => mb(x.anon)).join(", ")} MB (V8 pages, other arenas, large mallocs)`);
-  line(`soak restarts   ${ch.status().live.restarts - rest0} in the measured part, ${failures} not back within 15 s; kill → live ${toLive.length ? dist(toLive) : "n/a"}`);
+  line(
+    `soak restarts   ${ch.status().live.restarts - rest0} in the measured part, ${failures} not back within 15 s; kill → live ${toLive.length ? dist(toLive) : "n/a"}`,
+  );
 }
 
 export async function run(): Promise<void> {
@@ -501,7 +550,9 @@ export async function run(): Promise<void> {
     const spanMs = (seconds + kills * 10 + (soakMinutes + 1) * 60 + 600) * 1000;
     const filled = fillStore(store, spanMs);
     const cmd = buildFfmpegArgs(profile);
-    line(`channel         ${size} testsrc2 25 fps, libx264 ultrafast zerolatency 8 Mb/s + AAC 128k, CBR mux 10 Mb/s, UDP to 127.0.0.1; EPG 2 days from ${filled.items} items, a ${BREAK_MS / 1000} s break every ${BREAK_EVERY_MS / 1000} s (${filled.breaks} in the store)`);
+    line(
+      `channel         ${size} testsrc2 25 fps, libx264 ultrafast zerolatency 8 Mb/s + AAC 128k, CBR mux 10 Mb/s, UDP to 127.0.0.1; EPG 2 days from ${filled.items} items, a ${BREAK_MS / 1000} s break every ${BREAK_EVERY_MS / 1000} s (${filled.breaks} in the store)`,
+    );
     const channel = new Channel({ profile, store, logger: createLogger({ level: "silent" }), dataDir: dir });
     ch = channel;
     await channel.start();

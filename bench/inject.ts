@@ -75,11 +75,15 @@ export async function run(): Promise<void> {
   const coreShare = (cpuSeconds / mb) * (10e6 / 8 / (1024 * 1024)) * 100;
   const s = r.injector;
   line(`file            ${path} (${mb.toFixed(0)} MB, ${s.packetsIn} packets, ${seconds.toFixed(0)} s of 20 Mb/s)`);
-  line(`onair inject    ${oursRate.toFixed(0)} MB/s  (${oursSeconds.toFixed(2)} s; PMT rewrite, ${s.breaksPlanned} breaks, ${s.cuesSent.splice_insert ?? 0} cues, ${s.nullsReplaced} nulls replaced, ${s.inserted} inserted)`);
+  line(
+    `onair inject    ${oursRate.toFixed(0)} MB/s  (${oursSeconds.toFixed(2)} s; PMT rewrite, ${s.breaksPlanned} breaks, ${s.cuesSent.splice_insert ?? 0} cues, ${s.nullsReplaced} nulls replaced, ${s.inserted} inserted)`,
+  );
   line(`ffmpeg -c copy  ${ffRate.toFixed(0)} MB/s  (${ffSeconds.toFixed(2)} s)`);
   line(`ratio           ${(oursRate / ffRate).toFixed(2)}x  (target ≥ 1.2x)`);
   line(`10 Mb/s channel ${coreShare.toFixed(3)} % of one core  (target ≤ 0.5 %; ${cpuSeconds.toFixed(2)} CPU s for ${mb.toFixed(0)} MB)`);
   const rss = await soak(path, 5);
   const mbOf = (b: number): string => (b / (1024 * 1024)).toFixed(1);
-  line(`RSS             after 1 GB ${mbOf(rss[0])} MB, after 5 GB ${mbOf(rss[4])} MB, growth ${mbOf(rss[4] - rss[0])} MB  (target within 5 MB)`);
+  line(
+    `RSS             after 1 GB ${mbOf(rss[0])} MB, after 5 GB ${mbOf(rss[4])} MB, growth ${mbOf(rss[4] - rss[0])} MB  (target within 5 MB)`,
+  );
 }

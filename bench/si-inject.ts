@@ -30,7 +30,24 @@ const ROUNDS = Math.max(1, Number(process.env.ONAIR_BENCH_ROUNDS ?? 5));
 
 /** Wall and CPU (user + system) seconds of FFmpeg's copy, CPU from its own `-benchmark` line. */
 function timeFfmpeg(path: string): Promise<{ wall: number; cpu: number }> {
-  const args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-benchmark", "-i", path, "-map", "0", "-c", "copy", "-f", "mpegts", "-y", "/dev/null"];
+  const args = [
+    "-hide_banner",
+    "-nostdin",
+    "-nostats",
+    "-loglevel",
+    "info",
+    "-benchmark",
+    "-i",
+    path,
+    "-map",
+    "0",
+    "-c",
+    "copy",
+    "-f",
+    "mpegts",
+    "-y",
+    "/dev/null",
+  ];
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const child = spawn("ffmpeg", args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -58,7 +75,14 @@ export async function run(): Promise<void> {
     const makeFiller = (): SiSlotFiller =>
       new SiSlotFiller({
         channel: "bench",
-        service: { serviceId: 1, transportStreamId: 1, originalNetworkId: 0x20fa, serviceName: "Bench – Übertragung", providerName: "onair", serviceType: 0x16 },
+        service: {
+          serviceId: 1,
+          transportStreamId: 1,
+          originalNetworkId: 0x20fa,
+          serviceName: "Bench – Übertragung",
+          providerName: "onair",
+          serviceType: 0x16,
+        },
         events: (from, to) => {
           queries++;
           return siEventsFromItems(store.eventsForSi("bench", from, to), { defaultLanguage: "deu", ratingCountry: "DEU" });
@@ -113,7 +137,9 @@ export async function run(): Promise<void> {
       process.stdout.write(`${text}\n`);
     };
     line(`file            ${path} (${mb.toFixed(0)} MB, ${s.packetsIn} packets, ${streamSeconds.toFixed(0)} s of 20 Mb/s)`);
-    line(`onair inject+SI ${oursRate.toFixed(0)} MB/s  (${oursSeconds.toFixed(2)} s wall, ${oursCpu.toFixed(2)} s CPU; reader + injector + cues + SI carousel, to /dev/null)`);
+    line(
+      `onair inject+SI ${oursRate.toFixed(0)} MB/s  (${oursSeconds.toFixed(2)} s wall, ${oursCpu.toFixed(2)} s CPU; reader + injector + cues + SI carousel, to /dev/null)`,
+    );
     line(`ffmpeg -c copy  ${ffRate.toFixed(0)} MB/s  (${ffSeconds.toFixed(2)} s wall, ${ffCpu.toFixed(2)} s CPU)`);
     line(`ratio           ${(oursRate / ffRate).toFixed(2)}x  (target ≥ 1.2x; best of ${ROUNDS} alternating rounds each)`);
     line(`ratio (CPU)     ${(ffCpu / oursCpu).toFixed(2)}x  (user + system time)`);
@@ -121,7 +147,9 @@ export async function run(): Promise<void> {
       `SI              ${st.sections} sections in ${st.packets} packets (${st.packetizations} packetized), ${st.events} events, ${queries} store queries; ` +
         `${s.breaksPlanned} breaks, ${Object.values(s.cuesSent).reduce((a, b) => a + b, 0)} cues, ${s.inserted} inserted`,
     );
-    line(`SI max interval sdt ${longest("sdt")} ms, p/f ${longest("eit-pf")} ms, schedule ${longest("eit-0x5")} ms, tdt ${longest("tdt")} ms, tot ${longest("tot")} ms`);
+    line(
+      `SI max interval sdt ${longest("sdt")} ms, p/f ${longest("eit-pf")} ms, schedule ${longest("eit-0x5")} ms, tdt ${longest("tdt")} ms, tot ${longest("tot")} ms`,
+    );
   } finally {
     store.close();
     rmSync(dir, { recursive: true, force: true });

@@ -58,10 +58,14 @@ export async function run(): Promise<void> {
     const ba = median(bareAttrs);
     const mb = (bytes / 1e6).toFixed(1);
     process.stdout.write(`file: ${PROGRAMMES} programmes, ${mb} MB; median of ${RUNS} runs\n`);
-    process.stdout.write(`onair import (validate+parse+checks+SQLite): ${o.toFixed(0)} ms  (${(bytes / 1e6 / (o / 1000)).toFixed(1)} MB/s)  target ≤ 2000 ms: ${o <= 2000 ? "ok" : "MISSED"}\n`);
+    process.stdout.write(
+      `onair import (validate+parse+checks+SQLite): ${o.toFixed(0)} ms  (${(bytes / 1e6 / (o / 1000)).toFixed(1)} MB/s)  target ≤ 2000 ms: ${o <= 2000 ? "ok" : "MISSED"}\n`,
+    );
     process.stdout.write(`fast-xml-parser bare parse (defaults):       ${b.toFixed(0)} ms\n`);
     process.stdout.write(`fast-xml-parser bare parse (attributes on):  ${ba.toFixed(0)} ms\n`);
-    process.stdout.write(`ratio import / bare parse: ${(o / b).toFixed(2)}× (target ≤ 3×: ${o / b <= 3 ? "ok" : "MISSED"}); vs parse with attributes: ${(o / ba).toFixed(2)}×\n`);
+    process.stdout.write(
+      `ratio import / bare parse: ${(o / b).toFixed(2)}× (target ≤ 3×: ${o / b <= 3 ? "ok" : "MISSED"}); vs parse with attributes: ${(o / ba).toFixed(2)}×\n`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -56,7 +56,8 @@ export function sizeViolations(root, limits = LIMITS) {
       if (l.length > limits.lineColumns) out.push(`${rel}:${i + 1}: ${l.length} columns (limit ${limits.lineColumns})`);
     });
     for (const f of functionsOf(file, text)) {
-      if (f.lines > limits.functionLines) out.push(`${rel}:${f.line}: ${f.name} is ${f.lines} lines (function limit ${limits.functionLines})`);
+      if (f.lines > limits.functionLines)
+        out.push(`${rel}:${f.line}: ${f.name} is ${f.lines} lines (function limit ${limits.functionLines})`);
     }
   }
   return out;

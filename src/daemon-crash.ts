@@ -115,7 +115,7 @@ export function killChildren(): number {
 export function errorLine(err: unknown): string {
   if (isOnairError(err)) return `${err.code}: ${err.message}`;
   if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return `non-error thrown: ${typeof err === "string" ? err : JSON.stringify(err) ?? String(err)}`;
+  return `non-error thrown: ${typeof err === "string" ? err : (JSON.stringify(err) ?? String(err))}`;
 }
 
 /**
@@ -140,7 +140,9 @@ export function installCrashHandlers(crash: (err: unknown, origin: string) => Pr
       }
     }
     if (!stopped) {
-      process.stderr.write(`onair: fatal ${origin} (daemon not up, or stopping after a crash): ${err instanceof Error ? err.stack : errorLine(err)}\n`);
+      process.stderr.write(
+        `onair: fatal ${origin} (daemon not up, or stopping after a crash): ${err instanceof Error ? err.stack : errorLine(err)}\n`,
+      );
       exit();
       return;
     }
@@ -180,7 +182,12 @@ export class RunRecord {
     private readonly log: Logger,
   ) {
     this.id = this.attempt("daemon run start", () => {
-      const r = beginRun(store, { instance, pid: process.pid, nowMs: Date.now(), findReport: (pid, startedMs) => findReport(reportDir, pid, startedMs) });
+      const r = beginRun(store, {
+        instance,
+        pid: process.pid,
+        nowMs: Date.now(),
+        findReport: (pid, startedMs) => findReport(reportDir, pid, startedMs),
+      });
       this.ended.push(...r.ended);
       return r.id;
     });

@@ -129,7 +129,11 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
   const registry = new ChannelRegistry({ channels, store, cfg, log, metrics, audit, storeWiring, alerts: alerter, notify, botToken });
   const disks = diskPart({ cfg, log, channels, notify, config, timers: opts.timers });
   // beside the channels: started once they were, closed after they stopped
-  const housekeeping: Part[] = [backupPart({ store, cfg, log, notify }), prunePart({ store, cfg, log, metrics, wiring: storeWiring }), disks];
+  const housekeeping: Part[] = [
+    backupPart({ store, cfg, log, notify }),
+    prunePart({ store, cfg, log, metrics, wiring: storeWiring }),
+    disks,
+  ];
 
   const snap = await profiles.load();
   registry.load(snap);

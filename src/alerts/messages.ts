@@ -304,7 +304,11 @@ export const BOX_WIDE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>([
 /** Dedupe key: same channel and kind (and, for box-wide kinds, same path or file). */
 export function dedupeKey(a: Alert): string {
   const subject =
-    a.kind === "disk_low" || a.kind === "disk_ok" || a.kind === "store_write_failed" || a.kind === "store_recovered" || a.kind === "backup_failed" ||
+    a.kind === "disk_low" ||
+    a.kind === "disk_ok" ||
+    a.kind === "store_write_failed" ||
+    a.kind === "store_recovered" ||
+    a.kind === "backup_failed" ||
     a.kind === "backup_copy_failed"
       ? a.path
       : a.kind === "profile_refused"
@@ -347,7 +351,8 @@ function diskLines(a: DiskLow | DiskOk): string[] {
   if (a.totalBytes !== undefined && a.totalBytes > 0) {
     free += ` of ${formatBytes(a.totalBytes)} (${Number(((a.freeBytes / a.totalBytes) * 100).toFixed(1))}%)`;
   }
-  const head = a.kind === "disk_low" ? `💾 disk space low on the ${where} ${code(a.path)}` : `✅ disk space back on the ${where} ${code(a.path)}`;
+  const head =
+    a.kind === "disk_low" ? `💾 disk space low on the ${where} ${code(a.path)}` : `✅ disk space back on the ${where} ${code(a.path)}`;
   const lines = [head, free];
   if (a.thresholdBytes !== undefined) lines.push(`threshold ${formatBytes(a.thresholdBytes)}`);
   return lines;
@@ -379,7 +384,8 @@ function unitFailedLines(a: UnitFailed): string[] {
 }
 
 function crashLines(a: ChannelCrashed): string[] {
-  const how = a.signal != null ? `killed by signal ${code(a.signal)}` : a.code != null ? `exit code ${code(a.code)}` : "exited (no exit code)";
+  const how =
+    a.signal != null ? `killed by signal ${code(a.signal)}` : a.code != null ? `exit code ${code(a.code)}` : "exited (no exit code)";
   const next = a.nextRetryInMs === null ? "retry limit reached: no further restart" : `next retry in ${formatDuration(a.nextRetryInMs)}`;
   return [`🔴 ${b(a.channel)} crashed: ${how}`, `restart #${a.restartNumber}, ${next}`];
 }
@@ -411,7 +417,10 @@ function bodyLines(a: Alert): string[] {
     case "output_error":
       return [`⚠️ ${b(a.channel)}: output ${code(a.output)} failing: ${e(a.error)}`, "it retries on its own; the other outputs go on"];
     case "epg_empty":
-      return [`📺 ${b(a.channel)}: EPG empty, no programme now or in the next ${a.days} day(s)`, `import a schedule: ${code("onair schedule import")}`];
+      return [
+        `📺 ${b(a.channel)}: EPG empty, no programme now or in the next ${a.days} day(s)`,
+        `import a schedule: ${code("onair schedule import")}`,
+      ];
     case "flapping":
       return [
         `🔁 ${b(a.channel)} is flapping: ${a.restarts} restarts in ${formatDuration(a.windowMs)}`,
@@ -428,10 +437,7 @@ function bodyLines(a: Alert): string[] {
     case "cue_late":
       return [`⚠️ ${b(a.channel)}: cue late by ${formatDuration(a.lateMs)}${cueWhat(a)}`];
     case "profile_refused":
-      return [
-        `⛔ profile refused${a.channel ? ` for ${b(a.channel)}` : ""}: ${code(a.file)}`,
-        `${code(a.code)}: ${e(a.message)}`,
-      ];
+      return [`⛔ profile refused${a.channel ? ` for ${b(a.channel)}` : ""}: ${code(a.file)}`, `${code(a.code)}: ${e(a.message)}`];
     case "disk_low":
     case "disk_ok":
       return diskLines(a);
@@ -444,7 +450,11 @@ function bodyLines(a: Alert): string[] {
     case "backup_failed":
       return [`💾 daily backup failed: ${code(a.path)}`, `${code(a.code)}: ${e(a.message)}`];
     case "backup_copy_failed":
-      return [`💾 backup copy failed: ${code(a.path)}`, `${code(a.code)}: ${e(a.message)}`, `the backup ${code(a.backup)} is kept on the box`];
+      return [
+        `💾 backup copy failed: ${code(a.path)}`,
+        `${code(a.code)}: ${e(a.message)}`,
+        `the backup ${code(a.backup)} is kept on the box`,
+      ];
     case "store_recovered":
       return [
         `✅ store writes work again: ${code(a.path)} after ${formatDuration(a.outageMs)}`,

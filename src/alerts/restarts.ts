@@ -99,7 +99,11 @@ export class RestartReporter {
       }
     }
     this.save(st);
-    markReported(this.o.store, ends.map((e) => e.id), now);
+    markReported(
+      this.o.store,
+      ends.map((e) => e.id),
+      now,
+    );
     if (st && st.counted > 0) this.arm(st, now);
   }
 
@@ -149,7 +153,7 @@ export class RestartReporter {
 
   private load(): WindowState | undefined {
     const v = getAlertState(this.o.store, this.key);
-    return v ? (JSON.parse(v) as WindowState | null) ?? undefined : undefined;
+    return v ? ((JSON.parse(v) as WindowState | null) ?? undefined) : undefined;
   }
 
   private save(st: WindowState | undefined): void {

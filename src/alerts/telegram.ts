@@ -91,7 +91,11 @@ export class TelegramClient {
       );
     } catch (err) {
       const c = classify(err, signal);
-      throw new TelegramRequestError(c.ok ? "unknown" : c.reason, c.ok ? "" : c.description, c.ok || c.retry !== "after" ? undefined : c.retryAfterMs);
+      throw new TelegramRequestError(
+        c.ok ? "unknown" : c.reason,
+        c.ok ? "" : c.description,
+        c.ok || c.retry !== "after" ? undefined : c.retryAfterMs,
+      );
     }
   }
 }

@@ -37,9 +37,13 @@ async function boxRoute(cfg: ResolvedConfig): Promise<{ token: string; chatIds: 
   const chatIds = (cfg.telegram.chatIds ?? []).map(String);
   const ref = cfg.telegram.botToken;
   if (!ref || chatIds.length === 0) {
-    throw new OnairError("ONAIR_ALERT_NO_ROUTE", "no box-wide Telegram route: set telegram.botToken and telegram.chatIds in the global config", {
-      config: cfg.configPath,
-    });
+    throw new OnairError(
+      "ONAIR_ALERT_NO_ROUTE",
+      "no box-wide Telegram route: set telegram.botToken and telegram.chatIds in the global config",
+      {
+        config: cfg.configPath,
+      },
+    );
   }
   return { token: await readSecretRef(ref), chatIds };
 }
@@ -55,14 +59,20 @@ function queueUnsent(storePath: string, botId: string, text: string, r: OneShotR
     }
   } catch (e) {
     const fields = { store: storePath, pending: rows.length };
-    throw new OnairError("ONAIR_ALERT_LOST", `the alert reached no chat and cannot be written to the outbox ${storePath}`, fields, { cause: e });
+    throw new OnairError("ONAIR_ALERT_LOST", `the alert reached no chat and cannot be written to the outbox ${storePath}`, fields, {
+      cause: e,
+    });
   }
   const why = r.pending[0]?.description ?? "";
-  throw new OnairError("ONAIR_ALERT_QUEUED", `${rows.length} chat(s) not reached (${why}); left in the outbox ${storePath} for the daemon to send`, {
-    store: storePath,
-    pending: rows.length,
-    sent: r.sent.length,
-  });
+  throw new OnairError(
+    "ONAIR_ALERT_QUEUED",
+    `${rows.length} chat(s) not reached (${why}); left in the outbox ${storePath} for the daemon to send`,
+    {
+      store: storePath,
+      pending: rows.length,
+      sent: r.sent.length,
+    },
+  );
 }
 
 export async function unitFailed(f: UnitFailedFlags): Promise<void> {

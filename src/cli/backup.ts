@@ -61,7 +61,14 @@ function common(cmd: Command): Command {
  */
 function report(r: BackupResult, storePath: string, json: boolean): void {
   if (json) {
-    out(JSON.stringify({ dir: r.dir, pruned: r.pruned, manifest: r.manifest, copies: r.copies.map((c) => (c.ok ? c : { ...c, error: undefined })) }));
+    out(
+      JSON.stringify({
+        dir: r.dir,
+        pruned: r.pruned,
+        manifest: r.manifest,
+        copies: r.copies.map((c) => (c.ok ? c : { ...c, error: undefined })),
+      }),
+    );
   } else {
     const profiles = r.manifest.files.filter((x) => x.path.startsWith("profiles/")).length;
     const copied = r.copies.filter((c) => c.ok).length;
@@ -110,10 +117,7 @@ export function registerBackup(program: Command): void {
       .option("--restore-config <file>", "also restore the global config to this file")
       .option("--force", "replace an existing store (kept beside), profiles and config"),
   )
-    .addHelpText(
-      "after",
-      "\nSteps: systemctl stop onair; onair restore /var/lib/onair/backups --force [--profiles]; systemctl start onair",
-    )
+    .addHelpText("after", "\nSteps: systemctl stop onair; onair restore /var/lib/onair/backups --force [--profiles]; systemctl start onair")
     .action(async (backup: string, f: CommonFlags & { profiles?: boolean; restoreConfig?: string; force?: boolean }) => {
       const [{ resolveGlobalConfig }, { restoreBackup }] = await backupCode();
       const cfg = await resolveGlobalConfig({ flags: { config: f.config, dataDir: f.dataDir, profilesDir: f.profilesDir } });

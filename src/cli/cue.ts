@@ -45,7 +45,10 @@ export function readApiToken(path: string): string {
     text = readFileSync(path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? "EIO";
-    throw new OnairError("ONAIR_API_TOKEN_FILE", `cannot read the API token file ${path} (${code}); pass --api-token-file`, { path, errno: code });
+    throw new OnairError("ONAIR_API_TOKEN_FILE", `cannot read the API token file ${path} (${code}); pass --api-token-file`, {
+      path,
+      errno: code,
+    });
   }
   const token = firstToken(text);
   if (!token) throw new OnairError("ONAIR_API_TOKEN_FILE", `no token in ${path}`, { path });
@@ -74,7 +77,8 @@ function spliceTime(s: string | undefined, nowMs: number): string {
 /** --return / --cancel: a splice_event_id, 0 to 2^32 - 1 (ONAIR_CLI_BAD_ARG). */
 function eventId(s: string, flag: string): number {
   const n = /^\d{1,10}$/.test(s.trim()) ? Number(s) : NaN;
-  if (!(n <= 0xffffffff)) throw new OnairError("ONAIR_CLI_BAD_ARG", `${flag} "${s}" is not a splice_event_id (0 to 4294967295)`, { value: s });
+  if (!(n <= 0xffffffff))
+    throw new OnairError("ONAIR_CLI_BAD_ARG", `${flag} "${s}" is not a splice_event_id (0 to 4294967295)`, { value: s });
   return n;
 }
 
@@ -131,7 +135,10 @@ export function registerCue(program: Command): void {
         body: { durationSeconds, at },
       });
       if (f.json) out(JSON.stringify(r, null, 2));
-      else out(`cue #${r.spliceEventId} on ${r.channel}: ${durationSeconds}s break ${r.at ? `at ${r.at}` : "at the next IDR after the preroll"}`);
+      else
+        out(
+          `cue #${r.spliceEventId} on ${r.channel}: ${durationSeconds}s break ${r.at ? `at ${r.at}` : "at the next IDR after the preroll"}`,
+        );
     });
 }
 

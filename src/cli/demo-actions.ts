@@ -10,7 +10,16 @@ import { out } from "./io.js";
 import { daemonOptions, type RunFlags } from "./run.js";
 
 const DAY = 86_400_000;
-const TITLES = ["Morning news", "Weather", "Documentary: the sea", "Cartoons", "Film: Le départ", "Sport highlights", "Music hour", "Late news"];
+const TITLES = [
+  "Morning news",
+  "Weather",
+  "Documentary: the sea",
+  "Cartoons",
+  "Film: Le départ",
+  "Sport highlights",
+  "Music hour",
+  "Late news",
+];
 
 function repoFile(rel: string): string {
   // dist/src/cli/demo-actions.js and src/cli/demo-actions.ts: the package root is two or three levels up
@@ -78,7 +87,9 @@ export async function demoAction(f: RunFlags): Promise<void> {
       out(`  HLS:             ${url}/hls/demo/index.m3u8   (ffplay or ffprobe it)`);
       out(`  metrics:         curl ${url}/metrics`);
       out(`  channel state:   curl ${url}/api/v1/channels`);
-      out(`  a break now:     curl -X POST ${auth} -H 'Content-Type: application/json' -d '{"durationSeconds":30}' ${url}/api/v1/channels/demo/cues`);
+      out(
+        `  a break now:     curl -X POST ${auth} -H 'Content-Type: application/json' -d '{"durationSeconds":30}' ${url}/api/v1/channels/demo/cues`,
+      );
       out(`  (API token in ${tokenFile})`);
     },
   });

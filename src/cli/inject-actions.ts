@@ -73,7 +73,10 @@ function siSummary(s: SiFillerStats): string[] {
 function num(v: string, flag: string, min: number, max: number, integer = false): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new OnairError("ONAIR_CLI_BAD_OPTION", `${flag} must be ${integer ? "a whole number" : "a number"} in ${min}..${max} (got "${v}")`);
+    throw new OnairError(
+      "ONAIR_CLI_BAD_OPTION",
+      `${flag} must be ${integer ? "a whole number" : "a number"} in ${min}..${max} (got "${v}")`,
+    );
   }
   return n;
 }
@@ -83,13 +86,28 @@ function printSummary(o: InjectOpts, result: OfflineInjectResult, si: SiFillerSt
   const s = result.injector;
   const out = o.output === "-" ? (line: string) => process.stderr.write(`${line}\n`) : outLine;
   if (o.json) {
-    out(JSON.stringify({ reader: result.reader, injector: s, bytesOut: result.bytesOut, breaks: result.breaks, ...(si ? { si } : {}), ...hlsJson(result) }));
+    out(
+      JSON.stringify({
+        reader: result.reader,
+        injector: s,
+        bytesOut: result.bytesOut,
+        breaks: result.breaks,
+        ...(si ? { si } : {}),
+        ...hlsJson(result),
+      }),
+    );
     return;
   }
   out(`packets: ${s.packetsIn} in, ${s.packetsOut} out (${s.nullsReplaced} nulls replaced, ${s.inserted} inserted)`);
   const placed = result.breaks.filter((b) => b.placed).length;
   out(`breaks: ${placed} of ${result.breaks.length} placed; ${s.breaksPlanned} planned, ${s.breaksMoved} moved for lead time`);
-  out(`cues sent: ${Object.entries(s.cuesSent).map(([k, v]) => `${k} ${v}`).join(", ") || "none"} (${s.cuesRepeated} repeats, ${s.cuesDropped} dropped)`);
+  out(
+    `cues sent: ${
+      Object.entries(s.cuesSent)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ") || "none"
+    } (${s.cuesRepeated} repeats, ${s.cuesDropped} dropped)`,
+  );
   out(`PMT version ${s.pmtVersion}; IDRs seen ${s.idrs}; PTS jumps ${s.ptsJumps}`);
   if (si) for (const line of siSummary(si)) out(line);
   const r = result.reader;
@@ -123,7 +141,8 @@ function siFiller(store: Store, channel: string, profile: ChannelProfile | undef
     channel,
     events: (from, to) => siEventsFromItems(store.eventsForSi(channel, from, to), mapping),
     onEvent: (e) => {
-      if (e.event === "si_started" && e.events === 0) log.warn({ ...e, event: "epg_empty" }, `no schedule items for channel ${channel} around the start time`);
+      if (e.event === "si_started" && e.events === 0)
+        log.warn({ ...e, event: "epg_empty" }, `no schedule items for channel ${channel} around the start time`);
       else if (e.event === "si_service_mismatch" || e.event === "si_no_input_sdt") log.warn(e);
       else log.info(e);
     },

@@ -73,7 +73,14 @@ function reportOptions(cmd: Command): Command {
 }
 
 /** The options of `onair inject`, group by group, in `--help` order. */
-export const INJECT_OPTION_GROUPS: readonly InjectOptionsGroup[] = [ioOptions, hlsOptions, cueOptions, storeOptions, siOptions, reportOptions];
+export const INJECT_OPTION_GROUPS: readonly InjectOptionsGroup[] = [
+  ioOptions,
+  hlsOptions,
+  cueOptions,
+  storeOptions,
+  siOptions,
+  reportOptions,
+];
 
 export function registerInject(program: Command): void {
   const cmd = program.command("inject").description("insert SCTE-35 cues into a TS file (same stage as the live channel, no lookahead)");

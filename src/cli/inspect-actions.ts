@@ -21,7 +21,9 @@ const READ_CHUNK = 1 << 20;
 export async function inspectUdp(url: string, json: boolean, seconds: number, timers: Timers = realTimers): Promise<void> {
   const m = /^udp:\/\/@?(\[[^\]]+\]|[^:/?]*):(\d+)/i.exec(url);
   if (!m || !(seconds > 0)) {
-    throw new OnairError("ONAIR_INSPECT_UNSUPPORTED", `expected udp://HOST:PORT and a positive --duration (got ${url}, ${seconds})`, { input: url });
+    throw new OnairError("ONAIR_INSPECT_UNSUPPORTED", `expected udp://HOST:PORT and a positive --duration (got ${url}, ${seconds})`, {
+      input: url,
+    });
   }
   const host = m[1] || "0.0.0.0";
   const port = Number(m[2]);
@@ -31,7 +33,9 @@ export async function inspectUdp(url: string, json: boolean, seconds: number, ti
   const sock = createSocket({ type: "udp4", reuseAddr: true });
   sock.on("message", (d) => inspector.push(d));
   await new Promise<void>((resolve, reject) => {
-    sock.once("error", (e) => reject(new OnairError("ONAIR_INSPECT_OPEN", `cannot listen on ${url}: ${errorText(e)}`, { input: url }, { cause: e })));
+    sock.once("error", (e) =>
+      reject(new OnairError("ONAIR_INSPECT_OPEN", `cannot listen on ${url}: ${errorText(e)}`, { input: url }, { cause: e })),
+    );
     sock.bind(port, multicast ? "0.0.0.0" : host, () => {
       if (multicast) sock.addMembership(host);
       resolve();
@@ -185,14 +189,23 @@ class HumanReport {
     o.push("", `PIDs (${this.pids.length})`);
     o.push(`  ${"PID".padEnd(8)}${"type".padEnd(18)}${"packets".padStart(12)}${"CC errors".padStart(11)}`);
     for (const p of this.pids) {
-      o.push(`  ${pidHex(p.pid).padEnd(8)}${p.streamTypeName.padEnd(18)}${String(p.packets).padStart(12)}${String(p.ccErrors).padStart(11)}`);
+      o.push(
+        `  ${pidHex(p.pid).padEnd(8)}${p.streamTypeName.padEnd(18)}${String(p.packets).padStart(12)}${String(p.ccErrors).padStart(11)}`,
+      );
     }
     o.push("", `SCTE-35 sections (${this.cues.length})`);
     for (const c of this.cues) {
       o.push(`  ${cueHeading(c)}`);
-      o.push(...JSON.stringify(c.section, null, 2).split("\n").map((l) => `    ${l}`));
+      o.push(
+        ...JSON.stringify(c.section, null, 2)
+          .split("\n")
+          .map((l) => `    ${l}`),
+      );
     }
-    o.push("", `Errors (${this.errors.length}${this.summary?.errorsNotShown ? ` shown, ${this.summary.errorsNotShown} more counted` : ""})`);
+    o.push(
+      "",
+      `Errors (${this.errors.length}${this.summary?.errorsNotShown ? ` shown, ${this.summary.errorsNotShown} more counted` : ""})`,
+    );
     for (const e of this.errors) {
       const where = [e.packet !== undefined ? `packet ${e.packet}` : "", e.pid !== undefined ? `PID ${pidHex(e.pid)}` : ""]
         .filter(Boolean)
@@ -204,7 +217,9 @@ class HumanReport {
       o.push("", "Summary");
       o.push(`  packets ${s.packets}, duration ${fmtSeconds(s.durationSeconds)}`);
       o.push(`  resyncs ${s.resyncs}, bytes skipped ${s.bytesSkipped}, truncated bytes ${s.truncatedBytes}`);
-      o.push(`  transport errors ${s.transportErrors}, CC errors ${s.ccErrors}, CRC errors ${s.crcErrors}, section errors ${s.sectionErrors}`);
+      o.push(
+        `  transport errors ${s.transportErrors}, CC errors ${s.ccErrors}, CRC errors ${s.crcErrors}, section errors ${s.sectionErrors}`,
+      );
       o.push(`  SCTE-35 sections ${s.scte35Sections}, SCTE-35 decode errors ${s.scte35Errors}`);
     }
     return o.join("\n");

@@ -14,7 +14,16 @@ import { generateKeyFile, resolveKey, wipeKey, type KeySourceOptions } from "../
 import { airableProfileFromBytes, isSealedName } from "../config/loader.js";
 import { formatIssue, parseProfileText, redactProfile, type ProfileIssue } from "../config/profile.js";
 import { profileJsonSchema } from "../config/profile-schema.js";
-import { DEFAULT_ARGON, KDF_ARGON2ID, getSodium, open, readSealedHeader, seal, type ArgonParams, type KeyMaterial } from "../config/sealed.js";
+import {
+  DEFAULT_ARGON,
+  KDF_ARGON2ID,
+  getSodium,
+  open,
+  readSealedHeader,
+  seal,
+  type ArgonParams,
+  type KeyMaterial,
+} from "../config/sealed.js";
 import { out } from "./io.js";
 
 export interface KeyFlags {
@@ -240,10 +249,7 @@ export async function validateCommand(files: string[], o: KeyFlags & { print?: b
   }
 }
 
-export async function rekeyCommand(
-  files: string[],
-  o: KeyFlags & { newKeyFile?: string; newPassphraseFile?: string },
-): Promise<void> {
+export async function rekeyCommand(files: string[], o: KeyFlags & { newKeyFile?: string; newPassphraseFile?: string }): Promise<void> {
   if (!o.newKeyFile && !o.newPassphraseFile) {
     throw new OnairError("ONAIR_USAGE", "give --new-key-file or --new-passphrase-file");
   }

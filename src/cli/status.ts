@@ -85,14 +85,16 @@ export async function callApi<T>(base: string, path: string, call: ApiCall = {})
     json = undefined;
   }
   if (res.ok) {
-    if (json === undefined) throw new OnairError("ONAIR_API_ERROR", `the daemon at ${shown(base)} answered ${res.status} without JSON`, { status: res.status });
+    if (json === undefined)
+      throw new OnairError("ONAIR_API_ERROR", `the daemon at ${shown(base)} answered ${res.status} without JSON`, { status: res.status });
     return json as T;
   }
   const err = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
   const code = typeof err?.code === "string" ? err.code : undefined;
   const message = typeof err?.message === "string" ? err.message : res.statusText;
   const fields = { status: res.status, url: shown(url), ...(code ? { serverCode: code } : {}) };
-  if (res.status === 401) throw new OnairError("ONAIR_API_UNAUTHORIZED", `the daemon refused the API token (${message}); check --api-token-file`, fields);
+  if (res.status === 401)
+    throw new OnairError("ONAIR_API_UNAUTHORIZED", `the daemon refused the API token (${message}); check --api-token-file`, fields);
   if (res.status === 404) throw new OnairError("ONAIR_API_NOT_FOUND", `not found: ${message}`, fields);
   throw new OnairError("ONAIR_API_ERROR", `the daemon answered ${res.status}${code ? ` ${code}` : ""}: ${message}`, fields);
 }

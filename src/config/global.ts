@@ -92,8 +92,17 @@ export const globalConfigSchema = z.strictObject({
         .array(
           z.strictObject({
             dir: absPath.describe("Directory each backup is copied into (off the box: a NAS or USB mount)"),
-            keep: z.number().int().min(0).max(100_000).default(DEFAULT_BACKUP_COPY_KEEP).describe("Copies kept there, newest first (0 = all)"),
-            mount: z.boolean().default(false).describe("The directory must be a mount: it holds .onair-backup-target, or is on another device than its parent"),
+            keep: z
+              .number()
+              .int()
+              .min(0)
+              .max(100_000)
+              .default(DEFAULT_BACKUP_COPY_KEEP)
+              .describe("Copies kept there, newest first (0 = all)"),
+            mount: z
+              .boolean()
+              .default(false)
+              .describe("The directory must be a mount: it holds .onair-backup-target, or is on another device than its parent"),
           }),
         )
         .max(MAX_BACKUP_COPY_TARGETS)
@@ -121,7 +130,10 @@ export const globalConfigSchema = z.strictObject({
     .default(DEFAULT_RETENTION),
   http: z
     .strictObject({
-      listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, "expected HOST:PORT").default(DEFAULT_HTTP),
+      listen: z
+        .string()
+        .regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, "expected HOST:PORT")
+        .default(DEFAULT_HTTP),
       allowPublic: z.boolean().optional().describe("Allow an HTTP address other than loopback (--http 0.0.0.0:PORT); default false"),
       maxConnections: z
         .number()
@@ -150,7 +162,9 @@ export const globalConfigSchema = z.strictObject({
       botToken: secretRefSchema.optional().describe("Default bot token for profiles that set none"),
       apiRoot: z.url().optional().describe("Telegram API root (tests point it at a local server)"),
       chatIds: z
-        .array(z.union([z.string().regex(/^(-?\d+|@[A-Za-z0-9_]{5,})$/, "expected a chat id (123, -100123) or @channelname"), z.number().int()]))
+        .array(
+          z.union([z.string().regex(/^(-?\d+|@[A-Za-z0-9_]{5,})$/, "expected a chat id (123, -100123) or @channelname"), z.number().int()]),
+        )
         .optional()
         .describe("Chats of box-wide alerts (disk, store, daemon restarts, unit_failed), via botToken; default: every channel's chats"),
     })
@@ -169,9 +183,7 @@ export const globalConfigSchema = z.strictObject({
         .describe("disk_low alert when the free space of the data directory or a recording directory falls under this (re-read on SIGHUP)"),
     })
     .default({ diskLowFree: DEFAULT_DISK_LOW_FREE }),
-  keySource: z
-    .union([z.strictObject({ keyFile: absPath }), z.strictObject({ passphraseFile: absPath })])
-    .optional(),
+  keySource: z.union([z.strictObject({ keyFile: absPath }), z.strictObject({ passphraseFile: absPath })]).optional(),
 });
 
 export type GlobalConfigFile = z.output<typeof globalConfigSchema>;
@@ -283,7 +295,10 @@ export async function resolveGlobalConfig(o: ResolveConfigOptions = {}): Promise
     (isRoot ? "/etc/onair/profiles" : join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config"), "onair", "profiles"));
   const dataDir = resolveDataDir({ flag: flags.dataDir, configDataDir: file.dataDir, env, isRoot });
   const listen = flags.http || env.ONAIR_HTTP || file.http.listen;
-  const http = { ...parseListen(listen, flags.http ? "--http" : env.ONAIR_HTTP ? "ONAIR_HTTP" : "http.listen"), maxConnections: file.http.maxConnections };
+  const http = {
+    ...parseListen(listen, flags.http ? "--http" : env.ONAIR_HTTP ? "ONAIR_HTTP" : "http.listen"),
+    maxConnections: file.http.maxConnections,
+  };
   const logDir = flags.logDir || env.ONAIR_LOG_DIR || file.log.dir || env.LOGS_DIRECTORY?.split(":")[0] || undefined;
   return {
     configPath,

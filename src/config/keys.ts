@@ -35,9 +35,7 @@ export interface KeySourceOptions {
 }
 
 /** Where a key would come from, without reading it. */
-export type KeyLocation =
-  | { kind: "key-file" | "passphrase-file"; path: string; source: string }
-  | { kind: "prompt"; source: string };
+export type KeyLocation = { kind: "key-file" | "passphrase-file"; path: string; source: string } | { kind: "prompt"; source: string };
 
 const MAX_KEY_FILE_BYTES = 4096;
 

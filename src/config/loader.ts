@@ -105,7 +105,9 @@ export async function profileFromBytes(
     }
     return { profile: parseProfileText(decodeText(data, file), file), sealed: false };
   }
-  throw new OnairError("ONAIR_PROFILE_UNKNOWN_TYPE", `${file}: not a profile file (*.onair, or *.yaml/*.yml/*.json when clear)`, { source: file });
+  throw new OnairError("ONAIR_PROFILE_UNKNOWN_TYPE", `${file}: not a profile file (*.onair, or *.yaml/*.yml/*.json when clear)`, {
+    source: file,
+  });
 }
 
 /**
@@ -299,7 +301,10 @@ export class ProfileDirectory {
       else if (isClearName(file) && this.opts.allowClear) {
         this.log.warn({ event: "profile.clear", file }, "loading a clear (unsealed) profile: its secrets are on disk in clear");
       }
-      const { profile, sealed } = await airableProfileFromBytes(data, file, { key: key.current, allowClear: this.opts.allowClear ?? false });
+      const { profile, sealed } = await airableProfileFromBytes(data, file, {
+        key: key.current,
+        allowClear: this.opts.allowClear ?? false,
+      });
       l = { file, path, profile, hash: profileHash(profile), sealed };
     }
     digests.set(`${file}\0${digest}`, l);

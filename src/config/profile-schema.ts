@@ -21,7 +21,7 @@ const positiveSeconds = z.number().positive();
 export const bitrate = z
   .union([
     z.number().int().positive(),
-    z.string().regex(/^\d+(\.\d+)?[kKmMgG]?$/, "expected bits per second, e.g. 4000000, \"4M\" or \"128k\""),
+    z.string().regex(/^\d+(\.\d+)?[kKmMgG]?$/, 'expected bits per second, e.g. 4000000, "4M" or "128k"'),
   ])
   .transform((v) => {
     if (typeof v === "number") return v;
@@ -94,14 +94,11 @@ const srtInput = z.strictObject({
   kind: z.literal("srt"),
   url: urlWithScheme(["srt"]).describe("srt://host:port (no passphrase in the URL: use `passphrase`)").meta(SECRET_META),
   mode: z.enum(["caller", "listener", "rendezvous"]).default("caller"),
-  passphrase: z
-    .string()
-    .min(10)
-    .max(79)
+  passphrase: z.string().min(10).max(79).optional().describe("SRT passphrase (10–79 characters); secret").meta(SECRET_META),
+  pbkeylen: z
+    .union([z.literal(16), z.literal(24), z.literal(32)])
     .optional()
-    .describe("SRT passphrase (10–79 characters); secret")
-    .meta(SECRET_META),
-  pbkeylen: z.union([z.literal(16), z.literal(24), z.literal(32)]).optional().describe("AES key length in bytes"),
+    .describe("AES key length in bytes"),
   latencyMs: z.number().int().min(20).max(8000).default(120),
   streamId: z.string().max(512).optional().describe("SRT stream id (may carry credentials: treated as secret)").meta(SECRET_META),
   ...liveCommon,
@@ -177,9 +174,12 @@ const fps = z
     z
       .string()
       .regex(/^\d+(\/\d+)?$/, "expected a number or a ratio like 30000/1001")
-      .refine((t) => ratioValue(t) > 0 && ratioValue(t) <= 300, "expected a frame rate above 0 and at most 300 (no zero numerator or denominator)"),
+      .refine(
+        (t) => ratioValue(t) > 0 && ratioValue(t) <= 300,
+        "expected a frame rate above 0 and at most 300 (no zero numerator or denominator)",
+      ),
   ])
-  .describe("Frame rate: 25, 50, \"30000/1001\"");
+  .describe('Frame rate: 25, 50, "30000/1001"');
 
 const videoSchema = z.strictObject({
   codec: z.enum(["libx264", "libx265", "mpeg2video", "h264_nvenc", "hevc_nvenc", "h264_vaapi", "h264_qsv"]).default("libx264"),
@@ -193,7 +193,10 @@ const videoSchema = z.strictObject({
     .max(10)
     .default(2)
     .describe("Closed-GOP length: a forced IDR every N seconds (-force_key_frames) so splices land on IDR frames"),
-  preset: z.string().regex(/^[a-z0-9]+$/).optional(),
+  preset: z
+    .string()
+    .regex(/^[a-z0-9]+$/)
+    .optional(),
   tune: z
     .string()
     .regex(/^[a-z0-9,]+$/)
@@ -202,8 +205,14 @@ const videoSchema = z.strictObject({
       "x264/x265 -tune, e.g. zerolatency: no frame-thread and lookahead delay, so a restarted encoder answers ~3 frames sooner, " +
         "for some compression efficiency",
     ),
-  profile: z.string().regex(/^[a-z0-9]+$/).optional(),
-  pixFmt: z.string().regex(/^[a-z0-9]+$/).default("yuv420p"),
+  profile: z
+    .string()
+    .regex(/^[a-z0-9]+$/)
+    .optional(),
+  pixFmt: z
+    .string()
+    .regex(/^[a-z0-9]+$/)
+    .default("yuv420p"),
 });
 
 const audioSchema = z
@@ -217,9 +226,7 @@ const audioSchema = z
 
 const passthroughEncoding = z.strictObject({
   mode: z.literal("passthrough"),
-  muxRate: bitrate
-    .optional()
-    .describe("CBR mux rate (-muxrate). Without it the TS is VBR and the injector must insert packets"),
+  muxRate: bitrate.optional().describe("CBR mux rate (-muxrate). Without it the TS is VBR and the injector must insert packets"),
   pids: pidsSchema,
 });
 
@@ -268,10 +275,7 @@ const srtOutput = z.strictObject({
 
 const fileOutput = z.strictObject({
   kind: z.literal("file"),
-  path: z
-    .string()
-    .min(1)
-    .describe("Recording path; strftime-style %Y %m %d %H %M %S are expanded at each rotation"),
+  path: z.string().min(1).describe("Recording path; strftime-style %Y %m %d %H %M %S are expanded at each rotation"),
   rotateSeconds: z.number().int().min(60).default(3600).describe("Start a new file every N seconds"),
   keep: z
     .number()
@@ -286,10 +290,18 @@ const stdoutOutput = z.strictObject({ kind: z.literal("stdout") });
 const hlsOutput = z.strictObject({
   kind: z.literal("hls"),
   dir: z.string().min(1).optional().describe("Directory of index.m3u8, master.m3u8 and the segments; default <data dir>/hls/<channel id>/"),
-  segmentSeconds: z.number().positive().max(60).default(6).describe("Target segment length: cut at the last IDR that keeps a segment at or below it"),
+  segmentSeconds: z
+    .number()
+    .positive()
+    .max(60)
+    .default(6)
+    .describe("Target segment length: cut at the last IDR that keeps a segment at or below it"),
   window: z.number().int().min(3).max(1000).default(10).describe("Segments listed in the live playlist"),
   deleteAfterSeconds: z.number().min(1).max(86400).default(120).describe("Seconds a segment stays on disk after it left the playlist"),
-  markers: z.enum(["cue", "daterange", "both", "none"]).default("cue").describe("Ad-marker tags: cue (EXT-X-CUE-OUT/IN), daterange, both or none"),
+  markers: z
+    .enum(["cue", "daterange", "both", "none"])
+    .default("cue")
+    .describe("Ad-marker tags: cue (EXT-X-CUE-OUT/IN), daterange, both or none"),
   maxGopSeconds: z
     .number()
     .positive()
@@ -315,19 +327,34 @@ const scte35Schema = z
       .default([0x34, 0x35])
       .describe("segmentation_type_id values used with time_signal (0x34/0x35 provider placement opportunity)"),
   })
-  .default({ enabled: true, pid: 0x1f4, mode: "splice_insert", prerollSeconds: 6, repeats: 3, heartbeatSeconds: 300, segmentationTypes: [0x34, 0x35] });
+  .default({
+    enabled: true,
+    pid: 0x1f4,
+    mode: "splice_insert",
+    prerollSeconds: 6,
+    repeats: 3,
+    heartbeatSeconds: 300,
+    segmentationTypes: [0x34, 0x35],
+  });
 
 const epgSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
     days: z.number().int().min(1).max(64).default(7).describe("Days of EIT schedule (max 64 = 16 table_ids)"),
-    language: z.string().regex(/^[a-z]{3}$/, "expected an ISO 639-2 code like eng, fra, deu").default("eng"),
+    language: z
+      .string()
+      .regex(/^[a-z]{3}$/, "expected an ISO 639-2 code like eng, fra, deu")
+      .default("eng"),
     charset: z
       .enum(["utf-8", "latin-1", "iso-6937"])
       .default("utf-8")
       .describe("Text encoding: utf-8 writes ASCII bare and 0x15 + UTF-8 otherwise"),
     timeZone: z.string().refine(validTimeZone, "expected an IANA time zone like Europe/Paris").default("UTC"),
-    country: z.string().regex(/^[A-Z]{3}$/, "expected an ISO 3166 alpha-3 code like FRA").optional().describe("TOT country_code"),
+    country: z
+      .string()
+      .regex(/^[A-Z]{3}$/, "expected an ISO 3166 alpha-3 code like FRA")
+      .optional()
+      .describe("TOT country_code"),
   })
   .default({ enabled: true, days: 7, language: "eng", charset: "utf-8", timeZone: "UTC" });
 
@@ -386,7 +413,10 @@ const slateSchema = z
     z.strictObject({
       kind: z.literal("generated"),
       text: z.string().max(200).optional().describe("Text shown; default the channel name"),
-      color: z.string().regex(/^[#A-Za-z0-9]+$/).default("black"),
+      color: z
+        .string()
+        .regex(/^[#A-Za-z0-9]+$/)
+        .default("black"),
     }),
     z.strictObject({ kind: z.literal("image"), path: z.string().min(1) }),
     z.strictObject({ kind: z.literal("clip"), path: z.string().min(1) }),

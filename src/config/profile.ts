@@ -159,5 +159,7 @@ function canonical(v: unknown): unknown {
  * publish for low-entropy secrets, so it is logged shortened (12 hex digits).
  */
 export function profileHash(p: ChannelProfile): string {
-  return createHash("sha256").update(JSON.stringify(canonical(p))).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify(canonical(p)))
+    .digest("hex");
 }

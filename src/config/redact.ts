@@ -75,9 +75,10 @@ export function redactValue(v: unknown, secrets?: SecretSet, depth = 0): unknown
   if (v !== null && typeof v === "object") {
     const o: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
-      o[k] = isSecretKey(k) && x !== null && x !== undefined && typeof x !== "boolean" && typeof x !== "object"
-        ? REDACTED
-        : redactValue(x, secrets, depth + 1);
+      o[k] =
+        isSecretKey(k) && x !== null && x !== undefined && typeof x !== "boolean" && typeof x !== "object"
+          ? REDACTED
+          : redactValue(x, secrets, depth + 1);
     }
     return o;
   }
@@ -156,7 +157,9 @@ export function redactJsonLine(line: string, secrets?: SecretSet): string {
     const head = line.slice(open + 1, Math.min(close, open + 1 + LOG_VALUE_MAX_CHARS + CUT_MARGIN_CHARS));
     const text = !isKey && secretValue ? REDACTED : redactToken(head, secrets);
     const long = close - open - 1 > LOG_VALUE_MAX_CHARS;
-    out.push(`"${long && text !== REDACTED ? `${cutJsonText(text, LOG_VALUE_MAX_CHARS)}… [cut, ${decodedLength(line, open + 1, close)} chars]` : text}"`);
+    out.push(
+      `"${long && text !== REDACTED ? `${cutJsonText(text, LOG_VALUE_MAX_CHARS)}… [cut, ${decodedLength(line, open + 1, close)} chars]` : text}"`,
+    );
     secretValue = isKey && isSecretKey(head);
     i = close + 1;
   }

@@ -52,9 +52,7 @@ export const DEFAULT_ARGON = { opslimit: 3, memlimit: 256 * 1024 * 1024 } as con
 /** Accepted when opening; outside this a header is refused (a memlimit is an allocation). */
 const ARGON_LIMITS = { opsMin: 1, opsMax: 32, memMin: 8 * 1024, memMax: 1024 * 1024 * 1024 } as const;
 
-export type KeyMaterial =
-  | { kind: "key"; key: Uint8Array; source: string }
-  | { kind: "passphrase"; passphrase: Uint8Array; source: string };
+export type KeyMaterial = { kind: "key"; key: Uint8Array; source: string } | { kind: "passphrase"; passphrase: Uint8Array; source: string };
 
 export interface ArgonParams {
   opslimit: number;
@@ -89,7 +87,12 @@ function eq(a: Uint8Array, b: Uint8Array): boolean {
   return d === 0;
 }
 
-function fail(code: Extract<ErrorCode, `ONAIR_PROFILE_${string}`>, source: string, message: string, fields: Record<string, unknown> = {}): never {
+function fail(
+  code: Extract<ErrorCode, `ONAIR_PROFILE_${string}`>,
+  source: string,
+  message: string,
+  fields: Record<string, unknown> = {},
+): never {
   throw new OnairError(code, `${source}: ${message}`, { source, ...fields });
 }
 
@@ -152,7 +155,12 @@ export async function readSealedHeader(data: Uint8Array, source = "profile"): Pr
     const memlimit = dv.getUint32(off + 4);
     const salt = data.slice(off + 8, off + 8 + SALT_LEN);
     off += ARGON_PARAMS_LEN;
-    if (opslimit < ARGON_LIMITS.opsMin || opslimit > ARGON_LIMITS.opsMax || memlimit < ARGON_LIMITS.memMin || memlimit > ARGON_LIMITS.memMax) {
+    if (
+      opslimit < ARGON_LIMITS.opsMin ||
+      opslimit > ARGON_LIMITS.opsMax ||
+      memlimit < ARGON_LIMITS.memMin ||
+      memlimit > ARGON_LIMITS.memMax
+    ) {
       fail("ONAIR_PROFILE_BAD_HEADER", source, `Argon2id parameters out of range (opslimit ${opslimit}, memlimit ${memlimit})`);
     }
     argon = { opslimit, memlimit, salt };

@@ -13,7 +13,10 @@ export const systemClock: Clock = {
 
 /** A clock tests move by hand. */
 export class ManualClock implements Clock {
-  constructor(private wall = 0, private mono = 0) {}
+  constructor(
+    private wall = 0,
+    private mono = 0,
+  ) {}
   now(): number {
     return this.wall;
   }

@@ -14,7 +14,10 @@
 export const YOUNG_GENERATION_FLAG = "--max-semi-space-size=1";
 
 /** True when node was started with a semi-space cap (on its command line or in NODE_OPTIONS). */
-export function youngGenerationCapped(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ""): boolean {
+export function youngGenerationCapped(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions = process.env.NODE_OPTIONS ?? "",
+): boolean {
   const flagged = (a: string): boolean => /^--max[-_]semi[-_]space[-_]size(=|$)/.test(a);
   return execArgv.some(flagged) || nodeOptions.split(/\s+/).some(flagged);
 }

@@ -154,7 +154,15 @@ export function backupPart({ store, cfg, log, notify }: Omit<StoreWiringOptions,
   const backups = new BackupScheduler({
     run: (signal) => {
       const copyTo = cfg.file.backup.copyTo;
-      return createBackup({ store, destDir: backupDir, profilesDir: cfg.profilesDir, configPath: cfg.configPath, copyTo, onCopyFailed, signal });
+      return createBackup({
+        store,
+        destDir: backupDir,
+        profilesDir: cfg.profilesDir,
+        configPath: cfg.configPath,
+        copyTo,
+        onCopyFailed,
+        signal,
+      });
     },
     lastBackupMs: lastBackupMs(backupDir),
     catchUpDelayMs: cfg.file.backup.catchUpDelayMs,

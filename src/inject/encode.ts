@@ -1,10 +1,4 @@
-import {
-  encodeSpliceInfoSection,
-  segmentationDescriptor,
-  spliceInsert,
-  spliceNull,
-  timeSignal,
-} from "../scte35/index.js";
+import { encodeSpliceInfoSection, segmentationDescriptor, spliceInsert, spliceNull, timeSignal } from "../scte35/index.js";
 import type { CueSpec } from "./planner.js";
 
 /** segmentation_upid_type for the break id: URI (0x0F), as `urn:onair:break:<id>`. */

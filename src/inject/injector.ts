@@ -146,7 +146,8 @@ export class Injector {
   private pmtCursor = 0;
   private packetIndex = 0;
   private readonly relativeBreaks: Array<{ startTicks: number; durationTicks: number; breakId?: string }> = [];
-  private readonly wallBreaks: Array<{ wallMs: number; durationTicks: number; breakId?: string; spliceEventId?: number; asap?: boolean }> = [];
+  private readonly wallBreaks: Array<{ wallMs: number; durationTicks: number; breakId?: string; spliceEventId?: number; asap?: boolean }> =
+    [];
 
   readonly counters: StageCounters = {
     packetsIn: 0,
@@ -349,7 +350,7 @@ export class Injector {
   /** Hands the wall-time breaks within reach of the present to the planner, as PTS. */
   private planWallBreaks(): void {
     const reachEnd = this.clock.wallAt(this.clock.now(this.packetIndex)) + this.wallReach;
-    for (let i = 0; i < this.wallBreaks.length; ) {
+    for (let i = 0; i < this.wallBreaks.length;) {
       const b = this.wallBreaks[i];
       if (b.wallMs > reachEnd) {
         i++;
@@ -506,7 +507,13 @@ export class Injector {
       this.scanner = codec ? new IdrScanner(codec) : undefined;
       if (this.counters.inputPmtChanges > 1) this.grid.reset();
     }
-    this.emitEvent({ event: "pmt_rewritten", version: this.ourPmtVersion, pmtPid: this.pmtPid, videoPid: this.videoPid, scte35Pid: this.scte35Pid });
+    this.emitEvent({
+      event: "pmt_rewritten",
+      version: this.ourPmtVersion,
+      pmtPid: this.pmtPid,
+      videoPid: this.videoPid,
+      scte35Pid: this.scte35Pid,
+    });
   }
 
   private rewritePmtPacket(out: Buffer, off: number): void {
@@ -517,7 +524,8 @@ export class Injector {
       // our PMT is longer than the input's: the rest goes into the next slots, urgently
       if (this.pmtCursor === 1 && pkts.length > 1) {
         const now = this.clock.now(this.packetIndex);
-        for (let k = 1; k < pkts.length; k++) this.queue.unshift({ pkt: pkts[pkts.length - k], counter: this.pmtCc, deadlinePcr: now < 0 ? 0 : now });
+        for (let k = 1; k < pkts.length; k++)
+          this.queue.unshift({ pkt: pkts[pkts.length - k], counter: this.pmtCc, deadlinePcr: now < 0 ? 0 : now });
         this.pmtCursor = pkts.length;
       }
     } else {

@@ -104,7 +104,10 @@ export async function refuseOutputOntoInput(input: string, output: string): Prom
  * the first video frame) planned, every event and sent cue passed to the tracker and then to
  * the caller. `injectFile` and the HLS run (hls/offline.ts) share it.
  */
-export function offlineInjector(opts: Omit<OfflineInjectOptions, "input" | "output">): { tracker: OfflineBreakTracker; injector: Injector } {
+export function offlineInjector(opts: Omit<OfflineInjectOptions, "input" | "output">): {
+  tracker: OfflineBreakTracker;
+  injector: Injector;
+} {
   const tracker = new OfflineBreakTracker(opts.breaks);
   const injector = new Injector({
     scte35Pid: opts.scte35Pid,
@@ -180,5 +183,11 @@ export async function injectFile(opts: OfflineInjectOptions): Promise<OfflineInj
     throw e;
   }
   const first = injector.firstVideoPts;
-  return { reader: { ...reader.stats }, injector: injector.stats, bytesOut, breaks: tracker.outcomes(first), lastIdrSeconds: tracker.lastIdrSeconds(first) };
+  return {
+    reader: { ...reader.stats },
+    injector: injector.stats,
+    bytesOut,
+    breaks: tracker.outcomes(first),
+    lastIdrSeconds: tracker.lastIdrSeconds(first),
+  };
 }

@@ -1,8 +1,28 @@
 import { OnairError } from "../core/errors.js";
 import type { KeyframeGrid } from "./grid.js";
 import { PTS_CLOCK_HZ, ptsAdd, ptsDiff } from "../ts/timestamps.js";
-import type { BreakRequest, CueSpec, CueEncoder, CueKind, PlannedCue, PlannedBreak, PlannerCounters, RebasedBreak, PlannerEvents } from "./planner-types.js";
-export type { BreakRequest, CueSpec, CueEncoder, CueKind, PlannedCue, PlannedBreak, PlannerCounters, RebasedBreak, PlannerEvents } from "./planner-types.js";
+import type {
+  BreakRequest,
+  CueSpec,
+  CueEncoder,
+  CueKind,
+  PlannedCue,
+  PlannedBreak,
+  PlannerCounters,
+  RebasedBreak,
+  PlannerEvents,
+} from "./planner-types.js";
+export type {
+  BreakRequest,
+  CueSpec,
+  CueEncoder,
+  CueKind,
+  PlannedCue,
+  PlannedBreak,
+  PlannerCounters,
+  RebasedBreak,
+  PlannerEvents,
+} from "./planner-types.js";
 
 /** 90 kHz ticks per second: PTS_CLOCK_HZ, under the name the cue code uses. */
 export const TICKS = PTS_CLOCK_HZ;
@@ -175,7 +195,16 @@ export class CuePlanner {
   /** Queues a cue without a splice point (cancel), due at `now`, sent `repeat` times. */
   private pushNow(kind: CueKind, spec: CueSpec & { spliceEventId: number }, now: number): void {
     const sendsLeft = kind === "cancel" ? this.config.repeat : 1;
-    this.cues.push({ kind, spliceEventId: spec.spliceEventId, splicePts: -1, section: this.encode(spec), spec, nextSendPcr: now, sendsLeft, sendsDone: 0 });
+    this.cues.push({
+      kind,
+      spliceEventId: spec.spliceEventId,
+      splicePts: -1,
+      section: this.encode(spec),
+      spec,
+      nextSendPcr: now,
+      sendsLeft,
+      sendsDone: 0,
+    });
     this.nextDue = Number.NEGATIVE_INFINITY;
   }
 
@@ -218,7 +247,10 @@ export class CuePlanner {
         this.cues.splice(i, 1);
         if (c.kind === "out" && c.sendsDone === 0) {
           const plan = this.planned.find((b) => b.spliceEventId === c.spliceEventId);
-          this.events.onDropped?.({ spliceEventId: c.spliceEventId, breakId: plan?.breakId }, "its cue could not be sent before the splice point");
+          this.events.onDropped?.(
+            { spliceEventId: c.spliceEventId, breakId: plan?.breakId },
+            "its cue could not be sent before the splice point",
+          );
         }
         continue;
       }

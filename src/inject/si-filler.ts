@@ -362,4 +362,3 @@ export class SiSlotFiller implements SlotFiller {
     gen.setEvents(events, wallMs);
   }
 }
-

@@ -203,7 +203,15 @@ export class AuditLog implements AuditSink {
 
   private writeRefusal(l: RefusalLine): void {
     const line: RefusalLine = { ...l, ...(l.detail !== undefined ? { detail: redactString(l.detail, this.secrets) } : {}) };
-    this.log?.warn({ event: "api_refused", who: l.who, remote: l.remote, status: l.status, detail: l.detail, count: l.count, since: l.when });
+    this.log?.warn({
+      event: "api_refused",
+      who: l.who,
+      remote: l.remote,
+      status: l.status,
+      detail: l.detail,
+      count: l.count,
+      since: l.when,
+    });
     this.write(`${JSON.stringify(line)}\n`);
   }
 

@@ -27,7 +27,9 @@ export function parseDiskThreshold(v: string | number): DiskThreshold {
   if (pct && Number(pct[1]) <= 100) return { percent: Number(pct[1]) };
   const size = /^(\d+(?:\.\d+)?)([kKmMgGtT]?)$/.exec(v);
   if (size) return { bytes: Math.round(Number(size[1]) * UNITS[size[2].toLowerCase()]) };
-  throw new OnairError("ONAIR_CONFIG_INVALID", `alerts.diskLowFree: expected a percentage (5%) or a size (2g), got ${v}`, { source: "alerts.diskLowFree" });
+  throw new OnairError("ONAIR_CONFIG_INVALID", `alerts.diskLowFree: expected a percentage (5%) or a size (2g), got ${v}`, {
+    source: "alerts.diskLowFree",
+  });
 }
 
 export interface WatchedDisk {

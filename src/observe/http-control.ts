@@ -127,7 +127,11 @@ async function cueCall<T>(run: () => T | Promise<T>): Promise<T> {
 async function returnCue(o: ControlRoutesOptions, id: string, eventId: number, caller: Caller): Promise<Outcome> {
   const r = await cueCall(() => o.api.returnCue(id, eventId, caller.who));
   if (!r) throw notFoundChannel(id);
-  return { status: 200, body: { channel: id, spliceEventId: eventId, returned: true, returnPts: r.returnPts }, params: { spliceEventId: eventId } };
+  return {
+    status: 200,
+    body: { channel: id, spliceEventId: eventId, returned: true, returnPts: r.returnPts },
+    params: { spliceEventId: eventId },
+  };
 }
 
 /** DELETE …/cues/:eventId: cancels a pending break (200). */

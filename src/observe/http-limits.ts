@@ -83,7 +83,10 @@ export function limitConnections(server: Server, o: ConnectionLimits = {}): numb
     const now = performance.now();
     if (now - loggedAt < CAPPED_LOG_EVERY_MS) return;
     loggedAt = now;
-    o.logger?.warn({ event: "http_connections_capped", maxConnections: max, dropped }, `HTTP connection cap (${max}) reached: new connections are closed`);
+    o.logger?.warn(
+      { event: "http_connections_capped", maxConnections: max, dropped },
+      `HTTP connection cap (${max}) reached: new connections are closed`,
+    );
     dropped = 0;
   });
   return max;

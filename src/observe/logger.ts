@@ -187,7 +187,9 @@ export async function createFileLogger(opts: LoggerOptions & { file: LogFileOpti
   file.on("error", (err: Error) => {
     if (fileError) return;
     fileError = true;
-    process.stderr.write(`onair: ONAIR_LOG_FILE_ERROR: cannot write the log file in ${f.dir} (${(err as NodeJS.ErrnoException).code ?? err.message})\n`);
+    process.stderr.write(
+      `onair: ONAIR_LOG_FILE_ERROR: cannot write the log file in ${f.dir} (${(err as NodeJS.ErrnoException).code ?? err.message})\n`,
+    );
   });
   const stdout = opts.destination ?? pino.destination({ dest: 1, sync: false });
   let closed = false;

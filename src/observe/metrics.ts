@@ -213,14 +213,17 @@ function hlsFamilies({ counter, gauge, sources }: Families): void {
   const c = (name: string, help: string, source: CumulativeTotals): Counter => counter({ name, help, labelNames: ["channel"] }, source);
   c("onair_hls_segments_written_total", "HLS segments written and listed.", totals.hlsSegments);
   c("onair_hls_write_errors_total", "Failed HLS segment, playlist or state writes.", totals.hlsWriteErrors);
-  c("onair_hls_long_segments_total", "HLS segments longer than the target duration (a GOP longer than segmentSeconds).", totals.hlsLongSegments);
+  c(
+    "onair_hls_long_segments_total",
+    "HLS segments longer than the target duration (a GOP longer than segmentSeconds).",
+    totals.hlsLongSegments,
+  );
   gauge(
     { name: "onair_hls_playlist_age_seconds", help: "Seconds since the HLS media playlist was last written.", labelNames: ["channel"] },
     (g) => each((channel, s) => s.hls?.playlistAgeSeconds != null && g.set({ channel }, s.hls.playlistAgeSeconds)),
   );
-  gauge(
-    { name: "onair_hls_target_duration_seconds", help: "The HLS playlist's EXT-X-TARGETDURATION.", labelNames: ["channel"] },
-    (g) => each((channel, s) => s.hls && g.set({ channel }, s.hls.targetDurationSeconds)),
+  gauge({ name: "onair_hls_target_duration_seconds", help: "The HLS playlist's EXT-X-TARGETDURATION.", labelNames: ["channel"] }, (g) =>
+    each((channel, s) => s.hls && g.set({ channel }, s.hls.targetDurationSeconds)),
   );
   gauge(
     { name: "onair_hls_disk_bytes", help: "Bytes of HLS segments on disk (listed or waiting for deletion).", labelNames: ["channel"] },

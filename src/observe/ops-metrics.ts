@@ -165,8 +165,16 @@ function registerCgroupGauges(registry: Registry, paths: CgroupPaths): void {
     return pending;
   };
   const families = [
-    ["onair_cgroup_memory_current_bytes", "Memory charged to the daemon's cgroup (the systemd unit: the daemon and every FFmpeg), memory.current.", "current"],
-    ["onair_cgroup_memory_high_bytes", "memory.high of the daemon's cgroup (MemoryHigh=, throttling level); absent when unlimited.", "high"],
+    [
+      "onair_cgroup_memory_current_bytes",
+      "Memory charged to the daemon's cgroup (the systemd unit: the daemon and every FFmpeg), memory.current.",
+      "current",
+    ],
+    [
+      "onair_cgroup_memory_high_bytes",
+      "memory.high of the daemon's cgroup (MemoryHigh=, throttling level); absent when unlimited.",
+      "high",
+    ],
     ["onair_cgroup_memory_max_bytes", "memory.max of the daemon's cgroup (MemoryMax=, OOM-kill limit); absent when unlimited.", "max"],
   ] as const;
   for (const [name, help, field] of families) {

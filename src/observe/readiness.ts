@@ -70,13 +70,24 @@ async function diskCheck(d: ReadyDirectory): Promise<CheckResult> {
 }
 
 /** Runs every check; the HTTP status and the JSON body of /readyz. */
-export async function readiness(health: HealthChecks, directories: readonly ReadyDirectory[] = []): Promise<{ status: number; body: unknown }> {
+export async function readiness(
+  health: HealthChecks,
+  directories: readonly ReadyDirectory[] = [],
+): Promise<{ status: number; body: unknown }> {
   const [channels, store, disk] = await Promise.all([channelsCheck(health), storeCheck(health), Promise.all(directories.map(diskCheck))]);
-  const reasons = [...channels.reasons, ...(store.ok ? [] : [store.reason as string]), ...disk.filter((d) => !d.ok).map((d) => d.reason as string)];
+  const reasons = [
+    ...channels.reasons,
+    ...(store.ok ? [] : [store.reason as string]),
+    ...disk.filter((d) => !d.ok).map((d) => d.reason as string),
+  ];
   const ready = reasons.length === 0 && channels.ok && store.ok;
   const diskOut = disk.map(({ reason: _r, ...d }) => d);
   return {
     status: ready ? 200 : 503,
-    body: { ready, ...(ready ? {} : { reasons }), checks: { channels: { ok: channels.ok, details: channels.details }, store, disk: diskOut } },
+    body: {
+      ready,
+      ...(ready ? {} : { reasons }),
+      checks: { channels: { ok: channels.ok, details: channels.details }, store, disk: diskOut },
+    },
   };
 }

@@ -22,7 +22,14 @@ import type { Clock } from "../core/clock.js";
 import { TICKS } from "../inject/planner.js";
 import { checkCueDuration, checkCueTime } from "../schedule/cue-limits.js";
 import { OnairError } from "../core/errors.js";
-import { acceptCueRequest, closeCueRequest, endCueRequest, getCueRequest, pendingCueRequests, type CueRequest } from "../store/cue-requests.js";
+import {
+  acceptCueRequest,
+  closeCueRequest,
+  endCueRequest,
+  getCueRequest,
+  pendingCueRequests,
+  type CueRequest,
+} from "../store/cue-requests.js";
 import type { Store } from "../store/db.js";
 
 /** How far ahead a stored cue is handed to the injector (also the injector's own reach). */

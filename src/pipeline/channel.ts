@@ -37,7 +37,6 @@ const NETWORK_INPUTS: ReadonlySet<string> = new Set(["udp", "srt", "rtmp", "http
  */
 const OVERLAP_INPUTS: ReadonlySet<string> = new Set(["file", "playlist", "test", "http", "hls"]);
 
-
 /**
  * One channel on air: the live FFmpeg (supervised) and a hot-standby slate FFmpeg feed the
  * switcher; its packets go through the injector (SCTE-35 from the schedule's breaks, SI from
@@ -236,7 +235,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
     live.on("handover", (e) => {
       // an overlapped replacement: the new FFmpeg took over without a gap
       this.switcher.newLiveSegment();
-      const fields = { event: "ffmpeg_handover", reason: e.reason, detail: e.detail, runMs: Math.round(e.runMs), overlapMs: Math.round(e.overlapMs) };
+      const fields = {
+        event: "ffmpeg_handover",
+        reason: e.reason,
+        detail: e.detail,
+        runMs: Math.round(e.runMs),
+        overlapMs: Math.round(e.overlapMs),
+      };
       this.log.info(fields);
     });
     live.on("started", (e) => this.emit("started", e));
@@ -269,7 +274,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private addOutput(o: ChannelProfile["outputs"][number]): void {
     const out = this.makeOutput(o);
     if (!out) return;
-    out.on("failed", ({ error }) => this.emit("output_error", { output: out.name, error: (error as NodeJS.ErrnoException).code ?? error.message }));
+    out.on("failed", ({ error }) =>
+      this.emit("output_error", { output: out.name, error: (error as NodeJS.ErrnoException).code ?? error.message }),
+    );
     this.fanout.add(out);
   }
 

@@ -104,7 +104,11 @@ export function spawnErrno(e: unknown): string | undefined {
 export function spawnFailed(command: string, cause: unknown): OnairError {
   if (cause instanceof OnairError && cause.code === "ONAIR_SPAWN_FAILED") return cause;
   const errno = spawnErrno(cause);
-  const why = errno ? `${errno}${ERRNO_HINTS[errno] ? ` (${ERRNO_HINTS[errno]})` : ""}` : cause instanceof Error ? cause.message : String(cause);
+  const why = errno
+    ? `${errno}${ERRNO_HINTS[errno] ? ` (${ERRNO_HINTS[errno]})` : ""}`
+    : cause instanceof Error
+      ? cause.message
+      : String(cause);
   return new OnairError("ONAIR_SPAWN_FAILED", `${command} could not be started: ${why}`, { command, errno }, { cause });
 }
 
@@ -251,7 +255,13 @@ export class ChildRun {
 }
 
 /** Spawns through `spawnFn` (never throws, see spawnChild) and follows the run (see ChildRun). */
-export function runChild(spawnFn: SpawnFn, command: string, args: readonly string[], options: SpawnOptions, hooks?: ChildRunHooks): ChildRun {
+export function runChild(
+  spawnFn: SpawnFn,
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions,
+  hooks?: ChildRunHooks,
+): ChildRun {
   return new ChildRun(spawnChild(spawnFn, command, args, options), hooks);
 }
 

@@ -235,8 +235,16 @@ function testInputArgs(input: Extract<Input, { kind: "test" }>, tc: Transcode | 
   const size = `size=${width}x${height}:rate=${rate}`;
   const video = input.pattern === "color" ? `color=c=black:${size}` : `${input.pattern}=${size}`;
   return [
-    "-re", "-f", "lavfi", "-i", video,
-    "-re", "-f", "lavfi", "-i", `sine=frequency=${input.toneHz}:sample_rate=${tc.audio.sampleRate}`,
+    "-re",
+    "-f",
+    "lavfi",
+    "-i",
+    video,
+    "-re",
+    "-f",
+    "lavfi",
+    "-i",
+    `sine=frequency=${input.toneHz}:sample_rate=${tc.audio.sampleRate}`,
   ];
 }
 
@@ -265,11 +273,16 @@ function httpInputArgs(input: Extract<Input, { kind: "http" | "hls" }>, opts: Ff
   const args = liveInput(input.timeoutSeconds);
   if (input.kind === "hls" || input.reconnect) {
     args.push(
-      "-reconnect", "1",
-      "-reconnect_streamed", "1",
-      "-reconnect_on_network_error", "1",
-      "-reconnect_on_http_error", "5xx",
-      "-reconnect_delay_max", String(Math.max(1, Math.round(input.timeoutSeconds))),
+      "-reconnect",
+      "1",
+      "-reconnect_streamed",
+      "1",
+      "-reconnect_on_network_error",
+      "1",
+      "-reconnect_on_http_error",
+      "5xx",
+      "-reconnect_delay_max",
+      String(Math.max(1, Math.round(input.timeoutSeconds))),
     );
   }
   if (input.kind === "http" && input.reconnect) args.push("-reconnect_at_eof", "1");
@@ -330,9 +343,12 @@ function videoArgs(tc: Transcode, input: Input, grid: KeyframeGridSpec, opts: Ff
       break;
     case "libx265":
       args.push(
-        "-preset", v.preset ?? opts.defaultPreset ?? "veryfast",
-        "-forced-idr", "1",
-        "-x265-params", `keyint=${n}:min-keyint=${n}:scenecut=0:open-gop=0:log-level=error`,
+        "-preset",
+        v.preset ?? opts.defaultPreset ?? "veryfast",
+        "-forced-idr",
+        "1",
+        "-x265-params",
+        `keyint=${n}:min-keyint=${n}:scenecut=0:open-gop=0:log-level=error`,
       );
       break;
     case "mpeg2video":
@@ -369,11 +385,16 @@ function muxArgs(profile: ChannelProfile, warnings: string[]): string[] {
   args.push("-flush_packets", "1", "-f", "mpegts");
   if (enc.muxRate !== undefined) args.push("-muxrate", String(enc.muxRate));
   args.push(
-    "-mpegts_pmt_start_pid", String(pids.pmt),
-    "-mpegts_start_pid", String(Math.min(pids.video, pids.audio)),
-    "-streamid", `0:${pids.video}`,
-    "-streamid", `1:${pids.audio}`,
-    "-mpegts_service_id", String(profile.service.serviceId),
+    "-mpegts_pmt_start_pid",
+    String(pids.pmt),
+    "-mpegts_start_pid",
+    String(Math.min(pids.video, pids.audio)),
+    "-streamid",
+    `0:${pids.video}`,
+    "-streamid",
+    `1:${pids.audio}`,
+    "-mpegts_service_id",
+    String(profile.service.serviceId),
   );
   // FFmpeg accepts 1–65535 for these; 0 is left to the injector's tables
   if (profile.service.transportStreamId >= 1) {
@@ -383,9 +404,12 @@ function muxArgs(profile: ChannelProfile, warnings: string[]): string[] {
     args.push("-mpegts_original_network_id", String(profile.service.originalNetworkId));
   } else warnings.push("service.originalNetworkId 0 is not accepted by FFmpeg: left at its default");
   args.push(
-    "-mpegts_service_type", String(profile.service.type),
-    "-metadata", `service_name=${profile.service.name}`,
-    "-metadata", `service_provider=${profile.service.provider}`,
+    "-mpegts_service_type",
+    String(profile.service.type),
+    "-metadata",
+    `service_name=${profile.service.name}`,
+    "-metadata",
+    `service_provider=${profile.service.provider}`,
   );
   return args;
 }

@@ -30,7 +30,16 @@ import type { AddressInfo } from "node:net";
 /** Request headers passed on to the origin. */
 const FORWARD_REQUEST = ["range", "user-agent", "accept", "icy-metadata", "if-range"];
 /** Response headers passed back to FFmpeg. */
-const FORWARD_RESPONSE = ["content-type", "content-length", "content-range", "accept-ranges", "location", "last-modified", "etag", "cache-control"];
+const FORWARD_RESPONSE = [
+  "content-type",
+  "content-length",
+  "content-range",
+  "accept-ranges",
+  "location",
+  "last-modified",
+  "etag",
+  "cache-control",
+];
 
 export interface InputProxyLog {
   warn(o: Record<string, unknown>): void;

@@ -155,9 +155,13 @@ export class PlaylistSource {
   readonly counters: PlaylistCounters = { runs: 0, mediaMissing: 0, replans: 0, mediaFailed: 0 };
 
   constructor(private readonly o: PlaylistSourceOptions) {
-    if (o.profile.input.kind !== "playlist") throw new OnairError("ONAIR_PLAYLIST_INPUT", "not a playlist input", { channel: o.profile.channel.id });
+    if (o.profile.input.kind !== "playlist")
+      throw new OnairError("ONAIR_PLAYLIST_INPUT", "not a playlist input", { channel: o.profile.channel.id });
     if (o.profile.encoding.mode !== "transcode") {
-      throw new OnairError("ONAIR_PLAYLIST_INPUT", "a playlist must be transcoded", { channel: o.profile.channel.id, path: "encoding.mode" });
+      throw new OnairError("ONAIR_PLAYLIST_INPUT", "a playlist must be transcoded", {
+        channel: o.profile.channel.id,
+        path: "encoding.mode",
+      });
     }
     this.ffprobe = ffprobeFor(o.ffmpegPath);
     this.log = o.logger;

@@ -180,7 +180,10 @@ export async function ensureSlateClip(profile: ChannelProfile, dir: string, o: S
   mkdirSync(dir, { recursive: true });
   const text = prepareSlateText(profile, dir, o);
   const probe = slateClipCommand(profile, "OUT", seconds, o.ffmpegPath, text);
-  const key = createHash("sha256").update(JSON.stringify([probe.command, probe.args])).digest("hex").slice(0, 16);
+  const key = createHash("sha256")
+    .update(JSON.stringify([probe.command, probe.args]))
+    .digest("hex")
+    .slice(0, 16);
   const clip = join(dir, `slate-${profile.channel.id}-${key}.ts`);
   if (existsSync(clip)) return clip;
   const tmp = `${clip}.part.ts`;

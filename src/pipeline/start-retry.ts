@@ -63,7 +63,14 @@ export class StartRetry {
       const max = this.o.restart.maxRetries;
       const nextRetryInMs = max !== null && this.attempts > max ? null : Math.round(this.backoff.next());
       const code = (error as { code?: unknown }).code;
-      this.o.logger.error({ event: "channel_start_failed", channel: this.o.channel, attempt: this.attempts, nextRetryInMs, code, err: error });
+      this.o.logger.error({
+        event: "channel_start_failed",
+        channel: this.o.channel,
+        attempt: this.attempts,
+        nextRetryInMs,
+        code,
+        err: error,
+      });
       this.o.onFailed?.({ attempt: this.attempts, error, nextRetryInMs });
       if (nextRetryInMs === null) {
         const message = "restart.maxRetries reached: the channel stays off until a reload";

@@ -99,7 +99,13 @@ const RULES: Rule[] = [
     reason: "codec_error",
     category: "codec_open",
   },
-  { re: /Invalid data found when processing input/i, severity: "fatal", reason: "codec_error", category: "invalid_data", topLevelOnly: true },
+  {
+    re: /Invalid data found when processing input/i,
+    severity: "fatal",
+    reason: "codec_error",
+    category: "invalid_data",
+    topLevelOnly: true,
+  },
   {
     re: /Could not find codec parameters|Could not write header|Error while filtering|Error reinitializing filters/i,
     severity: "fatal",
@@ -116,7 +122,11 @@ const RULES: Rule[] = [
     severity: "note",
     category: "decode_warning",
   },
-  { re: /non monotonically increasing dts|Non-monotonous DTS|DTS discontinuity|Timestamps are unset/i, severity: "note", category: "timestamps" },
+  {
+    re: /non monotonically increasing dts|Non-monotonous DTS|DTS discontinuity|Timestamps are unset/i,
+    severity: "note",
+    category: "timestamps",
+  },
   { re: /circular buffer overrun|Circular buffer overrun/i, severity: "note", category: "udp_overrun" },
 ];
 

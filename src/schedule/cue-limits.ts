@@ -34,6 +34,9 @@ export function checkCueTime(atMs: number, nowMs: number): void {
     throw new OnairError("ONAIR_CUE_IN_PAST", `the splice time ${at} is in the past`, { at, now: new Date(nowMs).toISOString() });
   }
   if (atMs > nowMs + CUE_HORIZON_MS) {
-    throw new OnairError("ONAIR_CUE_BEYOND_HORIZON", `the splice time ${at} is more than 7 days ahead`, { at, horizonDays: CUE_HORIZON_MS / 86_400_000 });
+    throw new OnairError("ONAIR_CUE_BEYOND_HORIZON", `the splice time ${at} is more than 7 days ahead`, {
+      at,
+      horizonDays: CUE_HORIZON_MS / 86_400_000,
+    });
   }
 }

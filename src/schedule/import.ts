@@ -45,7 +45,9 @@ export function formatFromFileName(file: string): ScheduleFormat {
   const ext = extname(file).toLowerCase();
   if (ext === ".xml" || ext === ".xmltv") return "xmltv";
   if (ext === ".json") return "json";
-  throw new OnairError("ONAIR_SCHEDULE_UNKNOWN_FORMAT", `cannot tell the format of ${file} from its extension; pass --format xmltv|json`, { file });
+  throw new OnairError("ONAIR_SCHEDULE_UNKNOWN_FORMAT", `cannot tell the format of ${file} from its extension; pass --format xmltv|json`, {
+    file,
+  });
 }
 
 /** Parses text in a format, without touching the store. */

@@ -71,7 +71,11 @@ const itemSchema = z
     rating: z
       .union([
         z.number().int().min(0).max(21),
-        z.strictObject({ system: z.string().optional(), value: z.union([z.string().min(1), z.number()]), minAge: z.number().int().min(0).max(21).optional() }),
+        z.strictObject({
+          system: z.string().optional(),
+          value: z.union([z.string().min(1), z.number()]),
+          minAge: z.number().int().min(0).max(21).optional(),
+        }),
       ])
       .optional(),
     episodeNum: z.array(z.strictObject({ system: z.string().min(1), value: z.string().min(1) })).optional(),
@@ -226,7 +230,8 @@ function itemBreaks(it: JsonItem, k: number, startMs: number, stopMs: number, fa
   });
   breaks.sort((a, b) => a.offsetMs - b.offsetMs);
   for (let j = 1; j < breaks.length; j++) {
-    if (breaks[j].offsetMs < breaks[j - 1].offsetMs + breaks[j - 1].durationMs) fail("ONAIR_SCHEDULE_OVERLAP", ["items", k, "breaks"], "two breaks overlap");
+    if (breaks[j].offsetMs < breaks[j - 1].offsetMs + breaks[j - 1].durationMs)
+      fail("ONAIR_SCHEDULE_OVERLAP", ["items", k, "breaks"], "two breaks overlap");
   }
   return breaks;
 }
@@ -236,14 +241,19 @@ function standaloneBreak(b: JsonBreak, j: number, fail: Fail, starts: StartBound
   checkStart(sb.startMs, ["breaks", j, "start"], fail, starts);
   if (b.id) {
     const long = textTooLong("breakId", b.id);
-    if (long) fail("ONAIR_SCHEDULE_TEXT_TOO_LONG", ["breaks", j, "id"], `${long.bytes} bytes of UTF-8; the limit is ${long.limit}`, { ...long });
+    if (long)
+      fail("ONAIR_SCHEDULE_TEXT_TOO_LONG", ["breaks", j, "id"], `${long.bytes} bytes of UTF-8; the limit is ${long.limit}`, { ...long });
     sb.breakId = b.id;
   }
   return sb;
 }
 
 /** Sorts items and standalone breaks by start (file order for ties) and refuses overlaps among each. */
-function refuseOverlaps(items: { item: ScheduleItemInput; k: number }[], standalone: { b: Omit<StandaloneBreak, "channel">; j: number }[], fail: Fail): void {
+function refuseOverlaps(
+  items: { item: ScheduleItemInput; k: number }[],
+  standalone: { b: Omit<StandaloneBreak, "channel">; j: number }[],
+  fail: Fail,
+): void {
   standalone.sort((a, b) => a.b.startMs - b.b.startMs || a.j - b.j);
   for (let j = 1; j < standalone.length; j++) {
     const prev = standalone[j - 1].b;
@@ -253,7 +263,8 @@ function refuseOverlaps(items: { item: ScheduleItemInput; k: number }[], standal
   }
   items.sort((a, b) => a.item.startMs - b.item.startMs || a.k - b.k);
   for (let i = 1; i < items.length; i++) {
-    if (items[i].item.startMs < endMs(items[i - 1].item)) fail("ONAIR_SCHEDULE_OVERLAP", ["items", items[i].k], `overlaps items[${items[i - 1].k}]`);
+    if (items[i].item.startMs < endMs(items[i - 1].item))
+      fail("ONAIR_SCHEDULE_OVERLAP", ["items", items[i].k], `overlaps items[${items[i - 1].k}]`);
   }
 }
 
@@ -279,7 +290,10 @@ export function exportJsonSchedule(channel: string, items: ScheduleItem[], break
       if (it.media !== undefined) o.media = it.media;
       if (it.breaks.length > 0) {
         o.breaks = it.breaks.map((b) => {
-          const x: { start: string; duration: number; id?: string } = { start: iso(it.startMs + b.offsetMs), duration: b.durationMs / 1000 };
+          const x: { start: string; duration: number; id?: string } = {
+            start: iso(it.startMs + b.offsetMs),
+            duration: b.durationMs / 1000,
+          };
           if (b.breakId !== undefined) x.id = b.breakId;
           return x;
         });

@@ -73,7 +73,14 @@ const REF_RE = /&(?:#x([0-9a-fA-F]{1,8})|#([0-9]{1,10})|([A-Za-z_:][\w.:-]{0,127
 
 /** A code point XML 1.0 allows as a character (§2.2 Char). */
 export function isXmlChar(cp: number): boolean {
-  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+  return (
+    cp === 0x9 ||
+    cp === 0xa ||
+    cp === 0xd ||
+    (cp >= 0x20 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd) ||
+    (cp >= 0x10000 && cp <= 0x10ffff)
+  );
 }
 
 /** Checks every entity and character reference after `from` (see the module comment). */
@@ -93,10 +100,14 @@ function checkReference(xml: string, at: number, source: string): void {
   const r = REF_RE.exec(xml);
   if (r === null) {
     const line = lineAt(xml, at);
-    throw new OnairError("ONAIR_SCHEDULE_BAD_XML", `${source}:${line}: malformed XML: "&" starts no entity or character reference (write &amp;)`, {
-      source,
-      line,
-    });
+    throw new OnairError(
+      "ONAIR_SCHEDULE_BAD_XML",
+      `${source}:${line}: malformed XML: "&" starts no entity or character reference (write &amp;)`,
+      {
+        source,
+        line,
+      },
+    );
   }
   if (r[3] !== undefined ? PREDEFINED.has(r[3]) : isXmlChar(r[1] !== undefined ? parseInt(r[1], 16) : Number(r[2]))) return;
   const line = lineAt(xml, at);

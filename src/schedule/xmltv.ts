@@ -109,7 +109,8 @@ class XmlEntityDecoder implements EntityDecoderOptions {
         if (isXmlChar(cp)) return String.fromCodePoint(cp);
       }
       const known = PREDEFINED[ref];
-      if (known === undefined) throw new OnairError("ONAIR_XMLTV_UNKNOWN_ENTITY", `unknown entity or reference ${whole}`, { reference: whole });
+      if (known === undefined)
+        throw new OnairError("ONAIR_XMLTV_UNKNOWN_ENTITY", `unknown entity or reference ${whole}`, { reference: whole });
       return known;
     });
   }
@@ -174,7 +175,12 @@ function parseTv(xml: string, source: string): XNode {
     doc = makeParser().parse(xml) as XNode;
   } catch (e) {
     if (e instanceof OnairError) throw e;
-    throw new OnairError("ONAIR_SCHEDULE_BAD_XML", `${source}: malformed XML: ${e instanceof Error ? e.message : String(e)}`, { source }, { cause: e });
+    throw new OnairError(
+      "ONAIR_SCHEDULE_BAD_XML",
+      `${source}: malformed XML: ${e instanceof Error ? e.message : String(e)}`,
+      { source },
+      { cause: e },
+    );
   }
   const tv = doc.tv === "" ? {} : doc.tv; // <tv></tv> parses to ""
   if (tv === undefined || tv === null || typeof tv !== "object" || Array.isArray(tv)) {
@@ -260,7 +266,11 @@ function readProgramme(doc: Doc, p: XText, n: number, declared: Set<string>, opt
   const { source } = doc;
   const ch = attr(p, "channel");
   if (ch === undefined) {
-    throw new OnairError("ONAIR_SCHEDULE_BAD_PROGRAMME", `${doc.where(p, n)} has no channel attribute`, { source, programme: n, line: doc.lineOf(p) });
+    throw new OnairError("ONAIR_SCHEDULE_BAD_PROGRAMME", `${doc.where(p, n)} has no channel attribute`, {
+      source,
+      programme: n,
+      line: doc.lineOf(p),
+    });
   }
   if (!declared.has(ch)) {
     throw new OnairError(
@@ -275,7 +285,10 @@ function readProgramme(doc: Doc, p: XText, n: number, declared: Set<string>, opt
   if (startAttr === undefined) throw new OnairError("ONAIR_SCHEDULE_BAD_DATE", `${at.ctx()}: start attribute missing`, at.fields());
   const start = readDate(startAttr, "start", at);
   if (!startInBounds(start, opts.starts)) {
-    throw new OnairError("ONAIR_SCHEDULE_OUT_OF_RANGE", `${at.ctx()} ${outOfBoundsText(start, opts.starts!)}`, { ...at.fields(), startMs: start });
+    throw new OnairError("ONAIR_SCHEDULE_OUT_OF_RANGE", `${at.ctx()} ${outOfBoundsText(start, opts.starts!)}`, {
+      ...at.fields(),
+      startMs: start,
+    });
   }
   const stopAttr = attr(p, "stop");
   const stop = stopAttr === undefined ? undefined : readDate(stopAttr, "stop", at);
@@ -288,11 +301,15 @@ function readProgramme(doc: Doc, p: XText, n: number, declared: Set<string>, opt
 function readDate(value: string, attribute: "start" | "stop", at: At): number {
   const ms = parseXmltvDate(value);
   if (ms === undefined) {
-    throw new OnairError("ONAIR_SCHEDULE_BAD_DATE", `${at.ctx()}: ${attribute}="${short(value)}" is not an XMLTV date (YYYYMMDDhhmmss +hhmm)`, {
-      ...at.fields(),
-      attribute,
-      value: short(value),
-    });
+    throw new OnairError(
+      "ONAIR_SCHEDULE_BAD_DATE",
+      `${at.ctx()}: ${attribute}="${short(value)}" is not an XMLTV date (YYYYMMDDhhmmss +hhmm)`,
+      {
+        ...at.fields(),
+        attribute,
+        value: short(value),
+      },
+    );
   }
   return ms;
 }
@@ -309,13 +326,23 @@ function timeline(doc: Doc, programmes: XText[], progs: Prog[]): ScheduleItemInp
     let stop = pr.stop;
     if (stop === undefined) {
       const next = progs[k + 1] as Prog | undefined;
-      if (!next) throw new OnairError("ONAIR_SCHEDULE_NO_STOP", `${doc.where(p, pr.n)}: the channel's last programme has no stop attribute`, fields());
+      if (!next)
+        throw new OnairError(
+          "ONAIR_SCHEDULE_NO_STOP",
+          `${doc.where(p, pr.n)}: the channel's last programme has no stop attribute`,
+          fields(),
+        );
       stop = next.start;
       if (stop <= pr.start) {
-        throw new OnairError("ONAIR_SCHEDULE_OVERLAP", `${doc.where(p, pr.n)} has no stop and programme #${next.n} starts at the same time`, fields());
+        throw new OnairError(
+          "ONAIR_SCHEDULE_OVERLAP",
+          `${doc.where(p, pr.n)} has no stop and programme #${next.n} starts at the same time`,
+          fields(),
+        );
       }
     }
-    if (stop - pr.start > MAX_DURATION_MS) throw new OnairError("ONAIR_SCHEDULE_BAD_TIMES", `${doc.where(p, pr.n)} lasts more than 7 days`, fields());
+    if (stop - pr.start > MAX_DURATION_MS)
+      throw new OnairError("ONAIR_SCHEDULE_BAD_TIMES", `${doc.where(p, pr.n)} lasts more than 7 days`, fields());
     pr.item.startMs = pr.start;
     pr.item.durationMs = stop - pr.start;
     if (k > 0 && pr.start < endMs(items[k - 1])) {

@@ -11,9 +11,7 @@
 export type Hex = string;
 
 /** 0..255 as a union of literals, so reserved command types narrow away from known ones. */
-type Enumerate<N extends number, Acc extends number[] = []> = Acc["length"] extends N
-  ? Acc[number]
-  : Enumerate<N, [...Acc, Acc["length"]]>;
+type Enumerate<N extends number, Acc extends number[] = []> = Acc["length"] extends N ? Acc[number] : Enumerate<N, [...Acc, Acc["length"]]>;
 export type Uint8Value = Enumerate<256>;
 
 export const SPLICE_NULL = 0x00;
@@ -218,12 +216,7 @@ export interface UnknownDescriptor {
   raw: Hex;
 }
 
-export type SpliceDescriptor =
-  | AvailDescriptor
-  | DtmfDescriptor
-  | SegmentationDescriptor
-  | TimeDescriptor
-  | UnknownDescriptor;
+export type SpliceDescriptor = AvailDescriptor | DtmfDescriptor | SegmentationDescriptor | TimeDescriptor | UnknownDescriptor;
 
 export function isUnknownDescriptor(d: SpliceDescriptor): d is UnknownDescriptor {
   return d.raw !== undefined;
@@ -261,9 +254,7 @@ interface ClearExtras {
   alignmentStuffing?: Hex;
 }
 
-export type ClearSpliceInfoSection = SectionHeader & { encryptedPacket: false } & SpliceCommandPart &
-  ClearExtras &
-  ComputedFields;
+export type ClearSpliceInfoSection = SectionHeader & { encryptedPacket: false } & SpliceCommandPart & ClearExtras & ComputedFields;
 
 /**
  * An encrypted section: the header is clear, everything from splice_command_type up to

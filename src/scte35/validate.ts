@@ -312,7 +312,7 @@ function segmentationComponents(o: Obj, path: string): SegmentationComponent[] {
 function segmentationUpid(o: Obj, path: string, upidType: number): string | MidUpidEntry[] {
   const up = join(path, "segmentationUpid");
   const raw = o.segmentationUpid;
-  if (raw === undefined) bad(up, "required (use \"\" with segmentationUpidType 0)");
+  if (raw === undefined) bad(up, 'required (use "" with segmentationUpidType 0)');
   if (Array.isArray(raw)) {
     if (upidType !== UPID_MID) bad(up, "a list is only for segmentationUpidType 13 (MID)");
     const list = midList(raw, up);
@@ -387,10 +387,7 @@ function segmentation(o: Obj, path: string): SegmentationDescriptor {
   const hasSub = o.subSegmentNum !== undefined || o.subSegmentsExpected !== undefined;
   if (hasSub) {
     if (!SUB_SEGMENT_TYPES.has(typeId)) {
-      bad(
-        join(path, "subSegmentNum"),
-        "sub-segments exist only for segmentationTypeId 0x30, 0x32, 0x34, 0x36, 0x38, 0x3A, 0x44, 0x46",
-      );
+      bad(join(path, "subSegmentNum"), "sub-segments exist only for segmentationTypeId 0x30, 0x32, 0x34, 0x36, 0x38, 0x3A, 0x44, 0x46");
     }
     d.subSegmentNum = uint(o, "subSegmentNum", path, 0xff);
     d.subSegmentsExpected = uint(o, "subSegmentsExpected", path, 0xff);

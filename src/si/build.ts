@@ -51,7 +51,12 @@ export function buildSdt(service: SiService, prev?: SdtState, opts?: DvbTextOpti
           runningStatus: service.runningStatus,
           freeCaMode: service.freeCaMode ?? false,
           descriptors: [
-            { kind: "service", serviceType: service.serviceType, serviceProviderName: service.providerName, serviceName: service.serviceName },
+            {
+              kind: "service",
+              serviceType: service.serviceType,
+              serviceProviderName: service.providerName,
+              serviceName: service.serviceName,
+            },
           ],
         },
       ],

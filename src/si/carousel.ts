@@ -168,7 +168,17 @@ export class SiCarousel {
       const period = Math.max(1, pick(table.periodMs, i) ?? max * this.margin);
       const before = old?.entries[i];
       const nominal = before ? before.nominalMs : nowMs + (i * period) / n;
-      const e = new Entry(table.key, table.pid, section, i, table.refresh !== undefined, this.group(table.pid, section), period, nominal, state);
+      const e = new Entry(
+        table.key,
+        table.pid,
+        section,
+        i,
+        table.refresh !== undefined,
+        this.group(table.pid, section),
+        period,
+        nominal,
+        state,
+      );
       if (before) {
         e.lastSentMs = before.lastSentMs;
         e.dueMs = unchanged ? Math.min(before.dueMs, nominal) : Math.min(nominal, nowMs + (i * Math.min(period, this.changeSpreadMs)) / n);

@@ -73,7 +73,10 @@ function endMs(e: SiEvent): number {
 }
 
 /** The event on air at `nowMs` and the next one after it. */
-export function findPresentFollowing(events: readonly SiEvent[], nowMs: number): { present: SiEvent | undefined; following: SiEvent | undefined } {
+export function findPresentFollowing(
+  events: readonly SiEvent[],
+  nowMs: number,
+): { present: SiEvent | undefined; following: SiEvent | undefined } {
   const sorted = sortedByStart(events);
   let present: SiEvent | undefined;
   let following: SiEvent | undefined;
@@ -116,12 +119,30 @@ export function buildPresentFollowing(
     lastTableId: TABLE_ID_EIT_PF_ACTUAL,
   };
   const presentBytes = present
-    ? [encodeEventBytes(present.eventId, present.startMs, present.durationSec, RunningStatus.running, freeCa, encodeEventDescriptors(present, opts))]
+    ? [
+        encodeEventBytes(
+          present.eventId,
+          present.startMs,
+          present.durationSec,
+          RunningStatus.running,
+          freeCa,
+          encodeEventDescriptors(present, opts),
+        ),
+      ]
     : [];
   const followingStatus =
     following && soon > 0 && following.startMs - nowMs <= soon ? RunningStatus.startsInAFewSeconds : RunningStatus.notRunning;
   const followingBytes = following
-    ? [encodeEventBytes(following.eventId, following.startMs, following.durationSec, followingStatus, freeCa, encodeEventDescriptors(following, opts))]
+    ? [
+        encodeEventBytes(
+          following.eventId,
+          following.startMs,
+          following.durationSec,
+          followingStatus,
+          freeCa,
+          encodeEventDescriptors(following, opts),
+        ),
+      ]
     : [];
   const s0 = assembleEitSection({ ...header, sectionNumber: 0 }, presentBytes);
   const s1 = assembleEitSection({ ...header, sectionNumber: 1 }, followingBytes);

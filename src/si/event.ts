@@ -88,7 +88,11 @@ export function ratingForMinimumAge(age: number): number {
 function fixedDescriptors(ev: SiEvent): DvbDescriptor[] {
   const list: DvbDescriptor[] = [{ kind: "shortEvent", iso639LanguageCode: ev.language, eventName: ev.title, text: ev.subtitle ?? "" }];
   if (ev.content && ev.content.length > 0) {
-    const items: ContentItem[] = ev.content.map((c) => ({ contentNibbleLevel1: c.level1, contentNibbleLevel2: c.level2, userByte: c.userByte ?? 0 }));
+    const items: ContentItem[] = ev.content.map((c) => ({
+      contentNibbleLevel1: c.level1,
+      contentNibbleLevel2: c.level2,
+      userByte: c.userByte ?? 0,
+    }));
     list.push({ kind: "content", items });
   }
   if (ev.parentalRating && ev.parentalRating.length > 0) {
@@ -183,6 +187,10 @@ export function siEventFromEit(e: EitEvent): SiEvent {
       ev.parentalRating = d.ratings.map((r) => ({ country: r.countryCode, rating: r.rating }));
     }
   }
-  if (ext.length > 0) ev.description = ext.sort((a, b) => a.n - b.n).map((x) => x.text).join("");
+  if (ext.length > 0)
+    ev.description = ext
+      .sort((a, b) => a.n - b.n)
+      .map((x) => x.text)
+      .join("");
   return ev;
 }

@@ -53,7 +53,14 @@ export class SiGenerator {
     this.setService(config.service, nowMs);
     if (config.tdt ?? true) {
       this.carousel.set(
-        { key: "tdt", pid: TDT_PID, sections: [buildTdt(nowMs)], maxIntervalMs: SI_MAX_INTERVAL_MS.tdt, periodMs: TDT_PERIOD_MS, refresh: refreshTdt },
+        {
+          key: "tdt",
+          pid: TDT_PID,
+          sections: [buildTdt(nowMs)],
+          maxIntervalMs: SI_MAX_INTERVAL_MS.tdt,
+          periodMs: TDT_PERIOD_MS,
+          refresh: refreshTdt,
+        },
         nowMs,
       );
     }
@@ -85,7 +92,10 @@ export class SiGenerator {
       if (service.eitPresentFollowing) {
         const r = buildPresentFollowing(service, this.events, nowMs, this.pf, this.config);
         this.pf = r.state;
-        this.carousel.set({ key: "eit-pf", pid: EIT_PID, sections: r.sections, maxIntervalMs: SI_MAX_INTERVAL_MS.eitPresentFollowing }, nowMs);
+        this.carousel.set(
+          { key: "eit-pf", pid: EIT_PID, sections: r.sections, maxIntervalMs: SI_MAX_INTERVAL_MS.eitPresentFollowing },
+          nowMs,
+        );
         this.pfDueMs = r.nextChangeMs ?? Infinity;
       } else {
         this.carousel.remove("eit-pf");

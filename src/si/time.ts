@@ -32,7 +32,7 @@ export function dateToMjd(year: number, month: number, day: number): number {
 }
 
 function bcd(n: number): number {
-  return ((n / 10) << 4) | n % 10;
+  return ((n / 10) << 4) | (n % 10);
 }
 
 function unbcd(b: number, what: string): number {

@@ -38,18 +38,7 @@ export interface AsRunRow {
   details: unknown;
 }
 
-export const CSV_COLUMNS = [
-  "id",
-  "channel",
-  "kind",
-  "scheduled",
-  "actual",
-  "offset_ms",
-  "pts",
-  "event_id",
-  "title",
-  "details",
-] as const;
+export const CSV_COLUMNS = ["id", "channel", "kind", "scheduled", "actual", "offset_ms", "pts", "event_id", "title", "details"] as const;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 

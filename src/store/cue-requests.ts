@@ -114,8 +114,17 @@ export function getCueRequest(store: Store, channel: string, spliceEventId: numb
  * Closes a request as `returned` (it was `aired`) or `cancelled` (it was `pending` or
  * `aired`) at `atMs`; false when it was in neither state.
  */
-export function endCueRequest(store: Store, channel: string, spliceEventId: number, state: "returned" | "cancelled", atMs: number): boolean {
+export function endCueRequest(
+  store: Store,
+  channel: string,
+  spliceEventId: number,
+  state: "returned" | "cancelled",
+  atMs: number,
+): boolean {
   const from = state === "returned" ? "('aired')" : "('pending', 'aired')";
   const sql = `UPDATE cue_requests SET state = ?, done_ms = ? WHERE channel = ? AND splice_event_id = ? AND state IN ${from}`;
-  return store.transaction("cue request update", () => store.prepared(sql).run(state, Math.round(atMs), channel, spliceEventId).changes > 0);
+  return store.transaction(
+    "cue request update",
+    () => store.prepared(sql).run(state, Math.round(atMs), channel, spliceEventId).changes > 0,
+  );
 }

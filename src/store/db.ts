@@ -480,27 +480,27 @@ function rowToItem(r: ItemRow, breaks: ItemBreak[]): ScheduleItem {
 }
 
 type CueRow = {
-      id: number;
-      channel: string;
-      splice_event_id: number;
-      kind: string;
-      scheduled_ms: number | null;
-      created_ms: number;
-      sent_ms: number | null;
-      pts: number | null;
-      section: string | null;
-      details: string | null;
-    };
+  id: number;
+  channel: string;
+  splice_event_id: number;
+  kind: string;
+  scheduled_ms: number | null;
+  created_ms: number;
+  sent_ms: number | null;
+  pts: number | null;
+  section: string | null;
+  details: string | null;
+};
 
 const cueRecord = (r: CueRow): CueRecord => ({
-      id: r.id,
-      channel: r.channel,
-      spliceEventId: r.splice_event_id,
-      kind: r.kind,
-      scheduledMs: u(r.scheduled_ms),
-      createdMs: r.created_ms,
-      sentMs: u(r.sent_ms),
-      pts: u(r.pts),
-      section: u(r.section),
-      details: r.details === null ? undefined : (JSON.parse(r.details) as unknown),
-    });
+  id: r.id,
+  channel: r.channel,
+  spliceEventId: r.splice_event_id,
+  kind: r.kind,
+  scheduledMs: u(r.scheduled_ms),
+  createdMs: r.created_ms,
+  sentMs: u(r.sent_ms),
+  pts: u(r.pts),
+  section: u(r.section),
+  details: r.details === null ? undefined : (JSON.parse(r.details) as unknown),
+});

@@ -128,10 +128,10 @@ export function claimOutboxRow(store: Store, id: number, owner: string, leaseUnt
 export function markOutboxSent(store: Store, id: number, sentMs: number): boolean {
   return store.transaction("alert sent", () => {
     return (
-      st(store, `UPDATE alert_outbox SET sent_ms = ?, lease_owner = NULL, lease_until_ms = NULL, last_error = NULL WHERE id = ? AND ${PENDING}`).run(
-        sentMs,
-        id,
-      ).changes === 1
+      st(
+        store,
+        `UPDATE alert_outbox SET sent_ms = ?, lease_owner = NULL, lease_until_ms = NULL, last_error = NULL WHERE id = ? AND ${PENDING}`,
+      ).run(sentMs, id).changes === 1
     );
   });
 }
@@ -150,11 +150,10 @@ export function markOutboxRetry(store: Store, id: number, nextAttemptMs: number,
 /** Gives a row up for good (Telegram refused it: 400/403); the queue moves on. */
 export function markOutboxFailed(store: Store, id: number, failedMs: number, error: string): void {
   store.transaction("alert failed", () => {
-    st(store, `UPDATE alert_outbox SET failed_ms = ?, lease_owner = NULL, lease_until_ms = NULL, last_error = ? WHERE id = ? AND ${PENDING}`).run(
-      failedMs,
-      error,
-      id,
-    );
+    st(
+      store,
+      `UPDATE alert_outbox SET failed_ms = ?, lease_owner = NULL, lease_until_ms = NULL, last_error = ? WHERE id = ? AND ${PENDING}`,
+    ).run(failedMs, error, id);
   });
 }
 
@@ -188,10 +187,10 @@ export function listOutbox(store: Store, q: OutboxQuery = {}): OutboxRow[] {
 /** Deletes sent and failed rows older than `beforeMs`. Returns how many. */
 export function pruneOutbox(store: Store, beforeMs: number): number {
   return store.transaction("alert prune", () => {
-    return st(store, "DELETE FROM alert_outbox WHERE (sent_ms IS NOT NULL AND sent_ms < ?) OR (failed_ms IS NOT NULL AND failed_ms < ?)").run(
-      beforeMs,
-      beforeMs,
-    ).changes;
+    return st(
+      store,
+      "DELETE FROM alert_outbox WHERE (sent_ms IS NOT NULL AND sent_ms < ?) OR (failed_ms IS NOT NULL AND failed_ms < ?)",
+    ).run(beforeMs, beforeMs).changes;
   });
 }
 

@@ -91,17 +91,23 @@ export interface BeginRun {
 export function beginRun(store: Store, o: BeginRun): { id: number; ended: RunEnd[] } {
   const db = store.raw;
   return store.transaction("daemon run start", () => {
-    const open = db
-      .prepare("SELECT id, pid, started_ms FROM daemon_runs WHERE instance = ? AND outcome IS NULL")
-      .all(o.instance) as Array<{ id: number; pid: number; started_ms: number }>;
+    const open = db.prepare("SELECT id, pid, started_ms FROM daemon_runs WHERE instance = ? AND outcome IS NULL").all(o.instance) as Array<{
+      id: number;
+      pid: number;
+      started_ms: number;
+    }>;
     const close = db.prepare("UPDATE daemon_runs SET outcome = 'unclean', ended_ms = ?, report = ?, error = ? WHERE id = ?");
     for (const r of open) {
       const rep = o.findReport?.(r.pid, r.started_ms);
       close.run(o.nowMs, rep?.file ?? null, rep?.event ?? null, r.id);
     }
-    const id = Number(db.prepare("INSERT INTO daemon_runs (instance, pid, started_ms) VALUES (?, ?, ?)").run(o.instance, o.pid, o.nowMs).lastInsertRowid);
+    const id = Number(
+      db.prepare("INSERT INTO daemon_runs (instance, pid, started_ms) VALUES (?, ?, ?)").run(o.instance, o.pid, o.nowMs).lastInsertRowid,
+    );
     const rows = db
-      .prepare("SELECT * FROM daemon_runs WHERE instance = ? AND outcome IN ('crash', 'unclean') AND reported_ms IS NULL ORDER BY ended_ms, id")
+      .prepare(
+        "SELECT * FROM daemon_runs WHERE instance = ? AND outcome IN ('crash', 'unclean') AND reported_ms IS NULL ORDER BY ended_ms, id",
+      )
       .all(o.instance) as Row[];
     return { id, ended: rows.map(toEnd) };
   });
@@ -136,7 +142,8 @@ export function markReported(store: Store, ids: readonly number[], nowMs: number
 export function settleRestoredRuns(path: string, nowMs: number): void {
   const db = new Database(path, { fileMustExist: true });
   try {
-    const has = (name: string): boolean => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+    const has = (name: string): boolean =>
+      db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
     if (has("daemon_runs")) db.prepare("UPDATE daemon_runs SET reported_ms = ? WHERE reported_ms IS NULL").run(nowMs);
     if (has("alert_state")) db.prepare("DELETE FROM alert_state WHERE key LIKE 'crash\\_window:%' ESCAPE '\\'").run();
   } finally {

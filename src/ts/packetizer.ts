@@ -17,14 +17,7 @@
  *   PID's next CC. No allocation on that path.
  */
 import { OnairError } from "../core/errors.js";
-import {
-  continuityCounter,
-  hasPayload,
-  setContinuityCounter,
-  TS_MAX_PAYLOAD,
-  TS_PACKET_SIZE,
-  writePacketHeader,
-} from "./packet.js";
+import { continuityCounter, hasPayload, setContinuityCounter, TS_MAX_PAYLOAD, TS_PACKET_SIZE, writePacketHeader } from "./packet.js";
 import { TABLE_ID_STUFFING } from "./ids.js";
 import { SECTION_HEADER_SIZE, sectionSize } from "./section.js";
 
@@ -90,11 +83,7 @@ export function countPackets(sections: readonly Uint8Array[], opts: PacketizeOpt
  * Packetizes sections on `pid` with CC 0 in every packet (to be stamped when written).
  * Throws ONAIR_TS_BAD_SECTION when an entry is not exactly one section.
  */
-export function packetizeSections(
-  sections: Uint8Array | readonly Uint8Array[],
-  pid: number,
-  opts: PacketizeOptions = {},
-): Uint8Array[] {
+export function packetizeSections(sections: Uint8Array | readonly Uint8Array[], pid: number, opts: PacketizeOptions = {}): Uint8Array[] {
   const list: readonly Uint8Array[] = sections instanceof Uint8Array ? [sections] : sections;
   checkSections(list);
   const out: Uint8Array[] = [];

@@ -247,9 +247,7 @@ export class SectionAssembler {
  * no lookup allocation). Packets of other PIDs are ignored.
  */
 export class SectionDemux {
-  private readonly byPid: (SectionAssembler | undefined)[] = new Array<SectionAssembler | undefined>(8192).fill(
-    undefined,
-  );
+  private readonly byPid: (SectionAssembler | undefined)[] = new Array<SectionAssembler | undefined>(8192).fill(undefined);
   private readonly opts: SectionAssemblerOptions;
 
   constructor(opts: SectionAssemblerOptions) {

@@ -75,13 +75,7 @@ export function writeTimestamp(buf: Uint8Array, at: number, value: number, prefi
 
 /** Reads a 5-byte timestamp field at `at` (marker bits and prefix are not checked). */
 export function readTimestamp(buf: Uint8Array, at: number): number {
-  return (
-    ((buf[at] >> 1) & 0x07) * 1073741824 +
-    buf[at + 1] * 4194304 +
-    (buf[at + 2] >> 1) * 32768 +
-    buf[at + 3] * 128 +
-    (buf[at + 4] >> 1)
-  );
+  return ((buf[at] >> 1) & 0x07) * 1073741824 + buf[at + 1] * 4194304 + (buf[at + 2] >> 1) * 32768 + buf[at + 3] * 128 + (buf[at + 4] >> 1);
 }
 
 /** Writes a PTS field; `withDts` selects prefix 0011 (PTS followed by DTS) over 0010. */

@@ -21,20 +21,20 @@ export function testProfile(over: TestProfileOptions): ChannelProfile {
 /** The same profile as authored (what a YAML/JSON profile file holds). */
 export function testProfileInput(over: TestProfileOptions): Record<string, unknown> {
   return {
-      channel: { id: over.id ?? "t1", name: "Test One" },
-      service: { serviceId: 7, transportStreamId: 3, originalNetworkId: 0xff01, name: "Test One", provider: "onair tests" },
-      input: over.input ?? { kind: "test", pattern: "testsrc2", toneHz: 440 },
-      encoding: {
-        mode: "transcode",
-        video: { codec: "libx264", width: 320, height: 240, fps: 25, bitrate: "600k", gopSeconds: 1, preset: "ultrafast" },
-        audio: { codec: "aac", bitrate: "64k" },
-        muxRate: "1500k",
-      },
-      outputs: [{ kind: "udp", host: "127.0.0.1", port: over.udpPort }, ...(over.extraOutputs ?? [])],
-      scte35: over.scte35 ?? { heartbeatSeconds: 0 },
-      epg: over.epg ?? { days: 2, language: "eng", timeZone: "Europe/Paris", country: "FRA" },
-      restart: over.restart ?? { backoffMinSeconds: 0.1, backoffMaxSeconds: 1, stallTimeoutSeconds: 3 },
-      slate: { kind: "generated", color: "navy" },
+    channel: { id: over.id ?? "t1", name: "Test One" },
+    service: { serviceId: 7, transportStreamId: 3, originalNetworkId: 0xff01, name: "Test One", provider: "onair tests" },
+    input: over.input ?? { kind: "test", pattern: "testsrc2", toneHz: 440 },
+    encoding: {
+      mode: "transcode",
+      video: { codec: "libx264", width: 320, height: 240, fps: 25, bitrate: "600k", gopSeconds: 1, preset: "ultrafast" },
+      audio: { codec: "aac", bitrate: "64k" },
+      muxRate: "1500k",
+    },
+    outputs: [{ kind: "udp", host: "127.0.0.1", port: over.udpPort }, ...(over.extraOutputs ?? [])],
+    scte35: over.scte35 ?? { heartbeatSeconds: 0 },
+    epg: over.epg ?? { days: 2, language: "eng", timeZone: "Europe/Paris", country: "FRA" },
+    restart: over.restart ?? { backoffMinSeconds: 0.1, backoffMaxSeconds: 1, stallTimeoutSeconds: 3 },
+    slate: { kind: "generated", color: "navy" },
   };
 }
 

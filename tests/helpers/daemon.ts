@@ -19,14 +19,39 @@ export interface Daemon {
  */
 export async function startDaemon(dir: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
   // executed as the systemd units do (its shebang runs the `node` on PATH, with its flags)
-  const child = spawn(onairBin, ["run", "--profiles-dir", join(dir, "profiles"), "--data-dir", join(dir, "data"), "--http", "127.0.0.1:0", "--allow-clear-profiles", "--key-file", join(dir, "key"), "--api-token-file", join(dir, "api.token"), ...extra], {
-    stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`, ONAIR_CONFIG: join(dir, "onair.yaml"), ...env },
-  });
+  const child = spawn(
+    onairBin,
+    [
+      "run",
+      "--profiles-dir",
+      join(dir, "profiles"),
+      "--data-dir",
+      join(dir, "data"),
+      "--http",
+      "127.0.0.1:0",
+      "--allow-clear-profiles",
+      "--key-file",
+      join(dir, "key"),
+      "--api-token-file",
+      join(dir, "api.token"),
+      ...extra,
+    ],
+    {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`,
+        ONAIR_CONFIG: join(dir, "onair.yaml"),
+        ...env,
+      },
+    },
+  );
   let out = "";
   child.stdout.on("data", (c: Buffer) => (out += c.toString()));
   child.stderr.on("data", (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on("exit", (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on("exit", (code, signal) => r({ code, signal })),
+  );
   await until(() => /listening on (http:\/\/\S+)/.test(out) || child.exitCode !== null, 30_000, "the daemon to listen");
   const m = /listening on (http:\/\/\S+)/.exec(out);
   if (!m) throw new Error(`daemon did not start: ${out}`);

@@ -13,10 +13,7 @@ export interface Sent {
 
 /** What to answer a sendMessage with: delivered (200), refused for now (5xx, 429) or for good (400, 403). */
 export type TelegramAnswer =
-  | { status: 200 }
-  | { status: 500 | 502 | 503 }
-  | { status: 429; retryAfterSeconds: number }
-  | { status: 400 | 403; description: string };
+  { status: 200 } | { status: 500 | 502 | 503 } | { status: 429; retryAfterSeconds: number } | { status: 400 | 403; description: string };
 
 export class FakeTelegram {
   /** Messages accepted (answered 200), in arrival order. */
@@ -51,9 +48,15 @@ export class FakeTelegram {
     }
     this.tokens.add(m[1]);
     const params: Record<string, string> = (req.headers["content-type"] ?? "").includes("json")
-      ? Object.fromEntries(Object.entries(JSON.parse(body || "{}") as Record<string, unknown>).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]))
+      ? Object.fromEntries(
+          Object.entries(JSON.parse(body || "{}") as Record<string, unknown>).map(([k, v]) => [
+            k,
+            typeof v === "string" ? v : JSON.stringify(v),
+          ]),
+        )
       : Object.fromEntries(new URLSearchParams(body));
-    const json = (status: number, v: unknown): void => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(v));
+    const json = (status: number, v: unknown): void =>
+      void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(v));
     if (m[2] === "getUpdates") {
       // a long poll with nothing to say: answered when the client goes away or at stop()
       this.polls.add(res);
@@ -65,7 +68,12 @@ export class FakeTelegram {
       const a = this.answer({ chatId, parseMode: params.parse_mode });
       this.requests.push({ chatId, status: a.status, atMs: Date.now() });
       if (a.status === 429) {
-        json(429, { ok: false, error_code: 429, description: `Too Many Requests: retry after ${a.retryAfterSeconds}`, parameters: { retry_after: a.retryAfterSeconds } });
+        json(429, {
+          ok: false,
+          error_code: 429,
+          description: `Too Many Requests: retry after ${a.retryAfterSeconds}`,
+          parameters: { retry_after: a.retryAfterSeconds },
+        });
         return;
       }
       if (a.status !== 200) {
@@ -73,7 +81,15 @@ export class FakeTelegram {
         return;
       }
       this.sent.push({ chatId, text: params.text ?? "" });
-      json(200, { ok: true, result: { message_id: this.sent.length, date: Math.floor(Date.now() / 1000), chat: { id: Number(chatId), type: "private" }, text: params.text } });
+      json(200, {
+        ok: true,
+        result: {
+          message_id: this.sent.length,
+          date: Math.floor(Date.now() / 1000),
+          chat: { id: Number(chatId), type: "private" },
+          text: params.text,
+        },
+      });
       return;
     }
     json(200, { ok: true, result: true });

@@ -90,7 +90,10 @@ export async function freeUdpPort(): Promise<number> {
 }
 
 /** A tiny transcode profile (320x240 ultrafast) around any input. */
-export function tinyProfile(input: ChannelProfileInput["input"] = { kind: "test" }, over: Partial<ChannelProfileInput> = {}): ChannelProfile {
+export function tinyProfile(
+  input: ChannelProfileInput["input"] = { kind: "test" },
+  over: Partial<ChannelProfileInput> = {},
+): ChannelProfile {
   return profileSchema.parse({
     channel: { id: "t1", name: "test" },
     input,

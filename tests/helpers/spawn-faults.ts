@@ -5,7 +5,9 @@ import { EventEmitter } from "node:events";
 /** What Node's spawn returns out of file descriptors: no pid, no stdio at all, EMFILE on its next tick. */
 export function emfileChild(): ChildProcess {
   const c = Object.assign(new EventEmitter(), { pid: undefined, stdio: undefined, stdin: null, stdout: null, stderr: null });
-  process.nextTick(() => c.emit("error", Object.assign(new Error("spawn ffmpeg EMFILE"), { code: "EMFILE", errno: -24, syscall: "spawn ffmpeg" })));
+  process.nextTick(() =>
+    c.emit("error", Object.assign(new Error("spawn ffmpeg EMFILE"), { code: "EMFILE", errno: -24, syscall: "spawn ffmpeg" })),
+  );
   return c as unknown as ChildProcess;
 }
 

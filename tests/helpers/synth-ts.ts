@@ -30,9 +30,16 @@ export function* synthStream(opts: SynthOptions = {}): Generator<Buffer> {
   const gop = opts.gop ?? 50;
   const nulls = opts.nullsPerFrame ?? 8;
   const frameTicks = 90_000 / fps;
-  const pat = packetizeSections(new PatSection({ transportStreamId: 1, programs: [{ programNumber: 1, pid: SYNTH_PMT_PID }] }).encode(), 0)[0];
+  const pat = packetizeSections(
+    new PatSection({ transportStreamId: 1, programs: [{ programNumber: 1, pid: SYNTH_PMT_PID }] }).encode(),
+    0,
+  )[0];
   const pmt = packetizeSections(
-    new PmtSection({ programNumber: 1, pcrPid: SYNTH_VIDEO_PID, streams: [{ streamType: 0x02, elementaryPid: SYNTH_VIDEO_PID, descriptors: [] }] }).encode(),
+    new PmtSection({
+      programNumber: 1,
+      pcrPid: SYNTH_VIDEO_PID,
+      streams: [{ streamType: 0x02, elementaryPid: SYNTH_VIDEO_PID, descriptors: [] }],
+    }).encode(),
     SYNTH_PMT_PID,
   )[0];
   let frame = 0;

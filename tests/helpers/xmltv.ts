@@ -55,7 +55,7 @@ const WORDS = [
   "broadcast",
   "&",
   "<special>",
-  "\"quoted\"",
+  '"quoted"',
   "ünd",
   "ça",
 ];
@@ -118,7 +118,8 @@ export function generateProgrammes(opts: GenOptions = {}): GenProgramme[] {
         category: CATEGORIES[i % CATEGORIES.length],
         episode: `${Math.floor(i / 40)}.${i % 40}.`,
       };
-      if (i % 4 !== 3) p.rating = { system: i % 2 === 0 ? "FSK" : "MPAA", value: i % 2 === 0 ? String([0, 6, 12, 16, 18][i % 5]) : "PG-13" };
+      if (i % 4 !== 3)
+        p.rating = { system: i % 2 === 0 ? "FSK" : "MPAA", value: i % 2 === 0 ? String([0, 6, 12, 16, 18][i % 5]) : "PG-13" };
       out.push(p);
       t += dur;
     }
@@ -129,7 +130,9 @@ export function generateProgrammes(opts: GenOptions = {}): GenProgramme[] {
 /** Serializes programmes as an XMLTV document; start/stop use a rotating set of UTC offsets. */
 export function programmesToXmltv(programmes: GenProgramme[], channels?: GenChannel[]): string {
   const ids: GenChannel[] = channels ?? [...new Set(programmes.map((p) => p.channel))].map((id) => ({ id }));
-  const parts: string[] = ['<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE tv SYSTEM "xmltv.dtd">\n<tv generator-info-name="onair-test">\n'];
+  const parts: string[] = [
+    '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE tv SYSTEM "xmltv.dtd">\n<tv generator-info-name="onair-test">\n',
+  ];
   for (const c of ids) {
     parts.push(`  <channel id="${xmlEscape(c.id)}">\n    <display-name>${xmlEscape(c.name ?? c.id)}</display-name>\n  </channel>\n`);
   }

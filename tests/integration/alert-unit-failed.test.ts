@@ -24,7 +24,17 @@ describe("onair alert unit-failed (no daemon running)", () => {
   let tg: FakeTelegram;
   let d: Daemon | undefined;
   const config = (): string => join(dir, "onair.yaml");
-  const args = (...more: string[]): string[] => ["alert", "unit-failed", "--unit", "onair.service", "--config", config(), "--data-dir", join(dir, "data"), ...more];
+  const args = (...more: string[]): string[] => [
+    "alert",
+    "unit-failed",
+    "--unit",
+    "onair.service",
+    "--config",
+    config(),
+    "--data-dir",
+    join(dir, "data"),
+    ...more,
+  ];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "onair-unit-failed-"));

@@ -43,14 +43,21 @@ const newAlerter = (): Alerter =>
     backoff: { minMs: 20, maxMs: 100 },
   });
 
-const rows = (): number => (store.raw.prepare("SELECT count(*) FROM alert_outbox").pluck().get() as number);
+const rows = (): number => store.raw.prepare("SELECT count(*) FROM alert_outbox").pluck().get() as number;
 
 describe("Alerter without a writable store", () => {
   it("sends the alert from memory to every chat, and uses the outbox again once the store works", async () => {
     a = newAlerter();
     a.start();
     store.raw.pragma("query_only = ON"); // every write fails, like a full disk
-    const r = a.notify({ kind: "store_write_failed", path: store.path, code: "ONAIR_STORE_FAILED", sqliteCode: "SQLITE_FULL", message: "database or disk is full", what: "as-run item" });
+    const r = a.notify({
+      kind: "store_write_failed",
+      path: store.path,
+      code: "ONAIR_STORE_FAILED",
+      sqliteCode: "SQLITE_FULL",
+      message: "database or disk is full",
+      what: "as-run item",
+    });
     expect(r).toMatchObject({ enqueued: 2 });
     await until(() => tg.sent.length >= 2, 5000, "both chats");
     expect(tg.sent.map((s) => s.chatId).sort()).toEqual(["11", "22"]);
@@ -96,7 +103,8 @@ describe("Alerter without a writable store", () => {
     a.start();
     store.raw.pragma("query_only = ON");
     // HTML refused: sent again at once as plain text
-    tg.answer = (r) => (r.parseMode === "HTML" ? { status: 400, description: "Bad Request: can't parse entities: unsupported start tag" } : { status: 200 });
+    tg.answer = (r) =>
+      r.parseMode === "HTML" ? { status: 400, description: "Bad Request: can't parse entities: unsupported start tag" } : { status: 200 };
     a.notify({ kind: "channel_crashed", channel: "news", stderrTail: ["boom"], restartNumber: 1, nextRetryInMs: 100 });
     await until(() => tg.sent.length >= 2, 5000, "the plain-text crash alerts");
     expect(tg.sent.every((s) => !s.text.includes("<b>"))).toBe(true);

@@ -145,13 +145,28 @@ class FakeTelegram {
     const chatId = params.get("chat_id") ?? undefined;
     const at = this.clock.now();
     const a = this.answer({ method, chatId, text: params.get("text") ?? undefined, atMs: at });
-    this.record({ method, chatId, text: params.get("text") ?? undefined, parseMode: params.get("parse_mode") ?? undefined, status: a.status, atMs: at });
+    this.record({
+      method,
+      chatId,
+      text: params.get("text") ?? undefined,
+      parseMode: params.get("parse_mode") ?? undefined,
+      status: a.status,
+      atMs: at,
+    });
     if (a.status === 200) {
-      reply(200, { ok: true, result: { message_id: this.requests.length, date: Math.floor(at / 1000), chat: { id: Number(chatId), type: "group" } } });
+      reply(200, {
+        ok: true,
+        result: { message_id: this.requests.length, date: Math.floor(at / 1000), chat: { id: Number(chatId), type: "group" } },
+      });
     } else if (a.status === 400 || a.status === 403) {
       reply(a.status, { ok: false, error_code: a.status, description: a.description });
     } else if (a.status === 429) {
-      reply(429, { ok: false, error_code: 429, description: `Too Many Requests: retry after ${a.retryAfter}`, parameters: { retry_after: a.retryAfter } });
+      reply(429, {
+        ok: false,
+        error_code: 429,
+        description: `Too Many Requests: retry after ${a.retryAfter}`,
+        parameters: { retry_after: a.retryAfter },
+      });
     } else {
       reply(500, { ok: false, error_code: 500, description: "Internal Server Error" });
     }
@@ -192,7 +207,11 @@ function newAlerter(timers: ManualTimers, over: Partial<AlerterOptions> = {}): A
     logger,
     apiRoot: tg.url,
     channels: {
-      news: { botToken: TOKEN, chatIds: [-1001, 2002], events: ["channel_down", "channel_recovered", "restart_flapping", "slate_on", "slate_off", "cue_failed"] },
+      news: {
+        botToken: TOKEN,
+        chatIds: [-1001, 2002],
+        events: ["channel_down", "channel_recovered", "restart_flapping", "slate_on", "slate_off", "cue_failed"],
+      },
       sport: { botToken: TOKEN, chatIds: [-1001], events: ["channel_down"] },
     },
     backoff: { minMs: 1000, maxMs: 60_000, random: () => 0.5 },
@@ -240,7 +259,9 @@ describe("Alerter → Telegram", () => {
 
   it("sends one flapping alert for 10 crashes in a minute, not 10 crash messages; recovery sends one message", async () => {
     const timers = new ManualTimers(clock);
-    const a = newAlerter(timers, { channels: { news: { botToken: TOKEN, chatIds: [2002], events: ["channel_down", "channel_recovered", "restart_flapping"] } } });
+    const a = newAlerter(timers, {
+      channels: { news: { botToken: TOKEN, chatIds: [2002], events: ["channel_down", "channel_recovered", "restart_flapping"] } },
+    });
     for (let i = 1; i <= 10; i++) {
       a.notify(crash(i));
       clock.advance(6000);
@@ -286,7 +307,9 @@ describe("Alerter → Telegram", () => {
 
   it("spaces messages to one chat by at least a second", async () => {
     const timers = new ManualTimers(clock);
-    const a = newAlerter(timers, { channels: { news: { botToken: TOKEN, chatIds: [2002], events: ["slate_on", "slate_off", "cue_failed"] } } });
+    const a = newAlerter(timers, {
+      channels: { news: { botToken: TOKEN, chatIds: [2002], events: ["slate_on", "slate_off", "cue_failed"] } },
+    });
     a.notify({ kind: "slate_on", channel: "news" });
     a.notify({ kind: "cue_failed", channel: "news", reason: "x" });
     a.notify({ kind: "slate_off", channel: "news" });
@@ -299,7 +322,8 @@ describe("Alerter → Telegram", () => {
 
   it("delivers every alert after 2 minutes of 500 and 429, in order, exactly once, across an Alerter and store restart", async () => {
     // Telegram is broken for two simulated minutes: 500 for the first, 429 (retry after 7 s) for the second
-    tg.answer = ({ atMs }) => (atMs < T0 + 60_000 ? { status: 500 } : atMs < T0 + 120_000 ? { status: 429, retryAfter: 7 } : { status: 200 });
+    tg.answer = ({ atMs }) =>
+      atMs < T0 + 60_000 ? { status: 500 } : atMs < T0 + 120_000 ? { status: 429, retryAfter: 7 } : { status: 200 };
     const before: Alert[] = [
       crash(1),
       { kind: "slate_on", channel: "news", reason: "input lost" },
@@ -449,7 +473,10 @@ describe("bot commands", () => {
     const polls = tg.requests.filter((r) => r.method === "getUpdates").length;
     const t2 = new ManualTimers(clock);
     const b = commandAlerter(t2);
-    const poll = await tg.waitFor((r) => r.method === "getUpdates" && tg.requests.filter((x) => x.method === "getUpdates").indexOf(r) >= polls, "poll after restart");
+    const poll = await tg.waitFor(
+      (r) => r.method === "getUpdates" && tg.requests.filter((x) => x.method === "getUpdates").indexOf(r) >= polls,
+      "poll after restart",
+    );
     expect(poll.offset).toBe("104");
     const handled = new Promise<void>((resolve) => b.once("command", () => resolve()));
     tg.pushUpdate(message(104, 2002, "/status"));

@@ -14,15 +14,40 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "onair-asrun-cli-"));
   db = join(dir, "onair.db");
   const s = openStore(db);
-  for (let i = 0; i < 4; i++) recordItemAired(s, "news", { startMs: T + i * 3600_000, durationMs: 3600_000, title: `Show ${i}`, eventId: 100 + i }, T + i * 3600_000 + 5);
-  s.insertAsRun({ channel: "news", kind: "cue", scheduledMs: T + 1800_000, actualMs: T + 1800_000, pts: 123, eventId: 9, details: { command: "splice_insert" } });
+  for (let i = 0; i < 4; i++)
+    recordItemAired(
+      s,
+      "news",
+      { startMs: T + i * 3600_000, durationMs: 3600_000, title: `Show ${i}`, eventId: 100 + i },
+      T + i * 3600_000 + 5,
+    );
+  s.insertAsRun({
+    channel: "news",
+    kind: "cue",
+    scheduledMs: T + 1800_000,
+    actualMs: T + 1800_000,
+    pts: 123,
+    eventId: 9,
+    details: { command: "splice_insert" },
+  });
   s.close();
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("onair asrun export", () => {
   it("exports CSV between --from and --to", async () => {
-    const r = await runCli(["asrun", "export", "--channel", "news", "--store", db, "--from", "2025-06-01T12:00:00Z", "--to", "2025-06-01T14:00:00Z"]);
+    const r = await runCli([
+      "asrun",
+      "export",
+      "--channel",
+      "news",
+      "--store",
+      db,
+      "--from",
+      "2025-06-01T12:00:00Z",
+      "--to",
+      "2025-06-01T14:00:00Z",
+    ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split("\r\n");
@@ -32,7 +57,22 @@ describe("onair asrun export", () => {
 
   it("exports JSON to a file", async () => {
     const out = join(dir, "asrun.json");
-    const r = await runCli(["asrun", "export", "--channel", "news", "--store", db, "--format", "json", "--kind", "item", "--from", "2025-06-01T14:00", "--out", out]);
+    const r = await runCli([
+      "asrun",
+      "export",
+      "--channel",
+      "news",
+      "--store",
+      db,
+      "--format",
+      "json",
+      "--kind",
+      "item",
+      "--from",
+      "2025-06-01T14:00",
+      "--out",
+      out,
+    ]);
     expect(r.code).toBe(0);
     const j = JSON.parse(readFileSync(out, "utf8"));
     expect(j.entries.map((e: { eventId: number }) => e.eventId)).toEqual([102, 103]);

@@ -31,7 +31,9 @@ let writer: ChildProcess | undefined;
 function startWriter(storePath: string): Promise<void> {
   const script = join(dir, "writer.cjs");
   writeFileSync(script, WRITER);
-  writer = spawn(process.execPath, [script, join(repoRoot, "node_modules", "better-sqlite3"), storePath], { stdio: ["ignore", "pipe", "inherit"] });
+  writer = spawn(process.execPath, [script, join(repoRoot, "node_modules", "better-sqlite3"), storePath], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   return new Promise((resolve, reject) => {
     writer!.stdout!.on("data", (c: Buffer) => {
       if (c.toString().includes("writing")) resolve();
@@ -86,14 +88,23 @@ describe("online backup", () => {
     await startWriter(t.storePath);
     const results = [];
     for (let i = 0; i < 3; i++) {
-      results.push(await createBackup({ store: t.storePath, destDir: join(dir, "backups"), profilesDir: t.profilesDir, configPath: t.configPath, keep: 2 }));
+      results.push(
+        await createBackup({
+          store: t.storePath,
+          destDir: join(dir, "backups"),
+          profilesDir: t.profilesDir,
+          configPath: t.configPath,
+          keep: 2,
+        }),
+      );
     }
     await stopWriter();
     for (const r of results.slice(1)) {
       // owner only, as the store: the profiles and config copies too, whatever their source's mode
       expect(statSync(join(dir, "backups")).mode & 0o777).toBe(0o700);
       expect(statSync(r.dir).mode & 0o777).toBe(0o700);
-      for (const f of ["onair.db.gz", "onair.yaml", "profiles/news.onair", "manifest.json"]) expect([f, statSync(join(r.dir, f)).mode & 0o777]).toEqual([f, 0o600]);
+      for (const f of ["onair.db.gz", "onair.yaml", "profiles/news.onair", "manifest.json"])
+        expect([f, statSync(join(r.dir, f)).mode & 0o777]).toEqual([f, 0o600]);
       expect(integrityCheck(storeOf(r.dir))).toBe("ok");
       expect(r.manifest.rows.asrun).toBeGreaterThan(200);
       const files = r.manifest.files.map((f) => f.path).sort();
@@ -143,7 +154,12 @@ describe("online backup", () => {
 
   it("restores a backup: store, sealed profiles and config round-trip", async () => {
     const t = seedTree();
-    const r = await createBackup({ store: t.storePath, destDir: join(dir, "backups"), profilesDir: t.profilesDir, configPath: t.configPath });
+    const r = await createBackup({
+      store: t.storePath,
+      destDir: join(dir, "backups"),
+      profilesDir: t.profilesDir,
+      configPath: t.configPath,
+    });
     const target = join(dir, "restored");
     const res = await restoreBackup({
       from: join(dir, "backups"),

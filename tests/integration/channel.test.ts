@@ -75,7 +75,13 @@ describe.runIf(haveFfmpeg())("a channel on air", () => {
     const splice = cmd.spliceTime!.ptsTime!;
     expect(ptsDiff(splice, pcrAtPacket(scan, cues[0].s.packet))).toBeGreaterThanOrEqual(4 * 90000);
     expect(cmd.breakDuration?.duration).toBe(5 * 90000);
-    const v = await runFfprobeJson<{ packets: Array<{ pts: number; flags: string }> }>(["-select_streams", "v", "-show_entries", "packet=pts,flags", file]);
+    const v = await runFfprobeJson<{ packets: Array<{ pts: number; flags: string }> }>([
+      "-select_streams",
+      "v",
+      "-show_entries",
+      "packet=pts,flags",
+      file,
+    ]);
     expect(v.packets.filter((p) => p.flags.startsWith("K")).map((p) => p.pts)).toContain(splice);
     // SI from the schedule: our SDT (both EIT flags), EIT p/f and schedule sections
     expect(scan.sections.some((s) => s.pid === 0x11 && s.bytes[0] === 0x42)).toBe(true);
@@ -87,7 +93,12 @@ describe.runIf(haveFfmpeg())("a channel on air", () => {
 
   it("keeps the output going through 20 kills of FFmpeg: slate fills, live is back within 1 s, nothing leaks", async () => {
     const cap = await udpCapture();
-    const ch = new Channel({ profile: testProfile({ id: "t2", udpPort: cap.port, epg: { enabled: false } }), store, logger: quiet, dataDir: dir });
+    const ch = new Channel({
+      profile: testProfile({ id: "t2", udpPort: cap.port, epg: { enabled: false } }),
+      store,
+      logger: quiet,
+      dataDir: dir,
+    });
     const backAfterStart: number[] = [];
     let startedAt = 0;
     ch.on("slate", (e) => {
@@ -135,8 +146,43 @@ describe.runIf(haveFfmpeg())("a channel on air", () => {
     const cap = await udpCapture();
     const inPort = await freeUdpPort();
     const sender = (): ChildProcess =>
-      spawn("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", "-f", "mpegts", `udp://127.0.0.1:${inPort}?pkt_size=1316`], { stdio: "ignore" });
-    const profile = testProfile({ id: "t3", udpPort: cap.port, input: { kind: "udp", url: `udp://127.0.0.1:${inPort}`, timeoutSeconds: 2 }, epg: { enabled: false }, restart: { backoffMinSeconds: 0.1, backoffMaxSeconds: 1, stallTimeoutSeconds: 5 } });
+      spawn(
+        "ffmpeg",
+        [
+          "-hide_banner",
+          "-nostdin",
+          "-loglevel",
+          "error",
+          "-re",
+          "-f",
+          "lavfi",
+          "-i",
+          "testsrc2=size=320x240:rate=25",
+          "-f",
+          "lavfi",
+          "-i",
+          "sine=frequency=500:sample_rate=48000",
+          "-c:v",
+          "libx264",
+          "-preset",
+          "ultrafast",
+          "-g",
+          "25",
+          "-c:a",
+          "aac",
+          "-f",
+          "mpegts",
+          `udp://127.0.0.1:${inPort}?pkt_size=1316`,
+        ],
+        { stdio: "ignore" },
+      );
+    const profile = testProfile({
+      id: "t3",
+      udpPort: cap.port,
+      input: { kind: "udp", url: `udp://127.0.0.1:${inPort}`, timeoutSeconds: 2 },
+      epg: { enabled: false },
+      restart: { backoffMinSeconds: 0.1, backoffMaxSeconds: 1, stallTimeoutSeconds: 5 },
+    });
     const ch = new Channel({ profile, store, logger: quiet, dataDir: dir });
     const inputEvents: string[] = [];
     const crashReasons: string[] = [];
@@ -176,7 +222,12 @@ describe.runIf(haveFfmpeg())("a channel on air", () => {
 
   it("restart() (the API's) starts the new FFmpeg beside the old one and takes over at its first packet: no slate, no gap", async () => {
     const cap = await udpCapture();
-    const ch = new Channel({ profile: testProfile({ id: "t5", udpPort: cap.port, epg: { enabled: false } }), store, logger: quiet, dataDir: dir });
+    const ch = new Channel({
+      profile: testProfile({ id: "t5", udpPort: cap.port, epg: { enabled: false } }),
+      store,
+      logger: quiet,
+      dataDir: dir,
+    });
     const sw = (ch as unknown as { switcher: { slatePackets: number; handovers: number } }).switcher;
     const slates: unknown[] = [];
     const crashes: unknown[] = [];
@@ -214,7 +265,12 @@ describe.runIf(haveFfmpeg())("a channel on air", () => {
 
   it("holds live, not the slate, when the old FFmpeg goes quiet for 420 ms while its overlapped replacement starts", async () => {
     const cap = await udpCapture();
-    const ch = new Channel({ profile: testProfile({ id: "t5b", udpPort: cap.port, epg: { enabled: false } }), store, logger: quiet, dataDir: dir });
+    const ch = new Channel({
+      profile: testProfile({ id: "t5b", udpPort: cap.port, epg: { enabled: false } }),
+      store,
+      logger: quiet,
+      dataDir: dir,
+    });
     const sw = (ch as unknown as { switcher: { slatePackets: number; handovers: number } }).switcher;
     const slates: unknown[] = [];
     const stopped: number[] = [];
@@ -243,7 +299,9 @@ describe.runIf(haveFfmpeg())("a channel on air", () => {
       expect(sw.slatePackets).toBe(slateBefore);
       expect(ch.status().source).toBe("live");
       const gap = cap.maxGap(t0);
-      console.log(`[measure] overlapped replacement with both FFmpegs stopped 420 ms: largest gap between output datagrams ${gap.toFixed(0)} ms`);
+      console.log(
+        `[measure] overlapped replacement with both FFmpegs stopped 420 ms: largest gap between output datagrams ${gap.toFixed(0)} ms`,
+      );
       expect(gap).toBeGreaterThan(300); // the hold did happen
       expect(gap).toBeLessThan(1000);
     } finally {
@@ -258,7 +316,12 @@ describe.runIf(haveFfmpeg())("a channel on air", () => {
     const cap = await udpCapture();
     const blocker = join(dir, "not-a-dir");
     writeFileSync(blocker, "x");
-    const profile = testProfile({ id: "t4", udpPort: cap.port, extraOutputs: [{ kind: "file", path: join(blocker, "rec-%H%M%S.ts"), rotateSeconds: 60, keep: 2 }], epg: { enabled: false } });
+    const profile = testProfile({
+      id: "t4",
+      udpPort: cap.port,
+      extraOutputs: [{ kind: "file", path: join(blocker, "rec-%H%M%S.ts"), rotateSeconds: 60, keep: 2 }],
+      epg: { enabled: false },
+    });
     const ch = new Channel({ profile, store, logger: quiet, dataDir: dir });
     const outputErrors: Array<{ output: string; error: string }> = [];
     ch.on("output_error", (e) => outputErrors.push(e));
@@ -282,8 +345,17 @@ describe.runIf(haveFfmpeg())("a channel on air", () => {
 
   it("refuses to start without FFmpeg, naming ONAIR_FFMPEG_NOT_FOUND and the install command", async () => {
     const cap: Capture = await udpCapture();
-    const ch = new Channel({ profile: testProfile({ id: "t5", udpPort: cap.port }), store, logger: quiet, dataDir: dir, ffmpegPath: "/nonexistent/ffmpeg" });
-    await expect(ch.start()).rejects.toMatchObject({ code: "ONAIR_FFMPEG_NOT_FOUND", message: expect.stringContaining("apt-get install -y ffmpeg") });
+    const ch = new Channel({
+      profile: testProfile({ id: "t5", udpPort: cap.port }),
+      store,
+      logger: quiet,
+      dataDir: dir,
+      ffmpegPath: "/nonexistent/ffmpeg",
+    });
+    await expect(ch.start()).rejects.toMatchObject({
+      code: "ONAIR_FFMPEG_NOT_FOUND",
+      message: expect.stringContaining("apt-get install -y ffmpeg"),
+    });
     await ch.stop();
     await cap.close();
   });
@@ -302,7 +374,13 @@ describe.runIf(haveFfmpeg())("a channel on air", () => {
     };
     const lines: string[] = [];
     const logger = createLogger({ level: "info", destination: { write: (l: string) => void lines.push(l) } });
-    const ch = new Channel({ profile: testProfile({ id: "t6", udpPort: cap.port, epg: { enabled: false } }), store, logger, dataDir, spawn: spawnFn });
+    const ch = new Channel({
+      profile: testProfile({ id: "t6", udpPort: cap.port, epg: { enabled: false } }),
+      store,
+      logger,
+      dataDir,
+      spawn: spawnFn,
+    });
     try {
       await ch.start();
       expect(ch.status().slate).toBeUndefined();
@@ -314,6 +392,8 @@ describe.runIf(haveFfmpeg())("a channel on air", () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
     expect(failed).toBe(1);
-    expect(lines.find((l) => l.includes('"event":"slate_deferred"'))).toMatch(/ONAIR_SPAWN_FAILED[\s\S]*EMFILE|EMFILE[\s\S]*ONAIR_SPAWN_FAILED/);
+    expect(lines.find((l) => l.includes('"event":"slate_deferred"'))).toMatch(
+      /ONAIR_SPAWN_FAILED[\s\S]*EMFILE|EMFILE[\s\S]*ONAIR_SPAWN_FAILED/,
+    );
   }, 60_000);
 });

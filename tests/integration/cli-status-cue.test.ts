@@ -50,7 +50,8 @@ describe("onair status / cue without a daemon", () => {
   });
 
   it("refuses a break under 1 s and a time more than 7 days ahead with the API's codes, before any request", async () => {
-    const cue = (...args: string[]) => runCli(["cue", "--channel", "x", "--url", "http://127.0.0.1:9", "--api-token-file", "/nonexistent", ...args]);
+    const cue = (...args: string[]) =>
+      runCli(["cue", "--channel", "x", "--url", "http://127.0.0.1:9", "--api-token-file", "/nonexistent", ...args]);
     const day = 86_400_000;
     const cases: Array<[string[], string]> = [
       [["--duration", "0.0001"], "ONAIR_CUE_BAD_DURATION"],
@@ -77,7 +78,10 @@ describe.runIf(haveFfmpeg())("onair status / cue against onair run", () => {
     writeFileSync(join(dir, "onair.yaml"), "log:\n  level: info\n");
     cap = await udpCapture();
     expect((await runCli(["profile", "keygen", "--out", join(dir, "key")])).code).toBe(0);
-    writeFileSync(join(dir, "profiles", "news.json"), JSON.stringify(testProfileInput({ id: "news", udpPort: cap.port, epg: { enabled: false } })));
+    writeFileSync(
+      join(dir, "profiles", "news.json"),
+      JSON.stringify(testProfileInput({ id: "news", udpPort: cap.port, epg: { enabled: false } })),
+    );
     d = await startDaemon(dir);
     await until(() => cap.datagrams.length > 100, 30_000, "the channel on UDP");
   }, 60_000);
@@ -130,13 +134,36 @@ describe.runIf(haveFfmpeg())("onair status / cue against onair run", () => {
 
   it("sends --at as an ISO time", async () => {
     const at = new Date(Date.now() + 120_000).toISOString().replace(/\.\d+Z$/, ".000Z");
-    const r = await runCli(["cue", "--url", d.url, "--channel", "news", "--duration", "30", "--at", at, "--api-token-file", tokenFile(), "--json"]);
+    const r = await runCli([
+      "cue",
+      "--url",
+      d.url,
+      "--channel",
+      "news",
+      "--duration",
+      "30",
+      "--at",
+      at,
+      "--api-token-file",
+      tokenFile(),
+      "--json",
+    ]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ channel: "news", at, spliceEventId: expect.any(Number) as number });
   });
 
   it("maps 401 to ONAIR_API_UNAUTHORIZED, 404 to ONAIR_API_NOT_FOUND and other errors to ONAIR_API_ERROR with the server's code", async () => {
-    const denied = await runCli(["cue", "--url", d.url, "--channel", "news", "--duration", "10", "--api-token-file", join(dir, "wrong.token")]);
+    const denied = await runCli([
+      "cue",
+      "--url",
+      d.url,
+      "--channel",
+      "news",
+      "--duration",
+      "10",
+      "--api-token-file",
+      join(dir, "wrong.token"),
+    ]);
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(/^onair: ONAIR_API_UNAUTHORIZED: /);
     expect(denied.stderr).not.toContain("not-the-right-token");
@@ -147,9 +174,23 @@ describe.runIf(haveFfmpeg())("onair status / cue against onair run", () => {
     const status404 = await runCli(["status", "--url", d.url, "--channel", "nope"]);
     expect(status404.stderr).toMatch(/^onair: ONAIR_API_NOT_FOUND: /);
 
-    const past = await runCli(["cue", "--url", d.url, "--channel", "news", "--duration", "10", "--at", "2000-01-01T00:00:00Z", "--api-token-file", tokenFile()]);
+    const past = await runCli([
+      "cue",
+      "--url",
+      d.url,
+      "--channel",
+      "news",
+      "--duration",
+      "10",
+      "--at",
+      "2000-01-01T00:00:00Z",
+      "--api-token-file",
+      tokenFile(),
+    ]);
     expect(past.code).toBe(1);
-    expect(past.stderr).toMatch(/^onair: ONAIR_API_ERROR: the daemon answered 400 ONAIR_CUE_IN_PAST: the splice time 2000-01-01T00:00:00.000Z is in the past/);
+    expect(past.stderr).toMatch(
+      /^onair: ONAIR_API_ERROR: the daemon answered 400 ONAIR_CUE_IN_PAST: the splice time 2000-01-01T00:00:00.000Z is in the past/,
+    );
   });
 
   it("returns a break early (--return) with an in cue under its id, and cancels a pending one (--cancel): audited, wrong states refused", async () => {
@@ -157,9 +198,13 @@ describe.runIf(haveFfmpeg())("onair status / cue against onair run", () => {
     const cli = (...args: string[]) => runCli(["cue", "--url", d.url, "--channel", "news", "--api-token-file", tokenFile(), ...args]);
     const idOf = (stdout: string): number => Number(/^cue #(\d+) /.exec(stdout.trim())?.[1]);
     const sent = (kind: string, id: number): number =>
-      d.log().split("\n").filter((l) => l.includes('"event":"cue_sent"') && l.includes(`"kind":"${kind}","spliceEventId":${id},`)).length;
+      d
+        .log()
+        .split("\n")
+        .filter((l) => l.includes('"event":"cue_sent"') && l.includes(`"kind":"${kind}","spliceEventId":${id},`)).length;
     const nextCueId = async (): Promise<number | undefined> =>
-      ((await (await fetch(`${d.url}/api/v1/channels/news`)).json()) as { nextCue: { spliceEventId: number } | null }).nextCue?.spliceEventId;
+      ((await (await fetch(`${d.url}/api/v1/channels/news`)).json()) as { nextCue: { spliceEventId: number } | null }).nextCue
+        ?.spliceEventId;
     const onAir = idOf((await cli("--duration", "60")).stdout);
     const pending = idOf((await cli("--duration", "10", "--at", new Date(Date.now() + 30_000).toISOString())).stdout);
     expect(onAir).toBeGreaterThan(0);
@@ -189,13 +234,25 @@ describe.runIf(haveFfmpeg())("onair status / cue against onair run", () => {
     expect(of(onAir).filter((c) => c.outOfNetworkIndicator === false)).toHaveLength(3);
     expect(of(pending).map((c) => c.spliceEventCancelIndicator)).toEqual([true, true, true]);
     for (const action of ["cue.return", "cue.cancel"]) {
-      expect(d.log()).toMatch(new RegExp(`"event":"api_call","action":"${action}","channel":"news","who":"token:ops","result":"ok","status":200`));
+      expect(d.log()).toMatch(
+        new RegExp(`"event":"api_call","action":"${action}","channel":"news","who":"token:ops","result":"ok","status":200`),
+      );
     }
     console.log(`early return and cancel: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }, 45_000);
 
   it("reports a missing token file by path", async () => {
-    const r = await runCli(["cue", "--url", d.url, "--channel", "news", "--duration", "10", "--api-token-file", join(dir, "missing.token")]);
+    const r = await runCli([
+      "cue",
+      "--url",
+      d.url,
+      "--channel",
+      "news",
+      "--duration",
+      "10",
+      "--api-token-file",
+      join(dir, "missing.token"),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`ONAIR_API_TOKEN_FILE: cannot read the API token file ${join(dir, "missing.token")} (ENOENT)`);
   });

@@ -34,7 +34,11 @@ describe.runIf(haveFfmpeg())("onair run: output_error and epg_empty alerts", () 
     const blocker = join(dir, "not-a-dir");
     writeFileSync(blocker, "x");
     const profile = {
-      ...testProfileInput({ id: CHANNEL, udpPort: cap.port, extraOutputs: [{ kind: "file", path: join(blocker, "rec-%H%M%S.ts"), rotateSeconds: 60, keep: 2 }] }),
+      ...testProfileInput({
+        id: CHANNEL,
+        udpPort: cap.port,
+        extraOutputs: [{ kind: "file", path: join(blocker, "rec-%H%M%S.ts"), rotateSeconds: 60, keep: 2 }],
+      }),
       alerts: { telegram: { chatIds: [77], botToken: BOT_TOKEN, events: ["output_error", "epg_empty"] } },
     };
     writeFileSync(join(dir, "profiles", `${CHANNEL}.json`), JSON.stringify(profile));

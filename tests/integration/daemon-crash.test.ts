@@ -132,7 +132,9 @@ describe.runIf(haveFfmpeg())("onair run: alerts about its own death", () => {
     }
     await start(dir);
     await until(() => tg.count(/ONAIR_HTTP_LISTEN_FAILED/) >= 1, 15_000, "the restart alert");
-    expect(tg.sent.find((s) => /ONAIR_HTTP_LISTEN_FAILED/.test(s.text))?.text).toContain(`onair restarted after a crash: <code>ONAIR_HTTP_LISTEN_FAILED: cannot listen on 127.0.0.1:${port}`);
+    expect(tg.sent.find((s) => /ONAIR_HTTP_LISTEN_FAILED/.test(s.text))?.text).toContain(
+      `onair restarted after a crash: <code>ONAIR_HTTP_LISTEN_FAILED: cannot listen on 127.0.0.1:${port}`,
+    );
   }, 45_000);
 
   it("a kill -9: the next start says it was an unclean exit", async () => {
@@ -144,7 +146,9 @@ describe.runIf(haveFfmpeg())("onair run: alerts about its own death", () => {
     await d.exited;
     await start(dir);
     await until(() => tg.count(/unclean exit/) > before, 15_000, "the unclean exit alert");
-    expect(tg.sent.filter((s) => /unclean exit/.test(s.text)).map((s) => s.text)[0]).toMatch(/onair restarted after an unclean exit: no crash record/);
+    expect(tg.sent.filter((s) => /unclean exit/.test(s.text)).map((s) => s.text)[0]).toMatch(
+      /onair restarted after an unclean exit: no crash record/,
+    );
     expect(tg.count(/restarted after a crash/)).toBe(2);
   }, 45_000);
 });

@@ -47,7 +47,13 @@ describe.runIf(haveFfmpeg())("API cues across daemon restarts", () => {
       h.close();
     }
   };
-  const requests = (): RequestRow[] => db((h) => h.prepare("SELECT splice_event_id, state, at_ms FROM cue_requests WHERE channel = ? ORDER BY splice_event_id").all(CHANNEL) as RequestRow[]);
+  const requests = (): RequestRow[] =>
+    db(
+      (h) =>
+        h
+          .prepare("SELECT splice_event_id, state, at_ms FROM cue_requests WHERE channel = ? ORDER BY splice_event_id")
+          .all(CHANNEL) as RequestRow[],
+    );
   const stateOf = (id: number): string | undefined => requests().find((r) => r.splice_event_id === id)?.state;
   const cue = async (d: Daemon, atMs: number, durationSeconds: number): Promise<number> => {
     const res = await fetch(`${d.url}/api/v1/channels/${CHANNEL}/cues`, {
@@ -75,9 +81,14 @@ describe.runIf(haveFfmpeg())("API cues across daemon restarts", () => {
     writeFileSync(join(dir, "onair.yaml"), `log:\n  level: info\ntelegram:\n  apiRoot: ${tg.url}\n`);
     expect((await runCli(["profile", "keygen", "--out", join(dir, "key")])).code).toBe(0);
     cap = await udpCapture();
-    const profile = testProfileInput({ id: CHANNEL, udpPort: cap.port, epg: { enabled: false } }) as { encoding: { video: Record<string, unknown> } };
+    const profile = testProfileInput({ id: CHANNEL, udpPort: cap.port, epg: { enabled: false } }) as {
+      encoding: { video: Record<string, unknown> };
+    };
     profile.encoding.video = { ...profile.encoding.video, width: 320, height: 180 };
-    writeFileSync(join(dir, "profiles", `${CHANNEL}.json`), JSON.stringify({ ...profile, alerts: { telegram: { chatIds: [77], botToken: BOT_TOKEN, events: ["cue_failed"] } } }));
+    writeFileSync(
+      join(dir, "profiles", `${CHANNEL}.json`),
+      JSON.stringify({ ...profile, alerts: { telegram: { chatIds: [77], botToken: BOT_TOKEN, events: ["cue_failed"] } } }),
+    );
   });
 
   afterAll(async () => {
@@ -112,23 +123,37 @@ describe.runIf(haveFfmpeg())("API cues across daemon restarts", () => {
     await until(() => stateOf(afterKill) === "aired", 40_000, "the cue from before the kill on air");
     // a new FFmpeg (a new time base) between its first send and its splice point: it is
     // sent again under its id in the new time base, and still aired once
-    const restarted = await fetch(`${third.url}/api/v1/channels/${CHANNEL}/restart`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` }, body: "{}" });
+    const restarted = await fetch(`${third.url}/api/v1/channels/${CHANNEL}/restart`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+      body: "{}",
+    });
     expect(restarted.status).toBe(202);
     await until(() => stateOf(afterTerm) === "aired", 40_000, "the cue from before the SIGTERM on air");
     // both splice points passed: the status's next cue is the one a wrap ahead, which the
     // injector does not have yet (it waits in the store)
     const nextCue = async (): Promise<{ spliceEventId: number; at: string; durationSeconds: number } | null> =>
-      ((await (await fetch(`${third.url}/api/v1/channels/${CHANNEL}`)).json()) as { nextCue: { spliceEventId: number; at: string; durationSeconds: number } | null }).nextCue;
+      (
+        (await (await fetch(`${third.url}/api/v1/channels/${CHANNEL}`)).json()) as {
+          nextCue: { spliceEventId: number; at: string; durationSeconds: number } | null;
+        }
+      ).nextCue;
     const deadline = Date.now() + 15_000;
     while ((await nextCue())?.spliceEventId !== wrapAhead && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(await nextCue()).toEqual({ spliceEventId: wrapAhead, command: "splice_insert", at: new Date(t0 + WRAP_MS + 50_000).toISOString(), durationSeconds: 30 });
+    expect(await nextCue()).toEqual({
+      spliceEventId: wrapAhead,
+      command: "splice_insert",
+      at: new Date(t0 + WRAP_MS + 50_000).toISOString(),
+      durationSeconds: 30,
+    });
 
     // in the output TS: out splice_inserts for both re-armed cues under their ids, none for the far one
     const inserts: SpliceInsert[] = [];
     for (const s of scanTs(cap.bytes(), [500]).sections) {
       const section = decodeSpliceInfoSection(s.bytes);
       if (section.encryptedPacket || section.spliceCommandType !== 0x05) continue;
-      if (!section.spliceCommand.spliceEventCancelIndicator && section.spliceCommand.outOfNetworkIndicator) inserts.push(section.spliceCommand);
+      if (!section.spliceCommand.spliceEventCancelIndicator && section.spliceCommand.outOfNetworkIndicator)
+        inserts.push(section.spliceCommand);
     }
     const ids = new Set(inserts.map((c) => c.spliceEventId));
     expect(ids.has(afterTerm)).toBe(true);
@@ -137,15 +162,25 @@ describe.runIf(haveFfmpeg())("API cues across daemon restarts", () => {
     expect(ids.has(missed)).toBe(false);
 
     // the as-run log: each aired once at its asked time; the missed one kept as not aired
-    const rows = db((h) => h.prepare("SELECT event_id, scheduled_ms, details FROM asrun WHERE channel = ? AND kind = 'cue'").all(CHANNEL)) as Array<{ event_id: number; scheduled_ms: number; details: string }>;
+    const rows = db((h) =>
+      h.prepare("SELECT event_id, scheduled_ms, details FROM asrun WHERE channel = ? AND kind = 'cue'").all(CHANNEL),
+    ) as Array<{ event_id: number; scheduled_ms: number; details: string }>;
     const outs = (id: number) => rows.filter((r) => r.event_id === id && (JSON.parse(r.details) as { kind: string }).kind === "out");
     expect(outs(afterTerm).map((r) => r.scheduled_ms)).toEqual([t0 + 32_000]);
     expect(outs(afterKill).map((r) => r.scheduled_ms)).toEqual([t0 + 24_000]);
     expect(outs(missed).map((r) => JSON.parse(r.details) as { aired: boolean })).toMatchObject([{ aired: false }]);
     expect(outs(wrapAhead)).toEqual([]);
     expect(stateOf(wrapAhead)).toBe("pending");
-    const jumps = third.log().split("\n").filter((l) => l.includes('"event":"pts_jump"')).length;
-    const firstSends = third.log().split("\n").filter((l) => l.includes('"event":"cue_sent"') && l.includes(`"spliceEventId":${afterKill},`) && l.includes('"send":1')).length;
-    console.log(`cues: ${afterTerm} (SIGTERM) and ${afterKill} (kill -9) aired, ${missed} missed, ${wrapAhead} pending one wrap ahead; ${jumps} time-base changes, ${afterKill} sent as new ${firstSends}×; test ran ${((Date.now() - t0) / 1000).toFixed(1)} s after the first cue`);
+    const jumps = third
+      .log()
+      .split("\n")
+      .filter((l) => l.includes('"event":"pts_jump"')).length;
+    const firstSends = third
+      .log()
+      .split("\n")
+      .filter((l) => l.includes('"event":"cue_sent"') && l.includes(`"spliceEventId":${afterKill},`) && l.includes('"send":1')).length;
+    console.log(
+      `cues: ${afterTerm} (SIGTERM) and ${afterKill} (kill -9) aired, ${missed} missed, ${wrapAhead} pending one wrap ahead; ${jumps} time-base changes, ${afterKill} sent as new ${firstSends}×; test ran ${((Date.now() - t0) / 1000).toFixed(1)} s after the first cue`,
+    );
   }, 90_000);
 });

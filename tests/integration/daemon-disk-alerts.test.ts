@@ -33,7 +33,8 @@ describe.runIf(haveFfmpeg())("onair run: disk_low and disk_ok alerts", () => {
   let cap: Capture;
   let tg: FakeTelegram;
   let d: Daemon | undefined;
-  const config = (diskLowFree: string): void => writeFileSync(join(dir, "onair.yaml"), `telegram:\n  apiRoot: ${tg.url}\nalerts:\n  diskLowFree: "${diskLowFree}"\n`);
+  const config = (diskLowFree: string): void =>
+    writeFileSync(join(dir, "onair.yaml"), `telegram:\n  apiRoot: ${tg.url}\nalerts:\n  diskLowFree: "${diskLowFree}"\n`);
   const lines = (event: string): DiskLine[] =>
     d!
       .log()
@@ -51,11 +52,19 @@ describe.runIf(haveFfmpeg())("onair run: disk_low and disk_ok alerts", () => {
     writeFileSync(join(dir, "api.token"), "tests:disk-alerts-api-token-0123456789\n", { mode: 0o600 });
     expect((await runCli(["profile", "keygen", "--out", join(dir, "key")])).code).toBe(0);
     cap = await udpCapture();
-    const p = testProfileInput({ id: CHANNEL, udpPort: cap.port, epg: { enabled: false }, extraOutputs: [{ kind: "file", path: join(dir, "rec", "%Y%m%d-%H%M%S.ts"), rotateSeconds: 60, keep: 2 }] }) as {
+    const p = testProfileInput({
+      id: CHANNEL,
+      udpPort: cap.port,
+      epg: { enabled: false },
+      extraOutputs: [{ kind: "file", path: join(dir, "rec", "%Y%m%d-%H%M%S.ts"), rotateSeconds: 60, keep: 2 }],
+    }) as {
       encoding: { video: Record<string, unknown> };
     };
     p.encoding.video = { ...p.encoding.video, width: 320, height: 180 };
-    writeFileSync(join(dir, "profiles", `${CHANNEL}.json`), JSON.stringify({ ...p, alerts: { telegram: { chatIds: [81], botToken: BOT_TOKEN, events: [] } } }));
+    writeFileSync(
+      join(dir, "profiles", `${CHANNEL}.json`),
+      JSON.stringify({ ...p, alerts: { telegram: { chatIds: [81], botToken: BOT_TOKEN, events: [] } } }),
+    );
     d = await startDaemon(dir);
   }, 60_000);
 
@@ -70,7 +79,9 @@ describe.runIf(haveFfmpeg())("onair run: disk_low and disk_ok alerts", () => {
     await until(() => tg.sent.filter((s) => s.text.includes("disk space low")).length >= 2, 15_000, "two disk_low alerts");
     const low = tg.sent.filter((s) => s.text.includes("disk space low")).map((s) => s.text);
     expect(low.find((t) => t.includes("data directory"))).toContain(`<code>${join(dir, "data")}</code>`);
-    expect(low.find((t) => t.includes("recording directory"))).toContain(`recording directory of <b>${CHANNEL}</b> <code>${join(dir, "rec")}</code>`);
+    expect(low.find((t) => t.includes("recording directory"))).toContain(
+      `recording directory of <b>${CHANNEL}</b> <code>${join(dir, "rec")}</code>`,
+    );
     // the real statfs: the free space reported is the filesystem's, as the test reads it too
     const fs = statfsSync(dir);
     const [data] = lines("disk_low").filter((l) => l.role === "data");

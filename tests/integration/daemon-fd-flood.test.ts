@@ -23,7 +23,11 @@ const FLOOD = 300;
 const NOFILE = 256;
 
 const fdCount = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
-const logged = (d: Daemon, event: string): string[] => d.log().split("\n").filter((l) => l.includes(`"event":"${event}"`));
+const logged = (d: Daemon, event: string): string[] =>
+  d
+    .log()
+    .split("\n")
+    .filter((l) => l.includes(`"event":"${event}"`));
 const ended = (d: Daemon): boolean => d.child.exitCode !== null || d.child.signalCode !== null;
 /** Fails with the daemon's last words when it has ended. */
 const expectAlive = (d: Daemon): void => expect(ended(d), `the daemon ended:\n${d.log().split("\n").slice(-12).join("\n")}`).toBe(false);
@@ -41,7 +45,12 @@ describe.runIf(haveFfmpeg())("onair run under a flood of idle connections and ou
     writeFileSync(join(dir, "onair.yaml"), "log:\n  level: info\n");
     cap = await udpCapture();
     expect((await runCli(["profile", "keygen", "--out", join(dir, "key")])).code).toBe(0);
-    const profile = testProfileInput({ id: CHANNEL, udpPort: cap.port, epg: { enabled: false }, restart: { backoffMinSeconds: 0.2, backoffMaxSeconds: 1, stallTimeoutSeconds: 3 } });
+    const profile = testProfileInput({
+      id: CHANNEL,
+      udpPort: cap.port,
+      epg: { enabled: false },
+      restart: { backoffMinSeconds: 0.2, backoffMaxSeconds: 1, stallTimeoutSeconds: 3 },
+    });
     Object.assign((profile.encoding as { video: Record<string, unknown> }).video, { width: 320, height: 180 });
     writeFileSync(join(dir, "profiles", `${CHANNEL}.json`), JSON.stringify(profile));
   });
@@ -56,7 +65,11 @@ describe.runIf(haveFfmpeg())("onair run under a flood of idle connections and ou
   it("stays up, keeps the channel on air through a failed respawn (EMFILE) and answers /healthz once the idle connections are closed", async () => {
     d = await startDaemon(dir);
     const pid = d.child.pid!;
-    await until(() => livePids(d!.log(), CHANNEL).length === 1 && logged(d!, "ffmpeg.started").length === 2, 20_000, "live and slate FFmpeg");
+    await until(
+      () => livePids(d!.log(), CHANNEL).length === 1 && logged(d!, "ffmpeg.started").length === 2,
+      20_000,
+      "live and slate FFmpeg",
+    );
     await until(() => cap.datagrams.length > 100, 20_000, "the channel on UDP");
     const idleFds = fdCount(pid);
     execFileSync("prlimit", ["--pid", String(pid), `--nofile=${NOFILE}:${NOFILE}`]);
@@ -75,7 +88,11 @@ describe.runIf(haveFfmpeg())("onair run under a flood of idle connections and ou
 
     const killedAt = performance.now();
     process.kill(livePids(d.log(), CHANNEL)[0], "SIGKILL");
-    await until(() => ended(d!) || logged(d!, "ffmpeg.exited").some((l) => l.includes('"reason":"spawn_error"')), 10_000, "a respawn failing");
+    await until(
+      () => ended(d!) || logged(d!, "ffmpeg.exited").some((l) => l.includes('"reason":"spawn_error"')),
+      10_000,
+      "a respawn failing",
+    );
     expectAlive(d);
     const failed = logged(d, "ffmpeg.exited").find((l) => l.includes('"reason":"spawn_error"'))!;
     expect(failed).toContain("ONAIR_SPAWN_FAILED");

@@ -76,7 +76,10 @@ describe.runIf(haveFfmpeg())("onair run on a full disk", () => {
     cap = await udpCapture();
     writeFileSync(
       join(dir, "profiles", `${CHANNEL}.json`),
-      JSON.stringify({ ...testProfileInput({ id: CHANNEL, udpPort: cap.port, epg: { enabled: false } }), alerts: { telegram: { chatIds: [123], botToken: BOT_TOKEN } } }),
+      JSON.stringify({
+        ...testProfileInput({ id: CHANNEL, udpPort: cap.port, epg: { enabled: false } }),
+        alerts: { telegram: { chatIds: [123], botToken: BOT_TOKEN } },
+      }),
     );
     // 8 s items from now on, each with a 2 s break 4 s in (the first breaks from +14 s)
     const t0 = Date.now();
@@ -103,7 +106,11 @@ describe.runIf(haveFfmpeg())("onair run on a full disk", () => {
   const asRun = (): Array<{ kind: string; event_id: number; scheduled_ms: number }> => {
     const db = new Database(join(dataDir, "onair.db"), { readonly: true, fileMustExist: true });
     try {
-      return db.prepare("SELECT kind, event_id, scheduled_ms FROM asrun WHERE channel = ? ORDER BY id").all(CHANNEL) as Array<{ kind: string; event_id: number; scheduled_ms: number }>;
+      return db.prepare("SELECT kind, event_id, scheduled_ms FROM asrun WHERE channel = ? ORDER BY id").all(CHANNEL) as Array<{
+        kind: string;
+        event_id: number;
+        scheduled_ms: number;
+      }>;
     } finally {
       db.close();
     }
@@ -149,7 +156,11 @@ describe.runIf(haveFfmpeg())("onair run on a full disk", () => {
     const freedAt = performance.now();
     if (mounted) unlinkSync(filler);
     else unlinkSync(fullFile());
-    await until(() => cuesDuring.every((id) => asRun().some((r) => r.kind === "cue" && r.event_id === id)), 20_000, "the held-back cue rows");
+    await until(
+      () => cuesDuring.every((id) => asRun().some((r) => r.kind === "cue" && r.event_id === id)),
+      20_000,
+      "the held-back cue rows",
+    );
     await until(() => tg.count(RECOVERED) >= 1, 20_000, "the store_recovered alert");
     const recoveredAfterMs = performance.now() - freedAt;
     const gap = cap.maxGap(fullAt);

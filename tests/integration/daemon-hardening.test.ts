@@ -111,12 +111,24 @@ describe("onair run: audit log, data directory modes, HTTP exposure", () => {
     // 401 then 429 from this peer, over at most two minutes
     expect(refused.length).toBeLessThanOrEqual(4);
     expect(refused.reduce((n, l) => n + Number(l.count), 0)).toBe(sent.refused);
-    expect(lines).toContainEqual(expect.objectContaining({ who: "token:tests", via: "http", action: "cue.add", channel: "nope", result: "not_found", status: 404 }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ who: "token:tests", via: "http", action: "cue.add", channel: "nope", result: "not_found", status: 404 }),
+    );
     expect(d.log()).toContain('"event":"api_refused"');
   });
 
   it("refuses a non-loopback --http with ONAIR_HTTP_PUBLIC_REFUSED, creating nothing", async () => {
-    const args = ["run", "--profiles-dir", join(dir, "profiles"), "--data-dir", join(dir, "data-public"), "--key-file", join(dir, "key"), "--api-token-file", join(dir, "api.token")];
+    const args = [
+      "run",
+      "--profiles-dir",
+      join(dir, "profiles"),
+      "--data-dir",
+      join(dir, "data-public"),
+      "--key-file",
+      join(dir, "key"),
+      "--api-token-file",
+      join(dir, "api.token"),
+    ];
     const r = await runCli([...args, "--http", "0.0.0.0:0"], { env: { ONAIR_CONFIG: join(dir, "onair.yaml") }, timeoutMs: 15_000 });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^onair: ONAIR_HTTP_PUBLIC_REFUSED: .*http\.allowPublic/m);

@@ -48,7 +48,12 @@ describe.runIf(haveFfmpeg())("onair run: metrics, alerts and logs", () => {
     expect((await runCli(["profile", "keygen", "--out", join(dir, "key")])).code).toBe(0);
     const profile = {
       // recovered = back and stable for 3 s (the default is 60 s)
-      ...testProfileInput({ id: CHANNEL, udpPort: cap.port, epg: { enabled: false }, restart: { backoffMinSeconds: 0.1, backoffMaxSeconds: 1, stallTimeoutSeconds: 3, stableAfterSeconds: 3 } }),
+      ...testProfileInput({
+        id: CHANNEL,
+        udpPort: cap.port,
+        epg: { enabled: false },
+        restart: { backoffMinSeconds: 0.1, backoffMaxSeconds: 1, stallTimeoutSeconds: 3, stableAfterSeconds: 3 },
+      }),
       alerts: { telegram: { chatIds: [123], botToken: BOT_TOKEN } },
     };
     writeFileSync(join(dir, "profiles", `${CHANNEL}.json`), JSON.stringify(profile));
@@ -65,10 +70,14 @@ describe.runIf(haveFfmpeg())("onair run: metrics, alerts and logs", () => {
 
   /** The current live FFmpeg pid once it has been logged after `after` (a pid already seen). */
   async function nextLivePid(after: number | undefined): Promise<number> {
-    await until(() => {
-      const p = livePids(d.log(), CHANNEL);
-      return p.length > 0 && p[p.length - 1] !== after && alive(p[p.length - 1]);
-    }, 20_000, "a new live FFmpeg");
+    await until(
+      () => {
+        const p = livePids(d.log(), CHANNEL);
+        return p.length > 0 && p[p.length - 1] !== after && alive(p[p.length - 1]);
+      },
+      20_000,
+      "a new live FFmpeg",
+    );
     const p = livePids(d.log(), CHANNEL);
     return p[p.length - 1];
   }
@@ -124,7 +133,12 @@ describe.runIf(haveFfmpeg())("onair run: metrics, alerts and logs", () => {
       // the realistic case: the channel is back on air (briefly) before the next crash
       await until(() => backOnAir() > back, 10_000, `live output back after kill ${k + 1}`).catch((e: unknown) => {
         // say what the daemon did meanwhile
-        const events = d.log().split("\n").slice(-40).map((l) => /"event":"([^"]+)"/.exec(l)?.[1]).filter(Boolean);
+        const events = d
+          .log()
+          .split("\n")
+          .slice(-40)
+          .map((l) => /"event":"([^"]+)"/.exec(l)?.[1])
+          .filter(Boolean);
         throw new Error(`${String(e)}; last events: ${events.join(" ")}`);
       });
     }
@@ -145,7 +159,18 @@ describe.runIf(haveFfmpeg())("onair run: metrics, alerts and logs", () => {
     expect(status.stderr).toBe("");
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(new RegExp(`^${CHANNEL}\\s+\\S+\\s+(yes|no)\\s+(live|slate)`, "m"));
-    const cue = await runCli(["cue", "--url", d.url, "--channel", CHANNEL, "--duration", "10", "--api-token-file", join(dir, "api.token"), "--json"]);
+    const cue = await runCli([
+      "cue",
+      "--url",
+      d.url,
+      "--channel",
+      CHANNEL,
+      "--duration",
+      "10",
+      "--api-token-file",
+      join(dir, "api.token"),
+      "--json",
+    ]);
     expect(cue.stderr).toBe("");
     expect(cue.code).toBe(0);
     expect(JSON.parse(cue.stdout)).toMatchObject({ channel: CHANNEL, spliceEventId: expect.any(Number) as number });

@@ -83,7 +83,10 @@ describe.runIf(haveFfmpeg())("onair run in production: sd_notify, daily backup, 
     writeFileSync(join(dir, "onair.yaml"), "log:\n  level: info\nbackup:\n  catchUpDelayMs: 4000\n");
     expect((await runCli(["profile", "keygen", "--out", join(dir, "key")])).code).toBe(0);
     cap = await udpCapture();
-    writeFileSync(join(dir, "profiles", `${CHANNEL}.json`), JSON.stringify(testProfileInput({ id: CHANNEL, udpPort: cap.port, epg: { enabled: false } })));
+    writeFileSync(
+      join(dir, "profiles", `${CHANNEL}.json`),
+      JSON.stringify(testProfileInput({ id: CHANNEL, udpPort: cap.port, epg: { enabled: false } })),
+    );
     // a schedule: A is on air at start, B starts 14 s later, a break 20 s in
     t0 = Date.now();
     const store = openStore(join(dir, "data", "onair.db"));
@@ -91,7 +94,8 @@ describe.runIf(haveFfmpeg())("onair run in production: sd_notify, daily backup, 
     const b = { startMs: t0 + 14_000, durationMs: 120_000, title: "Next one" };
     breakStartMs = t0 + 20_000;
     store.replaceItems(CHANNEL, t0 - 120_000, t0 + 600_000, [a, b], [{ startMs: breakStartMs, durationMs: 6000, breakId: "brk-1" }]);
-    for (const it of store.listItems(CHANNEL)) Object.assign(it.startMs === a.startMs ? item.a : item.b, { startMs: it.startMs, durationMs: it.durationMs, eventId: it.eventId });
+    for (const it of store.listItems(CHANNEL))
+      Object.assign(it.startMs === a.startMs ? item.a : item.b, { startMs: it.startMs, durationMs: it.durationMs, eventId: it.eventId });
     store.close();
     // systemd-notify stand-in, first on PATH: records the time (ms) and its arguments
     mkdirSync(join(dir, "bin"));
@@ -129,7 +133,9 @@ describe.runIf(haveFfmpeg())("onair run in production: sd_notify, daily backup, 
     expect(mean).toBeGreaterThan(period * 0.8);
     expect(mean).toBeLessThan(period * 1.5);
     expect(Math.max(...gaps)).toBeLessThan(WATCHDOG_USEC / 1000); // never near the watchdog timeout
-    console.log(`sd_notify: READY ${ready!.at - logTime(d.log(), "http_listening")!} ms after listening; watchdog mean gap ${mean.toFixed(0)} ms (asked ${period}), max ${Math.max(...gaps)} ms`);
+    console.log(
+      `sd_notify: READY ${ready!.at - logTime(d.log(), "http_listening")!} ms after listening; watchdog mean gap ${mean.toFixed(0)} ms (asked ${period}), max ${Math.max(...gaps)} ms`,
+    );
   }, 30_000);
 
   it("runs with the young generation fixed at 1 MB semi-spaces when executed as the units do (bin/onair.js's shebang)", async () => {
@@ -159,7 +165,11 @@ describe.runIf(haveFfmpeg())("onair run in production: sd_notify, daily backup, 
 
   it("writes every item aired and the break's cue to the as-run log, with scheduled and actual time, PTS and event id", async () => {
     // the cue goes out ~6 s before the break, about when B starts: wait for both
-    await until(() => asRun().some((r) => r.kind === "cue") && asRun().filter((r) => r.kind === "item").length >= 2, 40_000, "B and the break's cue in the as-run log");
+    await until(
+      () => asRun().some((r) => r.kind === "cue") && asRun().filter((r) => r.kind === "item").length >= 2,
+      40_000,
+      "B and the break's cue in the as-run log",
+    );
     const rows = asRun();
     const items = rows.filter((r) => r.kind === "item");
     expect(items.map((r) => r.event_id)).toEqual([item.a.eventId, item.b.eventId]);
@@ -178,7 +188,11 @@ describe.runIf(haveFfmpeg())("onair run in production: sd_notify, daily backup, 
     // the cue: scheduled = the break's due wall time, event id = the stored splice_event_id
     const cue = rows.find((r) => r.kind === "cue")!;
     const db = new Database(join(dir, "data", "onair.db"), { readonly: true });
-    const stored = db.prepare("SELECT splice_event_id, scheduled_ms, pts FROM cues WHERE channel = ?").all(CHANNEL) as Array<{ splice_event_id: number; scheduled_ms: number; pts: number }>;
+    const stored = db.prepare("SELECT splice_event_id, scheduled_ms, pts FROM cues WHERE channel = ?").all(CHANNEL) as Array<{
+      splice_event_id: number;
+      scheduled_ms: number;
+      pts: number;
+    }>;
     db.close();
     expect(stored).toHaveLength(1);
     expect(cue.event_id).toBe(stored[0].splice_event_id);
@@ -187,7 +201,9 @@ describe.runIf(haveFfmpeg())("onair run in production: sd_notify, daily backup, 
     expect(Math.abs(cue.scheduled_ms! - breakStartMs)).toBeLessThan(20);
     // sent ahead of the splice point by the preroll (6 s, less the time to the next send slot)
     expect(breakStartMs - cue.actual_ms).toBeGreaterThan(4000);
-    console.log(`as-run: item B written ${late} ms after its start; cue scheduled ${cue.scheduled_ms! - breakStartMs} ms off the break, sent ${breakStartMs - cue.actual_ms} ms ahead`);
+    console.log(
+      `as-run: item B written ${late} ms after its start; cue scheduled ${cue.scheduled_ms! - breakStartMs} ms off the break, sent ${breakStartMs - cue.actual_ms} ms ahead`,
+    );
   }, 60_000);
 
   it("tells systemd STOPPING=1 at the start of the shutdown and stops the watchdog", async () => {

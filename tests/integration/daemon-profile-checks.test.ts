@@ -61,7 +61,24 @@ describe.runIf(haveFfmpeg())("profiles that cannot air, and a channel start that
     writeFileSync(join(dir, "onair.yaml"), "log:\n  level: info\n");
     writeFileSync(join(dir, "api.token"), "tests:profile-checks-api-token-0123456789\n", { mode: 0o600 });
     expect((await runCli(["profile", "keygen", "--out", join(dir, "key")])).code).toBe(0);
-    const clip = spawnSync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25", "-t", "1", "-c:v", "libx264", "-preset", "ultrafast", "-f", "mpegts", "-y", video()]);
+    const clip = spawnSync("ffmpeg", [
+      "-v",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=s=320x180:r=25",
+      "-t",
+      "1",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-f",
+      "mpegts",
+      "-y",
+      video(),
+    ]);
     expect(clip.status).toBe(0);
     writeFileSync(slate(), "readable, but no video");
     cap = await udpCapture();

@@ -19,7 +19,11 @@ async function channelIds(url: string): Promise<string[]> {
 
 /** Status of an authorized POST to a channel that does not exist: 404 with a valid token, 401 without. */
 async function postStatus(url: string, token: string): Promise<number> {
-  const res = await fetch(`${url}/api/v1/channels/nope/restart`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+  const res = await fetch(`${url}/api/v1/channels/nope/restart`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: "{}",
+  });
   await res.arrayBuffer();
   return res.status;
 }
@@ -44,7 +48,10 @@ describe.runIf(haveFfmpeg())("onair run on SIGHUP", () => {
 
   it("starts a new channel, restarts only a changed one, stops a removed one and re-reads the API tokens", async () => {
     const write = (id: string, over: Record<string, unknown> = {}): void =>
-      writeFileSync(join(dir, "profiles", `${id}.json`), JSON.stringify({ ...testProfileInput({ id, udpPort: cap.port, epg: { enabled: false } }), ...over }));
+      writeFileSync(
+        join(dir, "profiles", `${id}.json`),
+        JSON.stringify({ ...testProfileInput({ id, udpPort: cap.port, epg: { enabled: false } }), ...over }),
+      );
     write("alpha");
     const d = await startDaemon(dir);
     try {
@@ -71,7 +78,11 @@ describe.runIf(haveFfmpeg())("onair run on SIGHUP", () => {
 
       unlinkSync(join(dir, "profiles", "beta.json"));
       d.child.kill("SIGHUP");
-      await until(() => d.log().includes('"event":"channel_stopped","channel":"beta"') && d.log().split('"event":"reloaded"').length === 4, 20_000, "beta stopped");
+      await until(
+        () => d.log().includes('"event":"channel_stopped","channel":"beta"') && d.log().split('"event":"reloaded"').length === 4,
+        20_000,
+        "beta stopped",
+      );
       expect(await channelIds(d.url)).toEqual(["alpha"]);
       const betaNow = livePids(d.log(), "beta");
       expect(alive(betaNow[betaNow.length - 1])).toBe(false);

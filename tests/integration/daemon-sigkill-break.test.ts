@@ -43,8 +43,10 @@ describe.runIf(haveFfmpeg())("onair run killed with SIGKILL during a break", () 
     }
   };
   const asRun = (): AsRunRow[] => db((h) => h.prepare("SELECT * FROM asrun WHERE channel = ? ORDER BY id").all(CHANNEL) as AsRunRow[]);
-  const cueIds = (): number[] => db((h) => h.prepare("SELECT splice_event_id FROM cues WHERE channel = ? ORDER BY id").pluck().all(CHANNEL) as number[]);
-  const allocated = (): number => db((h) => (h.prepare("SELECT last_id FROM splice_counters WHERE channel = ?").pluck().get(CHANNEL) as number | undefined) ?? 0);
+  const cueIds = (): number[] =>
+    db((h) => h.prepare("SELECT splice_event_id FROM cues WHERE channel = ? ORDER BY id").pluck().all(CHANNEL) as number[]);
+  const allocated = (): number =>
+    db((h) => (h.prepare("SELECT last_id FROM splice_counters WHERE channel = ?").pluck().get(CHANNEL) as number | undefined) ?? 0);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "onair-sigkill-"));
@@ -53,7 +55,10 @@ describe.runIf(haveFfmpeg())("onair run killed with SIGKILL during a break", () 
     writeFileSync(join(dir, "onair.yaml"), "log:\n  level: info\n");
     expect((await runCli(["profile", "keygen", "--out", join(dir, "key")])).code).toBe(0);
     cap = await udpCapture();
-    writeFileSync(join(dir, "profiles", `${CHANNEL}.json`), JSON.stringify(testProfileInput({ id: CHANNEL, udpPort: cap.port, epg: { enabled: false } })));
+    writeFileSync(
+      join(dir, "profiles", `${CHANNEL}.json`),
+      JSON.stringify(testProfileInput({ id: CHANNEL, udpPort: cap.port, epg: { enabled: false } })),
+    );
   });
 
   afterAll(async () => {
@@ -107,7 +112,9 @@ describe.runIf(haveFfmpeg())("onair run killed with SIGKILL during a break", () 
     // every item and first cue send the killed daemon logged has its row (the log may lag; never the store)
     const logged = first.log().split("\n");
     const itemsLogged = logged.filter((l) => l.includes('"event":"item_aired"')).map((l) => (JSON.parse(l) as { eventId: number }).eventId);
-    const cuesLogged = logged.filter((l) => l.includes('"event":"cue_sent"') && l.includes('"send":1')).map((l) => (JSON.parse(l) as { spliceEventId: number }).spliceEventId);
+    const cuesLogged = logged
+      .filter((l) => l.includes('"event":"cue_sent"') && l.includes('"send":1'))
+      .map((l) => (JSON.parse(l) as { spliceEventId: number }).spliceEventId);
     for (const id of itemsLogged) expect(before.some((r) => r.kind === "item" && r.event_id === id)).toBe(true);
     for (const id of cuesLogged) expect(idsBefore).toContain(id);
 
@@ -136,6 +143,8 @@ describe.runIf(haveFfmpeg())("onair run killed with SIGKILL during a break", () 
     expect(JSON.parse(rejoined.details!)).toMatchObject({ joined_late: true });
     const secondCue = after.find((r) => r.kind === "cue" && Math.abs(r.scheduled_ms! - breaks[1].startMs) <= 1);
     expect(secondCue?.event_id).toBeGreaterThan(allocatedBefore);
-    console.log(`ids before the kill: ${idsBefore.join(",")} (allocated up to ${allocatedBefore}); after the restart: ${idsAfter.join(",")}`);
+    console.log(
+      `ids before the kill: ${idsBefore.join(",")} (allocated up to ${allocatedBefore}); after the restart: ${idsAfter.join(",")}`,
+    );
   }, 120_000);
 });

@@ -56,7 +56,12 @@ describe.runIf(haveFfmpeg())("onair run: an unwritable store and a failing outpu
     cap = await udpCapture();
     writeFileSync(blocker(), "a file where the recordings directory should be");
     const profile = {
-      ...testProfileInput({ id: CHANNEL, udpPort: cap.port, epg: { enabled: false }, extraOutputs: [{ kind: "file", path: recording(), rotateSeconds: 60, keep: 2 }] }),
+      ...testProfileInput({
+        id: CHANNEL,
+        udpPort: cap.port,
+        epg: { enabled: false },
+        extraOutputs: [{ kind: "file", path: recording(), rotateSeconds: 60, keep: 2 }],
+      }),
       alerts: { telegram: { chatIds: [88], botToken: BOT_TOKEN } },
     };
     writeFileSync(join(dir, "profiles", `${CHANNEL}.json`), JSON.stringify(profile));
@@ -89,8 +94,10 @@ describe.runIf(haveFfmpeg())("onair run: an unwritable store and a failing outpu
     return m ? Number(m[1]) : Number.NaN;
   };
   const escaped = (t: string): string => t.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-  const outputErrors = (): RegExp => new RegExp(`^onair_channel_output_errors_total\\{channel="${CHANNEL}",output="${escaped(`file:${recording()}`)}"\\} (\\d+)`, "m");
-  const outputFailing = (): RegExp => new RegExp(`^onair_channel_output_failing\\{channel="${CHANNEL}",output="${escaped(`file:${recording()}`)}"\\} (\\d+)`, "m");
+  const outputErrors = (): RegExp =>
+    new RegExp(`^onair_channel_output_errors_total\\{channel="${CHANNEL}",output="${escaped(`file:${recording()}`)}"\\} (\\d+)`, "m");
+  const outputFailing = (): RegExp =>
+    new RegExp(`^onair_channel_output_failing\\{channel="${CHANNEL}",output="${escaped(`file:${recording()}`)}"\\} (\\d+)`, "m");
   const cue = (): Promise<Response> =>
     fetch(`${d!.url}/api/v1/channels/${CHANNEL}/cues`, {
       method: "POST",

@@ -38,7 +38,12 @@ describe.runIf(haveFfmpeg())("onair run: alerts survive a Telegram outage and a 
     cap = await udpCapture();
     expect((await runCli(["profile", "keygen", "--out", join(dir, "key")])).code).toBe(0);
     const profile = {
-      ...testProfileInput({ id: CHANNEL, udpPort: cap.port, epg: { enabled: false }, restart: { backoffMinSeconds: 0.1, backoffMaxSeconds: 1, stallTimeoutSeconds: 3, stableAfterSeconds: 2 } }),
+      ...testProfileInput({
+        id: CHANNEL,
+        udpPort: cap.port,
+        epg: { enabled: false },
+        restart: { backoffMinSeconds: 0.1, backoffMaxSeconds: 1, stallTimeoutSeconds: 3, stableAfterSeconds: 2 },
+      }),
       alerts: { telegram: { chatIds: [123], botToken: BOT_TOKEN } },
     };
     writeFileSync(join(dir, "profiles", `${CHANNEL}.json`), JSON.stringify(profile));
@@ -51,7 +56,8 @@ describe.runIf(haveFfmpeg())("onair run: alerts survive a Telegram outage and a 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const queued = (log: string, kind: string): number => (log.match(new RegExp(`"event":"alert_queued","kind":"${kind}"`, "g")) ?? []).length;
+  const queued = (log: string, kind: string): number =>
+    (log.match(new RegExp(`"event":"alert_queued","kind":"${kind}"`, "g")) ?? []).length;
 
   /** Kills the channel's live FFmpeg and waits until the crash and then the recovery are queued. */
   async function crashAndRecover(daemon: Daemon): Promise<void> {
@@ -71,7 +77,11 @@ describe.runIf(haveFfmpeg())("onair run: alerts survive a Telegram outage and a 
     d = await startDaemon(dir);
     await until(() => cap.datagrams.length > 100, 30_000, "the channel on UDP");
     await crashAndRecover(d);
-    await until(() => tg.requests.some((r) => r.status === 500) && tg.requests.some((r) => r.status === 429), 30_000, "500 and 429 answers");
+    await until(
+      () => tg.requests.some((r) => r.status === 500) && tg.requests.some((r) => r.status === 429),
+      30_000,
+      "500 and 429 answers",
+    );
     const first = d;
     first.child.kill("SIGTERM");
     expect((await first.exited).code).toBe(0);

@@ -33,7 +33,15 @@ describe.runIf(haveFfmpeg())("onair run", () => {
     writeFileSync(join(dir, "good.json"), JSON.stringify(testProfileInput({ id: "good", udpPort: cap.port, epg: { enabled: false } })));
     writeFileSync(join(dir, "profiles", "good.yaml"), readFileSync(join(dir, "good.json")));
     writeFileSync(join(dir, "bad.json"), JSON.stringify(testProfileInput({ id: "bad", udpPort: cap.port, epg: { enabled: false } })));
-    const sealed = await runCli(["profile", "seal", join(dir, "bad.json"), "--out", join(dir, "profiles", "bad.onair"), "--key-file", join(dir, "key")]);
+    const sealed = await runCli([
+      "profile",
+      "seal",
+      join(dir, "bad.json"),
+      "--out",
+      join(dir, "profiles", "bad.onair"),
+      "--key-file",
+      join(dir, "key"),
+    ]);
     expect(sealed.code).toBe(0);
     const bad = readFileSync(join(dir, "profiles", "bad.onair"));
     bad[bad.length - 20] ^= 0x01; // tampered
@@ -57,19 +65,31 @@ describe.runIf(haveFfmpeg())("onair run", () => {
       const ids = (Array.isArray(list) ? list : (list.channels ?? [])).map((c) => c.id);
       expect(ids).toEqual(["good"]);
 
-      const denied = await fetch(`${d.url}/api/v1/channels/good/cues`, { method: "POST", body: JSON.stringify({ durationSeconds: 10 }), headers: { "content-type": "application/json" } });
+      const denied = await fetch(`${d.url}/api/v1/channels/good/cues`, {
+        method: "POST",
+        body: JSON.stringify({ durationSeconds: 10 }),
+        headers: { "content-type": "application/json" },
+      });
       expect(denied.status).toBe(401);
-      const res = await fetch(`${d.url}/api/v1/channels/good/cues`, { method: "POST", body: JSON.stringify({ durationSeconds: 10 }), headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` } });
+      const res = await fetch(`${d.url}/api/v1/channels/good/cues`, {
+        method: "POST",
+        body: JSON.stringify({ durationSeconds: 10 }),
+        headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+      });
       expect(res.status).toBe(201);
       const { spliceEventId } = (await res.json()) as { spliceEventId: number };
       expect(spliceEventId).toBeGreaterThan(0);
-      const unknown = await fetch(`${d.url}/api/v1/channels/nope/cues`, { method: "POST", body: JSON.stringify({ durationSeconds: 10 }), headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` } });
+      const unknown = await fetch(`${d.url}/api/v1/channels/nope/cues`, {
+        method: "POST",
+        body: JSON.stringify({ durationSeconds: 10 }),
+        headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+      });
       expect(unknown.status).toBe(404);
       const found = (): number[] =>
         scanTs(cap.bytes(), [500])
           .sections.map((s) => decodeSpliceInfoSection(s.bytes))
           .filter((s) => !s.encryptedPacket && s.spliceCommandType === 5)
-          .map((s) => ((s as { spliceCommand: SpliceInsert }).spliceCommand).spliceEventId);
+          .map((s) => (s as { spliceCommand: SpliceInsert }).spliceCommand.spliceEventId);
       await until(() => found().includes(spliceEventId), 20_000, "the API's cue in the output");
 
       const metrics = await (await fetch(`${d.url}/metrics`)).text();

@@ -195,7 +195,10 @@ describe.runIf(haveFfmpeg())("live hls output (issue #21)", () => {
     const f = follow(base);
     try {
       await until(() => (f.last?.segments.length ?? 0) >= 2, 30_000, "a playlist with 2 segments");
-      const asked = await api("/cues", { method: "POST", body: JSON.stringify({ durationSeconds: 30, at: new Date(Date.now() + 8000).toISOString() }) });
+      const asked = await api("/cues", {
+        method: "POST",
+        body: JSON.stringify({ durationSeconds: 30, at: new Date(Date.now() + 8000).toISOString() }),
+      });
       expect(asked.status).toBe(201);
       const { spliceEventId } = (await asked.json()) as { spliceEventId: number };
       await until(() => f.cueOut !== undefined, 30_000, "the break's CUE-OUT listed");

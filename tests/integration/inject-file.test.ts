@@ -38,7 +38,11 @@ function cuesOf(scan: TsScan): Cue[] {
 /** Video packets from ffprobe: PTS (mod 2^33) in file order and whether each is a key frame. */
 async function videoPackets(file: string): Promise<Array<{ pts: number; key: boolean }>> {
   const j = await runFfprobeJson<{ packets: Array<{ pts: number; flags: string }> }>([
-    "-select_streams", "v", "-show_entries", "packet=pts,flags", file,
+    "-select_streams",
+    "v",
+    "-show_entries",
+    "packet=pts,flags",
+    file,
   ]);
   return j.packets.map((p) => ({ pts: ((p.pts % PTS_MODULUS) + PTS_MODULUS) % PTS_MODULUS, key: p.flags.startsWith("K") }));
 }
@@ -51,7 +55,14 @@ function firstIdrAtOrAfter(idrs: number[], pts: number): number {
 
 interface Summary {
   reader: { resyncs: number; bytesSkipped: number; truncatedBytes: number };
-  injector: { inputPmtChanges: number; pmtRewrites: number; ptsJumps: number; inserted: number; breaksPlanned: number; cuesSent: Record<string, number> };
+  injector: {
+    inputPmtChanges: number;
+    pmtRewrites: number;
+    ptsJumps: number;
+    inserted: number;
+    breaksPlanned: number;
+    cuesSent: Record<string, number>;
+  };
 }
 
 async function inject(args: string[]): Promise<Summary> {
@@ -107,7 +118,15 @@ describe.runIf(enabled)("onair inject on a real FFmpeg TS", () => {
     dir = mkdtempSync(join(tmpdir(), "onair-inject-"));
     input = await makeTestTs({ seconds: 40, name: "inject-40s.ts" });
     output = join(dir, "out.ts");
-    await inject(["--input", input, "--output", output, ...breaks.flatMap(([s, d]) => ["--break", `${s},${d}`]), "--store", join(dir, "s.db")]);
+    await inject([
+      "--input",
+      input,
+      "--output",
+      output,
+      ...breaks.flatMap(([s, d]) => ["--break", `${s},${d}`]),
+      "--store",
+      join(dir, "s.db"),
+    ]);
     inScan = scanTs(input);
     outScan = scanTs(output, [SCTE35_PID, PMT_PID]);
     video = await videoPackets(output);
@@ -208,7 +227,22 @@ describe.runIf(enabled)("onair inject on a real FFmpeg TS", () => {
   it("writes the output but exits 1 with ONAIR_INJECT_BREAK_NOT_PLACED naming each break not placed", async () => {
     const out = join(dir, "partly.ts");
     // 40 s of stream, last IDR at 39 s: 39.5 s gets its cues but no splice frame; 60 s gets nothing
-    const r = await runCli(["inject", "--input", input, "--output", out, "--break", "10,5", "--break", "39.5,5,late", "--break", "60,5", "--store", join(dir, "s.db"), "--json"]);
+    const r = await runCli([
+      "inject",
+      "--input",
+      input,
+      "--output",
+      out,
+      "--break",
+      "10,5",
+      "--break",
+      "39.5,5,late",
+      "--break",
+      "60,5",
+      "--store",
+      join(dir, "s.db"),
+      "--json",
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       'onair: ONAIR_INJECT_BREAK_NOT_PLACED: 2 of 3 breaks not placed: break 2 "late" (--break 39.5,5): the input ends before its splice point (splice point at 40.0 s); break 3 (--break 60,5): the input ends before its splice point (splice point at 60.0 s); the input\'s last key frame is at 39.0 s; the output was written without them',
@@ -240,7 +274,15 @@ describe.runIf(enabled)("onair inject on a real FFmpeg TS", () => {
       [16, 4],
       [20, 3],
     ];
-    await inject(["--input", wrapIn, "--output", wrapOut, ...wrapBreaks.flatMap(([s, d]) => ["--break", `${s},${d}`]), "--store", join(dir, "s.db")]);
+    await inject([
+      "--input",
+      wrapIn,
+      "--output",
+      wrapOut,
+      ...wrapBreaks.flatMap(([s, d]) => ["--break", `${s},${d}`]),
+      "--store",
+      join(dir, "s.db"),
+    ]);
     const scan = scanTs(wrapOut, [SCTE35_PID]);
     const v = await videoPackets(wrapOut);
     // the stream does wrap inside the first break
@@ -255,9 +297,29 @@ describe.runIf(enabled)("onair inject on a real FFmpeg TS", () => {
     const store = join(dir, "kill.db");
     const half = join(dir, "half.ts");
     // feed the file through a pipe so the process is still running when the first cue goes out
-    const child = spawn(process.execPath, [onairBin, "inject", "--input", "-", "--output", half, "--break", "10,5", "--break", "20,5", "--break", "30,5", "--store", store, "--verbose"], {
-      stdio: ["pipe", "ignore", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        onairBin,
+        "inject",
+        "--input",
+        "-",
+        "--output",
+        half,
+        "--break",
+        "10,5",
+        "--break",
+        "20,5",
+        "--break",
+        "30,5",
+        "--store",
+        store,
+        "--verbose",
+      ],
+      {
+        stdio: ["pipe", "ignore", "pipe"],
+      },
+    );
     const data = readFileSync(input);
     let log = "";
     const firstCue = new Promise<void>((resolve) => {

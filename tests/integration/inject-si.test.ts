@@ -28,7 +28,13 @@ function profileJson(): string {
   return JSON.stringify({
     version: 1,
     channel: { id: "one", name: "Eins" },
-    service: { serviceId: 1, transportStreamId: 1, originalNetworkId: 0x20fa, name: "Eins HD – Übertragung", provider: "onair Test Provider" },
+    service: {
+      serviceId: 1,
+      transportStreamId: 1,
+      originalNetworkId: 0x20fa,
+      name: "Eins HD – Übertragung",
+      provider: "onair Test Provider",
+    },
     input: { kind: "test" },
     encoding: { mode: "transcode", video: { width: 320, height: 240, fps: 25, bitrate: "500k" }, muxRate: "3M" },
     outputs: [{ kind: "stdout" }],
@@ -130,8 +136,16 @@ describe("onair inject with DVB SI", () => {
       const profile = join(dir, "one.json");
       writeFileSync(profile, profileJson());
       summary = await inject([
-        "--input", input, "--output", output(), "--profile", profile, "--store", storeFile,
-        "--start-time", new Date(startWallMs).toISOString(),
+        "--input",
+        input,
+        "--output",
+        output(),
+        "--profile",
+        profile,
+        "--store",
+        storeFile,
+        "--start-time",
+        new Date(startWallMs).toISOString(),
       ]);
       scan = scanTs(output(), PIDS);
       sections = timedSections(scan, startWallMs);
@@ -146,7 +160,10 @@ describe("onair inject with DVB SI", () => {
       for (const sdt of sdts) {
         expect(sdt).toMatchObject({ transportStreamId: 1, originalNetworkId: 0x20fa, versionNumber: 1 });
         expect(sdt.services[0]).toMatchObject({ serviceId: 1, eitScheduleFlag: true, eitPresentFollowingFlag: true, runningStatus: 4 });
-        expect(sdt.services[0].descriptors[0]).toMatchObject({ serviceName: "Eins HD – Übertragung", serviceProviderName: "onair Test Provider" });
+        expect(sdt.services[0].descriptors[0]).toMatchObject({
+          serviceName: "Eins HD – Übertragung",
+          serviceProviderName: "onair Test Provider",
+        });
       }
       expect((summary.si as { serviceSource: string }).serviceSource).toBe("profile");
     });
@@ -176,9 +193,7 @@ describe("onair inject with DVB SI", () => {
     });
 
     it("shows the store's present/following through the capture and switches at the boundary", () => {
-      const pf = sections
-        .filter((s) => s.bytes[0] === 0x4e)
-        .map((s) => ({ wallMs: s.wallMs, e: EitSection.decode(s.bytes) }));
+      const pf = sections.filter((s) => s.bytes[0] === 0x4e).map((s) => ({ wallMs: s.wallMs, e: EitSection.decode(s.bytes) }));
       const present = pf.filter((p) => p.e.sectionNumber === 0);
       const following = pf.filter((p) => p.e.sectionNumber === 1);
       expect(present.length).toBeGreaterThan(60);
@@ -203,12 +218,18 @@ describe("onair inject with DVB SI", () => {
       expect(present[idx].wallMs - b).toBeGreaterThanOrEqual(0);
       expect(present[idx].wallMs - b).toBeLessThan(1000);
       expect(present[idx].e.versionNumber).not.toBe(present[idx - 1].e.versionNumber);
-      expect(present[idx].e.events[0]).toMatchObject({ startTime: boundary.startMs, duration: boundary.durationMs / 1000, runningStatus: 4 });
+      expect(present[idx].e.events[0]).toMatchObject({
+        startTime: boundary.startMs,
+        duration: boundary.durationMs / 1000,
+        runningStatus: 4,
+      });
     });
 
     it("repeats every table within the TS 101 211 limits, measured by PCR", () => {
       const got = longestIntervals(sections, startWallMs);
-      console.log(`longest repetition intervals (ms): ${JSON.stringify(Object.fromEntries(Object.entries(got).map(([k, v]) => [k, Math.round(v)])))}`);
+      console.log(
+        `longest repetition intervals (ms): ${JSON.stringify(Object.fromEntries(Object.entries(got).map(([k, v]) => [k, Math.round(v)])))}`,
+      );
       for (const [kind, limit] of Object.entries(LIMITS)) {
         expect(got[kind], kind).toBeDefined();
         expect(got[kind], kind).toBeLessThanOrEqual(limit);
@@ -238,7 +259,18 @@ describe("onair inject with DVB SI", () => {
       const input = await makeTestTs({ seconds: 6, muxrate: "3M", name: "si-6s.ts" });
       const out = join(dir, "no-profile.ts");
       const startWallMs = items[3].startMs + 60_000;
-      const summary = await inject(["--input", input, "--output", out, "--channel", "two", "--store", storeFile, "--start-time", new Date(startWallMs).toISOString()]);
+      const summary = await inject([
+        "--input",
+        input,
+        "--output",
+        out,
+        "--channel",
+        "two",
+        "--store",
+        storeFile,
+        "--start-time",
+        new Date(startWallMs).toISOString(),
+      ]);
       const s = scanTs(out, PIDS);
       const secs = timedSections(s, startWallMs);
       const sdt = SdtSection.decode(secs.find((x) => x.bytes[0] === 0x42)!.bytes);
@@ -263,15 +295,34 @@ describe("onair inject with DVB SI", () => {
       const clear = join(dir, "sealed-src.json");
       const sealed = join(dir, "one.onair");
       writeFileSync(clear, profileJson());
-      for (const args of [["profile", "keygen", "--out", key], ["profile", "seal", clear, "--out", sealed, "--key-file", key]]) {
+      for (const args of [
+        ["profile", "keygen", "--out", key],
+        ["profile", "seal", clear, "--out", sealed, "--key-file", key],
+      ]) {
         const r = await runCli(args);
         if (r.code !== 0) throw new Error(r.stderr);
       }
       const input = await makeTestTs({ seconds: 6, muxrate: "3M", name: "si-6s.ts" });
       const out = join(dir, "sealed.ts");
-      const r = await runCli(["inject", "--input", input, "--output", out, "--profile", sealed, "--key-file", key, "--store", storeFile, "--start-time", "2025-06-02T12:00:00Z"]);
+      const r = await runCli([
+        "inject",
+        "--input",
+        input,
+        "--output",
+        out,
+        "--profile",
+        sealed,
+        "--key-file",
+        key,
+        "--store",
+        storeFile,
+        "--start-time",
+        "2025-06-02T12:00:00Z",
+      ]);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/SI: service 1 "Eins HD – Übertragung" \/ "onair Test Provider" \(tsid 1, onid 0x20FA, from the profile\); \d+ events/);
+      expect(r.stdout).toMatch(
+        /SI: service 1 "Eins HD – Übertragung" \/ "onair Test Provider" \(tsid 1, onid 0x20FA, from the profile\); \d+ events/,
+      );
       expect(r.stdout).toMatch(/SI tables: .*eit-pf \d+/);
       const tags = await programTags(out);
       expect(tags.service_name).toBe("Eins HD – Übertragung");
@@ -279,7 +330,17 @@ describe("onair inject with DVB SI", () => {
 
     it("refuses a --start-time that is not a time", async () => {
       const input = await makeTestTs({ seconds: 6, muxrate: "3M", name: "si-6s.ts" });
-      const r = await runCli(["inject", "--input", input, "--output", join(dir, "x.ts"), "--store", storeFile, "--start-time", "yesterday"]);
+      const r = await runCli([
+        "inject",
+        "--input",
+        input,
+        "--output",
+        join(dir, "x.ts"),
+        "--store",
+        storeFile,
+        "--start-time",
+        "yesterday",
+      ]);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain("ONAIR_CLI_BAD_TIME");
     });

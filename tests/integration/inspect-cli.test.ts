@@ -244,7 +244,10 @@ describe.runIf(haveFfmpeg())("onair inspect udp://", () => {
     const r = await run;
     sock.close();
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; packets?: number; pid?: number });
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; packets?: number; pid?: number });
     const summary = lines.find((l) => l.type === "summary")!;
     expect(summary.packets).toBe(datagrams * 7);
     expect(lines.some((l) => l.type === "program")).toBe(true);

@@ -27,15 +27,25 @@ describe("scripts/install.sh into a DESTDIR", () => {
     expect(r.stdout).toContain("Next steps");
     expect(readlinkSync(join(d, "opt/onair/current"))).toBe("releases/r1");
     const rel = join(d, "opt/onair/releases/r1");
-    for (const p of ["bin/onair.js", "dist/src/cli/main.js", "node_modules/better-sqlite3", "node_modules/commander", "systemd/check-units.sh", "prometheus/onair.rules.yml", "prometheus/grafana-dashboard.json"]) {
+    for (const p of [
+      "bin/onair.js",
+      "dist/src/cli/main.js",
+      "node_modules/better-sqlite3",
+      "node_modules/commander",
+      "systemd/check-units.sh",
+      "prometheus/onair.rules.yml",
+      "prometheus/grafana-dashboard.json",
+    ]) {
       expect(existsSync(join(rel, p)), p).toBe(true);
     }
     for (const dev of ["vitest", "typescript", "eslint", "mux.js"]) expect(existsSync(join(rel, "node_modules", dev)), dev).toBe(false);
     const v = spawnSync(process.execPath, [join(rel, "bin/onair.js"), "--version"], { encoding: "utf8" });
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     expect(readlinkSync(join(d, "usr/local/bin/onair"))).toBe("/opt/onair/current/bin/onair.js");
-    for (const u of ["onair.service", "onair@.service", "onair-failure@.service"]) expect(existsSync(join(d, "etc/systemd/system", u))).toBe(true);
-    for (const p of ["etc/onair/profiles", "var/lib/onair/recordings", "var/lib/onair/backups", "var/log/onair"]) expect(statSync(join(d, p)).isDirectory(), p).toBe(true);
+    for (const u of ["onair.service", "onair@.service", "onair-failure@.service"])
+      expect(existsSync(join(d, "etc/systemd/system", u))).toBe(true);
+    for (const p of ["etc/onair/profiles", "var/lib/onair/recordings", "var/lib/onair/backups", "var/log/onair"])
+      expect(statSync(join(d, p)).isDirectory(), p).toBe(true);
     expect(statSync(join(d, "etc/onair")).mode & 0o777).toBe(0o750);
     const key = join(d, "etc/onair/onair.key");
     expect(statSync(key).mode & 0o777).toBe(0o600);

@@ -24,7 +24,11 @@ interface ApiBody {
   currentItem: { title: string };
   spliceEventId: number;
   ready: boolean;
-  checks: { channels: { ok: boolean; details: unknown }; store: { ok: boolean }; disk: { name: string; path: string; ok: boolean; freeBytes: number; error?: string }[] };
+  checks: {
+    channels: { ok: boolean; details: unknown };
+    store: { ok: boolean };
+    disk: { name: string; path: string; ok: boolean; freeBytes: number; error?: string }[];
+  };
   status: string;
   eventLoopLagMs: number;
   [k: string]: unknown;
@@ -36,7 +40,14 @@ function options(over: Partial<HttpServerOptions> = {}): HttpServerOptions {
     port: 0,
     metrics: createMetrics({ defaultMetrics: false }),
     health: { storeOk: () => true, channelsReady: () => ({ ready: true, details: {} }) },
-    api: { listChannels: () => [], channel: () => undefined, addCue: () => ({ spliceEventId: 7 }), returnCue: () => undefined, cancelCue: () => false, restart: () => true },
+    api: {
+      listChannels: () => [],
+      channel: () => undefined,
+      addCue: () => ({ spliceEventId: 7 }),
+      returnCue: () => undefined,
+      cancelCue: () => false,
+      restart: () => true,
+    },
     tokenFile,
     auditLog: new MemoryAudit(),
     ...over,
@@ -77,7 +88,13 @@ describe("rate limiting", () => {
     // the bucket refills with time
     clock.advance(10_000);
     expect((await restart(srv, TOKEN_A)).status).toBe(202);
-    expect(audit.entries.map((e) => `${e.who} ${e.result}`)).toEqual(["token:a ok", "token:a ok", "token:a rate_limited", "token:b ok", "token:a ok"]);
+    expect(audit.entries.map((e) => `${e.who} ${e.result}`)).toEqual([
+      "token:a ok",
+      "token:a ok",
+      "token:a rate_limited",
+      "token:b ok",
+      "token:a ok",
+    ]);
   });
 
   test("failed authentication is rate-limited per peer too", async () => {
@@ -148,7 +165,10 @@ describe("health probes", () => {
     });
     const res = await fetch(`${srv.url}/readyz`);
     expect(res.status).toBe(503);
-    expect(((await res.json()) as ApiBody).checks).toMatchObject({ channels: { ok: false, details: { error: "no channels yet" } }, store: { ok: false } });
+    expect(((await res.json()) as ApiBody).checks).toMatchObject({
+      channels: { ok: false, details: { error: "no channels yet" } },
+      store: { ok: false },
+    });
   });
 });
 
@@ -178,7 +198,13 @@ describe("connections", () => {
 
   test("applies the idle (10 s), header (10 s), request (30 s) and keep-alive (5 s) timeouts and the cap of 256", async () => {
     const srv = await start({ connections: { openFilesLimit: 65_536 } });
-    expect(srv.server).toMatchObject({ maxConnections: 256, timeout: 10_000, headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 });
+    expect(srv.server).toMatchObject({
+      maxConnections: 256,
+      timeout: 10_000,
+      headersTimeout: 10_000,
+      requestTimeout: 30_000,
+      keepAliveTimeout: 5_000,
+    });
   });
 
   test("closes a connection that never sends a byte once it has been idle for the idle timeout", async () => {
@@ -207,7 +233,10 @@ describe("connections", () => {
     // the server counts the closed one gone on its own 'close': ask until it has
     let status = 0;
     for (let i = 0; i < 50 && status !== 200; i++) {
-      status = await fetch(`${srv.url}/healthz`, { signal: AbortSignal.timeout(200) }).then((r) => r.status, () => 0);
+      status = await fetch(`${srv.url}/healthz`, { signal: AbortSignal.timeout(200) }).then(
+        (r) => r.status,
+        () => 0,
+      );
     }
     expect(status).toBe(200);
     held[1].destroy();
@@ -218,12 +247,17 @@ describe("connections", () => {
     const logger = pino({ level: "info" }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
     const srv = await start({ connections: { maxConnections: 256, openFilesLimit: 200 }, logger });
     expect(srv.server.maxConnections).toBe(100);
-    expect(lines.find((l) => l.event === "http_connections_lowered")).toMatchObject({ maxConnections: 100, configured: 256, openFilesLimit: 200 });
+    expect(lines.find((l) => l.event === "http_connections_lowered")).toMatchObject({
+      maxConnections: 100,
+      configured: 256,
+      openFilesLimit: 200,
+    });
     expect(lines.find((l) => l.event === "http_listening")).toMatchObject({ maxConnections: 100 });
   });
 
   test("reads the soft open-files limit from /proc/self/limits", () => {
-    const text = "Limit                     Soft Limit           Hard Limit           Units\nMax open files            256                  4096                 files\n";
+    const text =
+      "Limit                     Soft Limit           Hard Limit           Units\nMax open files            256                  4096                 files\n";
     expect(openFilesSoftLimit(text)).toBe(256);
     expect(openFilesSoftLimit("Max open files            unlimited            unlimited            files\n")).toBeUndefined();
     expect(openFilesSoftLimit()).toBeGreaterThan(0);

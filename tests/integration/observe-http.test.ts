@@ -22,7 +22,16 @@ const logLines: Record<string, unknown>[] = [];
 const clock = new ManualClock(Date.parse("2030-01-01T12:00:00Z"), 0);
 
 const views: Record<string, ChannelView> = {
-  news: { id: "news", enabled: true, state: "running", up: true, slateActive: false, currentItem: { title: "Evening news", start: "2030-01-01T11:30:00.000Z", end: "2030-01-01T12:30:00.000Z" }, lastCue: null, nextCue: null },
+  news: {
+    id: "news",
+    enabled: true,
+    state: "running",
+    up: true,
+    slateActive: false,
+    currentItem: { title: "Evening news", start: "2030-01-01T11:30:00.000Z", end: "2030-01-01T12:30:00.000Z" },
+    lastCue: null,
+    nextCue: null,
+  },
   sport: { id: "sport", enabled: true, state: "backoff", up: false, slateActive: true, currentItem: null, lastCue: null, nextCue: null },
 };
 const cueCalls: { id: string; req: CueRequest; who: string }[] = [];
@@ -40,7 +49,11 @@ interface ApiBody {
   currentItem: { title: string };
   spliceEventId: number;
   ready: boolean;
-  checks: { channels: { ok: boolean; details: unknown }; store: { ok: boolean }; disk: { name: string; path: string; ok: boolean; freeBytes: number; error?: string }[] };
+  checks: {
+    channels: { ok: boolean; details: unknown };
+    store: { ok: boolean };
+    disk: { name: string; path: string; ok: boolean; freeBytes: number; error?: string }[];
+  };
   status: string;
   eventLoopLagMs: number;
   [k: string]: unknown;
@@ -49,10 +62,17 @@ let audit: AuditLog;
 const cueEnds: Array<{ id: string; spliceEventId: number; who: string; what: string }> = [];
 
 function auditLines(): AuditEntry[] {
-  return readFileSync(auditPath, "utf8").trim().split("\n").map((l) => JSON.parse(l) as AuditEntry);
+  return readFileSync(auditPath, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as AuditEntry);
 }
 
-async function post(path: string, body: unknown, token: string | null = TOKEN): Promise<{ status: number; json: ApiBody; headers: Headers }> {
+async function post(
+  path: string,
+  body: unknown,
+  token: string | null = TOKEN,
+): Promise<{ status: number; json: ApiBody; headers: Headers }> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (token !== null) headers.authorization = `Bearer ${token}`;
   const res = await fetch(srv.url + path, { method: "POST", headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -250,7 +270,10 @@ describe("mutating calls", () => {
     const calls = cueCalls.length;
     const r = await post("/api/v1/channels/news/cues", { at: "2030-01-08T12:00:01Z", durationSeconds: 30 });
     expect(r.status).toBe(400);
-    expect(r.json.error).toEqual({ code: "ONAIR_CUE_BEYOND_HORIZON", message: "the splice time 2030-01-08T12:00:01.000Z is more than 7 days ahead" });
+    expect(r.json.error).toEqual({
+      code: "ONAIR_CUE_BEYOND_HORIZON",
+      message: "the splice time 2030-01-08T12:00:01.000Z is more than 7 days ahead",
+    });
     expect(cueCalls).toHaveLength(calls);
     expect((await post("/api/v1/channels/news/cues", { at: "2030-01-08T12:00:00Z", durationSeconds: 30 })).status).toBe(201);
   });
@@ -405,7 +428,12 @@ describe("mutating calls", () => {
       },
     ]);
     expect(readFileSync(auditPath, "utf8")).not.toContain(TOKEN);
-    expect(logLines.filter((l) => l.event === "api_refused").at(-1)).toMatchObject({ level: "warn", remote: "127.0.0.1", status: 401, count: 2 });
+    expect(logLines.filter((l) => l.event === "api_refused").at(-1)).toMatchObject({
+      level: "warn",
+      remote: "127.0.0.1",
+      status: 401,
+      count: 2,
+    });
   });
 
   test("reloadTokens picks up a new token file and revokes removed tokens", async () => {

@@ -58,7 +58,24 @@ beforeAll(async () => {
   const src = await makeTestTs({ seconds: 4 }); // more than the 2 s the input probe may read
   ts = readFileSync(src);
   // a live HLS playlist (no ENDLIST): FFmpeg keeps polling it instead of ending
-  await runTool("ffmpeg", ["-hide_banner", "-loglevel", "error", "-i", src, "-c", "copy", "-f", "hls", "-hls_time", "1", "-hls_list_size", "0", "-hls_flags", "omit_endlist", join(dir, "index.m3u8")]);
+  await runTool("ffmpeg", [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-i",
+    src,
+    "-c",
+    "copy",
+    "-f",
+    "hls",
+    "-hls_time",
+    "1",
+    "-hls_list_size",
+    "0",
+    "-hls_flags",
+    "omit_endlist",
+    join(dir, "index.m3u8"),
+  ]);
   store = openStore(join(dir, "onair.db"));
   server = createServer(handle);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -78,7 +95,12 @@ afterAll(async () => {
 
 /** Puts a channel on air with the input; returns its live FFmpeg's argv once it plays. */
 async function cmdlineWhilePlaying(input: Record<string, unknown>): Promise<string[]> {
-  const ch = new Channel({ profile: testProfile({ udpPort: await freeUdpPort(), input }), store, logger: createLogger({ level: "silent" }), dataDir: dir });
+  const ch = new Channel({
+    profile: testProfile({ udpPort: await freeUdpPort(), input }),
+    store,
+    logger: createLogger({ level: "silent" }),
+    dataDir: dir,
+  });
   try {
     await ch.start();
     await until(() => ch.status().source === "live" && ch.status().live.bytes > 188 * 100, 15_000, "live TS from the input");

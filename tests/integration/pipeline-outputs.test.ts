@@ -71,7 +71,14 @@ describe("UdpOutput", () => {
         for (let i = 0; i < 1316; i += 188) expect(d[i]).toBe(0x47);
       }
       expect(Buffer.concat(rx.got).equals(ts.subarray(0, whole))).toBe(true);
-      expect(out.stats).toMatchObject({ datagrams: whole / 1316, bytes: whole, packets: whole / 188, droppedBytes: 0, errors: 0, resyncBytes: 0 });
+      expect(out.stats).toMatchObject({
+        datagrams: whole / 1316,
+        bytes: whole,
+        packets: whole / 188,
+        droppedBytes: 0,
+        errors: 0,
+        resyncBytes: 0,
+      });
     } finally {
       await out.close();
       rx.sock.close();
@@ -231,7 +238,9 @@ describe("FileOutput", () => {
       const out = new FileOutput({ path: join(dir, "rec-%Y%m%d-%H%M%S.ts"), rotateBytes: 188 * 100, keep: 3, clock });
       out.write(ts.subarray(0, 188 * 250));
       await out.close();
-      const recs = readdirSync(dir).filter((f) => /^rec-\d{8}-\d{6}(-\d+)?\.ts$/.test(f) && statSync(join(dir, f)).isFile() && !lstatSync(join(dir, f)).isSymbolicLink());
+      const recs = readdirSync(dir).filter(
+        (f) => /^rec-\d{8}-\d{6}(-\d+)?\.ts$/.test(f) && statSync(join(dir, f)).isFile() && !lstatSync(join(dir, f)).isSymbolicLink(),
+      );
       expect(recs.length, `after start ${run + 1}`).toBe(3);
     }
     // the last run's three files are the ones kept; nothing else was touched

@@ -24,7 +24,20 @@ function slateProfile(text: string) {
 
 /** The first video frame of a clip as 8-bit gray, one byte per pixel. */
 async function firstFrame(clip: string): Promise<Buffer> {
-  const r = await runTool("ffmpeg", ["-hide_banner", "-loglevel", "error", "-i", clip, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]);
+  const r = await runTool("ffmpeg", [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-i",
+    clip,
+    "-frames:v",
+    "1",
+    "-f",
+    "rawvideo",
+    "-pix_fmt",
+    "gray",
+    "pipe:1",
+  ]);
   expect(r.stdout.length).toBe(W * H);
   return r.stdout;
 }

@@ -119,7 +119,16 @@ async function udpReceiver(): Promise<{ sock: Socket; port: number; got: Buffer[
 async function deliver(passphrase?: string): Promise<{ received: Buffer; out: SrtOutput }> {
   const port = await freeUdpPort();
   const rx = startListener(port, passphrase);
-  const out = new SrtOutput({ mode: "caller", host: "127.0.0.1", port, passphrase, pbkeylen: passphrase ? 16 : undefined, retryMinMs: 100, retryMaxMs: 500, stopTimeoutMs: 5000 });
+  const out = new SrtOutput({
+    mode: "caller",
+    host: "127.0.0.1",
+    port,
+    passphrase,
+    pbkeylen: passphrase ? 16 : undefined,
+    retryMinMs: 100,
+    retryMaxMs: 500,
+    stopTimeoutMs: 5000,
+  });
   try {
     await out.open();
     const feed = feeder((c) => out.write(c), { loop: false });
@@ -168,7 +177,15 @@ describe("SrtOutput (real FFmpeg, libsrt, loopback)", () => {
   it("keeps failing, never connects and sends nothing with the wrong passphrase", async () => {
     const port = await freeUdpPort();
     const rx = startListener(port, PASS);
-    const out = new SrtOutput({ mode: "caller", host: "127.0.0.1", port, passphrase: "not-the-right-one", connectTimeoutMs: 500, retryMinMs: 100, retryMaxMs: 300 });
+    const out = new SrtOutput({
+      mode: "caller",
+      host: "127.0.0.1",
+      port,
+      passphrase: "not-the-right-one",
+      connectTimeoutMs: 500,
+      retryMinMs: 100,
+      retryMaxMs: 300,
+    });
     try {
       await out.open();
       const feed = feeder((c) => out.write(c), { loop: true });
@@ -187,7 +204,15 @@ describe("SrtOutput (real FFmpeg, libsrt, loopback)", () => {
     const srtPort = await freeUdpPort();
     const udpRx = await udpReceiver();
     const maxQueueBytes = 128 * 1024;
-    const srt = new SrtOutput({ mode: "caller", host: "127.0.0.1", port: srtPort, connectTimeoutMs: 300, retryMinMs: 100, retryMaxMs: 400, maxQueueBytes });
+    const srt = new SrtOutput({
+      mode: "caller",
+      host: "127.0.0.1",
+      port: srtPort,
+      connectTimeoutMs: 300,
+      retryMinMs: 100,
+      retryMaxMs: 400,
+      maxQueueBytes,
+    });
     const udp = new UdpOutput({ host: "127.0.0.1", port: udpRx.port });
     const fan = new OutputFanout([srt, udp]);
     let failedEvents = 0;
@@ -195,11 +220,14 @@ describe("SrtOutput (real FFmpeg, libsrt, loopback)", () => {
     const sent: Buffer[] = [];
     let maxQueued = 0;
     let rx: Listener | undefined;
-    const feed = feeder((c) => {
-      sent.push(c);
-      fan.write(c);
-      maxQueued = Math.max(maxQueued, srt.stats.queuedBytes);
-    }, { loop: true });
+    const feed = feeder(
+      (c) => {
+        sent.push(c);
+        fan.write(c);
+        maxQueued = Math.max(maxQueued, srt.stats.queuedBytes);
+      },
+      { loop: true },
+    );
     try {
       await fan.open();
       await until(() => srt.stats.errors >= 3, 20_000, "three failed connection attempts");

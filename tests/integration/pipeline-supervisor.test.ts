@@ -15,7 +15,10 @@ import { runFfprobeJson } from "../helpers/ffmpeg.js";
 import { alive, childPids, freeUdpPort, openFds, tinyProfile, until, waitEvent } from "../helpers/pipeline.js";
 
 const live: FfmpegSupervisor[] = [];
-function supervise(spec: CommandSpec | (() => CommandSpec), opts: ConstructorParameters<typeof FfmpegSupervisor>[1] = {}): FfmpegSupervisor {
+function supervise(
+  spec: CommandSpec | (() => CommandSpec),
+  opts: ConstructorParameters<typeof FfmpegSupervisor>[1] = {},
+): FfmpegSupervisor {
   const s = new FfmpegSupervisor(spec, { backoffMinMs: 100, backoffMaxMs: 1000, stopTimeoutMs: 3000, ...opts });
   live.push(s);
   return s;
@@ -93,7 +96,9 @@ describe("FfmpegSupervisor with real FFmpeg", () => {
     const exitMs = performance.now() - t0;
     expect(ev.reason).toBe("stall");
     expect(s.status().restartsByReason.stall).toBe(1);
-    console.log(`[measure] stall (timeout 1000 ms) detected after ${detectMs.toFixed(0)} ms, FFmpeg gone after ${exitMs.toFixed(0)} ms (${ev.signal ?? `code ${ev.code}`})`);
+    console.log(
+      `[measure] stall (timeout 1000 ms) detected after ${detectMs.toFixed(0)} ms, FFmpeg gone after ${exitMs.toFixed(0)} ms (${ev.signal ?? `code ${ev.code}`})`,
+    );
     // it keeps trying
     await waitEvent(s, "started", 5000);
   });
@@ -183,7 +188,9 @@ describe("setpriv --pdeathsig KILL", () => {
     const script =
       "const {spawn}=require('node:child_process');const [c,...a]=JSON.parse(process.argv[1]);" +
       "const ch=spawn(c,a,{stdio:['ignore','ignore','ignore']});console.log(ch.pid);setInterval(()=>{},1000);";
-    const parent = spawn(process.execPath, ["-e", script, JSON.stringify([cmd.command, ...cmd.args])], { stdio: ["ignore", "pipe", "inherit"] });
+    const parent = spawn(process.execPath, ["-e", script, JSON.stringify([cmd.command, ...cmd.args])], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     try {
       const pid = Number(await waitEvent<Buffer>(parent.stdout, "data", 10_000).then(String));
       await until(() => alive(pid), 5000, "ffmpeg up");
@@ -206,16 +213,19 @@ function readCmdline(pid: number): string {
 
 describe("the built command, checked with ffprobe", () => {
   it("puts IDRs on a whole-frame grid at 30000/1001 with the profile's PIDs and service id", async () => {
-    const profile = tinyProfile({ kind: "test" }, {
-      service: { serviceId: 42, transportStreamId: 7 },
-      encoding: {
-        mode: "transcode",
-        video: { codec: "libx264", width: 320, height: 240, fps: "30000/1001", bitrate: "300k", gopSeconds: 1, preset: "ultrafast" },
-        audio: { codec: "aac", bitrate: "64k" },
-        muxRate: "600k",
-        pids: { pmt: 0x1100, video: 0x200, audio: 0x210 },
+    const profile = tinyProfile(
+      { kind: "test" },
+      {
+        service: { serviceId: 42, transportStreamId: 7 },
+        encoding: {
+          mode: "transcode",
+          video: { codec: "libx264", width: 320, height: 240, fps: "30000/1001", bitrate: "300k", gopSeconds: 1, preset: "ultrafast" },
+          audio: { codec: "aac", bitrate: "64k" },
+          muxRate: "600k",
+          pids: { pmt: 0x1100, video: 0x200, audio: 0x210 },
+        },
       },
-    });
+    );
     const cmd = buildFfmpegArgs(profile);
     expect(cmd.keyframes?.frames).toBe(30);
     const s = supervise(cmd);
@@ -230,13 +240,19 @@ describe("the built command, checked with ffprobe", () => {
       const file = join(dir, "out.ts");
       writeFileSync(file, Buffer.concat(chunks));
       const frames = await runFfprobeJson<{ frames: { key_frame: number; pict_type: string }[] }>([
-        "-select_streams", "v", "-show_frames", "-show_entries", "frame=key_frame,pict_type", file,
+        "-select_streams",
+        "v",
+        "-show_frames",
+        "-show_entries",
+        "frame=key_frame,pict_type",
+        file,
       ]);
       const keys = frames.frames.flatMap((f, i) => (f.key_frame === 1 ? [i] : []));
       expect(keys.slice(0, 3)).toEqual([0, 30, 60]);
       expect(frames.frames[30].pict_type).toBe("I");
       const info = await runFfprobeJson<{ programs: { program_id: number; pmt_pid: number; streams: { id: string }[] }[] }>([
-        "-show_programs", file,
+        "-show_programs",
+        file,
       ]);
       expect(info.programs[0]).toMatchObject({ program_id: 42, pmt_pid: 0x1100 });
       expect(info.programs[0].streams.map((x) => x.id)).toEqual(["0x200", "0x210"]);

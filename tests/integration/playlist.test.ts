@@ -28,13 +28,37 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const FRAME = 3600; // 90 kHz ticks per frame at 25 fps
 
 /** A colour clip with a tone (H.264 + AAC in MP4). */
-async function clip(out: string, o: { color: string; size: string; rate: number; tone: number; sr: number; seconds: number; extra?: string[] }): Promise<void> {
+async function clip(
+  out: string,
+  o: { color: string; size: string; rate: number; tone: number; sr: number; seconds: number; extra?: string[] },
+): Promise<void> {
   await runTool("ffmpeg", [
-    "-hide_banner", "-loglevel", "error", "-y",
-    "-f", "lavfi", "-i", `color=c=${o.color}:size=${o.size}:rate=${o.rate}`,
-    "-f", "lavfi", "-i", `sine=frequency=${o.tone}:sample_rate=${o.sr}`,
-    "-t", String(o.seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", ...(o.extra ?? []),
-    "-c:a", "aac", "-b:a", "64k", out,
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    `color=c=${o.color}:size=${o.size}:rate=${o.rate}`,
+    "-f",
+    "lavfi",
+    "-i",
+    `sine=frequency=${o.tone}:sample_rate=${o.sr}`,
+    "-t",
+    String(o.seconds),
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-pix_fmt",
+    "yuv420p",
+    ...(o.extra ?? []),
+    "-c:a",
+    "aac",
+    "-b:a",
+    "64k",
+    out,
   ]);
 }
 
@@ -56,7 +80,15 @@ describe.runIf(haveFfmpeg())("a playlist channel", () => {
     await Promise.all([
       clip(join(dir, "a.mp4"), { color: "red", size: "320x180", rate: 25, tone: 440, sr: 48000, seconds: 5 }),
       // another track time base (1/15360), 44.1 kHz, B-frames: what broke the concat demuxer
-      clip(join(dir, "b.mp4"), { color: "green", size: "320x180", rate: 30, tone: 880, sr: 44100, seconds: 6, extra: ["-bf", "3", "-x264-params", "b-adapt=0"] }),
+      clip(join(dir, "b.mp4"), {
+        color: "green",
+        size: "320x180",
+        rate: 30,
+        tone: 880,
+        sr: 44100,
+        seconds: 6,
+        extra: ["-bf", "3", "-x264-params", "b-adapt=0"],
+      }),
       // a bigger picture, and a name that needs filter-graph escaping
       clip(join(dir, "c, it's.mp4"), { color: "blue", size: "640x360", rate: 25, tone: 1320, sr: 48000, seconds: 5 }),
     ]);
@@ -68,139 +100,184 @@ describe.runIf(haveFfmpeg())("a playlist channel", () => {
   });
 
   // a failure names the replans' differing entries (playlist_replan's `change`)
-  it("plays items back to back at their times in one FFmpeg run: filler in the gap, the overrun cut, an IDR at each start", { timeout: 45_000 }, async () => {
-    const cap = await udpCapture();
-    const T = Math.ceil((Date.now() + 5000) / 1000) * 1000;
-    store.replaceItems("pl", T, T + 15_000, [
-      { startMs: T, durationMs: 5000, title: "A", media: "a.mp4" },
-      // gap T+5 … T+7
-      { startMs: T + 7000, durationMs: 3000, title: "B (6 s file, 3 s slot)", media: "b.mp4" },
-      { startMs: T + 10_000, durationMs: 5000, title: "C", media: "c, it's.mp4" },
-    ]);
-    const base = testProfile({ id: "pl", udpPort: cap.port, input: { kind: "playlist", mediaDir: dir }, epg: { enabled: false } });
-    const profile = { ...base, slate: { kind: "generated" as const, color: "white" } };
-    const logLines: string[] = [];
-    const logger = createLogger({ level: "info", destination: { write: (l: string) => logLines.push(l) } });
-    const ch = new Channel({ profile, store, logger, dataDir: dir });
-    const internals = ch as unknown as { live: EventEmitter & { stderrTail(): string[] }; playlist: { plan: PlaylistPlan | undefined } };
-    const tap: Buffer[] = [];
-    let firstLiveByteAt = 0;
-    internals.live.on("data", (b: Buffer) => {
-      firstLiveByteAt ||= Date.now();
-      tap.push(b);
-    });
-    let liveFrom = 0;
-    let spawns = 0;
-    ch.on("started", () => spawns++);
-    ch.on("slate", (e) => {
-      if (!e.on && liveFrom === 0) liveFrom = cap.datagrams.length;
-    });
-    let stderr: string[] = [];
-    try {
-      await ch.start();
-      await until(() => liveFrom > 0, 10_000, "live output");
-      const t0 = performance.now();
-      await sleep(T + 17_000 - Date.now());
-      expect(cap.maxGap(t0)).toBeLessThan(1000);
-      stderr = internals.live.stderrTail();
-    } finally {
-      await ch.stop();
-      await cap.close();
-    }
-    // (1) one FFmpeg run for the whole schedule, the output never paused
-    const live = ch.status().live;
-    const why = logLines.filter((l) => /playlist_replan|ffmpeg\.(stalled|exited)|playlist_planned/.test(l));
-    expect(spawns, JSON.stringify({ restarts: live.restartsByReason, replacements: live.replacements, log: why })).toBe(1);
-    expect(live.spawns).toBe(1);
-    expect(cap.maxGap()).toBeLessThan(1000);
-    // (5) no DTS/PTS complaints from FFmpeg
-    expect(stderr.filter((l) => /out of order|non.?monoton/i.test(l))).toEqual([]);
-
-    const plan = internals.playlist.plan!;
-    const itemEntries = plan.entries.filter((e) => e.kind === "item");
-    expect(itemEntries.map((e) => e.title)).toEqual(["A", "B (6 s file, 3 s slot)", "C"]);
-    // the plan puts each item on the frame nearest its scheduled time
-    for (const [k, at] of [T, T + 7000, T + 10_000].entries()) expect(Math.abs(itemEntries[k].wallStartMs - at)).toBeLessThanOrEqual(20);
-    expect(itemEntries[1].frames).toBe(75); // 3 s of a 6 s file
-
-    const tapFile = join(dir, "live.ts");
-    writeFileSync(tapFile, Buffer.concat(tap));
-    const first = await runFfprobeJson<{ packets: Array<{ pts: number }> }>(["-select_streams", "v", "-read_intervals", "%+#1", "-show_entries", "packet=pts", tapFile]);
-    const p0 = Math.min(...first.packets.map((p) => p.pts));
-
-    // the channel's output (after the injector) from the switch to live on
-    const outFile = join(dir, "out.ts");
-    writeFileSync(outFile, Buffer.concat(cap.datagrams.slice(liveFrom + 5)));
-    const frames = await runFfprobeJson<{ frames: Array<{ pts: number; key_frame: number; pict_type: string; tags?: Record<string, string> }> }>([
-      "-f", "lavfi", "-i", `movie=${outFile.replace(/[\\':,]/g, "\\$&")},signalstats`,
-      "-show_entries", "frame=pts,key_frame,pict_type:frame_tags=lavfi.signalstats.YAVG,lavfi.signalstats.UAVG,lavfi.signalstats.VAVG",
-    ]);
-    const pk = await runFfprobeJson<{ packets: Array<{ pts: number; dts: number; codec_type?: string; stream_index: number; flags: string }> }>([
-      "-show_entries", "packet=pts,dts,stream_index,flags", outFile,
-    ]);
-    // (5) monotonic timestamps on the output, both streams
-    for (const idx of [0, 1]) {
-      const dts = pk.packets.filter((p) => p.stream_index === idx).map((p) => p.dts);
-      let back = 0;
-      for (let i = 1; i < dts.length; i++) if (dts[i] <= dts[i - 1]) back++;
-      expect(back).toBe(0);
-      expect(dts.length).toBeGreaterThan(100);
-    }
-    // movie= reports PTS in seconds of the 90 kHz stream time base
-    const byFrame = new Map<number, { key: boolean; colour: Colour }>();
-    for (const f of frames.frames) {
-      const t = f.tags ?? {};
-      const k = Math.round((Math.round(f.pts) - p0) / FRAME);
-      byFrame.set(k, { key: f.key_frame === 1, colour: colourOf(Number(t["lavfi.signalstats.YAVG"]), Number(t["lavfi.signalstats.UAVG"]), Number(t["lavfi.signalstats.VAVG"])) });
-    }
-    const idrPts = pk.packets.filter((p) => p.stream_index === 0 && p.flags.startsWith("K")).map((p) => Math.round((p.pts - p0) / FRAME));
-    const report: string[] = [`first live byte ${firstLiveByteAt - plan.t0Ms} ms after the run's t0 (start-up planned ahead)`];
-    // frame 0 is planned for the measured start-up time ahead: items air near their wall times
-    expect(Math.abs(firstLiveByteAt - plan.t0Ms)).toBeLessThan(400);
-    const colours: Colour[] = ["red", "green", "blue"];
-    itemEntries.forEach((e, n) => {
-      const s = e.startFrame;
-      // (2) an IDR on the item's first frame (±1 frame)
-      const near = idrPts.filter((k) => Math.abs(k - s) <= 1);
-      report.push(`${e.title}: start frame ${s}, IDR at ${near.join("/")}, colour ${byFrame.get(s)?.colour}, before ${byFrame.get(s - 1)?.colour}`);
-      expect(near.length).toBeGreaterThan(0);
-      expect(byFrame.get(s)?.key).toBe(true);
-      // the first frame is the item's, the one before is not
-      expect(byFrame.get(s)?.colour).toBe(colours[n]);
-      expect(byFrame.get(s - 1)?.colour).not.toBe(colours[n]);
-      // the item fills its slot
-      for (let k = s; k < s + e.frames; k++) expect(byFrame.get(k)?.colour, `frame ${k} of ${e.title}`).toBe(colours[n]);
-    });
-    // (3) B cut at its scheduled end: the frame after B's 75 is C's first
-    expect(itemEntries[1].startFrame + itemEntries[1].frames).toBe(itemEntries[2].startFrame);
-    // (4) the gap (A end … B start) is slate
-    const gap = plan.entries.find((e) => e.kind === "filler" && e.reason === "gap" && e.startFrame === itemEntries[0].startFrame + itemEntries[0].frames)!;
-    expect(gap.frames).toBe(50);
-    for (let k = gap.startFrame; k < gap.startFrame + gap.frames; k++) expect(byFrame.get(k)?.colour, `gap frame ${k}`).toBe("white");
-
-    // audio: each item's tone in its middle, silence in the gap (zero crossings per second)
-    const pcm = (await runTool("ffmpeg", ["-hide_banner", "-loglevel", "error", "-copyts", "-i", outFile, "-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "s16le", "-"])).stdout;
-    const a0 = Math.min(...pk.packets.filter((p) => p.stream_index === 1).map((p) => p.pts));
-    const samples = new Int16Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.length / 2));
-    const zcAt = (frame: number): { hz: number; rms: number } => {
-      const t = (p0 + frame * FRAME - a0) / 90000;
-      const i0 = Math.round(t * 48000);
-      let zc = 0;
-      let sq = 0;
-      const n = 9600; // 200 ms
-      for (let i = i0 + 1; i < i0 + n; i++) {
-        if (samples[i - 1] < 0 !== samples[i] < 0) zc++;
-        sq += samples[i] * samples[i];
+  it(
+    "plays items back to back at their times in one FFmpeg run: filler in the gap, the overrun cut, an IDR at each start",
+    { timeout: 45_000 },
+    async () => {
+      const cap = await udpCapture();
+      const T = Math.ceil((Date.now() + 5000) / 1000) * 1000;
+      store.replaceItems("pl", T, T + 15_000, [
+        { startMs: T, durationMs: 5000, title: "A", media: "a.mp4" },
+        // gap T+5 … T+7
+        { startMs: T + 7000, durationMs: 3000, title: "B (6 s file, 3 s slot)", media: "b.mp4" },
+        { startMs: T + 10_000, durationMs: 5000, title: "C", media: "c, it's.mp4" },
+      ]);
+      const base = testProfile({ id: "pl", udpPort: cap.port, input: { kind: "playlist", mediaDir: dir }, epg: { enabled: false } });
+      const profile = { ...base, slate: { kind: "generated" as const, color: "white" } };
+      const logLines: string[] = [];
+      const logger = createLogger({ level: "info", destination: { write: (l: string) => logLines.push(l) } });
+      const ch = new Channel({ profile, store, logger, dataDir: dir });
+      const internals = ch as unknown as { live: EventEmitter & { stderrTail(): string[] }; playlist: { plan: PlaylistPlan | undefined } };
+      const tap: Buffer[] = [];
+      let firstLiveByteAt = 0;
+      internals.live.on("data", (b: Buffer) => {
+        firstLiveByteAt ||= Date.now();
+        tap.push(b);
+      });
+      let liveFrom = 0;
+      let spawns = 0;
+      ch.on("started", () => spawns++);
+      ch.on("slate", (e) => {
+        if (!e.on && liveFrom === 0) liveFrom = cap.datagrams.length;
+      });
+      let stderr: string[] = [];
+      try {
+        await ch.start();
+        await until(() => liveFrom > 0, 10_000, "live output");
+        const t0 = performance.now();
+        await sleep(T + 17_000 - Date.now());
+        expect(cap.maxGap(t0)).toBeLessThan(1000);
+        stderr = internals.live.stderrTail();
+      } finally {
+        await ch.stop();
+        await cap.close();
       }
-      return { hz: zc / 2 / (n / 48000), rms: Math.sqrt(sq / n) };
-    };
-    const mid = (e: { startFrame: number; frames: number }): number => e.startFrame + Math.floor(e.frames / 2) - 2;
-    const tones = itemEntries.map((e) => zcAt(mid(e)));
-    report.push(`tones ${tones.map((t) => `${t.hz.toFixed(0)} Hz rms ${t.rms.toFixed(0)}`).join(", ")}; gap rms ${zcAt(mid(gap)).rms.toFixed(1)}`);
-    [440, 880, 1320].forEach((hz, n) => expect(Math.abs(tones[n].hz - hz)).toBeLessThan(30));
-    expect(zcAt(mid(gap)).rms).toBeLessThan(5);
-    console.log(report.join("\n"));
-  });
+      // (1) one FFmpeg run for the whole schedule, the output never paused
+      const live = ch.status().live;
+      const why = logLines.filter((l) => /playlist_replan|ffmpeg\.(stalled|exited)|playlist_planned/.test(l));
+      expect(spawns, JSON.stringify({ restarts: live.restartsByReason, replacements: live.replacements, log: why })).toBe(1);
+      expect(live.spawns).toBe(1);
+      expect(cap.maxGap()).toBeLessThan(1000);
+      // (5) no DTS/PTS complaints from FFmpeg
+      expect(stderr.filter((l) => /out of order|non.?monoton/i.test(l))).toEqual([]);
+
+      const plan = internals.playlist.plan!;
+      const itemEntries = plan.entries.filter((e) => e.kind === "item");
+      expect(itemEntries.map((e) => e.title)).toEqual(["A", "B (6 s file, 3 s slot)", "C"]);
+      // the plan puts each item on the frame nearest its scheduled time
+      for (const [k, at] of [T, T + 7000, T + 10_000].entries()) expect(Math.abs(itemEntries[k].wallStartMs - at)).toBeLessThanOrEqual(20);
+      expect(itemEntries[1].frames).toBe(75); // 3 s of a 6 s file
+
+      const tapFile = join(dir, "live.ts");
+      writeFileSync(tapFile, Buffer.concat(tap));
+      const first = await runFfprobeJson<{ packets: Array<{ pts: number }> }>([
+        "-select_streams",
+        "v",
+        "-read_intervals",
+        "%+#1",
+        "-show_entries",
+        "packet=pts",
+        tapFile,
+      ]);
+      const p0 = Math.min(...first.packets.map((p) => p.pts));
+
+      // the channel's output (after the injector) from the switch to live on
+      const outFile = join(dir, "out.ts");
+      writeFileSync(outFile, Buffer.concat(cap.datagrams.slice(liveFrom + 5)));
+      const frames = await runFfprobeJson<{
+        frames: Array<{ pts: number; key_frame: number; pict_type: string; tags?: Record<string, string> }>;
+      }>([
+        "-f",
+        "lavfi",
+        "-i",
+        `movie=${outFile.replace(/[\\':,]/g, "\\$&")},signalstats`,
+        "-show_entries",
+        "frame=pts,key_frame,pict_type:frame_tags=lavfi.signalstats.YAVG,lavfi.signalstats.UAVG,lavfi.signalstats.VAVG",
+      ]);
+      const pk = await runFfprobeJson<{
+        packets: Array<{ pts: number; dts: number; codec_type?: string; stream_index: number; flags: string }>;
+      }>(["-show_entries", "packet=pts,dts,stream_index,flags", outFile]);
+      // (5) monotonic timestamps on the output, both streams
+      for (const idx of [0, 1]) {
+        const dts = pk.packets.filter((p) => p.stream_index === idx).map((p) => p.dts);
+        let back = 0;
+        for (let i = 1; i < dts.length; i++) if (dts[i] <= dts[i - 1]) back++;
+        expect(back).toBe(0);
+        expect(dts.length).toBeGreaterThan(100);
+      }
+      // movie= reports PTS in seconds of the 90 kHz stream time base
+      const byFrame = new Map<number, { key: boolean; colour: Colour }>();
+      for (const f of frames.frames) {
+        const t = f.tags ?? {};
+        const k = Math.round((Math.round(f.pts) - p0) / FRAME);
+        byFrame.set(k, {
+          key: f.key_frame === 1,
+          colour: colourOf(Number(t["lavfi.signalstats.YAVG"]), Number(t["lavfi.signalstats.UAVG"]), Number(t["lavfi.signalstats.VAVG"])),
+        });
+      }
+      const idrPts = pk.packets.filter((p) => p.stream_index === 0 && p.flags.startsWith("K")).map((p) => Math.round((p.pts - p0) / FRAME));
+      const report: string[] = [`first live byte ${firstLiveByteAt - plan.t0Ms} ms after the run's t0 (start-up planned ahead)`];
+      // frame 0 is planned for the measured start-up time ahead: items air near their wall times
+      expect(Math.abs(firstLiveByteAt - plan.t0Ms)).toBeLessThan(400);
+      const colours: Colour[] = ["red", "green", "blue"];
+      itemEntries.forEach((e, n) => {
+        const s = e.startFrame;
+        // (2) an IDR on the item's first frame (±1 frame)
+        const near = idrPts.filter((k) => Math.abs(k - s) <= 1);
+        report.push(
+          `${e.title}: start frame ${s}, IDR at ${near.join("/")}, colour ${byFrame.get(s)?.colour}, before ${byFrame.get(s - 1)?.colour}`,
+        );
+        expect(near.length).toBeGreaterThan(0);
+        expect(byFrame.get(s)?.key).toBe(true);
+        // the first frame is the item's, the one before is not
+        expect(byFrame.get(s)?.colour).toBe(colours[n]);
+        expect(byFrame.get(s - 1)?.colour).not.toBe(colours[n]);
+        // the item fills its slot
+        for (let k = s; k < s + e.frames; k++) expect(byFrame.get(k)?.colour, `frame ${k} of ${e.title}`).toBe(colours[n]);
+      });
+      // (3) B cut at its scheduled end: the frame after B's 75 is C's first
+      expect(itemEntries[1].startFrame + itemEntries[1].frames).toBe(itemEntries[2].startFrame);
+      // (4) the gap (A end … B start) is slate
+      const gap = plan.entries.find(
+        (e) => e.kind === "filler" && e.reason === "gap" && e.startFrame === itemEntries[0].startFrame + itemEntries[0].frames,
+      )!;
+      expect(gap.frames).toBe(50);
+      for (let k = gap.startFrame; k < gap.startFrame + gap.frames; k++) expect(byFrame.get(k)?.colour, `gap frame ${k}`).toBe("white");
+
+      // audio: each item's tone in its middle, silence in the gap (zero crossings per second)
+      const pcm = (
+        await runTool("ffmpeg", [
+          "-hide_banner",
+          "-loglevel",
+          "error",
+          "-copyts",
+          "-i",
+          outFile,
+          "-map",
+          "0:a:0",
+          "-ac",
+          "1",
+          "-ar",
+          "48000",
+          "-f",
+          "s16le",
+          "-",
+        ])
+      ).stdout;
+      const a0 = Math.min(...pk.packets.filter((p) => p.stream_index === 1).map((p) => p.pts));
+      const samples = new Int16Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.length / 2));
+      const zcAt = (frame: number): { hz: number; rms: number } => {
+        const t = (p0 + frame * FRAME - a0) / 90000;
+        const i0 = Math.round(t * 48000);
+        let zc = 0;
+        let sq = 0;
+        const n = 9600; // 200 ms
+        for (let i = i0 + 1; i < i0 + n; i++) {
+          if (samples[i - 1] < 0 !== samples[i] < 0) zc++;
+          sq += samples[i] * samples[i];
+        }
+        return { hz: zc / 2 / (n / 48000), rms: Math.sqrt(sq / n) };
+      };
+      const mid = (e: { startFrame: number; frames: number }): number => e.startFrame + Math.floor(e.frames / 2) - 2;
+      const tones = itemEntries.map((e) => zcAt(mid(e)));
+      report.push(
+        `tones ${tones.map((t) => `${t.hz.toFixed(0)} Hz rms ${t.rms.toFixed(0)}`).join(", ")}; gap rms ${zcAt(mid(gap)).rms.toFixed(1)}`,
+      );
+      [440, 880, 1320].forEach((hz, n) => expect(Math.abs(tones[n].hz - hz)).toBeLessThan(30));
+      expect(zcAt(mid(gap)).rms).toBeLessThan(5);
+      console.log(report.join("\n"));
+    },
+  );
 
   it("joins the current item mid-way after FFmpeg is killed (in-point), with the slate in between", { timeout: 50_000 }, async () => {
     const cap = await udpCapture();
@@ -209,7 +286,12 @@ describe.runIf(haveFfmpeg())("a playlist channel", () => {
     await clip(join(dir, "long.mp4"), { color: "red", size: "320x180", rate: 25, tone: 440, sr: 48000, seconds: 30 });
     const logLines: string[] = [];
     const logger = createLogger({ level: "info", destination: { write: (l: string) => logLines.push(l) } });
-    const ch = new Channel({ profile: testProfile({ id: "pl2", udpPort: cap.port, input: { kind: "playlist", mediaDir: dir }, epg: { enabled: false } }), store, logger, dataDir: dir });
+    const ch = new Channel({
+      profile: testProfile({ id: "pl2", udpPort: cap.port, input: { kind: "playlist", mediaDir: dir }, epg: { enabled: false } }),
+      store,
+      logger,
+      dataDir: dir,
+    });
     const internals = ch as unknown as { playlist: { plan: PlaylistPlan | undefined } };
     try {
       await ch.start();
@@ -244,7 +326,11 @@ describe.runIf(haveFfmpeg())("a playlist channel", () => {
         { startMs: tB, durationMs: now + 60_000 - tB, title: "next", media: "a.mp4" },
       ]);
       const gapFrom = performance.now();
-      await until(() => ch.status().live.replacements.planned === 1 && ch.status().live.spawns === 3 && ch.status().source === "live", 10_000, "the replaced run live");
+      await until(
+        () => ch.status().live.replacements.planned === 1 && ch.status().live.spawns === 3 && ch.status().source === "live",
+        10_000,
+        "the replaced run live",
+      );
       const replanned = internals.playlist.plan!.entries.find((x) => x.title === "next");
       // a failure names when the replacement was asked for, planned and spawned
       const why = logLines.filter((l) => /playlist_replan|playlist_planned|ffmpeg\.(started|replacing)/.test(l));
@@ -290,7 +376,12 @@ describe.runIf(haveFfmpeg())("a playlist channel", () => {
       { startMs: now + 30_000, durationMs: 10_000, title: "Y", media: "y.mp4" },
       { startMs: now + 40_000, durationMs: 20_000, title: "Z", media: "z.mp4" },
     ]);
-    const ch = new Channel({ profile: testProfile({ id: "pl3", udpPort: cap.port, input: { kind: "playlist", mediaDir: dir }, epg: { enabled: false } }), store, logger: quiet, dataDir: dir });
+    const ch = new Channel({
+      profile: testProfile({ id: "pl3", udpPort: cap.port, input: { kind: "playlist", mediaDir: dir }, epg: { enabled: false } }),
+      store,
+      logger: quiet,
+      dataDir: dir,
+    });
     const internals = ch as unknown as { playlist: { plan: PlaylistPlan | undefined } };
     const entryAt = (t: number) => internals.playlist.plan!.entries.find((e) => Math.abs(e.wallStartMs - t) <= 40);
     const sw = (ch as unknown as { switcher: { slatePackets: number; handovers: number } }).switcher;

@@ -183,7 +183,13 @@ describe("onair profile (CLI)", () => {
       const { editor, record } = editorScript(mode);
       const r = await runCli(["profile", "edit", file, "--key-file", key], { env: { ...env, EDITOR: editor } });
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(mode === "fail" ? /ONAIR_EDITOR_FAILED: .*status 3/ : mode === "bad-yaml" ? /ONAIR_PROFILE_SYNTAX/ : /ONAIR_PROFILE_INVALID: .*outputs\[0\]\.port/);
+      expect(r.stderr).toMatch(
+        mode === "fail"
+          ? /ONAIR_EDITOR_FAILED: .*status 3/
+          : mode === "bad-yaml"
+            ? /ONAIR_PROFILE_SYNTAX/
+            : /ONAIR_PROFILE_INVALID: .*outputs\[0\]\.port/,
+      );
       expect(readFileSync(file).equals(before)).toBe(true);
       const rec = recorded(record);
       expect(existsSync(rec.file)).toBe(false);

@@ -9,7 +9,9 @@ const dir = join(import.meta.dirname, "..", "..", "prometheus");
 function promtool(args: string[]): { status: number; out: string } {
   const r = spawnSync("promtool", args, { cwd: dir, encoding: "utf8" });
   if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") {
-    throw new Error("promtool is not installed: run `bash scripts/setup.sh` (installs Debian's `prometheus` package) or `apt-get install prometheus`");
+    throw new Error(
+      "promtool is not installed: run `bash scripts/setup.sh` (installs Debian's `prometheus` package) or `apt-get install prometheus`",
+    );
   }
   return { status: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
 }
@@ -74,14 +76,25 @@ describe("Grafana dashboard", () => {
 
   test("queries only metric names we export", () => {
     const exported = exportedNames();
-    for (const p of dash.panels) for (const t of p.targets ?? []) for (const n of metricNames(t.expr)) expect(exported, `${n} in panel ${p.title}`).toContain(n);
+    for (const p of dash.panels)
+      for (const t of p.targets ?? []) for (const n of metricNames(t.expr)) expect(exported, `${n} in panel ${p.title}`).toContain(n);
   });
 
   test("shows every onair metric family", () => {
     // a histogram family is shown when its _bucket, _sum or _count series is queried
-    const used = new Set(dash.panels.flatMap((p) => (p.targets ?? []).flatMap((t) => metricNames(t.expr).flatMap((n) => [n, n.replace(/_(bucket|sum|count)$/, "")]))));
+    const used = new Set(
+      dash.panels.flatMap((p) =>
+        (p.targets ?? []).flatMap((t) => metricNames(t.expr).flatMap((n) => [n, n.replace(/_(bucket|sum|count)$/, "")])),
+      ),
+    );
     const onair = [...exportedNames()].filter((n) => n.startsWith("onair_") && !/_(bucket|sum|count)$/.test(n));
-    const missing = onair.filter((n) => !used.has(n) && n !== "onair_channel_snapshot_failed" && n !== "onair_metrics_snapshot_errors_total" && n !== "onair_directory_size_bytes");
+    const missing = onair.filter(
+      (n) =>
+        !used.has(n) &&
+        n !== "onair_channel_snapshot_failed" &&
+        n !== "onair_metrics_snapshot_errors_total" &&
+        n !== "onair_directory_size_bytes",
+    );
     expect(missing).toEqual([]);
   });
 });

@@ -11,7 +11,9 @@ import { createMetrics, siFromCarousel, type ChannelSnapshot } from "../../src/o
 function promtool(args: string[], input?: string): { status: number; out: string } {
   const r = spawnSync("promtool", args, { input, encoding: "utf8" });
   if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") {
-    throw new Error("promtool is not installed: run `bash scripts/setup.sh` (installs Debian's `prometheus` package) or `apt-get install prometheus`");
+    throw new Error(
+      "promtool is not installed: run `bash scripts/setup.sh` (installs Debian's `prometheus` package) or `apt-get install prometheus`",
+    );
   }
   return { status: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
 }
@@ -77,7 +79,13 @@ function sport(): ChannelSnapshot {
 let scrape = "";
 
 beforeAll(async () => {
-  const metrics = createMetrics({ defaultMetrics: true, directories: [{ name: "data", path: dataDir }, { name: "recordings", path: recDir }] });
+  const metrics = createMetrics({
+    defaultMetrics: true,
+    directories: [
+      { name: "data", path: dataDir },
+      { name: "recordings", path: recDir },
+    ],
+  });
   metrics.registerChannel("news", news);
   metrics.registerChannel("sport", sport);
   metrics.setAlertsSource(() => ({ sent: 12, failed: 1, outboxDepth: 2 }));
@@ -87,7 +95,14 @@ beforeAll(async () => {
     port: 0,
     metrics,
     health: { storeOk: () => true, channelsReady: () => ({ ready: true, details: {} }) },
-    api: { listChannels: () => [], channel: () => undefined, addCue: () => undefined, returnCue: () => undefined, cancelCue: () => false, restart: () => false },
+    api: {
+      listChannels: () => [],
+      channel: () => undefined,
+      addCue: () => undefined,
+      returnCue: () => undefined,
+      cancelCue: () => false,
+      restart: () => false,
+    },
     tokenFile: join(dataDir, "no-token-file"),
     auditLog: new MemoryAudit(),
   });

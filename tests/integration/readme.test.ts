@@ -81,7 +81,10 @@ function stripComment(s: string): string {
 function onairInvocations(text: string): string[][] {
   const found: string[][] = [];
   for (const seg of stripComment(text).split(/\|\||&&|\$\(|[|;()]/)) {
-    const words = seg.trim().split(/\s+/).filter((w) => w !== "");
+    const words = seg
+      .trim()
+      .split(/\s+/)
+      .filter((w) => w !== "");
     let i = 0;
     for (;;) {
       const w = words[i];
@@ -189,7 +192,9 @@ const catalogue = join(repoRoot, "src", "core", "error-codes.ts");
 const sources = [...filesUnder(join(repoRoot, "src"), /\.ts$/).filter((f) => f !== catalogue), join(repoRoot, "bin", "onair.js")].map((f) =>
   codeOnly(readFileSync(f, "utf8")),
 );
-const scripts = [...filesUnder(join(repoRoot, "scripts"), /\.sh$/), ...filesUnder(join(repoRoot, "systemd"), /\.sh$/)].map((f) => readFileSync(f, "utf8"));
+const scripts = [...filesUnder(join(repoRoot, "scripts"), /\.sh$/), ...filesUnder(join(repoRoot, "systemd"), /\.sh$/)].map((f) =>
+  readFileSync(f, "utf8"),
+);
 
 /** ONAIR_ variables the code reads: `env.X` / `env["X"]` in src, `${X` / `$X` in the scripts. */
 function envVarsRead(): Set<string> {
@@ -262,13 +267,17 @@ describe("README.md", () => {
 
   it("every onair command line names a real command and only flags its --help lists", async () => {
     const problems = (
-      await Promise.all(invocations.map(async (v) => (await checkInvocation(v.args)).map((p) => `README.md:${v.line}: ${p}  (${v.text.trim()})`)))
+      await Promise.all(
+        invocations.map(async (v) => (await checkInvocation(v.args)).map((p) => `README.md:${v.line}: ${p}  (${v.text.trim()})`)),
+      )
     ).flat();
     expect(problems).toEqual([]);
   });
 
   it("catches a command line that does not work (the check can fail)", async () => {
-    expect(await checkInvocation(["profile", "seal", "x.yaml", "--key-file", "k", "--no-such-flag"])).toEqual(["onair profile seal: no option --no-such-flag"]);
+    expect(await checkInvocation(["profile", "seal", "x.yaml", "--key-file", "k", "--no-such-flag"])).toEqual([
+      "onair profile seal: no option --no-such-flag",
+    ]);
     expect(await checkInvocation(["profile", "unseal", "x.onair"])).toHaveLength(1);
     expect(await checkInvocation(["schedule"])).toHaveLength(1);
     expect(await checkInvocation(["backup", "--to", "/tmp/b", "--keep", "3"])).toEqual([]);
@@ -279,7 +288,10 @@ describe("README.md", () => {
     const emitted = codesEmitted(envVarsRead());
     expect(emitted.size).toBeGreaterThan(50);
     expect([...table].filter((c) => !emitted.has(c)).sort(), "in the README table but not emitted by src/, bin/ or scripts/").toEqual([]);
-    expect([...emitted].filter((c) => !table.has(c)).sort(), "emitted by the source but missing from the README's error-code table").toEqual([]);
+    expect(
+      [...emitted].filter((c) => !table.has(c)).sort(),
+      "emitted by the source but missing from the README's error-code table",
+    ).toEqual([]);
   });
 
   it("names only ONAIR_ environment variables the code reads, and every ONAIR_ name is a code or a variable", () => {

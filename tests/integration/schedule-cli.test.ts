@@ -45,7 +45,18 @@ describe("onair schedule", () => {
     expect(r.stdout).toMatch(/^imported 80 items into channel one \(2025-06-01T00:00:00Z – 2025-06-03T00:00:00Z\)/);
     const items = await listJson(store, "one");
     expect(items.map((i) => [i.startMs, i.title])).toEqual(one.map((x) => [x.startMs, x.title]));
-    const table = await runCli(["schedule", "list", "--channel", "one", "--store", store, "--from", "2025-06-01T00:00:00Z", "--to", "2025-06-01T01:00"]);
+    const table = await runCli([
+      "schedule",
+      "list",
+      "--channel",
+      "one",
+      "--store",
+      store,
+      "--from",
+      "2025-06-01T00:00:00Z",
+      "--to",
+      "2025-06-01T01:00",
+    ]);
     expect(table.code).toBe(0);
     const lines = table.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/^START \(UTC\)\s+STOP \(UTC\)\s+DURATION\s+EVENT\s+BREAKS\s+TITLE$/);
@@ -55,7 +66,19 @@ describe("onair schedule", () => {
 
   it("imports another XMLTV channel under a different channel id", async () => {
     const store = p("b.db");
-    const r = await runCli(["schedule", "import", p("week.xml"), "--channel", "tv2", "--xmltv-channel", "two", "--store", store, "--json", "--force"]);
+    const r = await runCli([
+      "schedule",
+      "import",
+      p("week.xml"),
+      "--channel",
+      "tv2",
+      "--xmltv-channel",
+      "two",
+      "--store",
+      store,
+      "--json",
+      "--force",
+    ]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ channel: "tv2", format: "xmltv", inserted: 80 });
     expect(await listJson(store, "two")).toEqual([]);
@@ -80,7 +103,9 @@ describe("onair schedule", () => {
     const r = await runCli(["schedule", "import", p("week.txt"), "--channel", "one", "--store", store, "--force"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("ONAIR_SCHEDULE_UNKNOWN_FORMAT");
-    expect((await runCli(["schedule", "import", p("week.txt"), "--channel", "one", "--store", store, "--format", "xmltv", "--force"])).code).toBe(0);
+    expect(
+      (await runCli(["schedule", "import", p("week.txt"), "--channel", "one", "--store", store, "--format", "xmltv", "--force"])).code,
+    ).toBe(0);
   });
 
   it("exports XMLTV to stdout and JSON to a file, both importing back to the same items", async () => {
@@ -90,7 +115,9 @@ describe("onair schedule", () => {
     const x = await runCli(["schedule", "export", "--channel", "one", "--format", "xmltv", "--store", store]);
     expect(x.code).toBe(0);
     fs.writeFileSync(p("out.xml"), x.stdout);
-    expect((await runCli(["schedule", "export", "--channel", "one", "--format", "json", "--store", store, "--out", p("out.json")])).code).toBe(0);
+    expect(
+      (await runCli(["schedule", "export", "--channel", "one", "--format", "json", "--store", store, "--out", p("out.json")])).code,
+    ).toBe(0);
     for (const f of ["out.xml", "out.json"]) {
       const other = p(`rt-${f}.db`);
       const r = await runCli(["schedule", "import", p(f), "--channel", "one", "--store", other, "--force"]);
@@ -151,7 +178,10 @@ describe("onair schedule", () => {
     expect((await listJson(store, "one")).map((i) => i.title)).toEqual(["Télé"]);
     fs.writeFileSync(p("bomb.xml"), xml.replace("<tv>", '<!DOCTYPE tv [<!ENTITY a "aaaaaaaaaa">]>\n<tv>').replace("Télé", "&a;&a;"));
     const bomb = await runCli(["schedule", "import", p("bomb.xml"), "--channel", "one", "--store", store]);
-    expect([bomb.code, bomb.stderr.trim()]).toEqual([1, 'onair: ONAIR_XMLTV_ENTITY: bomb.xml:2: the DOCTYPE declares entity "a"; entity declarations are refused (they can expand a small file into gigabytes)']);
+    expect([bomb.code, bomb.stderr.trim()]).toEqual([
+      1,
+      'onair: ONAIR_XMLTV_ENTITY: bomb.xml:2: the DOCTYPE declares entity "a"; entity declarations are refused (they can expand a small file into gigabytes)',
+    ]);
     expect((await listJson(store, "one")).map((i) => i.title)).toEqual(["Télé"]);
   });
 });

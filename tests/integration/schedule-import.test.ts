@@ -94,7 +94,9 @@ describe("importing a week of XMLTV for two channels", () => {
   it("replaces only the day a partial file covers, new event ids only for changed items", () => {
     importScheduleText(store, weekXml, "xmltv", { clock, channel: "one" });
     const before = store.listItems("one");
-    const day3 = expectedFor("one").slice(80, 120).map((p, i) => (i === 5 ? { ...p, title: "Sondersendung" } : p));
+    const day3 = expectedFor("one")
+      .slice(80, 120)
+      .map((p, i) => (i === 5 ? { ...p, title: "Sondersendung" } : p));
     importScheduleText(store, programmesToXmltv(day3, [{ id: "one" }]), "xmltv", { clock, channel: "one" });
     const after = store.listItems("one");
     expect(after).toHaveLength(280);
@@ -130,7 +132,12 @@ describe("a bad import leaves the store unchanged", () => {
   it("an unclosed tag", () => {
     const at = nth(weekXml, "</title>", 100);
     const line = weekXml.slice(0, at).split("\n").length;
-    const e = check("unclosed.xml", weekXml.slice(0, at) + weekXml.slice(at + 8), "ONAIR_SCHEDULE_BAD_XML", /^unclosed\.xml:\d+:\d+: malformed XML/);
+    const e = check(
+      "unclosed.xml",
+      weekXml.slice(0, at) + weekXml.slice(at + 8),
+      "ONAIR_SCHEDULE_BAD_XML",
+      /^unclosed\.xml:\d+:\d+: malformed XML/,
+    );
     // reported where the parser notices: at the unclosed title or the closing tags after it
     expect(e.fields.line).toBeGreaterThanOrEqual(line);
     expect(e.fields.line).toBeLessThanOrEqual(line + 8);
@@ -155,7 +162,12 @@ describe("a bad import leaves the store unchanged", () => {
 
   it("a programme of an undeclared channel", () => {
     const at = nth(weekXml, 'channel="two"', 30);
-    check("unknown.xml", `${weekXml.slice(0, at)}channel="three"${weekXml.slice(at + 'channel="two"'.length)}`, "ONAIR_SCHEDULE_UNKNOWN_CHANNEL", /"three"/);
+    check(
+      "unknown.xml",
+      `${weekXml.slice(0, at)}channel="three"${weekXml.slice(at + 'channel="two"'.length)}`,
+      "ONAIR_SCHEDULE_UNKNOWN_CHANNEL",
+      /"three"/,
+    );
   });
 
   it("an empty file", () => {
@@ -185,13 +197,23 @@ describe("a bad import leaves the store unchanged", () => {
     const progs = one.slice(0, 10).map((p, i) => (i === 3 ? { ...p, title: "T".repeat(10_000_000) } : p));
     const xml = programmesToXmltv(progs, [{ id: "one" }]);
     const line = lineOfNth(xml, "<programme ", 3);
-    const e = check("title.xml", xml, "ONAIR_SCHEDULE_TEXT_TOO_LONG", new RegExp(`^title\\.xml:${line}: programme #4 .*the title is 10000000 bytes of UTF-8; the limit is 1024$`));
+    const e = check(
+      "title.xml",
+      xml,
+      "ONAIR_SCHEDULE_TEXT_TOO_LONG",
+      new RegExp(`^title\\.xml:${line}: programme #4 .*the title is 10000000 bytes of UTF-8; the limit is 1024$`),
+    );
     expect(e.fields).toMatchObject({ programme: 4, line, field: "title", bytes: 10_000_000, limit: 1024 });
   });
 
   it("a JSON description over 16 KiB", () => {
     const items = [{ start: "2025-06-03T00:00:00Z", duration: 60, title: "a", description: "é".repeat(8193) }];
-    check("desc.json", JSON.stringify({ items }), "ONAIR_SCHEDULE_TEXT_TOO_LONG", /^desc\.json:1: items\[0\]\.description: 16386 bytes of UTF-8; the limit is 16384$/);
+    check(
+      "desc.json",
+      JSON.stringify({ items }),
+      "ONAIR_SCHEDULE_TEXT_TOO_LONG",
+      /^desc\.json:1: items\[0\]\.description: 16386 bytes of UTF-8; the limit is 16384$/,
+    );
   });
 
   it("a year typo (0025 for 2025), which once widened the replace window to 1925 and wiped the channel", () => {
@@ -207,7 +229,12 @@ describe("a bad import leaves the store unchanged", () => {
       { start: "2025-06-03T00:00:00Z", duration: 60, title: "a" },
       { start: "2026-02-30T00:00:00Z", duration: 60, title: "b" },
     ];
-    const e = check("feb30.json", JSON.stringify({ items }, null, 2), "ONAIR_SCHEDULE_BAD_DATE", /^feb30\.json:9: items\[1\]\.start: not a real calendar date/);
+    const e = check(
+      "feb30.json",
+      JSON.stringify({ items }, null, 2),
+      "ONAIR_SCHEDULE_BAD_DATE",
+      /^feb30\.json:9: items\[1\]\.start: not a real calendar date/,
+    );
     expect(e.fields).toMatchObject({ path: "items[1].start", line: 9 });
   });
 
@@ -277,7 +304,14 @@ describe("export", () => {
     importScheduleText(
       store,
       JSON.stringify({
-        items: [{ start: "2025-06-20T10:00:00Z", duration: 600, title: "mit Pause", breaks: [{ start: "2025-06-20T10:05:00Z", duration: 60, id: "p1" }] }],
+        items: [
+          {
+            start: "2025-06-20T10:00:00Z",
+            duration: 600,
+            title: "mit Pause",
+            breaks: [{ start: "2025-06-20T10:05:00Z", duration: 60, id: "p1" }],
+          },
+        ],
         breaks: [{ start: "2025-06-20T11:00:00Z", duration: 30 }],
       }),
       "json",
@@ -290,7 +324,9 @@ describe("export", () => {
 
     store.clearSchedule("one");
     importScheduleText(store, json, "json", { clock, channel: "one" });
-    expect(store.listItems("one").map(({ id: _id, eventId: _e, ...rest }) => rest)).toEqual(before.map(({ id: _id, eventId: _e, ...rest }) => rest));
+    expect(store.listItems("one").map(({ id: _id, eventId: _e, ...rest }) => rest)).toEqual(
+      before.map(({ id: _id, eventId: _e, ...rest }) => rest),
+    );
     expect(store.listBreaks("one")).toEqual(breaks);
 
     const idsAfterJson = store.listItems("one").map((i) => i.eventId);

@@ -55,7 +55,9 @@ describe("onair scte35", () => {
   it("decode of a 5 MB cue string exits 1 with ONAIR_SCTE35_TOO_LARGE (not a stack overflow)", async () => {
     const r = await runCli(["scte35", "decode"], { stdin: "A".repeat(5 * 1024 * 1024) });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^onair: ONAIR_SCTE35_TOO_LARGE: cue string too long \(\d+ characters\): a splice_info_section is at most 4096 bytes/);
+    expect(r.stderr).toMatch(
+      /^onair: ONAIR_SCTE35_TOO_LARGE: cue string too long \(\d+ characters\): a splice_info_section is at most 4096 bytes/,
+    );
   });
 
   it("decode of another table exits 1 with ONAIR_SCTE35_BAD_TABLE_ID", async () => {
@@ -65,7 +67,10 @@ describe("onair scte35", () => {
   });
 
   it("encode of an out-of-range field exits 1 naming the field path", async () => {
-    const bad = { ...SPLICE_INSERT_14_2_JSON, spliceCommand: { ...SPLICE_INSERT_14_2_JSON.spliceCommand, spliceTime: { timeSpecifiedFlag: true, ptsTime: 2 ** 33 } } };
+    const bad = {
+      ...SPLICE_INSERT_14_2_JSON,
+      spliceCommand: { ...SPLICE_INSERT_14_2_JSON.spliceCommand, spliceTime: { timeSpecifiedFlag: true, ptsTime: 2 ** 33 } },
+    };
     const r = await runCli(["scte35", "encode"], { stdin: JSON.stringify(bad) });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("onair: ONAIR_SCTE35_BAD_FIELD: spliceCommand.spliceTime.ptsTime: must be an integer 0..8589934591");

@@ -90,7 +90,11 @@ describe("SdNotifier", () => {
       spawned.push(cmd);
       throw new Error("not run");
     };
-    await new SdNotifier({ env: { NOTIFY_SOCKET: "/run/systemd/notify", PATH: join(dir, "empty") }, logger: silentLogger(), spawn }).ready();
+    await new SdNotifier({
+      env: { NOTIFY_SOCKET: "/run/systemd/notify", PATH: join(dir, "empty") },
+      logger: silentLogger(),
+      spawn,
+    }).ready();
     expect(spawned).toEqual([DEFAULT_SYSTEMD_NOTIFY]);
   });
 
@@ -113,39 +117,47 @@ describe("SdNotifier", () => {
     }
   });
 
-  it.runIf(havePython && haveNotify)("delivers READY=1, WATCHDOG=1 at the asked period and STOPPING=1 through the real systemd-notify", async () => {
-    dir = mkdtempSync(join(tmpdir(), "onair-sdnotify-"));
-    const sock = join(dir, "notify.sock");
-    writeFileSync(join(dir, "listen.py"), LISTENER);
-    const got: Array<{ text: string; at: number }> = [];
-    let buf = "";
-    listener = spawn("python3", [join(dir, "listen.py"), sock], { stdio: ["ignore", "pipe", "inherit"] });
-    listener.stdout!.on("data", (c: Buffer) => {
-      buf += c.toString();
-      let i: number;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        got.push({ text: buf.slice(0, i), at: performance.now() });
-        buf = buf.slice(i + 1);
-      }
-    });
-    await until(() => got.some((g) => g.text === "listening"), 10_000, "the listener");
-    const usec = 300_000;
-    const n = new SdNotifier({ env: { ...process.env, NOTIFY_SOCKET: sock, WATCHDOG_USEC: String(usec) }, logger: silentLogger(), binary: DEFAULT_SYSTEMD_NOTIFY });
-    expect(await n.ready("2 channels")).toBe(true);
-    n.startWatchdog();
-    await until(() => got.filter((g) => g.text === "WATCHDOG=1").length >= 6, 10_000, "six watchdog pings");
-    expect(await n.stopping()).toBe(true);
-    await until(() => got.some((g) => g.text.includes("STOPPING=1")), 5000, "STOPPING=1");
-    const texts = got.map((g) => g.text).filter((t) => t !== "listening" && t !== "BARRIER=1");
-    expect(texts[0]).toBe("READY=1|STATUS=2 channels");
-    // STOPPING=1 is the last message: the watchdog stopped first
-    expect(texts[texts.length - 1]).toBe("STOPPING=1");
-    const pings = got.filter((g) => g.text === "WATCHDOG=1").map((g) => g.at);
-    const gaps = pings.slice(1).map((t, i) => t - pings[i]);
-    const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
-    const period = usec / 2000;
-    expect(mean).toBeGreaterThan(period * 0.8);
-    expect(mean).toBeLessThan(period * 1.5);
-    expect(n.sent).toBe(pings.length + 2);
-  }, 30_000);
+  it.runIf(havePython && haveNotify)(
+    "delivers READY=1, WATCHDOG=1 at the asked period and STOPPING=1 through the real systemd-notify",
+    async () => {
+      dir = mkdtempSync(join(tmpdir(), "onair-sdnotify-"));
+      const sock = join(dir, "notify.sock");
+      writeFileSync(join(dir, "listen.py"), LISTENER);
+      const got: Array<{ text: string; at: number }> = [];
+      let buf = "";
+      listener = spawn("python3", [join(dir, "listen.py"), sock], { stdio: ["ignore", "pipe", "inherit"] });
+      listener.stdout!.on("data", (c: Buffer) => {
+        buf += c.toString();
+        let i: number;
+        while ((i = buf.indexOf("\n")) >= 0) {
+          got.push({ text: buf.slice(0, i), at: performance.now() });
+          buf = buf.slice(i + 1);
+        }
+      });
+      await until(() => got.some((g) => g.text === "listening"), 10_000, "the listener");
+      const usec = 300_000;
+      const n = new SdNotifier({
+        env: { ...process.env, NOTIFY_SOCKET: sock, WATCHDOG_USEC: String(usec) },
+        logger: silentLogger(),
+        binary: DEFAULT_SYSTEMD_NOTIFY,
+      });
+      expect(await n.ready("2 channels")).toBe(true);
+      n.startWatchdog();
+      await until(() => got.filter((g) => g.text === "WATCHDOG=1").length >= 6, 10_000, "six watchdog pings");
+      expect(await n.stopping()).toBe(true);
+      await until(() => got.some((g) => g.text.includes("STOPPING=1")), 5000, "STOPPING=1");
+      const texts = got.map((g) => g.text).filter((t) => t !== "listening" && t !== "BARRIER=1");
+      expect(texts[0]).toBe("READY=1|STATUS=2 channels");
+      // STOPPING=1 is the last message: the watchdog stopped first
+      expect(texts[texts.length - 1]).toBe("STOPPING=1");
+      const pings = got.filter((g) => g.text === "WATCHDOG=1").map((g) => g.at);
+      const gaps = pings.slice(1).map((t, i) => t - pings[i]);
+      const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+      const period = usec / 2000;
+      expect(mean).toBeGreaterThan(period * 0.8);
+      expect(mean).toBeLessThan(period * 1.5);
+      expect(n.sent).toBe(pings.length + 2);
+    },
+    30_000,
+  );
 });

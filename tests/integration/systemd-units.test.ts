@@ -18,7 +18,10 @@ describe("systemd units", () => {
 
   it("the units (daemon, per channel, failure alert) pass systemd-analyze verify and score exposure <= 2.0 offline", () => {
     const out = execFileSync("bash", [check], { encoding: "utf8" });
-    const scores = [...out.matchAll(/^(onair(?:@|-failure@)?\.service): verify ok, exposure (\d+\.\d+) OK/gm)].map((m) => [m[1], Number(m[2])]);
+    const scores = [...out.matchAll(/^(onair(?:@|-failure@)?\.service): verify ok, exposure (\d+\.\d+) OK/gm)].map((m) => [
+      m[1],
+      Number(m[2]),
+    ]);
     expect(scores.map((s) => s[0])).toEqual(["onair.service", "onair@.service", "onair-failure@.service"]);
     for (const [, s] of scores) expect(s).toBeLessThanOrEqual(2.0);
   });

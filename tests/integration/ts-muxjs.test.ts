@@ -122,7 +122,14 @@ describe.runIf(enabled)("TS parsing against mux.js and ffprobe (real FFmpeg outp
   });
 
   it("reads the same video PTS as ffprobe", async () => {
-    const probe = await runFfprobeJson<{ packets: { pts: number }[] }>(["-select_streams", "v:0", "-show_entries", "packet=pts", "-show_packets", path]);
+    const probe = await runFfprobeJson<{ packets: { pts: number }[] }>([
+      "-select_streams",
+      "v:0",
+      "-show_entries",
+      "packet=pts",
+      "-show_packets",
+      path,
+    ]);
     const theirs = probe.packets.map((p) => p.pts);
     expect(theirs.length).toBe(75);
     expect(ours.pts.get(mux.videoPid!)).toEqual(theirs);

@@ -74,7 +74,12 @@ describe("formatAlert", () => {
   it("escapes stderr, file names and error messages", () => {
     const html = formatAlert(crash({ stderrTail: ["<script>&x</script>"] }));
     expect(html).toContain("<pre>&lt;script&gt;&amp;x&lt;/script&gt;</pre>");
-    const refused = formatAlert({ kind: "profile_refused", file: "/etc/onair/<x>.yaml", code: "ONAIR_PROFILE_AUTH_FAILED", message: "a & b" });
+    const refused = formatAlert({
+      kind: "profile_refused",
+      file: "/etc/onair/<x>.yaml",
+      code: "ONAIR_PROFILE_AUTH_FAILED",
+      message: "a & b",
+    });
     expect(refused).toContain("<code>/etc/onair/&lt;x&gt;.yaml</code>");
     expect(refused).toContain("<code>ONAIR_PROFILE_AUTH_FAILED</code>: a &amp; b");
     expect(wellFormed(refused)).toBe(true);
@@ -90,14 +95,30 @@ describe("formatAlert", () => {
     expect(formatAlert({ kind: "cue_failed", channel: "c1", spliceEventId: 42, reason: "no IDR in reach" })).toContain(
       "cue failed (splice_event_id <code>42</code>)\nno IDR in reach",
     );
-    expect(formatAlert({ kind: "cue_late", channel: "c1", lateMs: 1200, breakId: "B1" })).toContain("cue late by 1.2 s (break <code>B1</code>)");
-    const disk = formatAlert({ kind: "disk_low", role: "data", path: "/var/lib/onair", freeBytes: 512 * 1024 ** 2, totalBytes: 100 * 1024 ** 3 });
+    expect(formatAlert({ kind: "cue_late", channel: "c1", lateMs: 1200, breakId: "B1" })).toContain(
+      "cue late by 1.2 s (break <code>B1</code>)",
+    );
+    const disk = formatAlert({
+      kind: "disk_low",
+      role: "data",
+      path: "/var/lib/onair",
+      freeBytes: 512 * 1024 ** 2,
+      totalBytes: 100 * 1024 ** 3,
+    });
     expect(disk).toContain("disk space low on the data directory <code>/var/lib/onair</code>");
     expect(disk).toContain("512 MiB free of 100 GiB (0.5%)");
   });
 
   it("writes the store and backup alerts: the path, the codes, what failed and what was kept", () => {
-    const failed = formatAlert({ kind: "store_write_failed", channel: "news", path: "/var/lib/onair/onair.db", code: "ONAIR_STORE_FAILED", sqliteCode: "SQLITE_FULL", message: "database or disk is full <x>", what: "as-run item" });
+    const failed = formatAlert({
+      kind: "store_write_failed",
+      channel: "news",
+      path: "/var/lib/onair/onair.db",
+      code: "ONAIR_STORE_FAILED",
+      sqliteCode: "SQLITE_FULL",
+      message: "database or disk is full <x>",
+      what: "as-run item",
+    });
     expect(wellFormed(failed)).toBe(true);
     expect(htmlToText(failed)).toContain("store writes failing: /var/lib/onair/onair.db (first: news, as-run item)");
     expect(htmlToText(failed)).toContain("ONAIR_STORE_FAILED SQLITE_FULL: database or disk is full <x>");
@@ -106,23 +127,38 @@ describe("formatAlert", () => {
     expect(back).toContain("store writes work again: /d/onair.db after 1 min 35 s");
     expect(back).toContain("12 held-back row(s) written");
     expect(back).not.toContain("lost");
-    expect(htmlToText(formatAlert({ kind: "store_recovered", path: "/d/onair.db", outageMs: 1000, written: 10_000, dropped: 7 }))).toContain("7 lost (retry queue full)");
+    expect(
+      htmlToText(formatAlert({ kind: "store_recovered", path: "/d/onair.db", outageMs: 1000, written: 10_000, dropped: 7 })),
+    ).toContain("7 lost (retry queue full)");
     const bk = htmlToText(formatAlert({ kind: "backup_failed", path: "/d/backups", code: "ONAIR_BACKUP_FAILED", message: "ENOSPC" }));
     expect(bk).toContain("daily backup failed: /d/backups");
     expect(bk).toContain("ONAIR_BACKUP_FAILED: ENOSPC");
   });
 
   it("writes the input, stall, output and EPG alerts, escaping what comes from outside", () => {
-    const lost = htmlToText(formatAlert({ kind: "input_lost", channel: "c1", reason: "input_unreachable", detail: "[error] udp://10.0.0.1:5000: Connection refused <x>" }));
+    const lost = htmlToText(
+      formatAlert({
+        kind: "input_lost",
+        channel: "c1",
+        reason: "input_unreachable",
+        detail: "[error] udp://10.0.0.1:5000: Connection refused <x>",
+      }),
+    );
     expect(lost).toContain("c1: input lost (unreachable)");
     expect(lost).toContain("Connection refused <x>");
     expect(formatAlert({ kind: "input_lost", channel: "c1", reason: "silent" })).toContain("input lost (no data from it)");
-    expect(htmlToText(formatAlert({ kind: "input_restored", channel: "c1", downMs: 65_000 }))).toContain("c1: input back on air after 1 min 5 s");
-    expect(htmlToText(formatAlert({ kind: "stall", channel: "c1", silentMs: 5000, neverProduced: true }))).toContain("no TS for 5 s (none since it started)");
+    expect(htmlToText(formatAlert({ kind: "input_restored", channel: "c1", downMs: 65_000 }))).toContain(
+      "c1: input back on air after 1 min 5 s",
+    );
+    expect(htmlToText(formatAlert({ kind: "stall", channel: "c1", silentMs: 5000, neverProduced: true }))).toContain(
+      "no TS for 5 s (none since it started)",
+    );
     const out = formatAlert({ kind: "output_error", channel: "c1", output: "file:/rec/<a>.ts", error: "EROFS" });
     expect(out).toContain("<code>file:/rec/&lt;a&gt;.ts</code>");
     expect(htmlToText(out)).toContain("failing: EROFS");
-    expect(htmlToText(formatAlert({ kind: "epg_empty", channel: "c1", days: 7 }))).toContain("EPG empty, no programme now or in the next 7 day(s)");
+    expect(htmlToText(formatAlert({ kind: "epg_empty", channel: "c1", days: 7 }))).toContain(
+      "EPG empty, no programme now or in the next 7 day(s)",
+    );
   });
 
   it("adds the label in italics", () => {

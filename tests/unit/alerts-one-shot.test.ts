@@ -16,7 +16,13 @@ const TOKEN = "777:ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
 
 describe("unit_failed message", () => {
   it("names the unit and the host, with systemd's result and exit status when known", () => {
-    const t = formatAlert({ kind: "unit_failed", unit: "onair@news.service", host: "box<1>", result: "start-limit-hit", execMainStatus: "1" });
+    const t = formatAlert({
+      kind: "unit_failed",
+      unit: "onair@news.service",
+      host: "box<1>",
+      result: "start-limit-hit",
+      execMainStatus: "1",
+    });
     expect(t).toContain("onair unit <code>onair@news.service</code> failed on <b>box&lt;1&gt;</b>; systemd gave up restarting it");
     expect(t).toContain("result <code>start-limit-hit</code>, last exit status <code>1</code>");
     expect(formatAlert({ kind: "unit_failed", unit: "onair.service", host: "b" })).not.toContain("result");
@@ -25,7 +31,11 @@ describe("unit_failed message", () => {
 
 describe("global config telegram.chatIds", () => {
   it("takes numbers, numeric strings and @names, refuses anything else", () => {
-    expect(parseGlobalConfig('telegram:\n  chatIds: [123, "-100456", "@onair_ops"]\n').telegram.chatIds).toEqual([123, "-100456", "@onair_ops"]);
+    expect(parseGlobalConfig('telegram:\n  chatIds: [123, "-100456", "@onair_ops"]\n').telegram.chatIds).toEqual([
+      123,
+      "-100456",
+      "@onair_ops",
+    ]);
     expect(() => parseGlobalConfig('telegram:\n  chatIds: ["ops room"]\n')).toThrow(/telegram\.chatIds/);
   });
 });

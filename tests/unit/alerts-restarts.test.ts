@@ -36,7 +36,12 @@ function startProcess(instance = "/etc/onair/profiles/news", pid = 1000 + ++next
   return {
     crash(message: string): void {
       reporter.close();
-      recordCrash(store, run.id, { atMs: clock.now(), error: `Error: ${message}`, stack: `Error: ${message}\n    at x`, channels: [{ id: "news", state: "running", source: "live" }] });
+      recordCrash(store, run.id, {
+        atMs: clock.now(),
+        error: `Error: ${message}`,
+        stack: `Error: ${message}\n    at x`,
+        channels: [{ id: "news", state: "running", source: "live" }],
+      });
     },
     stop(): void {
       reporter.close();
@@ -102,14 +107,19 @@ describe("restart alerts", () => {
       nowMs: clock.now(),
       findReport: (pid, startedMs) => {
         seen.push([pid, startedMs]);
-        return { file: "/var/lib/onair/reports/report.20260101.000100.4242.0.001.json", event: "Allocation failed - JavaScript heap out of memory" };
+        return {
+          file: "/var/lib/onair/reports/report.20260101.000100.4242.0.001.json",
+          event: "Allocation failed - JavaScript heap out of memory",
+        };
       },
     });
     expect(seen).toEqual([[4242, clock.now() - MIN]]);
     expect(next.ended.map((e) => e.id)).toEqual([run.id]);
     new RestartReporter({ store, instance: "i", notify: (a) => sent.push(a), clock, timers }).start(next.ended);
     expect(text(sent[0])).toMatch(/unclean exit: no crash record \(out of memory, the watchdog or kill -9\)/);
-    expect(text(sent[0])).toContain("Node report /var/lib/onair/reports/report.20260101.000100.4242.0.001.json: Allocation failed - JavaScript heap out of memory");
+    expect(text(sent[0])).toContain(
+      "Node report /var/lib/onair/reports/report.20260101.000100.4242.0.001.json: Allocation failed - JavaScript heap out of memory",
+    );
   });
 
   it("sends one first message and one summary for 3 crashes in 15 minutes (summary after 10 min stable)", () => {

@@ -12,8 +12,16 @@ let store: Store;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "onair-asrun-"));
   store = openStore(join(dir, "onair.db"));
-  recordItemAired(store, "news", { startMs: T, durationMs: 1800_000, title: "News, at \"noon\"", eventId: 42 }, T + 40, 900_000);
-  store.insertAsRun({ channel: "news", kind: "cue", scheduledMs: T + 600_000, actualMs: T + 600_020, pts: 54_900_000, eventId: 7, details: { kind: "out", command: "splice_insert" } });
+  recordItemAired(store, "news", { startMs: T, durationMs: 1800_000, title: 'News, at "noon"', eventId: 42 }, T + 40, 900_000);
+  store.insertAsRun({
+    channel: "news",
+    kind: "cue",
+    scheduledMs: T + 600_000,
+    actualMs: T + 600_020,
+    pts: 54_900_000,
+    eventId: 7,
+    details: { kind: "out", command: "splice_insert" },
+  });
   recordItemAired(store, "news", { startMs: T + 1800_000, durationMs: 600_000, title: "Weather", eventId: 43 }, T + 1800_000);
   recordItemAired(store, "sport", { startMs: T, durationMs: 60_000, title: "Other channel", eventId: 1 }, T);
 });

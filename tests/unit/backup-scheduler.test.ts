@@ -18,7 +18,13 @@ describe("BackupScheduler", () => {
     const clock = new ManualClock(T0);
     const timers = new ManualTimers(clock);
     const runs: number[] = [];
-    const s = new BackupScheduler({ run: () => Promise.resolve(void runs.push(clock.now())), clock, timers, atMinuteUtc: 210, lastBackupMs: T0 - 3600_000 });
+    const s = new BackupScheduler({
+      run: () => Promise.resolve(void runs.push(clock.now())),
+      clock,
+      timers,
+      atMinuteUtc: 210,
+      lastBackupMs: T0 - 3600_000,
+    });
     s.start();
     timers.fireNext();
     expect(clock.now()).toBe(Date.UTC(2025, 5, 2, 3, 30));

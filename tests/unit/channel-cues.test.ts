@@ -91,7 +91,12 @@ describe("channel cues: far ahead", () => {
   it("accepts a cue one PTS wrap + 50 s ahead, stores it pending and does not air it in the next 90 s", () => {
     let id = 0;
     const sent: InjectorEvent[] = [];
-    const inj = new Injector({ cue: defaultCuePlanConfig(), allocateEventId: () => ++id, startWall: () => clock.now(), onEvent: (e) => e.event === "cue_sent" && sent.push(e) });
+    const inj = new Injector({
+      cue: defaultCuePlanConfig(),
+      allocateEventId: () => ++id,
+      startWall: () => clock.now(),
+      onEvent: (e) => e.event === "cue_sent" && sent.push(e),
+    });
     const c = cues(inj);
     const stream = synthStream();
     const feed = (seconds: number): void => {
@@ -213,7 +218,12 @@ describe("channel cues: early return and cancel", () => {
   function live() {
     let id = 0;
     const sent: InjectorEvent[] = [];
-    const inj = new Injector({ cue: defaultCuePlanConfig(), allocateEventId: () => ++id, startWall: () => clock.now(), onEvent: (e) => e.event === "cue_sent" && sent.push(e) });
+    const inj = new Injector({
+      cue: defaultCuePlanConfig(),
+      allocateEventId: () => ++id,
+      startWall: () => clock.now(),
+      onEvent: (e) => e.event === "cue_sent" && sent.push(e),
+    });
     const c = cues(inj);
     const stream = synthStream();
     const feed = (seconds: number): void => {

@@ -122,7 +122,10 @@ describe("global config", () => {
 
   it("reads store.writeRetryMs and backup.catchUpDelayMs (defaults 2 s and 5 min), in range", () => {
     expect(parseGlobalConfig("")).toMatchObject({ store: { writeRetryMs: 2000 }, backup: { catchUpDelayMs: 300_000 } });
-    expect(parseGlobalConfig("store: { writeRetryMs: 500 }\nbackup: { catchUpDelayMs: 0 }\n")).toMatchObject({ store: { writeRetryMs: 500 }, backup: { catchUpDelayMs: 0 } });
+    expect(parseGlobalConfig("store: { writeRetryMs: 500 }\nbackup: { catchUpDelayMs: 0 }\n")).toMatchObject({
+      store: { writeRetryMs: 500 },
+      backup: { catchUpDelayMs: 0 },
+    });
     expect(() => parseGlobalConfig("store: { writeRetryMs: 0 }\n")).toThrow(/store\.writeRetryMs/);
     expect(() => parseGlobalConfig("backup: { catchUpDelayMs: -1 }\n")).toThrow(/backup\.catchUpDelayMs/);
     expect(() => parseGlobalConfig("backup: { catchUpDelay: 5 }\n")).toThrow(/catchUpDelay/);
@@ -131,11 +134,15 @@ describe("global config", () => {
   it("reads backup.copyTo: absolute directories with their own retention (default 14) and mount flag (default false)", () => {
     expect(parseGlobalConfig("").backup.copyTo).toEqual([]);
     expect(parseGlobalConfig("backup: { catchUpDelayMs: 0 }\n").backup.copyTo).toEqual([]);
-    expect(parseGlobalConfig("backup:\n  copyTo:\n    - { dir: /mnt/nas/onair, keep: 30, mount: true }\n    - dir: /srv/copies\n").backup.copyTo).toEqual([
+    expect(
+      parseGlobalConfig("backup:\n  copyTo:\n    - { dir: /mnt/nas/onair, keep: 30, mount: true }\n    - dir: /srv/copies\n").backup.copyTo,
+    ).toEqual([
       { dir: "/mnt/nas/onair", keep: 30, mount: true },
       { dir: "/srv/copies", keep: 14, mount: false },
     ]);
-    expect(() => parseGlobalConfig("backup: { copyTo: [{ dir: nas/onair }] }\n")).toThrow("backup.copyTo[0].dir: expected an absolute path");
+    expect(() => parseGlobalConfig("backup: { copyTo: [{ dir: nas/onair }] }\n")).toThrow(
+      "backup.copyTo[0].dir: expected an absolute path",
+    );
     expect(() => parseGlobalConfig("backup: { copyTo: [{ dir: /mnt/nas, keep: -1 }] }\n")).toThrow("backup.copyTo[0].keep");
     expect(() => parseGlobalConfig("backup: { copyTo: [{ dir: /mnt/nas, mounted: true }] }\n")).toThrow(/mounted/);
   });
@@ -165,15 +172,20 @@ describe("secret references", () => {
   });
 
   it("fails with the reference, not a value, when it cannot be read", async () => {
-    await expect(readSecretRef("env:NOPE", {})).rejects.toMatchObject({ code: "ONAIR_SECRET_REF", message: expect.stringContaining("env:NOPE") });
+    await expect(readSecretRef("env:NOPE", {})).rejects.toMatchObject({
+      code: "ONAIR_SECRET_REF",
+      message: expect.stringContaining("env:NOPE"),
+    });
     await expect(readSecretRef("credential:x", {})).rejects.toMatchObject({ code: "ONAIR_SECRET_REF" });
   });
 });
 
 describe("HTTP exposure", () => {
   it("tells loopback addresses from the rest", () => {
-    for (const h of ["127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"]) expect([h, isLoopbackHost(h)]).toEqual([h, true]);
-    for (const h of ["0.0.0.0", "::", "[::]", "192.168.1.10", "10.0.0.1", "::ffff:10.0.0.1", "fe80::1", "onair.example", "128.0.0.1"]) expect([h, isLoopbackHost(h)]).toEqual([h, false]);
+    for (const h of ["127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"])
+      expect([h, isLoopbackHost(h)]).toEqual([h, true]);
+    for (const h of ["0.0.0.0", "::", "[::]", "192.168.1.10", "10.0.0.1", "::ffff:10.0.0.1", "fe80::1", "onair.example", "128.0.0.1"])
+      expect([h, isLoopbackHost(h)]).toEqual([h, false]);
   });
 
   it("refuses a non-loopback address with ONAIR_HTTP_PUBLIC_REFUSED unless http.allowPublic is true", async () => {
@@ -188,9 +200,12 @@ describe("HTTP exposure", () => {
       code = isOnairError(e) ? e.code : String(e);
     }
     expect(code).toBe("ONAIR_HTTP_PUBLIC_REFUSED");
-    const fromConfig = await resolveGlobalConfig({ ...base, flags: { config: cfg("c.yaml", "http:\n  listen: \"[::]:9780\"\n") } });
+    const fromConfig = await resolveGlobalConfig({ ...base, flags: { config: cfg("c.yaml", 'http:\n  listen: "[::]:9780"\n') } });
     expect(() => checkHttpExposure(fromConfig)).toThrow(/http\.allowPublic/);
-    const allowed = await resolveGlobalConfig({ ...base, flags: { config: cfg("a.yaml", "http:\n  listen: 0.0.0.0:9780\n  allowPublic: true\n") } });
+    const allowed = await resolveGlobalConfig({
+      ...base,
+      flags: { config: cfg("a.yaml", "http:\n  listen: 0.0.0.0:9780\n  allowPublic: true\n") },
+    });
     expect(checkHttpExposure(allowed)).toBe(true);
     expect(() => parseGlobalConfig("http:\n  allowPublic: yes please\n")).toThrow(/allowPublic/);
   });

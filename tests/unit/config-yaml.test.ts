@@ -15,7 +15,12 @@ const demoText = readFileSync(join(root, "profiles", "demo.example.yaml"), "utf8
 function billionLaughs(): string {
   const names = "abcdefghi";
   const lines = [`${names[0]}: &${names[0]} [${Array(9).fill('"lol"').join(", ")}]`];
-  for (let i = 1; i < names.length; i++) lines.push(`${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(", ")}]`);
+  for (let i = 1; i < names.length; i++)
+    lines.push(
+      `${names[i]}: &${names[i]} [${Array(9)
+        .fill(`*${names[i - 1]}`)
+        .join(", ")}]`,
+    );
   return `${lines.join("\n")}\n`;
 }
 

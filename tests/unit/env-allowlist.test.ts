@@ -57,7 +57,9 @@ describe("environment variables read by src/", () => {
       }
     }
     expect(read.size, "the scan finds the reads").toBeGreaterThan(10);
-    const undocumented = [...read].filter(([name]) => !allowed.has(name)).map(([name, where]) => `${name} (${[...new Set(where)].join(", ")})`);
+    const undocumented = [...read]
+      .filter(([name]) => !allowed.has(name))
+      .map(([name, where]) => `${name} (${[...new Set(where)].join(", ")})`);
     expect(undocumented, "variables read by src/ that README.md does not document").toEqual([]);
   });
 
@@ -68,9 +70,11 @@ describe("environment variables read by src/", () => {
         const at = `${file}:${i + 1}`;
         for (const m of line.matchAll(/process\.env\b(?![.[])/g)) {
           const before = line.slice(0, m.index);
-          if (!/\benv\??\s*(:\s*NodeJS\.ProcessEnv\s*)?=\s*([\w.?]+\s*\?\?\s*)?$/.test(before)) problems.push(`${at}: process.env held by something not named env`);
+          if (!/\benv\??\s*(:\s*NodeJS\.ProcessEnv\s*)?=\s*([\w.?]+\s*\?\?\s*)?$/.test(before))
+            problems.push(`${at}: process.env held by something not named env`);
         }
-        for (const m of line.matchAll(/(\w+)\??\s*:\s*NodeJS\.ProcessEnv/g)) if (m[1] !== "env") problems.push(`${at}: an environment named ${m[1]}`);
+        for (const m of line.matchAll(/(\w+)\??\s*:\s*NodeJS\.ProcessEnv/g))
+          if (m[1] !== "env") problems.push(`${at}: an environment named ${m[1]}`);
         if (/\benv\[(?!\s*["'`])/.test(line) && !COMPUTED_READS[file]) problems.push(`${at}: a read by a computed name`);
         if (/\}\s*=\s*(process\.)?env\b/.test(line)) problems.push(`${at}: the environment destructured`);
       });

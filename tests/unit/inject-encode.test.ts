@@ -10,7 +10,9 @@ function decodeClear(bytes: Uint8Array): ClearSpliceInfoSection {
 
 describe("cue encoding", () => {
   it("encodes an out splice_insert with break_duration and auto_return", () => {
-    const s = decodeClear(encodeCue({ command: "splice_insert", spliceEventId: 77, outOfNetwork: true, splicePts: 8589934000, breakDurationTicks: 2700000 }));
+    const s = decodeClear(
+      encodeCue({ command: "splice_insert", spliceEventId: 77, outOfNetwork: true, splicePts: 8589934000, breakDurationTicks: 2700000 }),
+    );
     expect(s.spliceCommandType).toBe(5);
     expect(s.spliceCommand).toMatchObject({
       spliceEventId: 77,
@@ -35,7 +37,14 @@ describe("cue encoding", () => {
 
   it("encodes time_signal with a segmentation descriptor and the break id as URI UPID", () => {
     const s = decodeClear(
-      encodeCue({ command: "time_signal", spliceEventId: 12, splicePts: 1800000, segmentationTypeId: 0x34, segmentationDurationTicks: 2700000, breakId: "ad 1" }),
+      encodeCue({
+        command: "time_signal",
+        spliceEventId: 12,
+        splicePts: 1800000,
+        segmentationTypeId: 0x34,
+        segmentationDurationTicks: 2700000,
+        breakId: "ad 1",
+      }),
     );
     expect(s.spliceCommandType).toBe(6);
     expect(s.descriptors[0]).toMatchObject({

@@ -67,7 +67,11 @@ describe("injector: breaks far ahead", () => {
     r.feed(45);
     const plan = r.inj.planner.planned.find((b) => b.spliceEventId === 9)!;
     expect(r.inj.clock.wallAt(plan.requestedPts)).toBe(START + 61_000);
-    expect(sent(r).filter((e) => e.kind === "out").map((e) => e.spliceEventId)).toEqual([9, 9, 9]);
+    expect(
+      sent(r)
+        .filter((e) => e.kind === "out")
+        .map((e) => e.spliceEventId),
+    ).toEqual([9, 9, 9]);
   });
 });
 

@@ -53,7 +53,10 @@ describe("offline break outcomes", () => {
   });
 
   it("follows a break planned again under the same id after a PTS jump", () => {
-    const t = new OfflineBreakTracker([{ startSeconds: 10, durationSeconds: 5 }, { startSeconds: 12, durationSeconds: 5 }]);
+    const t = new OfflineBreakTracker([
+      { startSeconds: 10, durationSeconds: 5 },
+      { startSeconds: 12, durationSeconds: 5 },
+    ]);
     t.onEvent(planned(1, FIRST + 10 * S));
     t.onEvent(planned(2, FIRST + 12 * S));
     t.onEvent(planned(1, 3 * S)); // new time base: same id, earlier PTS

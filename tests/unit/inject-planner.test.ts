@@ -65,7 +65,9 @@ describe("cue planning", () => {
       if (storeFails) throw Object.assign(new Error("disk I/O error"), { code: "ONAIR_STORE_FAILED" });
       return ++id;
     };
-    const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, allocate, { onFailed: (req, err) => failed.push({ breakId: req.breakId, code: (err as { code: unknown }).code }) });
+    const p = new CuePlanner(defaultCuePlanConfig(), gridAt25fps(), encode, allocate, {
+      onFailed: (req, err) => failed.push({ breakId: req.breakId, code: (err as { code: unknown }).code }),
+    });
     p.addBreak({ duePts: 20 * TICKS, durationTicks: 10 * TICKS, breakId: "a" });
     p.addBreak({ duePts: 40 * TICKS, durationTicks: 10 * TICKS, breakId: "b", spliceEventId: 7 });
     expect(() => run(p, 4 * TICKS, 6 * TICKS)).not.toThrow();
@@ -164,7 +166,9 @@ describe("cue planning", () => {
       expect(p.returnNow(42, 25 * TICKS + 100)).toBe(32 * TICKS); // 25 s + 6 s preroll → the IDR at 32 s
       const ins = run(p, 25 * TICKS + 900, 90 * TICKS).filter((s) => s.cue.kind === "in");
       expect(ins.map((s) => s.cue.splicePts)).toEqual([32 * TICKS, 32 * TICKS, 32 * TICKS]);
-      expect(ins[0].cue.spec).toMatchObject(mode === "splice_insert" ? { outOfNetwork: false, spliceEventId: 42 } : { segmentationTypeId: 0x35, spliceEventId: 42 });
+      expect(ins[0].cue.spec).toMatchObject(
+        mode === "splice_insert" ? { outOfNetwork: false, spliceEventId: 42 } : { segmentationTypeId: 0x35, spliceEventId: 42 },
+      );
       expect(p.planned[0]).toMatchObject({ returnPts: 32 * TICKS, breakDurationTicks: 12 * TICKS, returnedEarly: true });
       // too near the planned end (80 s): refused
       const q = new CuePlanner(defaultCuePlanConfig({ mode, autoReturn: false }), gridAt25fps(), encode, () => 43);
@@ -214,10 +218,21 @@ describe("cue planning", () => {
 
 describe("cue planning: late and dropped breaks", () => {
   type Dropped = { spliceEventId?: number | undefined; breakId?: string | undefined; reason: string };
-  const watch = (): { late: Array<{ id: number; lateTicks: number }>; dropped: Dropped[]; events: ConstructorParameters<typeof CuePlanner>[4] } => {
+  const watch = (): {
+    late: Array<{ id: number; lateTicks: number }>;
+    dropped: Dropped[];
+    events: ConstructorParameters<typeof CuePlanner>[4];
+  } => {
     const late: Array<{ id: number; lateTicks: number }> = [];
     const dropped: Dropped[] = [];
-    return { late, dropped, events: { onLate: (b, lateTicks) => late.push({ id: b.spliceEventId, lateTicks }), onDropped: (b, reason) => dropped.push({ ...b, reason }) } };
+    return {
+      late,
+      dropped,
+      events: {
+        onLate: (b, lateTicks) => late.push({ id: b.spliceEventId, lateTicks }),
+        onDropped: (b, reason) => dropped.push({ ...b, reason }),
+      },
+    };
   };
 
   it("reports a set-time break moved more than one GOP late, with how late", () => {
@@ -273,7 +288,10 @@ describe("cue planning: late and dropped breaks", () => {
     run(p, 0, 15 * TICKS);
     expect(w.dropped).toEqual([]);
     run(p, 15 * TICKS + 900, 16 * TICKS + 900);
-    expect(w.dropped.map((d) => [d.spliceEventId, d.breakId])).toEqual([[4, "b2"], [5, undefined]]);
+    expect(w.dropped.map((d) => [d.spliceEventId, d.breakId])).toEqual([
+      [4, "b2"],
+      [5, undefined],
+    ]);
     expect(w.dropped[0].reason).toMatch(/^no IDR in reach/);
     expect(p.planned).toEqual([]);
   });

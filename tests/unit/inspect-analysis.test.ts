@@ -16,13 +16,7 @@ import {
 } from "../../src/inject/inspect.js";
 import type { CueSpec } from "../../src/inject/planner.js";
 import { writeCrc32 } from "../../src/ts/crc32.js";
-import {
-  AFC_ADAPTATION_ONLY,
-  TS_PACKET_SIZE,
-  writeNullPacket,
-  writePacketHeader,
-  writePcrField,
-} from "../../src/ts/packet.js";
+import { AFC_ADAPTATION_ONLY, TS_PACKET_SIZE, writeNullPacket, writePacketHeader, writePcrField } from "../../src/ts/packet.js";
 import { ContinuityCounter, packetize } from "../../src/ts/packetizer.js";
 import { PatSection } from "../../src/ts/pat.js";
 import { PmtSection, STREAM_TYPE_H264, STREAM_TYPE_SCTE35 } from "../../src/ts/pmt.js";
@@ -394,7 +388,12 @@ describe("TsInspector: damage is counted and reported", () => {
     const records = inspectBytes(new Uint8Array(Buffer.concat([head, junk, tail])));
     expect(summary(records)).toMatchObject({ packets: b.length, resyncs: 1, bytesSkipped: 377, scte35Sections: 2 });
     expect(errors(records)).toEqual([
-      expect.objectContaining({ code: "ONAIR_INSPECT_SYNC_LOSS", offset: head.length, packet: one.end + 1, details: { bytesSkipped: 377 } }),
+      expect.objectContaining({
+        code: "ONAIR_INSPECT_SYNC_LOSS",
+        offset: head.length,
+        packet: one.end + 1,
+        details: { bytesSkipped: 377 },
+      }),
     ]);
     expect(cues(records).map((c) => c.packet)).toEqual([one.start, two.start]);
   });

@@ -55,7 +55,9 @@ describe("createFileLogger", () => {
     await log.close();
     const files = logFiles(join(dir, "logs"));
     expect(files).toEqual(["onair.1.log"]);
-    const lines = readFileSync(join(dir, "logs", files[0]), "utf8").trimEnd().split("\n");
+    const lines = readFileSync(join(dir, "logs", files[0]), "utf8")
+      .trimEnd()
+      .split("\n");
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0])).toMatchObject({ level: "info", channel: "news", event: "channel_started", msg: "on air" });
     expect(stdout.join("")).toBe(`${lines[0]}\n`);
@@ -67,7 +69,10 @@ describe("createFileLogger", () => {
     const log = await open();
     log.secrets.add("opaque-api-token-0123456789");
     const ch = channelLogger(log, "news");
-    ch.info({ event: "input_open", url: "srt://h:9000?passphrase=srt-pass-value-1", origin: "https://alice:origin-pass-2@cdn.example/live.m3u8" }, "opening");
+    ch.info(
+      { event: "input_open", url: "srt://h:9000?passphrase=srt-pass-value-1", origin: "https://alice:origin-pass-2@cdn.example/live.m3u8" },
+      "opening",
+    );
     ch.warn({ event: "telegram", botToken: BOT_TOKEN }, `POST /bot${BOT_TOKEN}/sendMessage with opaque-api-token-0123456789`);
     await log.close();
     const text = allText(join(dir, "logs"));
@@ -132,7 +137,9 @@ describe("createFileLogger", () => {
 
   it("refuses a log directory it cannot create with ONAIR_LOG_DIR", async () => {
     writeFileSync(join(dir, "plain-file"), "");
-    await expect(createFileLogger({ destination: { write: () => undefined }, file: { dir: join(dir, "plain-file", "logs") } })).rejects.toMatchObject({
+    await expect(
+      createFileLogger({ destination: { write: () => undefined }, file: { dir: join(dir, "plain-file", "logs") } }),
+    ).rejects.toMatchObject({
       code: "ONAIR_LOG_DIR",
     });
   });

@@ -14,9 +14,7 @@ function capture(level: "info" | "debug" = "info", secrets?: SecretSet) {
 
 describe("redactString", () => {
   it("keeps the user and masks the password of URL credentials", () => {
-    expect(redactString("open https://alice:s3cret@origin.example/live.ts now")).toBe(
-      "open https://alice:***@origin.example/live.ts now",
-    );
+    expect(redactString("open https://alice:s3cret@origin.example/live.ts now")).toBe("open https://alice:***@origin.example/live.ts now");
   });
 
   it("masks a URL user without a password (stream keys) and secret query parameters", () => {
@@ -27,9 +25,7 @@ describe("redactString", () => {
   });
 
   it("masks Telegram bot tokens, also inside API paths", () => {
-    expect(redactString(`POST https://api.telegram.org/bot${TOKEN}/sendMessage`)).toBe(
-      "POST https://api.telegram.org/bot***/sendMessage",
-    );
+    expect(redactString(`POST https://api.telegram.org/bot${TOKEN}/sendMessage`)).toBe("POST https://api.telegram.org/bot***/sendMessage");
   });
 
   it("leaves URLs without credentials alone", () => {
@@ -48,7 +44,10 @@ describe("logger", () => {
   it("redacts credentials in messages, fields and bindings", () => {
     const c = capture();
     const child = c.logger.child({ channel: "x", source: "https://u:bindingpass@h/x" });
-    child.info({ url: "srt://h:1?passphrase=fieldsecret1", nested: { botToken: "plain-token-value" } }, `fetch https://u:msgpass@h/ and ${TOKEN}`);
+    child.info(
+      { url: "srt://h:1?passphrase=fieldsecret1", nested: { botToken: "plain-token-value" } },
+      `fetch https://u:msgpass@h/ and ${TOKEN}`,
+    );
     const text = c.text();
     for (const s of ["bindingpass", "fieldsecret1", "plain-token-value", "msgpass", TOKEN]) expect(text).not.toContain(s);
     expect(text).toContain("https://u:***@h/");

@@ -12,7 +12,10 @@ describe("ManualTimers", () => {
     const gone = t.setTimeout(() => seen.push(["x", clock.monotonic()]), 15);
     t.clearTimeout(gone);
     t.advance(25);
-    expect(seen).toEqual([["a", 10], ["b", 20]]);
+    expect(seen).toEqual([
+      ["a", 10],
+      ["b", 20],
+    ]);
     expect(clock.monotonic()).toBe(25);
     expect(clock.now()).toBe(1025);
     expect(t.size).toBe(0);

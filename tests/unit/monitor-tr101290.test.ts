@@ -112,7 +112,15 @@ function buildStream(durationMs: number, f: Faults = {}): Uint8Array[] {
   const pat = new PatSection({ transportStreamId: 1, programs: [{ programNumber: 1, pid: PMT_PID }] }).encode();
   const pmt = new PmtSection({ programNumber: 1, pcrPid: VIDEO, streams }).encode();
   const wrongTid = buildLongSection(
-    { tableId: 0x01, privateIndicator: false, tableIdExtension: 0xffff, versionNumber: 0, currentNextIndicator: true, sectionNumber: 0, lastSectionNumber: 0 },
+    {
+      tableId: 0x01,
+      privateIndicator: false,
+      tableIdExtension: 0xffff,
+      versionNumber: 0,
+      currentNextIndicator: true,
+      sectionNumber: 0,
+      lastSectionNumber: 0,
+    },
     new Uint8Array(0),
   );
   const cc = new Map<number, ContinuityCounter>();
@@ -277,7 +285,9 @@ describe("TsMonitor on a synthetic CBR stream", () => {
   it.each([1, 1_000_000])("tells a duplicate from a CC error the same way in runs of %i packets", (runLength) => {
     const clean = buildStream(2000, { copiesAtMs: [{ atMs: 400, copies: 2 }], discontinuityJumpAtMs: [800, 1200] });
     expect(run(clean, undefined, runLength).snapshot()).toEqual(createTr101290Counters());
-    expect(run(buildStream(2000, { copiesAtMs: [{ atMs: 400, copies: 3 }] }), undefined, runLength).snapshot()).toEqual(expected({ continuityCountError: 1 }));
+    expect(run(buildStream(2000, { copiesAtMs: [{ atMs: 400, copies: 3 }] }), undefined, runLength).snapshot()).toEqual(
+      expected({ continuityCountError: 1 }),
+    );
     const pkts = buildStream(1000);
     pkts[403][3] = (pkts[403][3] & 0xf0) | (pkts[402][3] & 0x0f);
     expect(run(pkts, undefined, runLength).snapshot()).toEqual(expected({ continuityCountError: 2 }));
@@ -352,7 +362,15 @@ describe("TsMonitor on a synthetic CBR stream", () => {
   it("counts CRC errors on SI PIDs and lets the TDT (no CRC) pass", () => {
     const pkts = buildStream(1000);
     const sdt = buildLongSection(
-      { tableId: 0x42, privateIndicator: true, tableIdExtension: 1, versionNumber: 0, currentNextIndicator: true, sectionNumber: 0, lastSectionNumber: 0 },
+      {
+        tableId: 0x42,
+        privateIndicator: true,
+        tableIdExtension: 1,
+        versionNumber: 0,
+        currentNextIndicator: true,
+        sectionNumber: 0,
+        lastSectionNumber: 0,
+      },
       Uint8Array.of(0xff, 0x01, 0xff),
     );
     const bad = sdt.slice();
@@ -502,7 +520,7 @@ describe("TsMonitor on a synthetic CBR stream", () => {
       return 1 + (seed % n);
     };
     const m = new TsMonitor();
-    for (let i = 0; i < data.length; ) {
+    for (let i = 0; i < data.length;) {
       const n = rand(3000);
       m.push(data.subarray(i, i + n));
       i += n;

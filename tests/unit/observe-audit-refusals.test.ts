@@ -15,7 +15,16 @@ const denied = (remote: string, action = "cue.add"): AuditInput => ({
   detail: "ONAIR_API_UNAUTHORIZED",
   remote,
 });
-const limited = (remote: string): AuditInput => ({ who: "token:ops", via: "http", action: "cue.add", channel: "news", result: "rate_limited", status: 429, detail: "ONAIR_API_RATE_LIMITED", remote });
+const limited = (remote: string): AuditInput => ({
+  who: "token:ops",
+  via: "http",
+  action: "cue.add",
+  channel: "news",
+  result: "rate_limited",
+  status: 429,
+  detail: "ONAIR_API_RATE_LIMITED",
+  remote,
+});
 
 function setup(maxKeys?: number): { clock: ManualClock; agg: RefusalAggregator; out: RefusalLine[] } {
   const clock = new ManualClock(T0);

@@ -32,14 +32,48 @@ describe("audit log", () => {
     const path = join(dir, "a", "b");
     const clock = new ManualClock(Date.parse("2030-05-01T08:00:00Z"));
     const log = await AuditLog.open({ dir: path, clock });
-    log.record({ who: whoToken("ops"), via: "http", action: "cue.add", channel: "news", params: { durationSeconds: 30 }, result: "ok", status: 201, remote: "127.0.0.1" });
+    log.record({
+      who: whoToken("ops"),
+      via: "http",
+      action: "cue.add",
+      channel: "news",
+      params: { durationSeconds: 30 },
+      result: "ok",
+      status: 201,
+      remote: "127.0.0.1",
+    });
     clock.advance(1500);
-    log.record({ who: whoTelegram(-100123), via: "telegram", action: "channel.restart", channel: "news", result: "denied", detail: "chat not allowed" });
+    log.record({
+      who: whoTelegram(-100123),
+      via: "telegram",
+      action: "channel.restart",
+      channel: "news",
+      result: "denied",
+      detail: "chat not allowed",
+    });
     expect(lines(path)).toHaveLength(2); // written before record() returns
     await log.close();
     expect(lines(path)).toEqual([
-      { when: "2030-05-01T08:00:00.000Z", who: "token:ops", via: "http", action: "cue.add", channel: "news", params: { durationSeconds: 30 }, result: "ok", status: 201, remote: "127.0.0.1" },
-      { when: "2030-05-01T08:00:01.500Z", who: "telegram:-100123", via: "telegram", action: "channel.restart", channel: "news", result: "denied", detail: "chat not allowed" },
+      {
+        when: "2030-05-01T08:00:00.000Z",
+        who: "token:ops",
+        via: "http",
+        action: "cue.add",
+        channel: "news",
+        params: { durationSeconds: 30 },
+        result: "ok",
+        status: 201,
+        remote: "127.0.0.1",
+      },
+      {
+        when: "2030-05-01T08:00:01.500Z",
+        who: "telegram:-100123",
+        via: "telegram",
+        action: "channel.restart",
+        channel: "news",
+        result: "denied",
+        detail: "chat not allowed",
+      },
     ]);
     expect(statSync(auditFiles(path)[0]).mode & 0o777).toBe(0o600);
     expect(statSync(path).mode & 0o777).toBe(0o700);
@@ -61,7 +95,15 @@ describe("audit log", () => {
     const path = join(dir, "profiles");
     const log = await AuditLog.open({ dir: path });
     log.profileLoaded({ who: "system", via: "daemon", path: "/etc/onair/news.profile", channel: "news", reload: false, ok: true });
-    log.profileLoaded({ who: "cli:root", via: "cli", path: "/etc/onair/news.profile", channel: "news", reload: true, ok: false, error: "ONAIR_PROFILE_AUTH_FAILED" });
+    log.profileLoaded({
+      who: "cli:root",
+      via: "cli",
+      path: "/etc/onair/news.profile",
+      channel: "news",
+      reload: true,
+      ok: false,
+      error: "ONAIR_PROFILE_AUTH_FAILED",
+    });
     await log.close();
     expect(lines(path)).toMatchObject([
       { who: "system", via: "daemon", action: "profile.load", channel: "news", params: { path: "/etc/onair/news.profile" }, result: "ok" },
@@ -82,14 +124,19 @@ describe("audit log", () => {
       result: "ok",
     });
     await log.close();
-    const text = auditFiles(path).map((f) => readFileSync(f, "utf8")).join("");
+    const text = auditFiles(path)
+      .map((f) => readFileSync(f, "utf8"))
+      .join("");
     for (const s of ["abcdefabcdefabcdef", ":pw@", "hunter2-passphrase"]) expect(text).not.toContain(s);
   });
 
   test("a failed write is logged and counted, not thrown", async () => {
     const path = join(dir, "closed");
     const logged: Record<string, unknown>[] = [];
-    const log = await AuditLog.open({ dir: path, logger: createLogger({ destination: { write: (l: string) => logged.push(JSON.parse(l)) } }) });
+    const log = await AuditLog.open({
+      dir: path,
+      logger: createLogger({ destination: { write: (l: string) => logged.push(JSON.parse(l)) } }),
+    });
     await log.close();
     expect(() => log.record({ who: "system", via: "daemon", action: "x", result: "ok" })).not.toThrow();
     expect(log.writeErrors).toBe(1);
@@ -100,17 +147,43 @@ describe("audit log", () => {
     const path = join(dir, "refused");
     const clock = new ManualClock(Date.parse("2030-05-01T08:00:10Z"));
     const log = await AuditLog.open({ dir: path, clock });
-    const refused = { who: "anonymous", via: "http", action: "cue.add", channel: "news", result: "denied", status: 401, detail: "ONAIR_API_UNAUTHORIZED", remote: "127.0.0.1" } as const;
+    const refused = {
+      who: "anonymous",
+      via: "http",
+      action: "cue.add",
+      channel: "news",
+      result: "denied",
+      status: 401,
+      detail: "ONAIR_API_UNAUTHORIZED",
+      remote: "127.0.0.1",
+    } as const;
     for (let i = 0; i < 1000; i++) log.record(refused);
     log.record({ who: whoToken("ops"), via: "http", action: "cue.add", channel: "news", result: "ok", status: 201, remote: "127.0.0.1" });
     expect(lines(path)).toMatchObject([{ who: "token:ops", result: "ok" }]);
     clock.advance(60_000); // the next minute: its first entry writes the last minute's refusals first
-    log.record({ who: whoToken("ops"), via: "http", action: "channel.restart", channel: "news", result: "ok", status: 202, remote: "127.0.0.1" });
+    log.record({
+      who: whoToken("ops"),
+      via: "http",
+      action: "channel.restart",
+      channel: "news",
+      result: "ok",
+      status: 202,
+      remote: "127.0.0.1",
+    });
     log.record(refused);
     await log.close(); // writes the pending refusal
     expect(lines(path)).toMatchObject([
       { who: "token:ops", action: "cue.add", result: "ok" },
-      { who: "anonymous", action: "refused", result: "denied", status: 401, remote: "127.0.0.1", count: 1000, when: "2030-05-01T08:00:10.000Z", actions: { "cue.add": 1000 } },
+      {
+        who: "anonymous",
+        action: "refused",
+        result: "denied",
+        status: 401,
+        remote: "127.0.0.1",
+        count: 1000,
+        when: "2030-05-01T08:00:10.000Z",
+        actions: { "cue.add": 1000 },
+      },
       { who: "token:ops", action: "channel.restart", result: "ok" },
       { action: "refused", count: 1, when: "2030-05-01T08:01:10.000Z" },
     ]);
@@ -119,7 +192,15 @@ describe("audit log", () => {
   test("rotates by size and keeps at most `files` files (sizeBytes × files in all), as the main log", async () => {
     const path = join(dir, "rotated");
     const log = await AuditLog.open({ dir: path, sizeBytes: 2000, files: 3 });
-    const entry = { who: whoToken("ops"), via: "http", action: "cue.add", channel: "news", params: { pad: "x".repeat(100) }, result: "ok", status: 201 } as const;
+    const entry = {
+      who: whoToken("ops"),
+      via: "http",
+      action: "cue.add",
+      channel: "news",
+      params: { pad: "x".repeat(100) },
+      result: "ok",
+      status: 201,
+    } as const;
     for (let i = 0; i < 200; i++) {
       log.record(entry);
       await new Promise((r) => setImmediate(r)); // one call a turn, as requests come

@@ -37,12 +37,22 @@ describe("cgroupV2Path", () => {
 describe("readCgroupMemory", () => {
   test("reads current, high and max of the process's own cgroup", async () => {
     fakeCgroup({ "memory.current": "734003200\n", "memory.high": "943718400\n", "memory.max": "1572864000\n" });
-    expect(await readCgroupMemory({ root, selfCgroup })).toEqual({ path: "/system.slice/onair.service", current: 734003200, high: 943718400, max: 1572864000 });
+    expect(await readCgroupMemory({ root, selfCgroup })).toEqual({
+      path: "/system.slice/onair.service",
+      current: 734003200,
+      high: 943718400,
+      max: 1572864000,
+    });
   });
 
   test("a limit of max (unlimited) and a missing file give undefined", async () => {
     fakeCgroup({ "memory.current": "1000\n", "memory.max": "max\n" });
-    expect(await readCgroupMemory({ root, selfCgroup })).toEqual({ path: "/system.slice/onair.service", current: 1000, high: undefined, max: undefined });
+    expect(await readCgroupMemory({ root, selfCgroup })).toEqual({
+      path: "/system.slice/onair.service",
+      current: 1000,
+      high: undefined,
+      max: undefined,
+    });
   });
 
   test("no cgroup v2 membership, no membership file, no mount: empty, no throw", async () => {
@@ -50,14 +60,24 @@ describe("readCgroupMemory", () => {
     expect(await readCgroupMemory({ root, selfCgroup })).toEqual({});
     expect(await readCgroupMemory({ root, selfCgroup: join(dir, "missing") })).toEqual({});
     writeFileSync(selfCgroup, "0::/system.slice/onair.service\n");
-    expect(await readCgroupMemory({ root: join(dir, "no-mount"), selfCgroup })).toEqual({ path: "/system.slice/onair.service", current: undefined, high: undefined, max: undefined });
+    expect(await readCgroupMemory({ root: join(dir, "no-mount"), selfCgroup })).toEqual({
+      path: "/system.slice/onair.service",
+      current: undefined,
+      high: undefined,
+      max: undefined,
+    });
   });
 
   test("a file where the cgroup directory should be gives no values", async () => {
     mkdirSync(join(root, "system.slice"), { recursive: true });
     writeFileSync(join(root, "system.slice", "onair.service"), "not a directory");
     writeFileSync(selfCgroup, "0::/system.slice/onair.service\n");
-    expect(await readCgroupMemory({ root, selfCgroup })).toEqual({ path: "/system.slice/onair.service", current: undefined, high: undefined, max: undefined });
+    expect(await readCgroupMemory({ root, selfCgroup })).toEqual({
+      path: "/system.slice/onair.service",
+      current: undefined,
+      high: undefined,
+      max: undefined,
+    });
   });
 });
 

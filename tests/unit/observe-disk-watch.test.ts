@@ -23,7 +23,11 @@ describe("disk watch", () => {
     const events: string[] = [];
     const w = new DiskWatch({
       threshold: { percent: 5 },
-      dirs: () => [{ role: "data", path: "/d" }, { role: "recording", path: "/r", channel: "c1" }, { role: "recording", path: "/d", channel: "c2" }],
+      dirs: () => [
+        { role: "data", path: "/d" },
+        { role: "recording", path: "/r", channel: "c1" },
+        { role: "recording", path: "/d", channel: "c2" },
+      ],
       statfs: (p) => Promise.resolve({ bavail: p === "/d" ? avail : 1000, bsize: 4096, blocks: 1000 }),
       onLow: (r) => events.push(`low ${r.path} ${r.freeBytes}/${r.thresholdBytes}`),
       onOk: (r) => events.push(`ok ${r.path}`),
@@ -43,7 +47,13 @@ describe("disk watch", () => {
     try {
       const got: DiskReading[] = [];
       const errors: unknown[] = [];
-      const w = new DiskWatch({ threshold: { percent: 100 }, dirs: () => [{ role: "recording", path: join(dir, "a", "b"), channel: "c" }], onLow: (r) => got.push(r), onOk: () => {}, onError: (_d, e) => errors.push(e) });
+      const w = new DiskWatch({
+        threshold: { percent: 100 },
+        dirs: () => [{ role: "recording", path: join(dir, "a", "b"), channel: "c" }],
+        onLow: (r) => got.push(r),
+        onOk: () => {},
+        onError: (_d, e) => errors.push(e),
+      });
       await w.check();
       expect(errors).toEqual([]);
       expect(got).toHaveLength(1);
@@ -55,7 +65,13 @@ describe("disk watch", () => {
   });
 
   it("words disk_ok like disk_low, and each clears the other's dedupe", () => {
-    const a = { role: "data" as const, path: "/var/lib/onair", freeBytes: 3 * 1024 ** 3, totalBytes: 100 * 1024 ** 3, thresholdBytes: 5 * 1024 ** 3 };
+    const a = {
+      role: "data" as const,
+      path: "/var/lib/onair",
+      freeBytes: 3 * 1024 ** 3,
+      totalBytes: 100 * 1024 ** 3,
+      thresholdBytes: 5 * 1024 ** 3,
+    };
     expect(formatAlert({ kind: "disk_ok", ...a })).toContain("✅ disk space back on the data directory <code>/var/lib/onair</code>");
     const rules = new AlertRules();
     expect("alert" in rules.decide({ kind: "disk_low", ...a }, 0)).toBe(true);

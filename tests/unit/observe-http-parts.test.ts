@@ -1,6 +1,13 @@
 import { describe, expect, test } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
-import { DEFAULT_API_TOKEN_FILE, RateLimiter, matchToken, parseHttpAddress, parseTokenFile, resolveApiTokenFile } from "../../src/observe/http.js";
+import {
+  DEFAULT_API_TOKEN_FILE,
+  RateLimiter,
+  matchToken,
+  parseHttpAddress,
+  parseTokenFile,
+  resolveApiTokenFile,
+} from "../../src/observe/http.js";
 
 describe("--http HOST:PORT", () => {
   test("parses host and port, IPv6 in brackets, and a bare port", () => {
@@ -27,7 +34,9 @@ describe("token file", () => {
   });
 
   test("reads name:token lines and a bare token named default; skips comments, blanks and short tokens", () => {
-    const { tokens, ignored } = parseTokenFile("# tokens\nops:aaaaaaaaaaaaaaaaaaaa\n\n  bbbbbbbbbbbbbbbbbbbb  \nweak:123\ntelegram-bot:c:c:cccccccccccccccc\r\n");
+    const { tokens, ignored } = parseTokenFile(
+      "# tokens\nops:aaaaaaaaaaaaaaaaaaaa\n\n  bbbbbbbbbbbbbbbbbbbb  \nweak:123\ntelegram-bot:c:c:cccccccccccccccc\r\n",
+    );
     expect(tokens.map((t) => t.name)).toEqual(["ops", "default", "telegram-bot"]);
     expect(ignored).toEqual([5]);
     expect(matchToken(tokens, "aaaaaaaaaaaaaaaaaaaa")).toBe("ops");

@@ -76,7 +76,23 @@ describe("metric naming", () => {
   test("labels come from the bounded set", () => {
     // ops-metrics.ts: method (fixed list + other), route (templates), status (codes the server
     // sends), op (statement|transaction), cgroup (our one cgroup's path)
-    const allowed = new Set(["channel", "reason", "command", "table", "indicator", "priority", "mode", "directory", "path", "output", "method", "route", "status", "op", "cgroup"]);
+    const allowed = new Set([
+      "channel",
+      "reason",
+      "command",
+      "table",
+      "indicator",
+      "priority",
+      "mode",
+      "directory",
+      "path",
+      "output",
+      "method",
+      "route",
+      "status",
+      "op",
+      "cgroup",
+    ]);
     for (const f of ours) for (const l of f.labelNames ?? []) expect(allowed, `${f.name} ${l}`).toContain(l);
   });
 
@@ -130,14 +146,24 @@ describe("channel snapshots", () => {
     const m = createMetrics({ defaultMetrics: false });
     const udp = "udp://127.0.0.1:5000";
     const file = "file:/var/lib/onair/recordings/news-%H.ts";
-    let cur = snapshot({ outputs: [{ name: udp, errors: 0, failing: false }, { name: file, errors: 3, failing: true }] });
+    let cur = snapshot({
+      outputs: [
+        { name: udp, errors: 0, failing: false },
+        { name: file, errors: 3, failing: true },
+      ],
+    });
     m.registerChannel("news", () => cur);
     let s = samples(await m.scrape());
     expect(s.get(`onair_channel_output_errors_total{channel="news",output="${udp}"}`)).toBe(0);
     expect(s.get(`onair_channel_output_errors_total{channel="news",output="${file}"}`)).toBe(3);
     expect(s.get(`onair_channel_output_failing{channel="news",output="${file}"}`)).toBe(1);
     expect(s.get(`onair_channel_output_failing{channel="news",output="${udp}"}`)).toBe(0);
-    cur = snapshot({ outputs: [{ name: udp, errors: 0, failing: false }, { name: file, errors: 5, failing: false }] });
+    cur = snapshot({
+      outputs: [
+        { name: udp, errors: 0, failing: false },
+        { name: file, errors: 5, failing: false },
+      ],
+    });
     s = samples(await m.scrape());
     expect(s.get(`onair_channel_output_errors_total{channel="news",output="${file}"}`)).toBe(5);
     expect(s.get(`onair_channel_output_failing{channel="news",output="${file}"}`)).toBe(0);
@@ -209,7 +235,13 @@ describe("channel snapshots", () => {
   });
 
   test("system metrics: host CPU by mode, memory, free space of watched directories", async () => {
-    const m = createMetrics({ defaultMetrics: false, directories: [{ name: "data", path: "/" }, { name: "recordings", path: "/does/not/exist" }] });
+    const m = createMetrics({
+      defaultMetrics: false,
+      directories: [
+        { name: "data", path: "/" },
+        { name: "recordings", path: "/does/not/exist" },
+      ],
+    });
     const s = samples(await m.scrape());
     expect(s.get('onair_system_cpu_seconds_total{mode="idle"}')).toBeGreaterThan(0);
     expect(s.get("onair_system_memory_total_bytes")).toBeGreaterThan(s.get("onair_system_memory_free_bytes") ?? Infinity);

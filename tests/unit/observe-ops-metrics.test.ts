@@ -19,7 +19,8 @@ describe("routeTemplate", () => {
     expect(routeTemplate("/api/v1/channels/news/cues/7/return")).toBe("/api/v1/channels/:id/cues/:eventId/return");
   });
   test("anything else is `other`", () => {
-    for (const p of ["/", "/api/v1/channels/news/cues/7/x", "/wp-login.php", "/api/v2/channels", "//evil/%zz"]) expect(routeTemplate(p), p).toBe("other");
+    for (const p of ["/", "/api/v1/channels/news/cues/7/x", "/wp-login.php", "/api/v2/channels", "//evil/%zz"])
+      expect(routeTemplate(p), p).toBe("other");
   });
 });
 

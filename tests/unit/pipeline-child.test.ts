@@ -123,7 +123,13 @@ describe("ChildRun (one child lifecycle: spawn → closed → SIGTERM → SIGKIL
     const timers = new ManualTimers();
     const exits: ChildExit[] = [];
     let kills = 0;
-    const run = runChild(defaultSpawn, process.execPath, ["-e", STUBBORN], { stdio: ["ignore", "pipe", "pipe"] }, { timers, onExit: (e) => exits.push(e) });
+    const run = runChild(
+      defaultSpawn,
+      process.execPath,
+      ["-e", STUBBORN],
+      { stdio: ["ignore", "pipe", "pipe"] },
+      { timers, onExit: (e) => exits.push(e) },
+    );
     const pid = run.pid!;
     expect(pid).toBeGreaterThan(0);
     await stdoutLine(run.child, "ready");
@@ -151,7 +157,13 @@ describe("ChildRun (one child lifecycle: spawn → closed → SIGTERM → SIGKIL
   it("a child that exits on SIGTERM ends the run before the grace: no SIGKILL, the kill timer is cleared", async () => {
     const timers = new ManualTimers();
     let kills = 0;
-    const run = runChild(defaultSpawn, process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: ["ignore", "pipe", "pipe"] }, { timers });
+    const run = runChild(
+      defaultSpawn,
+      process.execPath,
+      ["-e", "setInterval(() => {}, 1000)"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+      { timers },
+    );
     run.terminate(2000, () => kills++);
     expect(await run.closed).toEqual({ code: null, signal: "SIGTERM" });
     expect(timers.size).toBe(0);
@@ -161,7 +173,13 @@ describe("ChildRun (one child lifecycle: spawn → closed → SIGTERM → SIGKIL
 
   it("a child that cannot start ends the run once, with its ONAIR_SPAWN_FAILED as spawnError", async () => {
     const exits: ChildExit[] = [];
-    const run = runChild(defaultSpawn, "/nonexistent/onair-no-such-binary", [], { stdio: ["ignore", "pipe", "pipe"] }, { onExit: (e) => exits.push(e) });
+    const run = runChild(
+      defaultSpawn,
+      "/nonexistent/onair-no-such-binary",
+      [],
+      { stdio: ["ignore", "pipe", "pipe"] },
+      { onExit: (e) => exits.push(e) },
+    );
     expect(run.pid).toBeUndefined();
     const exit = await run.closed;
     expect(exit.code).toBeNull();

@@ -4,13 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { profileSchema, type ChannelProfileInput } from "../../src/config/profile-schema.js";
 import { isOnairError } from "../../src/core/errors.js";
-import {
-  buildFfmpegArgs,
-  checkFfmpeg,
-  detectSetpriv,
-  keyframeGrid,
-  resolveFfmpegBinary,
-} from "../../src/pipeline/ffmpeg-args.js";
+import { buildFfmpegArgs, checkFfmpeg, detectSetpriv, keyframeGrid, resolveFfmpegBinary } from "../../src/pipeline/ffmpeg-args.js";
 import { needsInputProxy } from "../../src/pipeline/input-proxy.js";
 
 const base: ChannelProfileInput = {
@@ -78,11 +72,18 @@ describe("buildFfmpegArgs", () => {
 
   it("passes the profile's tune to x264 and x265 only, after the preset", () => {
     const withVideo = (video: object): ReturnType<typeof profile> =>
-      profile({ encoding: { ...(base.encoding as object), video: { width: 1280, height: 720, fps: 25, bitrate: "2500k", tune: "zerolatency", ...video } } as never });
+      profile({
+        encoding: {
+          ...(base.encoding as object),
+          video: { width: 1280, height: 720, fps: 25, bitrate: "2500k", tune: "zerolatency", ...video },
+        } as never,
+      });
     const a = buildFfmpegArgs(withVideo({ codec: "libx264", preset: "ultrafast" }), { ffmpegPath: "ffmpeg", setpriv: false }).args;
     expect(opt(a, "-tune")).toBe("zerolatency");
     expect(a.indexOf("-tune")).toBeGreaterThan(a.indexOf("-preset"));
-    expect(opt(buildFfmpegArgs(withVideo({ codec: "libx265" }), { ffmpegPath: "ffmpeg", setpriv: false }).args, "-tune")).toBe("zerolatency");
+    expect(opt(buildFfmpegArgs(withVideo({ codec: "libx265" }), { ffmpegPath: "ffmpeg", setpriv: false }).args, "-tune")).toBe(
+      "zerolatency",
+    );
     expect(buildFfmpegArgs(withVideo({ codec: "mpeg2video" }), { ffmpegPath: "ffmpeg", setpriv: false }).args).not.toContain("-tune");
     expect(buildFfmpegArgs(profile(), { ffmpegPath: "ffmpeg", setpriv: false }).args).not.toContain("-tune");
   });
@@ -92,7 +93,10 @@ describe("buildFfmpegArgs", () => {
     expect(g.frames).toBe(60);
     expect(g.seconds).toBeCloseTo(2.002, 6);
     const p = profile({
-      encoding: { ...(base.encoding as object), video: { codec: "libx264", width: 320, height: 240, fps: "30000/1001", bitrate: "300k" } } as never,
+      encoding: {
+        ...(base.encoding as object),
+        video: { codec: "libx264", width: 320, height: 240, fps: "30000/1001", bitrate: "300k" },
+      } as never,
     });
     const c = buildFfmpegArgs(p, { ffmpegPath: "ffmpeg", setpriv: false });
     expect(opt(c.args, "-force_key_frames")).toBe("expr:gte(n,n_forced*60)");
@@ -147,7 +151,8 @@ describe("buildFfmpegArgs", () => {
       profile({ input: { kind: "http", url: "https://cdn.example/live.ts" }, encoding: { mode: "passthrough", muxRate: "5M" } as never }),
       { setpriv: false },
     ).args;
-    for (const f of ["-reconnect", "-reconnect_streamed", "-reconnect_on_network_error", "-reconnect_at_eof"]) expect(opt(http, f)).toBe("1");
+    for (const f of ["-reconnect", "-reconnect_streamed", "-reconnect_on_network_error", "-reconnect_at_eof"])
+      expect(opt(http, f)).toBe("1");
     expect(opt(http, "-reconnect_on_http_error")).toBe("5xx");
     expect(http.indexOf("-reconnect")).toBeLessThan(http.indexOf("-i")); // input options come before -i
     const hls = buildFfmpegArgs(
@@ -167,7 +172,10 @@ describe("buildFfmpegArgs", () => {
     expect(needsInputProxy("https://user:pw@cdn.example/live.ts")).toBe(true);
     expect(needsInputProxy("https://cdn.example/live.m3u8?token=abc")).toBe(true);
     expect(needsInputProxy("https://cdn.example/live.m3u8")).toBe(false);
-    const p = profile({ input: { kind: "hls", url: "https://user:pw@cdn.example/live.m3u8?token=abc" }, encoding: { mode: "passthrough" } as never });
+    const p = profile({
+      input: { kind: "hls", url: "https://user:pw@cdn.example/live.m3u8?token=abc" },
+      encoding: { mode: "passthrough" } as never,
+    });
     const local = "http://onair:t0ken@127.0.0.1:40000/live.m3u8";
     const c = buildFfmpegArgs(p, { setpriv: false, inputUrl: local });
     expect(opt(c.args, "-i")).toBe(local);
@@ -195,7 +203,13 @@ describe("buildFfmpegArgs", () => {
 
   it("uses codec-specific closed-GOP options for x265", () => {
     const a = buildFfmpegArgs(
-      profile({ encoding: { ...(base.encoding as object), video: { codec: "libx265", width: 1920, height: 1080, fps: 50, bitrate: "6M", gopSeconds: 1 }, muxRate: "8M" } as never }),
+      profile({
+        encoding: {
+          ...(base.encoding as object),
+          video: { codec: "libx265", width: 1920, height: 1080, fps: 50, bitrate: "6M", gopSeconds: 1 },
+          muxRate: "8M",
+        } as never,
+      }),
       { setpriv: false },
     ).args;
     expect(opt(a, "-x265-params")).toBe("keyint=50:min-keyint=50:scenecut=0:open-gop=0:log-level=error");
@@ -256,7 +270,7 @@ describe("resolveFfmpegBinary and checkFfmpeg", () => {
     chmodSync(fake, 0o755);
     expect(resolveFfmpegBinary({ env: { ONAIR_FFMPEG: fake, PATH: "/usr/bin" }, configured: "/nope" })).toBe(fake);
     expect(resolveFfmpegBinary({ env: { PATH: "/usr/bin" }, configured: fake })).toBe(fake);
-    expect(resolveFfmpegBinary({ env: { PATH: tmp } , configured: "my-ffmpeg" })).toBe(fake);
+    expect(resolveFfmpegBinary({ env: { PATH: tmp }, configured: "my-ffmpeg" })).toBe(fake);
     expect(resolveFfmpegBinary({ env: { PATH: "/usr/bin:/bin" } })).toMatch(/\/ffmpeg$/);
     expect(resolveFfmpegBinary({ env: { PATH: tmp } })).toBe("ffmpeg"); // not found: name as given
   });

@@ -3,7 +3,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/observe/logger.js";
-import { graphValue, keyframeArg, planPlaylist, playlistGraph, PlaylistSource, probeMedia, resolveMedia, type MediaInfo, type PlanOptions } from "../../src/pipeline/playlist.js";
+import {
+  graphValue,
+  keyframeArg,
+  planPlaylist,
+  playlistGraph,
+  PlaylistSource,
+  probeMedia,
+  resolveMedia,
+  type MediaInfo,
+  type PlanOptions,
+} from "../../src/pipeline/playlist.js";
 import type { ScheduleItem, ScheduleItemInput } from "../../src/schedule/model.js";
 import { testProfile } from "../helpers/channel.js";
 import { ManualTimers } from "../helpers/manual-timers.js";
@@ -112,7 +122,15 @@ describe("planPlaylist", () => {
       { "/media/a.mp4": info(10), "/media/b.mp4": info(10, false) },
     );
     expect(p.entries[1]).toMatchObject({ kind: "filler", reason: "gap", loopMedia: "/media/a.mp4" });
-    const g = playlistGraph(p, { width: 320, height: 240, pixFmt: "yuv420p", fps: "25", sampleRate: 48000, channels: 2, slate: { kind: "generated", color: "black" } });
+    const g = playlistGraph(p, {
+      width: 320,
+      height: 240,
+      pixFmt: "yuv420p",
+      fps: "25",
+      sampleRate: 48000,
+      channels: 2,
+      slate: { kind: "generated", color: "black" },
+    });
     expect(g).toContain("movie=/media/a.mp4:s=dv+da:loop=0[m1v][m1a]");
     // B has no audio: silence of its exact length
     expect(g).toContain("movie=/media/b.mp4:s=dv[m2v]");
@@ -120,7 +138,13 @@ describe("planPlaylist", () => {
   });
 
   it("caps a run by key frames (argv limit) and by movie sources", () => {
-    const items = Array.from({ length: 30 }, (_, k) => ({ id: k + 1, title: `i${k}`, startMs: T + k * 60_000, durationMs: 60_000, media: `${k}.mp4` }));
+    const items = Array.from({ length: 30 }, (_, k) => ({
+      id: k + 1,
+      title: `i${k}`,
+      startMs: T + k * 60_000,
+      durationMs: 60_000,
+      media: `${k}.mp4`,
+    }));
     const files = Object.fromEntries(items.map((i) => [`/media/${i.media}`, info(600)]));
     const byKf = plan({ items, maxKeyframes: 200 }, files);
     expect(byKf.cut).toBe("keyframes");
@@ -132,7 +156,13 @@ describe("planPlaylist", () => {
     expect(bySources.cut).toBe("sources");
     expect(bySources.entries.filter((e) => e.kind === "item")).toHaveLength(12);
     // the default cap keeps the argument far below one argv string's 128 KiB
-    const long = Array.from({ length: 12 }, (_, k) => ({ id: k + 1, title: `l${k}`, startMs: T + k * 3_600_000, durationMs: 3_600_000, media: `${k}.mp4` }));
+    const long = Array.from({ length: 12 }, (_, k) => ({
+      id: k + 1,
+      title: `l${k}`,
+      startMs: T + k * 3_600_000,
+      durationMs: 3_600_000,
+      media: `${k}.mp4`,
+    }));
     const big = plan({ items: long, horizonMs: 48 * 3_600_000 }, Object.fromEntries(long.map((i) => [`/media/${i.media}`, info(3600)])));
     expect(big.keyframes.length).toBeLessThanOrEqual(9000);
     expect(keyframeArg(big).length).toBeLessThan(120_000);
@@ -165,10 +195,23 @@ describe("filter graph", () => {
   });
 
   it("seeks and trims a joined item and normalises it to the channel's format", () => {
-    const p = plan({ items: [{ id: 1, title: "A", startMs: T - 2500, durationMs: 10_000, media: "a.mp4" }] }, { "/media/a.mp4": { durationS: 20, startS: 1.4, video: true, audio: true } });
-    const g = playlistGraph(p, { width: 640, height: 360, pixFmt: "yuv420p", fps: "25", sampleRate: 48000, channels: 2, slate: { kind: "generated", color: "navy" } });
+    const p = plan(
+      { items: [{ id: 1, title: "A", startMs: T - 2500, durationMs: 10_000, media: "a.mp4" }] },
+      { "/media/a.mp4": { durationS: 20, startS: 1.4, video: true, audio: true } },
+    );
+    const g = playlistGraph(p, {
+      width: 640,
+      height: 360,
+      pixFmt: "yuv420p",
+      fps: "25",
+      sampleRate: 48000,
+      channels: 2,
+      slate: { kind: "generated", color: "navy" },
+    });
     expect(g).toContain("movie=/media/a.mp4:s=dv+da:sp=2.5[m0v][m0a]");
-    expect(g).toContain("[m0v]trim=start=3.9,setpts=PTS-3.9/TB,scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:-1:-1,setsar=1,fps=25:start_time=0");
+    expect(g).toContain(
+      "[m0v]trim=start=3.9,setpts=PTS-3.9/TB,scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:-1:-1,setsar=1,fps=25:start_time=0",
+    );
     expect(g).toContain("trim=end_frame=188,setpts=N/FRAME_RATE/TB[v0]");
     expect(g).toContain("atrim=end_sample=360960,asetpts=N/SR/TB[a0]");
     expect(g).toContain("color=c=navy:s=640x360:r=25");
@@ -324,7 +367,10 @@ describe("PlaylistSource.restartDueAt", () => {
 
   it("sees the item on air lengthened (the next one moved later)", async () => {
     const s = await source([A, B]);
-    s.set([{ ...A, durationMs: 100_000 }, { ...B, startMs: T + 90_000 }]);
+    s.set([
+      { ...A, durationMs: 100_000 },
+      { ...B, startMs: T + 90_000 },
+    ]);
     near(s.src.restartDueAt(T + 5000), T + 58_450, "schedule_changed");
     s.done();
   });
@@ -351,7 +397,12 @@ describe("PlaylistSource.restartDueAt", () => {
     s.src.command();
     expect(s.src.plan!.entries.find((e) => e.title === "B")?.kind).toBe("item");
     // lines that name no file of the plan set nothing aside
-    expect(s.src.noteRunFailed(["[error] [h264 @ 0x1] error while decoding MB 3 4", `[error] [Parsed_movie_3 @ 0x2] Failed to avformat_open_input '${join(dir, "zz.mp4")}'`])).toEqual([]);
+    expect(
+      s.src.noteRunFailed([
+        "[error] [h264 @ 0x1] error while decoding MB 3 4",
+        `[error] [Parsed_movie_3 @ 0x2] Failed to avformat_open_input '${join(dir, "zz.mp4")}'`,
+      ]),
+    ).toEqual([]);
     expect(s.src.noteRunFailed([`[error] [Parsed_movie_3 @ 0x2] Failed to avformat_open_input '${b}'`])).toEqual([b]);
     expect(s.src.counters.mediaFailed).toBe(1);
     // the next run plans B as filler (listed as missing), and the running one is not replaced for it
@@ -371,7 +422,9 @@ describe("PlaylistSource.restartDueAt", () => {
     s.src.command();
     expect(s.src.plan!.entries.find((e) => e.title === "B")?.kind).toBe("item");
     // set aside again (escaped form), unchanged: tried again after failedRetryMs (default 10 min)
-    s.src.noteRunFailed([`[error] [AVFilterGraph @ 0x3] Error initializing filter 'movie' with args 'filename=${graphValue(b)}:streams=dv'`]);
+    s.src.noteRunFailed([
+      `[error] [AVFilterGraph @ 0x3] Error initializing filter 'movie' with args 'filename=${graphValue(b)}:streams=dv'`,
+    ]);
     s.src.command();
     expect(s.src.plan!.missing.map((m) => m.title)).toEqual(["B"]);
     s.state.now = T + 19_000;

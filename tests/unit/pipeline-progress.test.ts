@@ -35,7 +35,15 @@ describe("ProgressParser", () => {
     const p = new ProgressParser();
     const r = p.push(SAMPLE);
     expect(r).toHaveLength(2);
-    expect(r[0]).toMatchObject({ frame: 12, fps: 0, bitrate: null, totalSize: 22748, outTimeUs: -1_400_000, speed: null, progress: "continue" });
+    expect(r[0]).toMatchObject({
+      frame: 12,
+      fps: 0,
+      bitrate: null,
+      totalSize: 22748,
+      outTimeUs: -1_400_000,
+      speed: null,
+      progress: "continue",
+    });
     expect(r[1]).toMatchObject({
       frame: 150,
       fps: 29.87,

@@ -81,7 +81,13 @@ class FakeChild extends EventEmitter {
   }
 }
 
-function setup(over: Partial<SrtOutputOptions> = {}): { out: SrtOutput; children: FakeChild[]; timers: ManualTimers; clock: ManualClock; logs: string[] } {
+function setup(over: Partial<SrtOutputOptions> = {}): {
+  out: SrtOutput;
+  children: FakeChild[];
+  timers: ManualTimers;
+  clock: ManualClock;
+  logs: string[];
+} {
   const children: FakeChild[] = [];
   const spawn: SpawnFn = (c, a) => {
     const ch = new FakeChild(c, a);
@@ -119,19 +125,50 @@ const chunk = (packets: number, fill = 0): Buffer => {
 
 describe("srtOutputCommand", () => {
   it("copies stdin byte for byte to an srt:// URL in 1316-byte messages", () => {
-    const c = srtOutputCommand({ mode: "caller", host: "10.0.0.5", port: 9000, latencyMs: 200, ffmpegPath: "/usr/bin/ffmpeg", setpriv: false });
+    const c = srtOutputCommand({
+      mode: "caller",
+      host: "10.0.0.5",
+      port: 9000,
+      latencyMs: 200,
+      ffmpegPath: "/usr/bin/ffmpeg",
+      setpriv: false,
+    });
     expect(c.command).toBe("/usr/bin/ffmpeg");
     expect(c.url).toBe("srt://10.0.0.5:9000?mode=caller&latency=200000&pkt_size=1316");
     expect(c.args).toEqual([
-      "-hide_banner", "-nostdin", "-loglevel", "warning",
-      "-f", "data", "-i", "pipe:0", "-map", "0", "-c", "copy",
-      "-f", "data", "-flush_packets", "0", "-progress", "pipe:3",
+      "-hide_banner",
+      "-nostdin",
+      "-loglevel",
+      "warning",
+      "-f",
+      "data",
+      "-i",
+      "pipe:0",
+      "-map",
+      "0",
+      "-c",
+      "copy",
+      "-f",
+      "data",
+      "-flush_packets",
+      "0",
+      "-progress",
+      "pipe:3",
       c.url,
     ]);
   });
 
   it("passes the passphrase and stream id as options, never in the URL", () => {
-    const c = srtOutputCommand({ mode: "listener", host: "0.0.0.0", port: 9001, passphrase: PASS, pbkeylen: 32, streamId: SID, ffmpegPath: "ffmpeg", setpriv: false });
+    const c = srtOutputCommand({
+      mode: "listener",
+      host: "0.0.0.0",
+      port: 9001,
+      passphrase: PASS,
+      pbkeylen: 32,
+      streamId: SID,
+      ffmpegPath: "ffmpeg",
+      setpriv: false,
+    });
     expect(c.url).toBe("srt://0.0.0.0:9001?mode=listener&latency=120000&pkt_size=1316");
     expect(c.url).not.toContain(PASS);
     const i = c.args.indexOf("-passphrase");
@@ -141,11 +178,20 @@ describe("srtOutputCommand", () => {
   });
 
   it("brackets IPv6 hosts, sets the connect timeout for callers only, runs under setpriv", () => {
-    const c = srtOutputCommand({ mode: "caller", host: "::1", port: 9002, connectTimeoutMs: 500, ffmpegPath: "/f/ffmpeg", setpriv: "/usr/bin/setpriv" });
+    const c = srtOutputCommand({
+      mode: "caller",
+      host: "::1",
+      port: 9002,
+      connectTimeoutMs: 500,
+      ffmpegPath: "/f/ffmpeg",
+      setpriv: "/usr/bin/setpriv",
+    });
     expect(c.url).toBe("srt://[::1]:9002?mode=caller&latency=120000&pkt_size=1316&connect_timeout=500");
     expect(c.command).toBe("/usr/bin/setpriv");
     expect(c.args.slice(0, 5)).toEqual(["--pdeathsig", "KILL", "--", "/f/ffmpeg", "-hide_banner"]);
-    expect(srtOutputCommand({ mode: "listener", host: "h", port: 1, connectTimeoutMs: 500, setpriv: false }).url).not.toContain("connect_timeout");
+    expect(srtOutputCommand({ mode: "listener", host: "h", port: 1, connectTimeoutMs: 500, setpriv: false }).url).not.toContain(
+      "connect_timeout",
+    );
   });
 });
 
@@ -283,7 +329,9 @@ describe("SrtOutput", () => {
     const { out, children, timers, logs } = setup({ passphrase: PASS, streamId: SID, secrets: channelSecrets });
     await out.open();
     // FFmpeg echoing both (and a channel secret) back, then dying
-    children[0].stderr.write(`srt://127.0.0.1:9000?passphrase=${PASS}&streamid=${encodeURIComponent(SID)} other-channel-secret ${PASS}: failed\n`);
+    children[0].stderr.write(
+      `srt://127.0.0.1:9000?passphrase=${PASS}&streamid=${encodeURIComponent(SID)} other-channel-secret ${PASS}: failed\n`,
+    );
     await new Promise<void>((r) => setImmediate(r));
     children[0].exit(1);
     fire(timers);

@@ -45,7 +45,12 @@ describe("StartRetry", () => {
   it("gives up after restart.maxRetries retries, and cancel() ends the retries", async () => {
     const log = memoryLogger();
     let calls = 0;
-    const give = new StartRetry({ channel: "c", restart: { ...restart, maxRetries: 1 }, logger: log, start: () => (calls++, Promise.reject(new Error("x"))) });
+    const give = new StartRetry({
+      channel: "c",
+      restart: { ...restart, maxRetries: 1 },
+      logger: log,
+      start: () => (calls++, Promise.reject(new Error("x"))),
+    });
     await give.run();
     await waitEvent(log.events, "line", 2000, (l: { event?: string }) => l.event === "channel_start_abandoned");
     expect(calls).toBe(2);
@@ -53,7 +58,13 @@ describe("StartRetry", () => {
     // cancel(): the pending retry is dropped (timers fired by hand)
     const timers = new ManualTimers();
     let later = 0;
-    const cancelled = new StartRetry({ channel: "d", restart, logger: memoryLogger(), timers, start: () => (later++, Promise.reject(new Error("x"))) });
+    const cancelled = new StartRetry({
+      channel: "d",
+      restart,
+      logger: memoryLogger(),
+      timers,
+      start: () => (later++, Promise.reject(new Error("x"))),
+    });
     await cancelled.run();
     expect(timers.size).toBe(1);
     await cancelled.cancel();

@@ -77,8 +77,19 @@ describe("classifying real FFmpeg stderr", () => {
   it("http reconnects are notes, the final refusal is input_unreachable", async () => {
     const port = await closedPort();
     const { stderr } = await ffmpegStderr([
-      "-reconnect", "1", "-reconnect_streamed", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "1",
-      "-i", `http://127.0.0.1:${port}/live.ts`, "-f", "null", "-",
+      "-reconnect",
+      "1",
+      "-reconnect_streamed",
+      "1",
+      "-reconnect_on_network_error",
+      "1",
+      "-reconnect_delay_max",
+      "1",
+      "-i",
+      `http://127.0.0.1:${port}/live.ts`,
+      "-f",
+      "null",
+      "-",
     ]);
     const lines = stderr.split("\n").filter(Boolean);
     const reconnect = lines.find((l) => l.includes("Will reconnect"));
@@ -117,7 +128,19 @@ describe("classifying real FFmpeg stderr", () => {
   });
 
   it("an unknown encoder is codec_error", async () => {
-    const { stderr } = await ffmpegStderr(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=5", "-t", "0.2", "-c:v", "no_such_encoder", "-f", "null", "-"]);
+    const { stderr } = await ffmpegStderr([
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=size=64x64:rate=5",
+      "-t",
+      "0.2",
+      "-c:v",
+      "no_such_encoder",
+      "-f",
+      "null",
+      "-",
+    ]);
     expect(stderr).toMatch(/Unknown encoder/);
     expect(reasons(stderr).fatal?.class).toMatchObject({ reason: "codec_error", category: "unknown_codec", level: "fatal" });
   });
@@ -168,7 +191,8 @@ describe("StderrRing and StderrReader", () => {
   });
 
   it("assembles lines split anywhere, redacts them and bounds their length", () => {
-    const text = "[error] srt://h:1?passphrase=supersecret1&x=1: Input/output error\n[warning] a\r\n" + "x".repeat(5000) + "\n[warning] b\n";
+    const text =
+      "[error] srt://h:1?passphrase=supersecret1&x=1: Input/output error\n[warning] a\r\n" + "x".repeat(5000) + "\n[warning] b\n";
     for (const step of [1, 3, 17, 4096]) {
       const r = new StderrReader({ capacity: 10, maxLineLength: 200, redact: (l) => redactString(l) });
       const buf = Buffer.from(text);

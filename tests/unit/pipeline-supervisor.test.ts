@@ -56,7 +56,14 @@ const cmd = { command: "ffmpeg", args: ["-i", "x"], progressFd: 3 };
 describe("FfmpegSupervisor (injected time)", () => {
   it("restarts after the backoff delay, growing it and capping it", () => {
     const h = harness();
-    const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 500, backoffMaxMs: 30_000, jitter: "none" });
+    const s = new FfmpegSupervisor(cmd, {
+      clock: h.clock,
+      timers: h.timers,
+      spawn: h.spawn,
+      backoffMinMs: 500,
+      backoffMaxMs: 30_000,
+      jitter: "none",
+    });
     const exits: ExitedEvent[] = [];
     s.on("exited", (e) => exits.push(e));
     s.start();
@@ -78,7 +85,13 @@ describe("FfmpegSupervisor (injected time)", () => {
   it("resets the backoff after running stably, and reports recovery", () => {
     const h = harness();
     const s = new FfmpegSupervisor(cmd, {
-      clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 500, jitter: "none", stableAfterMs: 60_000, stallTimeoutMs: 1e9,
+      clock: h.clock,
+      timers: h.timers,
+      spawn: h.spawn,
+      backoffMinMs: 500,
+      jitter: "none",
+      stableAfterMs: 60_000,
+      stallTimeoutMs: 1e9,
     });
     const exits: ExitedEvent[] = [];
     const recovered: { downMs: number; restarts: number }[] = [];
@@ -123,7 +136,15 @@ describe("FfmpegSupervisor (injected time)", () => {
 
   it("replace() ends the run on purpose and respawns at once: no exited event, no backoff, counted apart", () => {
     const h = harness((sig) => sig === "SIGKILL"); // ignores SIGTERM: the kill grace applies
-    const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 500, jitter: "none", killGraceMs: 2000, stallTimeoutMs: 1e9 });
+    const s = new FfmpegSupervisor(cmd, {
+      clock: h.clock,
+      timers: h.timers,
+      spawn: h.spawn,
+      backoffMinMs: 500,
+      jitter: "none",
+      killGraceMs: 2000,
+      stallTimeoutMs: 1e9,
+    });
     const exits: ExitedEvent[] = [];
     const replaced: unknown[] = [];
     s.on("exited", (e) => exits.push(e));
@@ -160,7 +181,14 @@ describe("FfmpegSupervisor (injected time)", () => {
 
   it("replace(…, { overlap }) airs the old run until the new one's first byte, then ends it: no gap, no exited event", () => {
     const h = harness();
-    const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 500, jitter: "none", stallTimeoutMs: 1e9 });
+    const s = new FfmpegSupervisor(cmd, {
+      clock: h.clock,
+      timers: h.timers,
+      spawn: h.spawn,
+      backoffMinMs: 500,
+      jitter: "none",
+      stallTimeoutMs: 1e9,
+    });
     const events: string[] = [];
     s.on("data", (c) => events.push(`data ${c[0]}`));
     s.on("handover", (e) => events.push(`handover ${e.reason} ${e.detail} run ${e.runMs} overlap ${e.overlapMs}`));
@@ -196,7 +224,14 @@ describe("FfmpegSupervisor (injected time)", () => {
 
   it("keeps the old run on air when the overlapping new one dies before its first byte, and tries again after the backoff", () => {
     const h = harness();
-    const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 500, jitter: "none", stallTimeoutMs: 1e9 });
+    const s = new FfmpegSupervisor(cmd, {
+      clock: h.clock,
+      timers: h.timers,
+      spawn: h.spawn,
+      backoffMinMs: 500,
+      jitter: "none",
+      stallTimeoutMs: 1e9,
+    });
     const aired: number[] = [];
     const exits: ExitedEvent[] = [];
     let handovers = 0;
@@ -224,7 +259,14 @@ describe("FfmpegSupervisor (injected time)", () => {
 
   it("does not take the replaced run's last stderr lines for its successor's", () => {
     const h = harness();
-    const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 500, jitter: "none", stallTimeoutMs: 1e9 });
+    const s = new FfmpegSupervisor(cmd, {
+      clock: h.clock,
+      timers: h.timers,
+      spawn: h.spawn,
+      backoffMinMs: 500,
+      jitter: "none",
+      stallTimeoutMs: 1e9,
+    });
     const exits: ExitedEvent[] = [];
     s.on("exited", (e) => exits.push(e));
     s.start();
@@ -253,7 +295,14 @@ describe("FfmpegSupervisor (injected time)", () => {
 
   it("gives up after maxRetries consecutive failures", () => {
     const h = harness();
-    const s = new FfmpegSupervisor(cmd, { clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 100, jitter: "none", maxRetries: 2 });
+    const s = new FfmpegSupervisor(cmd, {
+      clock: h.clock,
+      timers: h.timers,
+      spawn: h.spawn,
+      backoffMinMs: 100,
+      jitter: "none",
+      maxRetries: 2,
+    });
     const gaveUp: unknown[] = [];
     s.on("gave_up", (e) => gaveUp.push(e));
     s.start();
@@ -370,7 +419,8 @@ describe("FfmpegSupervisor (injected time)", () => {
       const h = harness();
       let calls = 0;
       const source = (): typeof cmd => {
-        if (++calls === 1) throw Object.assign(new Error("EMFILE: too many open files, open 'playlist.filtergraph.tmp'"), { code: "EMFILE" });
+        if (++calls === 1)
+          throw Object.assign(new Error("EMFILE: too many open files, open 'playlist.filtergraph.tmp'"), { code: "EMFILE" });
         return cmd;
       };
       const s = new FfmpegSupervisor(source, { clock: h.clock, timers: h.timers, spawn: h.spawn, backoffMinMs: 500, jitter: "none" });

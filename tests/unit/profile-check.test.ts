@@ -28,7 +28,10 @@ describe("media file places", () => {
   it("names slate.path and not its value when a profile's slate cannot air", async () => {
     const p = { ...testProfile({ udpPort: 5000 }), slate: { kind: "image" as const, path: join(dir, "gone.png") } };
     const err = await checkProfileCanAir(p, "news.onair").catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: "ONAIR_PROFILE_INVALID", fields: { issues: [{ path: "slate.path", message: "the slate image cannot be read (ENOENT)" }] } });
+    expect(err).toMatchObject({
+      code: "ONAIR_PROFILE_INVALID",
+      fields: { issues: [{ path: "slate.path", message: "the slate image cannot be read (ENOENT)" }] },
+    });
     expect((err as Error).message).toBe("news.onair: slate.path: the slate image cannot be read (ENOENT)");
     await expect(checkProfileCanAir(testProfile({ udpPort: 5000 }))).resolves.toBeUndefined();
   });

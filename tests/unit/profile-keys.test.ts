@@ -3,14 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isOnairError } from "../../src/core/errors.js";
-import {
-  generateKeyFile,
-  keyFileLooseMode,
-  locateKey,
-  readKeyFile,
-  readPassphraseFile,
-  resolveKey,
-} from "../../src/config/keys.js";
+import { generateKeyFile, keyFileLooseMode, locateKey, readKeyFile, readPassphraseFile, resolveKey } from "../../src/config/keys.js";
 
 let dir: string;
 beforeEach(() => {
@@ -54,13 +47,19 @@ describe("key files", () => {
 
   it("refuses a key of the wrong size without echoing its content", async () => {
     const p = file("short.key", "c2hvcnQtc2VjcmV0LWtleQ==\n");
-    const err = await readKeyFile(p).then(() => new Error("no error"), (e: unknown) => e as Error);
+    const err = await readKeyFile(p).then(
+      () => new Error("no error"),
+      (e: unknown) => e as Error,
+    );
     expect(isOnairError(err) && err.code).toBe("ONAIR_KEY_INVALID");
     expect(err.message).not.toContain("c2hvcnQtc2VjcmV0LWtleQ");
   });
 
   it("reports a missing key file with its path", async () => {
-    const err = await readKeyFile(join(dir, "nope.key")).then(() => new Error("no error"), (e: unknown) => e as Error);
+    const err = await readKeyFile(join(dir, "nope.key")).then(
+      () => new Error("no error"),
+      (e: unknown) => e as Error,
+    );
     expect(isOnairError(err) && err.code).toBe("ONAIR_KEY_READ");
     expect(err.message).toContain("nope.key");
   });
@@ -135,7 +134,10 @@ describe("key source order", () => {
 
   it("refuses both a key file and a passphrase file, and says where to put a key when there is none", async () => {
     expect(await codeOf(locateKey({ keyFile: "a", passphraseFile: "b", env: {} }))).toBe("ONAIR_KEY_CONFLICT");
-    const err = await locateKey({ env: {} }).then(() => new Error("no error"), (e: unknown) => e as Error);
+    const err = await locateKey({ env: {} }).then(
+      () => new Error("no error"),
+      (e: unknown) => e as Error,
+    );
     expect(isOnairError(err) && err.code).toBe("ONAIR_KEY_MISSING");
     expect(err.message).toContain("--key-file");
   });

@@ -92,7 +92,9 @@ describe("ProfileDirectory", () => {
     expect(snap.refused).toEqual([
       expect.objectContaining({ file: "bad.onair", code: "ONAIR_PROFILE_AUTH_FAILED", path: join(profilesDir, "bad.onair") }),
     ]);
-    expect(log.json()).toContainEqual(expect.objectContaining({ event: "profile.refused", file: "bad.onair", code: "ONAIR_PROFILE_AUTH_FAILED" }));
+    expect(log.json()).toContainEqual(
+      expect.objectContaining({ event: "profile.refused", file: "bad.onair", code: "ONAIR_PROFILE_AUTH_FAILED" }),
+    );
     expect(log.json()).toContainEqual(expect.objectContaining({ event: "profile.loaded", channel: "good" }));
   });
 
@@ -201,7 +203,10 @@ describe("ProfileDirectory", () => {
     chmodSync(keyPath, 0o644);
     const loud = captureLogger();
     await new ProfileDirectory({ dir: profilesDir, key, keyPath, logger: loud.logger }).load();
-    const events = loud.json().filter((l) => l.level === "warn").map((l) => l.event);
+    const events = loud
+      .json()
+      .filter((l) => l.level === "warn")
+      .map((l) => l.event);
     expect(events.sort()).toEqual(["key.file_open", "profiles.dir_open"]);
   });
 

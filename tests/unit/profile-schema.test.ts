@@ -4,18 +4,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { isOnairError } from "../../src/core/errors.js";
-import {
-  SECRET_PATHS,
-  profileJsonSchema,
-  type ChannelProfile,
-} from "../../src/config/profile-schema.js";
-import {
-  parseProfileText,
-  profileHash,
-  profileSecrets,
-  redactProfile,
-  validateProfile,
-} from "../../src/config/profile.js";
+import { SECRET_PATHS, profileJsonSchema, type ChannelProfile } from "../../src/config/profile-schema.js";
+import { parseProfileText, profileHash, profileSecrets, redactProfile, validateProfile } from "../../src/config/profile.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const demoText = readFileSync(join(root, "profiles", "demo.example.yaml"), "utf8");
@@ -130,7 +120,10 @@ describe("profile schema", () => {
     for (const fps of ["1/0", "0/1", "0", "301", "25/0"]) {
       const p = demo();
       p.encoding.video.fps = fps;
-      expect(issuesOf(() => validateProfile(p)).map((i) => i.path), fps).toContain("encoding.video.fps");
+      expect(
+        issuesOf(() => validateProfile(p)).map((i) => i.path),
+        fps,
+      ).toContain("encoding.video.fps");
     }
     for (const fps of ["30000/1001", "25", "50/1", 29.97]) {
       const p = demo();
@@ -181,7 +174,7 @@ describe("profile schema", () => {
     p.alerts.telegram.botToken = `${TOKEN} trailing`;
     const text = JSON.stringify(issuesOf(() => validateProfile(p)));
     expect(text).toContain("outputs[2].passphrase");
-    expect(text).not.toContain("short\"");
+    expect(text).not.toContain('short"');
     expect(text).not.toContain(TOKEN);
   });
 });

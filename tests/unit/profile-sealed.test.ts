@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isOnairError } from "../../src/core/errors.js";
-import {
-  SEALED_MAGIC,
-  getSodium,
-  open,
-  readSealedHeader,
-  seal,
-  type KeyMaterial,
-} from "../../src/config/sealed.js";
+import { SEALED_MAGIC, getSodium, open, readSealedHeader, seal, type KeyMaterial } from "../../src/config/sealed.js";
 
 const SMALL_ARGON = { opslimit: 1, memlimit: 8 * 1024 * 1024 };
 const enc = new TextEncoder();
@@ -166,7 +159,10 @@ describe("sealed profile format", () => {
     const km = await rawKey();
     const sealed = await seal(PLAIN, km);
     const other = await rawKey();
-    const err = await open(sealed, other).then(() => new Error("no error"), (e: unknown) => e as Error);
+    const err = await open(sealed, other).then(
+      () => new Error("no error"),
+      (e: unknown) => e as Error,
+    );
     const hex = Buffer.from(other.kind === "key" ? other.key : new Uint8Array()).toString("hex");
     const b64 = Buffer.from(other.kind === "key" ? other.key : new Uint8Array()).toString("base64");
     expect(err.message).not.toContain(hex);

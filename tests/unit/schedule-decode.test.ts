@@ -8,7 +8,11 @@ const decl = (enc: string): string => `<?xml version="1.0" encoding="${enc}"?>\n
 
 describe("schedule file decoding", () => {
   it("honours an XMLTV ISO-8859-1 declaration, reading it as windows-1252", () => {
-    const bytes = Buffer.concat([Buffer.from(`${decl("ISO-8859-1")}<tv>`), Buffer.from([0x54, 0xe9, 0x6c, 0xe9, 0x20, 0x80, 0x92, 0x9f, 0x81]), Buffer.from("</tv>")]);
+    const bytes = Buffer.concat([
+      Buffer.from(`${decl("ISO-8859-1")}<tv>`),
+      Buffer.from([0x54, 0xe9, 0x6c, 0xe9, 0x20, 0x80, 0x92, 0x9f, 0x81]),
+      Buffer.from("</tv>"),
+    ]);
     expect(decodeScheduleBytes(bytes, "xmltv", "f.xml")).toBe(`${decl("ISO-8859-1")}<tv>Télé €’Ÿ\u0081</tv>`);
   });
 
@@ -16,7 +20,9 @@ describe("schedule file decoding", () => {
     const text = decodeWindows1252(Uint8Array.from({ length: 256 }, (_, i) => i));
     expect(text.length).toBe(256);
     expect([...text.slice(0x80, 0xa0)].map((c) => c.codePointAt(0)!.toString(16))).toEqual(
-      "20ac 81 201a 192 201e 2026 2020 2021 2c6 2030 160 2039 152 8d 17d 8f 90 2018 2019 201c 201d 2022 2013 2014 2dc 2122 161 203a 153 9d 17e 178".split(" "),
+      "20ac 81 201a 192 201e 2026 2020 2021 2c6 2030 160 2039 152 8d 17d 8f 90 2018 2019 201c 201d 2022 2013 2014 2dc 2122 161 203a 153 9d 17e 178".split(
+        " ",
+      ),
     );
     expect(text.slice(0xa0)).toBe(Buffer.from(Uint8Array.from({ length: 96 }, (_, i) => 0xa0 + i)).toString("latin1"));
   });
@@ -45,7 +51,11 @@ describe("schedule file decoding", () => {
     const e = err(() => decodeScheduleBytes(Buffer.from(`${decl("EBCDIC-XYZ")}<tv/>`), "xmltv", "f.xml"));
     expect([e.code, e.fields.encoding]).toEqual(["ONAIR_SCHEDULE_UNSUPPORTED_ENCODING", "EBCDIC-XYZ"]);
     expect(e.message).toMatch(/^f\.xml: the XML declaration names encoding "EBCDIC-XYZ", which onair cannot decode/);
-    expect(err(() => decodeScheduleBytes(Buffer.from(`${decl("ISO-2022-KR")}<tv/>`), "xmltv", "f.xml")).code).toBe("ONAIR_SCHEDULE_UNSUPPORTED_ENCODING");
-    expect(err(() => decodeScheduleBytes(Buffer.from(`${decl("UTF-16")}<tv/>`), "xmltv", "f.xml")).code).toBe("ONAIR_SCHEDULE_INVALID_TEXT");
+    expect(err(() => decodeScheduleBytes(Buffer.from(`${decl("ISO-2022-KR")}<tv/>`), "xmltv", "f.xml")).code).toBe(
+      "ONAIR_SCHEDULE_UNSUPPORTED_ENCODING",
+    );
+    expect(err(() => decodeScheduleBytes(Buffer.from(`${decl("UTF-16")}<tv/>`), "xmltv", "f.xml")).code).toBe(
+      "ONAIR_SCHEDULE_INVALID_TEXT",
+    );
   });
 });

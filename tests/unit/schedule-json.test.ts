@@ -34,33 +34,63 @@ describe("JSON schedule import", () => {
         parentalRating: { system: "FSK", value: "12", minAge: 12 },
         breaks: [{ offsetMs: 600_000, durationMs: 90_500, breakId: "ad-1" }],
       },
-      { startMs: T + 1800_000, durationMs: 1800_250, title: "b", content: { level1: 9, level2: 1 }, parentalRating: { value: "16", minAge: 16 } },
+      {
+        startMs: T + 1800_000,
+        durationMs: 1800_250,
+        title: "b",
+        content: { level1: 9, level2: 1 },
+        parentalRating: { value: "16", minAge: 16 },
+      },
     ]);
     expect([r.windowStartMs, r.windowEndMs]).toEqual([T, T + 3600_250]);
   });
 
   it("widens the window to standalone breaks outside the items", () => {
-    const r = parse({ items: [{ start: "2025-06-01T12:00:00Z", duration: 60, title: "a" }], breaks: [{ start: "2025-06-01T13:00:00Z", duration: 30 }] });
+    const r = parse({
+      items: [{ start: "2025-06-01T12:00:00Z", duration: 60, title: "a" }],
+      breaks: [{ start: "2025-06-01T13:00:00Z", duration: 30 }],
+    });
     expect(r.breaks).toEqual([{ startMs: T + 3600_000, durationMs: 30_000 }]);
     expect(r.windowEndMs).toBe(T + 3630_000);
   });
 
   it("refuses a break or an item under 1 s with its own code, not a store CHECK failure", () => {
-    const tiny = err(() => parse({ items: [{ start: "2025-06-01T12:00:00Z", duration: 60, title: "a", breaks: [{ start: "2025-06-01T12:00:10Z", duration: 0.0001 }] }] }));
+    const tiny = err(() =>
+      parse({
+        items: [{ start: "2025-06-01T12:00:00Z", duration: 60, title: "a", breaks: [{ start: "2025-06-01T12:00:10Z", duration: 0.0001 }] }],
+      }),
+    );
     expect(tiny.code).toBe("ONAIR_SCHEDULE_BAD_DURATION");
     expect(tiny.message).toMatch(/^s\.json:1: items\[0\]\.breaks\[0\]\.duration: /);
-    expect(err(() => parse({ items: [], breaks: [{ start: "2025-06-01T13:00:00Z", duration: 0.999 }] })).code).toBe("ONAIR_SCHEDULE_BAD_DURATION");
-    expect(err(() => parse({ items: [{ start: "2025-06-01T12:00:00Z", duration: 0.0001, title: "a" }] })).code).toBe("ONAIR_SCHEDULE_BAD_DURATION");
-    expect(parse({ items: [], breaks: [{ start: "2025-06-01T13:00:00Z", duration: 1 }] }).breaks).toEqual([{ startMs: T + 3600_000, durationMs: 1000 }]);
+    expect(err(() => parse({ items: [], breaks: [{ start: "2025-06-01T13:00:00Z", duration: 0.999 }] })).code).toBe(
+      "ONAIR_SCHEDULE_BAD_DURATION",
+    );
+    expect(err(() => parse({ items: [{ start: "2025-06-01T12:00:00Z", duration: 0.0001, title: "a" }] })).code).toBe(
+      "ONAIR_SCHEDULE_BAD_DURATION",
+    );
+    expect(parse({ items: [], breaks: [{ start: "2025-06-01T13:00:00Z", duration: 1 }] }).breaks).toEqual([
+      { startMs: T + 3600_000, durationMs: 1000 },
+    ]);
   });
 
   it("names the JSON path of a schema error", () => {
-    const e = err(() => parse({ items: [{ start: "2025-06-01T12:00:00Z", duration: 60, title: "a" }, { start: "yesterday", duration: 60, title: "b" }] }));
+    const e = err(() =>
+      parse({
+        items: [
+          { start: "2025-06-01T12:00:00Z", duration: 60, title: "a" },
+          { start: "yesterday", duration: 60, title: "b" },
+        ],
+      }),
+    );
     expect(e.code).toBe("ONAIR_SCHEDULE_BAD_JSON");
     expect(e.message).toMatch(/^s\.json:1: items\[1\]\.start: /);
-    expect(err(() => parse({ items: [{ start: "2025-06-01T12:00:00Z", title: "b" }] })).message).toContain("exactly one of duration or stop");
+    expect(err(() => parse({ items: [{ start: "2025-06-01T12:00:00Z", title: "b" }] })).message).toContain(
+      "exactly one of duration or stop",
+    );
     expect(err(() => parse({ items: [], extra: 1 })).code).toBe("ONAIR_SCHEDULE_BAD_JSON");
-    expect(err(() => parse({ items: [{ start: "2025-06-01T12:00:00", duration: 5, title: "no zone" }] })).message).toContain("items[0].start");
+    expect(err(() => parse({ items: [{ start: "2025-06-01T12:00:00", duration: 5, title: "no zone" }] })).message).toContain(
+      "items[0].start",
+    );
   });
 
   it("refuses malformed JSON, stop before start, overlaps, breaks outside their item and another channel's file", () => {
@@ -78,7 +108,11 @@ describe("JSON schedule import", () => {
     );
     expect(overlap.code).toBe("ONAIR_SCHEDULE_OVERLAP");
     expect(overlap.message).toContain("items[1]: overlaps items[0]");
-    const brk = err(() => parse({ items: [{ start: "2025-06-01T12:00:00Z", duration: 60, title: "a", breaks: [{ start: "2025-06-01T12:00:30Z", duration: 60 }] }] }));
+    const brk = err(() =>
+      parse({
+        items: [{ start: "2025-06-01T12:00:00Z", duration: 60, title: "a", breaks: [{ start: "2025-06-01T12:00:30Z", duration: 60 }] }],
+      }),
+    );
     expect([brk.code, brk.fields.path]).toEqual(["ONAIR_SCHEDULE_BAD_BREAK", "items[0].breaks[0]"]);
     expect(err(() => parse({ channel: "x", items: [{ start: "2025-06-01T12:00:00Z", duration: 60, title: "a" }] })).code).toBe(
       "ONAIR_SCHEDULE_CHANNEL_MISMATCH",
@@ -125,7 +159,9 @@ describe("JSON schedule checks", () => {
       const e = err(() => parse(doc));
       expect([e.code, e.fields.path, e.fields.bytes], path).toEqual(["ONAIR_SCHEDULE_TEXT_TOO_LONG", path, bytes]);
     }
-    expect(parse({ items: [item("2025-06-01T12:00:00Z", { title: "é".repeat(512), description: "d".repeat(16384) })] }).items).toHaveLength(1);
+    expect(parse({ items: [item("2025-06-01T12:00:00Z", { title: "é".repeat(512), description: "d".repeat(16384) })] }).items).toHaveLength(
+      1,
+    );
   });
 
   it("refuses items and standalone breaks that start outside the accepted window", () => {
@@ -151,7 +187,7 @@ describe("JSON schedule export", () => {
         durationMs: 1800_500,
         title: "Übertragung – Ελληνικά – 日本語",
         subtitle: "s",
-        description: "d\n\"q\"",
+        description: 'd\n"q"',
         language: "ja",
         genre: "Something",
         content: { level1: 15, level2: 3 },

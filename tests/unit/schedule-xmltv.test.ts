@@ -33,7 +33,16 @@ describe("XMLTV dates", () => {
   });
 
   it("rejects text that is not a date or not a real calendar time", () => {
-    for (const s of ["garbage", "", "2025-06-01T12:00:00Z", "20251301120000 +0000", "20250231120000", "20250601250000", "20250601120000 +9900", "20250601120000 CEST"]) {
+    for (const s of [
+      "garbage",
+      "",
+      "2025-06-01T12:00:00Z",
+      "20251301120000 +0000",
+      "20250231120000",
+      "20250601250000",
+      "20250601120000 +9900",
+      "20250601120000 CEST",
+    ]) {
       expect(parseXmltvDate(s), s).toBeUndefined();
     }
   });
@@ -81,8 +90,11 @@ describe("XMLTV programme fields", () => {
   it("maps the first known category to DVB content nibbles and keeps unknown ones as genre only", () => {
     const p = parseXmltv(
       doc(
-        prog("20250601120000", "20250601130000", `<title>a</title><category lang="en">Weird</category><category lang="en">Sports</category>`) +
-          prog("20250601130000", "20250601140000", `<title>b</title><category>Unclassified</category>`),
+        prog(
+          "20250601120000",
+          "20250601130000",
+          `<title>a</title><category lang="en">Weird</category><category lang="en">Sports</category>`,
+        ) + prog("20250601130000", "20250601140000", `<title>b</title><category>Unclassified</category>`),
       ),
       { xmltvChannel: "ch" },
     ).items;
@@ -125,7 +137,11 @@ describe("XMLTV programme fields", () => {
 
   it("ends a programme without stop at the next programme's start, sorting programmes by start", () => {
     const r = parseXmltv(
-      doc(prog("20250601140000 +0000", "20250601150000 +0000") + prog("20250601120000 +0000", undefined) + prog("20250601130000 +0000", undefined)),
+      doc(
+        prog("20250601140000 +0000", "20250601150000 +0000") +
+          prog("20250601120000 +0000", undefined) +
+          prog("20250601130000 +0000", undefined),
+      ),
       { xmltvChannel: "ch" },
     );
     expect(r.items.map((i) => [i.startMs - T, i.durationMs])).toEqual([
@@ -138,7 +154,11 @@ describe("XMLTV programme fields", () => {
 
   it("imports only the programmes of the selected XMLTV channel", () => {
     const r = parseXmltv(
-      doc(prog("20250601120000", "20250601130000", "<title>mine</title>") + prog("20250601120000", "20250601130000", "<title>theirs</title>", "b"), ["ch", "b"]),
+      doc(
+        prog("20250601120000", "20250601130000", "<title>mine</title>") +
+          prog("20250601120000", "20250601130000", "<title>theirs</title>", "b"),
+        ["ch", "b"],
+      ),
       { xmltvChannel: "b" },
     );
     expect(r.items.map((i) => i.title)).toEqual(["theirs"]);
@@ -156,7 +176,9 @@ describe("XMLTV programme fields", () => {
 
 describe("XMLTV errors", () => {
   it("names the line and column of malformed XML", () => {
-    const e = err(() => parseXmltv(doc(prog("20250601120000", "20250601130000", "<title>unclosed")), { xmltvChannel: "ch", source: "f.xml" }));
+    const e = err(() =>
+      parseXmltv(doc(prog("20250601120000", "20250601130000", "<title>unclosed")), { xmltvChannel: "ch", source: "f.xml" }),
+    );
     expect(e.code).toBe("ONAIR_SCHEDULE_BAD_XML");
     expect(e.message).toMatch(/^f\.xml:\d+:\d+: malformed XML/);
     expect(e.fields.line).toBe(4);
@@ -177,13 +199,19 @@ describe("XMLTV errors", () => {
   });
 
   it("refuses overlapping programmes, naming both", () => {
-    const e = err(() => parseXmltv(doc(prog("20250601120000", "20250601130000") + prog("20250601125900", "20250601140000")), { xmltvChannel: "ch" }));
+    const e = err(() =>
+      parseXmltv(doc(prog("20250601120000", "20250601130000") + prog("20250601125900", "20250601140000")), { xmltvChannel: "ch" }),
+    );
     expect(e.code).toBe("ONAIR_SCHEDULE_OVERLAP");
     expect(e.message).toMatch(/programme #2 .*overlaps programme #1 \(line 4/);
   });
 
   it("refuses a programme of a channel the file does not declare", () => {
-    const e = err(() => parseXmltv(doc(prog("20250601120000", "20250601130000") + prog("20250601120000", "20250601130000", "<title>x</title>", "nope")), { xmltvChannel: "ch" }));
+    const e = err(() =>
+      parseXmltv(doc(prog("20250601120000", "20250601130000") + prog("20250601120000", "20250601130000", "<title>x</title>", "nope")), {
+        xmltvChannel: "ch",
+      }),
+    );
     expect(e.code).toBe("ONAIR_SCHEDULE_UNKNOWN_CHANNEL");
     expect(e.message).toContain('"nope"');
     expect(e.fields.line).toBe(5);
@@ -191,7 +219,9 @@ describe("XMLTV errors", () => {
 
   it("refuses an empty file, a file without programmes for the channel and a last programme without stop", () => {
     expect(err(() => parseXmltv("  \n", { xmltvChannel: "ch" })).code).toBe("ONAIR_SCHEDULE_EMPTY");
-    expect(err(() => parseXmltv(doc(prog("20250601120000", "20250601130000")), { xmltvChannel: "other" })).code).toBe("ONAIR_SCHEDULE_NO_PROGRAMMES");
+    expect(err(() => parseXmltv(doc(prog("20250601120000", "20250601130000")), { xmltvChannel: "other" })).code).toBe(
+      "ONAIR_SCHEDULE_NO_PROGRAMMES",
+    );
     expect(err(() => parseXmltv(doc(prog("20250601120000", undefined)), { xmltvChannel: "ch" })).code).toBe("ONAIR_SCHEDULE_NO_STOP");
     expect(err(() => parseXmltv("<notv/>", { xmltvChannel: "ch" })).code).toBe("ONAIR_SCHEDULE_BAD_XML");
     expect(err(() => parseXmltv("<tv></tv>", { xmltvChannel: "ch" })).code).toBe("ONAIR_SCHEDULE_NO_PROGRAMMES");
@@ -223,14 +253,18 @@ describe("XMLTV text checks", () => {
       expect([e.code, e.fields.line, e.fields.reference], inner).toEqual(["ONAIR_XMLTV_UNKNOWN_ENTITY", 5, ref]);
       expect(e.message).toMatch(/^f\.xml:5: /);
     }
-    const bare = err(() => parseXmltv(doc(prog("20250601120000 +0000", "20250601130000 +0000", `<title lang="a & b">t</title>`)), { xmltvChannel: "ch" }));
+    const bare = err(() =>
+      parseXmltv(doc(prog("20250601120000 +0000", "20250601130000 +0000", `<title lang="a & b">t</title>`)), { xmltvChannel: "ch" }),
+    );
     expect([bare.code, bare.fields.line]).toEqual(["ONAIR_SCHEDULE_BAD_XML", 4]);
   });
 
   it("stores a title of 1 KiB and a description of 16 KiB, and refuses a byte more, naming the programme and its line", () => {
     const title = "é".repeat(512);
     const desc = "x".repeat(16 * 1024);
-    const [item] = parseXmltv(doc(prog("20250601120000 +0000", "20250601130000 +0000", `<title>${title}</title><desc>${desc}</desc>`)), { xmltvChannel: "ch" }).items;
+    const [item] = parseXmltv(doc(prog("20250601120000 +0000", "20250601130000 +0000", `<title>${title}</title><desc>${desc}</desc>`)), {
+      xmltvChannel: "ch",
+    }).items;
     expect([item.title, item.description]).toEqual([title, desc]);
     const cases: [string, string, number, number][] = [
       [`<title>${title}x</title>`, "title", 1025, 1024],
@@ -240,9 +274,13 @@ describe("XMLTV text checks", () => {
       [`<title>t</title><episode-num>${"1".repeat(1025)}</episode-num>`, "episode-num", 1025, 1024],
     ];
     for (const [inner, name, bytes, limit] of cases) {
-      const e = err(() => parseXmltv(doc(ok + prog("20250601130000 +0000", "20250601140000 +0000", inner)), { xmltvChannel: "ch", source: "f.xml" }));
+      const e = err(() =>
+        parseXmltv(doc(ok + prog("20250601130000 +0000", "20250601140000 +0000", inner)), { xmltvChannel: "ch", source: "f.xml" }),
+      );
       expect(e.code, name).toBe("ONAIR_SCHEDULE_TEXT_TOO_LONG");
-      expect(e.message).toBe(`f.xml:5: programme #2 (channel "ch", start "20250601130000 +0000"): the ${name} is ${bytes} bytes of UTF-8; the limit is ${limit}`);
+      expect(e.message).toBe(
+        `f.xml:5: programme #2 (channel "ch", start "20250601130000 +0000"): the ${name} is ${bytes} bytes of UTF-8; the limit is ${limit}`,
+      );
       expect(e.fields).toMatchObject({ programme: 2, line: 5, bytes, limit });
     }
   });
@@ -260,7 +298,9 @@ describe("XMLTV text checks", () => {
     const xml = doc(ok + prog("00250601130000 +0000", "20250601140000 +0000"));
     const e = err(() => parseXmltv(xml, { xmltvChannel: "ch", source: "f.xml", starts }));
     expect(e.code).toBe("ONAIR_SCHEDULE_OUT_OF_RANGE");
-    expect(e.message).toMatch(/^f\.xml:5: programme #2 .* starts 0025-06-01T13:00:00Z, outside 2025-06-01T11:00:00Z … 2025-06-01T13:00:00Z/);
+    expect(e.message).toMatch(
+      /^f\.xml:5: programme #2 .* starts 0025-06-01T13:00:00Z, outside 2025-06-01T11:00:00Z … 2025-06-01T13:00:00Z/,
+    );
     expect(parseXmltv(xml.replace("00250601130000", "20250601130000"), { xmltvChannel: "ch", starts }).items).toHaveLength(2);
   });
 });

@@ -129,9 +129,7 @@ describe("splice_insert", () => {
   });
 
   it("carries event_id_compliance_flag = 0 and an immediate return", () => {
-    const { bytes, decoded } = roundTrip(
-      spliceInsert({ spliceEventId: 1, outOfNetworkIndicator: false, eventIdComplianceFlag: false }),
-    );
+    const { bytes, decoded } = roundTrip(spliceInsert({ spliceEventId: 1, outOfNetworkIndicator: false, eventIdComplianceFlag: false }));
     // flags: out 0, program 1, duration 0, immediate 1, compliance 0, reserved 111
     expect(bytes[19]).toBe(0x57);
     expect(clear(decoded).spliceCommand).toMatchObject({
@@ -316,7 +314,14 @@ describe("segmentation_descriptor", () => {
 
   it("carries sub-segment fields when present and leaves them out when absent", () => {
     const withSub = seg(
-      segmentationDescriptor({ segmentationEventId: 1, segmentationTypeId: 0x34, segmentNum: 1, segmentsExpected: 2, subSegmentNum: 3, subSegmentsExpected: 4 }),
+      segmentationDescriptor({
+        segmentationEventId: 1,
+        segmentationTypeId: 0x34,
+        segmentNum: 1,
+        segmentsExpected: 2,
+        subSegmentNum: 3,
+        subSegmentsExpected: 4,
+      }),
     );
     expect(withSub.d).toMatchObject({ subSegmentNum: 3, subSegmentsExpected: 4 });
     const without = seg(segmentationDescriptor({ segmentationEventId: 1, segmentationTypeId: 0x34 }));
@@ -382,7 +387,12 @@ describe("segmentation_descriptor", () => {
       }),
     );
     expect(restricted.bytes[32]).toBe(0x95);
-    expect(restricted.d).toMatchObject({ webDeliveryAllowedFlag: true, noRegionalBlackoutFlag: false, archiveAllowedFlag: true, deviceRestrictions: 1 });
+    expect(restricted.d).toMatchObject({
+      webDeliveryAllowedFlag: true,
+      noRegionalBlackoutFlag: false,
+      archiveAllowedFlag: true,
+      deviceRestrictions: 1,
+    });
   });
 });
 

@@ -38,8 +38,7 @@ describe("SCTE-35 golden vectors (domain.md §3.5)", () => {
   }
 
   it("builds the §14.2 bytes from the issue's JSON, CRC 0x62dba30a included", () => {
-    const { sectionLength: _l, spliceCommandLength: _c, descriptorLoopLength: _d, crc32: _crc, ...input } =
-      SPLICE_INSERT_14_2_JSON;
+    const { sectionLength: _l, spliceCommandLength: _c, descriptorLoopLength: _d, crc32: _crc, ...input } = SPLICE_INSERT_14_2_JSON;
     const bytes = encodeSpliceInfoSection(input as never);
     expect(toHex(bytes)).toBe(GOLDEN_CUES[1].hex);
     expect(toHex(bytes.subarray(bytes.length - 4))).toBe("62dba30a");

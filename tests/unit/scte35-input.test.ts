@@ -79,7 +79,10 @@ describe("cue strings: hex or base64", () => {
     expect(parseCueString(max.toString("hex")).length).toBe(4096);
     expect(parseCueString(`0x${max.toString("hex")}`).length).toBe(4096);
     // a spaced hex dump, 16 bytes a line, fits the whitespace allowance
-    const dump = max.toString("hex").replace(/(..)/g, "$1 ").replace(/((?:.. ){16})/g, "$1\r\n");
+    const dump = max
+      .toString("hex")
+      .replace(/(..)/g, "$1 ")
+      .replace(/((?:.. ){16})/g, "$1\r\n");
     expect(parseCueString(dump).length).toBe(4096);
     const over = Buffer.concat([max, Buffer.of(0)]);
     expect(thrown(() => parseCueString(over.toString("base64"))).code).toBe("ONAIR_SCTE35_TOO_LARGE");
@@ -125,7 +128,12 @@ describe("JSON validation on encode", () => {
   });
 
   it("refuses unknown fields, so a typo is not dropped silently", () => {
-    const e = thrown(() => validateSpliceInfoSection({ ...SPLICE_INSERT_14_2_JSON, spliceCommand: { ...SPLICE_INSERT_14_2_JSON.spliceCommand, availNumber: 1 } }));
+    const e = thrown(() =>
+      validateSpliceInfoSection({
+        ...SPLICE_INSERT_14_2_JSON,
+        spliceCommand: { ...SPLICE_INSERT_14_2_JSON.spliceCommand, availNumber: 1 },
+      }),
+    );
     expect(e.message).toBe("spliceCommand.availNumber: unexpected field here");
   });
 
@@ -135,9 +143,7 @@ describe("JSON validation on encode", () => {
     expect(thrown(() => encodeSpliceInfoSection(immediateWithTime)).message).toBe("spliceCommand.spliceTime: unexpected field here");
     const missing = spliceInsert({ spliceEventId: 1, ptsTime: 5, breakDuration: 10 });
     delete (missing.spliceCommand as Record<string, unknown>).breakDuration;
-    expect(thrown(() => encodeSpliceInfoSection(missing)).message).toBe(
-      "spliceCommand.breakDuration: required when durationFlag is true",
-    );
+    expect(thrown(() => encodeSpliceInfoSection(missing)).message).toBe("spliceCommand.breakDuration: required when durationFlag is true");
   });
 
   it("allows sub-segments only on the types that define them", () => {
@@ -148,7 +154,9 @@ describe("JSON validation on encode", () => {
   });
 
   it("refuses a section larger than 4096 bytes", () => {
-    const big = spliceNull({ descriptors: Array.from({ length: 20 }, () => ({ spliceDescriptorTag: 0xf0, identifier: "TEST", raw: "00".repeat(250) })) });
+    const big = spliceNull({
+      descriptors: Array.from({ length: 20 }, () => ({ spliceDescriptorTag: 0xf0, identifier: "TEST", raw: "00".repeat(250) })),
+    });
     const e = thrown(() => encodeSpliceInfoSection(big));
     expect(e.code).toBe("ONAIR_SCTE35_BAD_FIELD");
     expect(e.message).toContain("at most 4096");

@@ -29,9 +29,9 @@ const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const u33 = fc.oneof(fc.integer({ min: 0, max: MAX33 }), fc.constantFrom(0, 2 ** 32 - 1, 2 ** 32, MAX33));
 const hexBytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max }).map((b) => toHex(b));
 const printableHex = (min: number, max: number) =>
-  fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: min, maxLength: max }).map(
-    (s) => Buffer.from(s, "latin1").toString("hex"),
-  );
+  fc
+    .string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: min, maxLength: max })
+    .map((s) => Buffer.from(s, "latin1").toString("hex"));
 
 const spliceTime: fc.Arbitrary<SpliceTime> = fc.oneof(
   fc.constant({ timeSpecifiedFlag: false }),
@@ -139,15 +139,13 @@ const midEntry: fc.Arbitrary<MidUpidEntry> = upidType
   .chain((t) => upidOf(t).map((u) => ({ segmentationUpidType: t, segmentationUpid: u })));
 
 const segmentation: fc.Arbitrary<SegmentationDescriptor> = fc.oneof(
-  fc.record({ id: u32, compliance: fc.boolean() }).map(
-    (r): SegmentationDescriptor => ({
-      spliceDescriptorTag: 0x02,
-      identifier: "CUEI",
-      segmentationEventId: r.id,
-      segmentationEventCancelIndicator: true,
-      segmentationEventIdComplianceIndicator: r.compliance,
-    }),
-  ),
+  fc.record({ id: u32, compliance: fc.boolean() }).map((r): SegmentationDescriptor => ({
+    spliceDescriptorTag: 0x02,
+    identifier: "CUEI",
+    segmentationEventId: r.id,
+    segmentationEventCancelIndicator: true,
+    segmentationEventIdComplianceIndicator: r.compliance,
+  })),
   fc
     .record({
       id: u32,
@@ -309,9 +307,7 @@ describe("SCTE-35 codec properties", () => {
           error = e;
         }
         expect(error).toBeInstanceOf(OnairError);
-        expect(["ONAIR_SCTE35_CRC", "ONAIR_SCTE35_BAD_TABLE_ID", "ONAIR_SCTE35_TRUNCATED"]).toContain(
-          (error as OnairError).code,
-        );
+        expect(["ONAIR_SCTE35_CRC", "ONAIR_SCTE35_BAD_TABLE_ID", "ONAIR_SCTE35_TRUNCATED"]).toContain((error as OnairError).code);
       }),
       { numRuns: RUNS },
     );

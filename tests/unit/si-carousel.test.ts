@@ -20,8 +20,15 @@ import {
 const H = 3_600_000;
 const REF = Date.UTC(2025, 5, 1);
 const service: SiService = {
-  serviceId: 1, transportStreamId: 1, originalNetworkId: 0xff01, serviceName: "onair", providerName: "onair",
-  serviceType: 0x19, eitSchedule: true, eitPresentFollowing: true, runningStatus: 4,
+  serviceId: 1,
+  transportStreamId: 1,
+  originalNetworkId: 0xff01,
+  serviceName: "onair",
+  providerName: "onair",
+  serviceType: 0x19,
+  eitSchedule: true,
+  eitPresentFollowing: true,
+  runningStatus: 4,
 };
 
 /** Items of 2.5 minutes for the first hours (many p/f switches), then 36-minute items for 8 days. */
@@ -31,7 +38,11 @@ function events(): SiEvent[] {
   for (let i = 0; t < REF + 9 * 86_400_000; i++) {
     const dur = t < REF + 10 * H ? 150 : 36 * 60;
     out.push({
-      eventId: i + 1, startMs: t, durationSec: dur, title: `Übertragung – Ελληνικά – 日本語 ${i}`, language: "deu",
+      eventId: i + 1,
+      startMs: t,
+      durationSec: dur,
+      title: `Übertragung – Ελληνικά – 日本語 ${i}`,
+      language: "deu",
       description: i % 2 ? "Lange Beschreibung – 日本語. ".repeat(1 + (i % 30)) : undefined,
     });
     t += dur * 1000;
@@ -39,7 +50,13 @@ function events(): SiEvent[] {
   return out;
 }
 
-interface Emission { t: number; key: string; index: number; group: string; section: Uint8Array }
+interface Emission {
+  t: number;
+  key: string;
+  index: number;
+  group: string;
+  section: Uint8Array;
+}
 
 /** Feeds the carousel like the injector: a null slot every `slotMs`; a section takes ⌈(L+1)/184⌉ slots. */
 function simulate(opts: { startMs: number; durationMs: number; slotMs: number; withChanges: boolean }) {
@@ -72,8 +89,28 @@ function simulate(opts: { startMs: number; durationMs: number; slotMs: number; w
 
   const t0 = opts.startMs;
   c.set({ key: "sdt", pid: 0x11, sections: [buildSdt(service).section], maxIntervalMs: SI_MAX_INTERVAL_MS.sdt }, t0);
-  c.set({ key: "tdt", pid: 0x14, sections: [buildTdt(t0)], maxIntervalMs: SI_MAX_INTERVAL_MS.tdt, periodMs: TDT_PERIOD_MS, refresh: refreshTdt }, t0);
-  c.set({ key: "tot", pid: 0x14, sections: [buildTot(t0, "Europe/Berlin", "DEU")], maxIntervalMs: SI_MAX_INTERVAL_MS.tot, periodMs: TOT_PERIOD_MS, refresh: refreshTot }, t0);
+  c.set(
+    {
+      key: "tdt",
+      pid: 0x14,
+      sections: [buildTdt(t0)],
+      maxIntervalMs: SI_MAX_INTERVAL_MS.tdt,
+      periodMs: TDT_PERIOD_MS,
+      refresh: refreshTdt,
+    },
+    t0,
+  );
+  c.set(
+    {
+      key: "tot",
+      pid: 0x14,
+      sections: [buildTot(t0, "Europe/Berlin", "DEU")],
+      maxIntervalMs: SI_MAX_INTERVAL_MS.tot,
+      periodMs: TOT_PERIOD_MS,
+      refresh: refreshTot,
+    },
+    t0,
+  );
   limits.set("sdt", () => SI_MAX_INTERVAL_MS.sdt);
   limits.set("eit-pf", () => SI_MAX_INTERVAL_MS.eitPresentFollowing);
   limits.set("tdt", () => SI_MAX_INTERVAL_MS.tdt);
@@ -182,7 +219,7 @@ describe("SI carousel", () => {
 
   it("rewrites the TDT with the time it goes out", () => {
     const tdts = run.emissions.filter((e) => e.key === "tdt");
-    expect(tdts.length).toBeGreaterThanOrEqual(10 * 60_000 / TDT_PERIOD_MS - 1);
+    expect(tdts.length).toBeGreaterThanOrEqual((10 * 60_000) / TDT_PERIOD_MS - 1);
     const last = tdts[tdts.length - 1];
     const mjd = (last.section[3] << 8) | last.section[4];
     expect(mjd).toBe(Math.floor(last.t / 86_400_000) + 40587);

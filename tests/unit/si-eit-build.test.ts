@@ -61,9 +61,7 @@ describe("EIT schedule", () => {
 
   it("gives back every title, start time and duration of the next 7 days exactly", () => {
     const got = all.flatMap((s) => s.events.map(siEventFromEit));
-    const expected = events.filter(
-      (e) => e.startMs < now + 7 * DAY && (Math.floor((e.startMs - REF) / (3 * H)) + 1) * 3 * H + REF > now,
-    );
+    const expected = events.filter((e) => e.startMs < now + 7 * DAY && (Math.floor((e.startMs - REF) / (3 * H)) + 1) * 3 * H + REF > now);
     expect(got.map((e) => [e.title, e.startMs, e.durationSec])).toEqual(expected.map((e) => [e.title, e.startMs, e.durationSec]));
     expect(got.map((e) => e.description)).toEqual(expected.map((e) => e.description));
     expect(got.map((e) => e.subtitle)).toEqual(expected.map((e) => e.subtitle));
@@ -180,7 +178,12 @@ describe("EIT schedule", () => {
   });
 
   it("uses up to table 0x5F for 64 days, repeating segments within 8 days of now at 10 s and later ones at 30 s", () => {
-    const r = buildSchedule(service, channelDays(REF, 65).filter((_, i) => i % 8 === 0), REF + H, 64);
+    const r = buildSchedule(
+      service,
+      channelDays(REF, 65).filter((_, i) => i % 8 === 0),
+      REF + H,
+      64,
+    );
     expect(r.tables.map((t) => t.tableId)).toEqual(Array.from({ length: 16 }, (_, i) => 0x50 + i));
     expect(new Set(r.tables[1].maxIntervalMs)).toEqual(new Set([10_000]));
     // 0x52 segment 0 starts at REF + 8 d, less than 8 days after now = REF + 1 h
@@ -193,7 +196,9 @@ describe("EIT schedule", () => {
     const r = buildSchedule(service, [], REF, 7);
     expect(r.tables).toHaveLength(1);
     const s = EitSection.decode(r.tables[0].sections[0]);
-    expect([s.tableId, s.sectionNumber, s.lastSectionNumber, s.segmentLastSectionNumber, s.lastTableId, s.events.length]).toEqual([0x50, 0, 0, 0, 0x50, 0]);
+    expect([s.tableId, s.sectionNumber, s.lastSectionNumber, s.segmentLastSectionNumber, s.lastTableId, s.events.length]).toEqual([
+      0x50, 0, 0, 0, 0x50, 0,
+    ]);
   });
 
   it("refuses 0 or more than 64 days", () => {
@@ -229,7 +234,9 @@ describe("EIT present/following", () => {
   it("always sends sections 0 and 1 with the p/f numbering, empty when there is no event", () => {
     const r = buildPresentFollowing(service, [], REF);
     const secs = r.sections.map((s) => EitSection.decode(s));
-    expect(secs.map((s) => [s.tableId, s.sectionNumber, s.lastSectionNumber, s.segmentLastSectionNumber, s.lastTableId, s.events.length])).toEqual([
+    expect(
+      secs.map((s) => [s.tableId, s.sectionNumber, s.lastSectionNumber, s.segmentLastSectionNumber, s.lastTableId, s.events.length]),
+    ).toEqual([
       [0x4e, 0, 1, 1, 0x4e, 0],
       [0x4e, 1, 1, 1, 0x4e, 0],
     ]);
@@ -287,8 +294,15 @@ describe("EIT present/following", () => {
 describe("event descriptors", () => {
   it("maps title, subtitle, description, genre and rating and reads them back", () => {
     const ev: SiEvent = {
-      eventId: 1, startMs: REF, durationSec: 60, title: "Übertragung", subtitle: "Ελληνικά", description: "日本語 ".repeat(200),
-      language: "deu", content: [{ level1: 4, level2: 3, userByte: 0 }], parentalRating: [{ country: "DEU", rating: 9 }],
+      eventId: 1,
+      startMs: REF,
+      durationSec: 60,
+      title: "Übertragung",
+      subtitle: "Ελληνικά",
+      description: "日本語 ".repeat(200),
+      language: "deu",
+      content: [{ level1: 4, level2: 3, userByte: 0 }],
+      parentalRating: [{ country: "DEU", rating: 9 }],
     };
     const loop = encodeEventDescriptors(ev);
     const ds = decodeDescriptors(loop, 0, loop.length);
@@ -299,7 +313,14 @@ describe("event descriptors", () => {
   });
 
   it("writes an all-ASCII part of a non-ASCII description bare, so the section re-encodes to the same bytes", () => {
-    const ev: SiEvent = { eventId: 1, startMs: REF + 3 * H, durationSec: 60, title: "T", description: "Ü" + "a".repeat(600), language: "deu" };
+    const ev: SiEvent = {
+      eventId: 1,
+      startMs: REF + 3 * H,
+      durationSec: 60,
+      title: "T",
+      description: "Ü" + "a".repeat(600),
+      language: "deu",
+    };
     const loop = encodeEventDescriptors(ev);
     const ext = decodeDescriptors(loop, 0, loop.length).filter((d) => d.kind === "extendedEvent");
     expect(ext.map((d) => d.text).join("")).toBe(ev.description);
@@ -308,7 +329,14 @@ describe("event descriptors", () => {
   });
 
   it("cuts a description too long for one EIT section and keeps the numbering consistent", () => {
-    const ev: SiEvent = { eventId: 1, startMs: REF, durationSec: 60, title: "Long", description: "Ελληνικά ".repeat(2000), language: "ell" };
+    const ev: SiEvent = {
+      eventId: 1,
+      startMs: REF,
+      durationSec: 60,
+      title: "Long",
+      description: "Ελληνικά ".repeat(2000),
+      language: "ell",
+    };
     const loop = encodeEventDescriptors(ev);
     expect(loop.length).toBeLessThanOrEqual(EIT_MAX_EVENT_DESCRIPTORS);
     const ext = decodeDescriptors(loop, 0, loop.length).filter((d) => d.kind === "extendedEvent");

@@ -16,7 +16,14 @@ const events: SiEvent[] = Array.from({ length: 7 * 24 * 6 + 12 }, (_, i) => ({
   language: "deu",
 }));
 
-const profileService = { serviceId: 7, transportStreamId: 9, originalNetworkId: 0x1234, serviceName: "News HD", providerName: "onair", serviceType: 0x19 };
+const profileService = {
+  serviceId: 7,
+  transportStreamId: 9,
+  originalNetworkId: 0x1234,
+  serviceName: "News HD",
+  providerName: "onair",
+  serviceType: 0x19,
+};
 
 interface Sent {
   wallMs: number;
@@ -75,7 +82,10 @@ class Harness {
   }
 }
 
-function filler(extra: Partial<SiFillerOptions> = {}, source: (from: number, to: number) => readonly SiEvent[] = () => events): SiSlotFiller {
+function filler(
+  extra: Partial<SiFillerOptions> = {},
+  source: (from: number, to: number) => readonly SiEvent[] = () => events,
+): SiSlotFiller {
   return new SiSlotFiller({ channel: "news-hd", events: source, ...extra });
 }
 
@@ -84,12 +94,23 @@ function inputPsi(tsid = 1, program = 1): { pat: Uint8Array[]; sdt: Uint8Array[]
   const pat = packetize(new PatSection({ transportStreamId: tsid, programs: [{ programNumber: program, pid: 0x1000 }] }).encode(), 0);
   const sdt = packetize(
     SdtSection.encode({
-      tableId: 0x42, transportStreamId: tsid, versionNumber: 0, currentNextIndicator: true, sectionNumber: 0, lastSectionNumber: 0,
+      tableId: 0x42,
+      transportStreamId: tsid,
+      versionNumber: 0,
+      currentNextIndicator: true,
+      sectionNumber: 0,
+      lastSectionNumber: 0,
       originalNetworkId: 0xff01,
-      services: [{
-        serviceId: program, eitScheduleFlag: false, eitPresentFollowingFlag: false, runningStatus: 4, freeCaMode: false,
-        descriptors: [{ kind: "service", serviceType: 1, serviceProviderName: "FFmpeg", serviceName: "Service01" }],
-      }],
+      services: [
+        {
+          serviceId: program,
+          eitScheduleFlag: false,
+          eitPresentFollowingFlag: false,
+          runningStatus: 4,
+          freeCaMode: false,
+          descriptors: [{ kind: "service", serviceType: 1, serviceProviderName: "FFmpeg", serviceName: "Service01" }],
+        },
+      ],
     }),
     0x11,
     { counter: new ContinuityCounter(4) },
@@ -200,7 +221,10 @@ describe("SI slot filler", () => {
     const h = new Harness(f);
     const boundary = REF + ITEM_MS;
     h.run(boundary - 10_000, boundary + 5000, 1);
-    const pf = h.tables(0x4e).filter((s) => s.bytes[6] === 0).map((s) => ({ t: s.wallMs, e: EitSection.decode(s.bytes) }));
+    const pf = h
+      .tables(0x4e)
+      .filter((s) => s.bytes[6] === 0)
+      .map((s) => ({ t: s.wallMs, e: EitSection.decode(s.bytes) }));
     const before = pf.filter((p) => p.t < boundary);
     const after = pf.find((p) => p.t >= boundary && p.e.events[0]?.eventId !== before[before.length - 1].e.events[0].eventId)!;
     expect(after.t - boundary).toBeLessThan(1000);
@@ -247,7 +271,10 @@ describe("SI slot filler", () => {
     const h = new Harness(f);
     h.run(REF, REF + 12_000, 1);
     expect(new Set(h.sent.map((s) => s.bytes[0]))).toEqual(new Set([0x42, 0x70]));
-    expect(SdtSection.decode(h.tables(0x42)[0].bytes).services[0]).toMatchObject({ eitScheduleFlag: false, eitPresentFollowingFlag: false });
+    expect(SdtSection.decode(h.tables(0x42)[0].bytes).services[0]).toMatchObject({
+      eitScheduleFlag: false,
+      eitPresentFollowingFlag: false,
+    });
   });
 
   it("replaces the input's SDT, EIT and TDT PIDs", () => {
@@ -257,14 +284,31 @@ describe("SI slot filler", () => {
 
 describe("schedule item → SI event", () => {
   const item: ScheduleItem = {
-    id: 1, channel: "one", eventId: 42, startMs: REF, durationMs: 1_728_000.9, title: "Übertragung", subtitle: "Folge 1",
-    description: "Lang", language: "de", content: { level1: 4, level2: 3 }, parentalRating: { system: "FSK", value: "12", minAge: 12 }, breaks: [],
+    id: 1,
+    channel: "one",
+    eventId: 42,
+    startMs: REF,
+    durationMs: 1_728_000.9,
+    title: "Übertragung",
+    subtitle: "Folge 1",
+    description: "Lang",
+    language: "de",
+    content: { level1: 4, level2: 3 },
+    parentalRating: { system: "FSK", value: "12", minAge: 12 },
+    breaks: [],
   };
 
   it("maps ids, times, texts, genre and rating", () => {
     expect(siEventFromItem(item, { ratingCountry: "deu" })).toEqual({
-      eventId: 42, startMs: REF, durationSec: 1728, title: "Übertragung", subtitle: "Folge 1", description: "Lang", language: "deu",
-      content: [{ level1: 4, level2: 3 }], parentalRating: [{ country: "DEU", rating: 9 }],
+      eventId: 42,
+      startMs: REF,
+      durationSec: 1728,
+      title: "Übertragung",
+      subtitle: "Folge 1",
+      description: "Lang",
+      language: "deu",
+      content: [{ level1: 4, level2: 3 }],
+      parentalRating: [{ country: "DEU", rating: 9 }],
     });
   });
 

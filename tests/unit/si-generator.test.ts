@@ -3,11 +3,22 @@ import { EitSection, SiGenerator, TotSection, type SiEvent, type SiService } fro
 
 const REF = Date.UTC(2025, 9, 25, 22, 0, 0); // Paris DST ends 2025-10-26 01:00 UTC
 const service: SiService = {
-  serviceId: 7, transportStreamId: 1, originalNetworkId: 0xff01, serviceName: "onair", providerName: "onair",
-  serviceType: 0x19, eitSchedule: true, eitPresentFollowing: true, runningStatus: 4,
+  serviceId: 7,
+  transportStreamId: 1,
+  originalNetworkId: 0xff01,
+  serviceName: "onair",
+  providerName: "onair",
+  serviceType: 0x19,
+  eitSchedule: true,
+  eitPresentFollowing: true,
+  runningStatus: 4,
 };
 const items: SiEvent[] = Array.from({ length: 200 }, (_, i) => ({
-  eventId: 100 + i, startMs: REF + i * 5 * 60_000, durationSec: 300, title: `Item ${i} – Übertragung`, language: "fra",
+  eventId: 100 + i,
+  startMs: REF + i * 5 * 60_000,
+  durationSec: 300,
+  title: `Item ${i} – Übertragung`,
+  language: "fra",
 }));
 
 /** Drives the generator with a null slot every `slotMs`, one slot per section. */
@@ -26,7 +37,9 @@ describe("SI generator", () => {
     const sent = drive(g, REF + 1000, REF + 16 * 60_000);
     for (const k of [1, 2, 3]) {
       const boundary = REF + k * 5 * 60_000;
-      const first = sent.find((e) => e.table === "eit-pf" && e.t >= boundary && EitSection.decode(e.section).events[0]?.eventId === 100 + k);
+      const first = sent.find(
+        (e) => e.table === "eit-pf" && e.t >= boundary && EitSection.decode(e.section).events[0]?.eventId === 100 + k,
+      );
       expect(first, `p/f after boundary ${k}`).toBeDefined();
       expect(first!.t - boundary).toBeLessThan(1000);
     }

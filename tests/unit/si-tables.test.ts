@@ -21,7 +21,9 @@ const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/
 const ascii = (s: string): string => Buffer.from(s, "ascii").toString("hex");
 
 // domain §5.2: ffmpeg's default SDT
-const FFMPEG_SDT = bytes(`42 F0 25 00 01 C1 00 00 FF 01 FF 00 01 FC 80 14 48 12 01 06 ${ascii("FFmpeg")} 09 ${ascii("Service01")} 77 7C 43 CA`);
+const FFMPEG_SDT = bytes(
+  `42 F0 25 00 01 C1 00 00 FF 01 FF 00 01 FC 80 14 48 12 01 06 ${ascii("FFmpeg")} 09 ${ascii("Service01")} 77 7C 43 CA`,
+);
 // domain §5.7
 const TDT = bytes("70 70 05 ED 9B 14 30 05");
 const TOT = bytes("73 70 1A ED 9B 14 30 05 F0 0F 58 0D 46 52 41 02 02 00 EE 2E 01 00 00 01 00 52 24 82 F4");
@@ -101,7 +103,14 @@ describe("SDT", () => {
   });
 
   it("rejects a section longer than 1024 bytes", () => {
-    const svc = { serviceId: 1, eitScheduleFlag: true, eitPresentFollowingFlag: true, runningStatus: 4, freeCaMode: false, descriptors: [] };
+    const svc = {
+      serviceId: 1,
+      eitScheduleFlag: true,
+      eitPresentFollowingFlag: true,
+      runningStatus: 4,
+      freeCaMode: false,
+      descriptors: [],
+    };
     const s = { ...SdtSection.decode(FFMPEG_SDT), services: Array.from({ length: 210 }, (_, i) => ({ ...svc, serviceId: i })) };
     expect(() => SdtSection.encode(s)).toThrow(expect.objectContaining({ code: "ONAIR_SI_SECTION_LENGTH" }));
   });
@@ -173,9 +182,28 @@ describe("descriptors", () => {
   const samples: Descriptor[] = [
     { kind: "service", serviceType: 0x19, serviceProviderName: "onair", serviceName: "Übertragung HD" },
     { kind: "shortEvent", iso639LanguageCode: "deu", eventName: "Tagesschau", text: "Nachrichten – 日本語" },
-    { kind: "extendedEvent", descriptorNumber: 1, lastDescriptorNumber: 2, iso639LanguageCode: "eng", items: [{ itemDescription: "Director", item: "Ελληνικά" }], text: "More text" },
-    { kind: "content", items: [{ contentNibbleLevel1: 0x2, contentNibbleLevel2: 0x0, userByte: 0 }, { contentNibbleLevel1: 0x4, contentNibbleLevel2: 0x3, userByte: 0x11 }] },
-    { kind: "parentalRating", ratings: [{ countryCode: "DEU", rating: 9 }, { countryCode: "FRA", rating: 0x10 }] },
+    {
+      kind: "extendedEvent",
+      descriptorNumber: 1,
+      lastDescriptorNumber: 2,
+      iso639LanguageCode: "eng",
+      items: [{ itemDescription: "Director", item: "Ελληνικά" }],
+      text: "More text",
+    },
+    {
+      kind: "content",
+      items: [
+        { contentNibbleLevel1: 0x2, contentNibbleLevel2: 0x0, userByte: 0 },
+        { contentNibbleLevel1: 0x4, contentNibbleLevel2: 0x3, userByte: 0x11 },
+      ],
+    },
+    {
+      kind: "parentalRating",
+      ratings: [
+        { countryCode: "DEU", rating: 9 },
+        { countryCode: "FRA", rating: 0x10 },
+      ],
+    },
     { kind: "unknown", tag: 0x50, data: Uint8Array.of(0xf5, 0x0b, 0x01, 0x64, 0x65, 0x75) },
   ];
 
@@ -234,16 +262,31 @@ describe("descriptors", () => {
 describe("EIT section codec", () => {
   const arbEvent = fc.record({
     eventId: fc.integer({ min: 0, max: 0xffff }),
-    startTime: fc.option(fc.integer({ min: 0, max: 2_000_000_000 }).map((s) => s * 1000), { nil: undefined }),
+    startTime: fc.option(
+      fc.integer({ min: 0, max: 2_000_000_000 }).map((s) => s * 1000),
+      { nil: undefined },
+    ),
     duration: fc.option(fc.integer({ min: 0, max: 99 * 3600 + 59 * 60 + 59 }), { nil: undefined }),
     runningStatus: fc.integer({ min: 0, max: 7 }),
     freeCaMode: fc.boolean(),
     descriptors: fc.array(
       fc.oneof(
-        fc.record({ kind: fc.constant("shortEvent" as const), iso639LanguageCode: fc.constantFrom("deu", "eng", "ell"), eventName: fc.string({ maxLength: 40 }), text: fc.string({ maxLength: 40 }) }),
+        fc.record({
+          kind: fc.constant("shortEvent" as const),
+          iso639LanguageCode: fc.constantFrom("deu", "eng", "ell"),
+          eventName: fc.string({ maxLength: 40 }),
+          text: fc.string({ maxLength: 40 }),
+        }),
         fc.record({
           kind: fc.constant("content" as const),
-          items: fc.array(fc.record({ contentNibbleLevel1: fc.integer({ min: 0, max: 15 }), contentNibbleLevel2: fc.integer({ min: 0, max: 15 }), userByte: fc.integer({ min: 0, max: 255 }) }), { maxLength: 4 }),
+          items: fc.array(
+            fc.record({
+              contentNibbleLevel1: fc.integer({ min: 0, max: 15 }),
+              contentNibbleLevel2: fc.integer({ min: 0, max: 15 }),
+              userByte: fc.integer({ min: 0, max: 255 }),
+            }),
+            { maxLength: 4 },
+          ),
         }),
       ),
       { maxLength: 3 },
@@ -267,7 +310,9 @@ describe("EIT section codec", () => {
     fc.assert(
       fc.property(arbSection, (s) => {
         const b = EitSection.encode(s);
-        const normalized = JSON.parse(JSON.stringify(s, (_k, v: unknown) => (typeof v === "string" ? v.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, "") : v)));
+        const normalized = JSON.parse(
+          JSON.stringify(s, (_k, v: unknown) => (typeof v === "string" ? v.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, "") : v)),
+        );
         expect(EitSection.decode(b)).toEqual(normalized);
         expect(hex(EitSection.encode(EitSection.decode(b)))).toBe(hex(b));
         expect(crc32Mpeg2(b)).toBe(0);
@@ -278,8 +323,17 @@ describe("EIT section codec", () => {
 
   it("writes DVB byte 1 as 0xF0 | length_hi (empty section: section_length 15)", () => {
     const b = EitSection.encode({
-      tableId: 0x4e, serviceId: 1, versionNumber: 0, currentNextIndicator: true, sectionNumber: 0, lastSectionNumber: 1,
-      transportStreamId: 1, originalNetworkId: 0xff01, segmentLastSectionNumber: 1, lastTableId: 0x4e, events: [],
+      tableId: 0x4e,
+      serviceId: 1,
+      versionNumber: 0,
+      currentNextIndicator: true,
+      sectionNumber: 0,
+      lastSectionNumber: 1,
+      transportStreamId: 1,
+      originalNetworkId: 0xff01,
+      segmentLastSectionNumber: 1,
+      lastTableId: 0x4e,
+      events: [],
     });
     expect(hex(b.subarray(0, 14))).toBe("4ef00f00 01c10001 0001ff01 014e".replace(/ /g, ""));
   });

@@ -89,7 +89,9 @@ describe("openStore", () => {
     for (let v = 0; v < 5; v++) db.exec(MIGRATIONS[v]);
     db.pragma("user_version = 5");
     db.pragma("foreign_keys = ON");
-    const item = db.prepare("INSERT INTO schedule_items (channel, start_ms, duration_ms, title, event_id, media) VALUES ('c', 1000, 60000, 'old', 7, 'a.mp4')");
+    const item = db.prepare(
+      "INSERT INTO schedule_items (channel, start_ms, duration_ms, title, event_id, media) VALUES ('c', 1000, 60000, 'old', 7, 'a.mp4')",
+    );
     const itemId = Number(item.run().lastInsertRowid);
     db.prepare("INSERT INTO item_breaks (item_id, offset_ms, duration_ms, break_id) VALUES (?, 5000, 30000, 'b1')").run(itemId);
     db.close();
@@ -98,7 +100,9 @@ describe("openStore", () => {
     expect(s.listItems("c")).toEqual([
       expect.objectContaining({ id: itemId, eventId: 7, media: "a.mp4", breaks: [{ offsetMs: 5000, durationMs: 30000, breakId: "b1" }] }),
     ]);
-    s.raw.prepare("INSERT INTO schedule_items (channel, start_ms, duration_ms, title, event_id) VALUES ('c', 2000000, 60000, 'new', 7)").run();
+    s.raw
+      .prepare("INSERT INTO schedule_items (channel, start_ms, duration_ms, title, event_id) VALUES ('c', 2000000, 60000, 'new', 7)")
+      .run();
     s.raw.prepare("DELETE FROM schedule_items WHERE id = ?").run(itemId);
     expect(s.raw.prepare("SELECT count(*) FROM item_breaks").pluck().get()).toBe(0); // the cascade refers to the rebuilt table
   });
@@ -127,9 +131,12 @@ describe("openStore", () => {
 describe("splice_event_id allocation", () => {
   it("counts from 1 per channel, independently for each channel", () => {
     const s = storeAt();
-    expect([s.allocateSpliceEventId("a"), s.allocateSpliceEventId("a"), s.allocateSpliceEventId("b"), s.allocateSpliceEventId("a")]).toEqual([
-      1, 2, 1, 3,
-    ]);
+    expect([
+      s.allocateSpliceEventId("a"),
+      s.allocateSpliceEventId("a"),
+      s.allocateSpliceEventId("b"),
+      s.allocateSpliceEventId("a"),
+    ]).toEqual([1, 2, 1, 3]);
   });
 
   it("never hands out an id again after a restart", () => {
@@ -183,7 +190,15 @@ describe("cues", () => {
     const clock = new ManualClock(1_700_000_000_000);
     const s = storeAt(undefined, clock);
     const eventId = s.allocateSpliceEventId("ch");
-    const id = s.recordCue({ channel: "ch", spliceEventId: eventId, kind: "out", scheduledMs: 1_700_000_006_000, pts: 123456, section: "/DAl", details: { duration: 30 } });
+    const id = s.recordCue({
+      channel: "ch",
+      spliceEventId: eventId,
+      kind: "out",
+      scheduledMs: 1_700_000_006_000,
+      pts: 123456,
+      section: "/DAl",
+      details: { duration: 30 },
+    });
     clock.advance(2000);
     s.markCueSent(id);
     clock.advance(1000);

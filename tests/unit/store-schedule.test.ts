@@ -79,7 +79,17 @@ describe("schedule items in the store", () => {
   });
 
   it("cuts a stored item that runs into the import window at the window start, keeping its event id", () => {
-    store.replaceItems("ch", T0, T0 + 2 * H, [{ startMs: T0, durationMs: 2 * H, title: "long", breaks: [{ offsetMs: 10 * 60_000, durationMs: 60_000 }, { offsetMs: 90 * 60_000, durationMs: 60_000 }] }]);
+    store.replaceItems("ch", T0, T0 + 2 * H, [
+      {
+        startMs: T0,
+        durationMs: 2 * H,
+        title: "long",
+        breaks: [
+          { offsetMs: 10 * 60_000, durationMs: 60_000 },
+          { offsetMs: 90 * 60_000, durationMs: 60_000 },
+        ],
+      },
+    ]);
     const [old] = store.listItems("ch");
     const r = store.replaceItems("ch", T0 + H, T0 + 2 * H, [{ startMs: T0 + H, durationMs: H, title: "new" }]);
     expect(r.truncated).toBe(1);
@@ -98,7 +108,9 @@ describe("schedule items in the store", () => {
 
   it("fails with ONAIR_SCHEDULE_EVENT_IDS_EXHAUSTED and changes nothing when no event id is free", () => {
     put("ch", hours(0, 1));
-    const stmt = store.raw.prepare("INSERT INTO schedule_items (channel, start_ms, duration_ms, title, event_id) VALUES ('ch', ?, 1000, 'x', ?)");
+    const stmt = store.raw.prepare(
+      "INSERT INTO schedule_items (channel, start_ms, duration_ms, title, event_id) VALUES ('ch', ?, 1000, 'x', ?)",
+    );
     store.raw.transaction(() => {
       for (let id = 2; id <= 65535; id++) stmt.run(T0 + 1000 * H + id * 1000, id);
     })();
@@ -177,10 +189,19 @@ describe("item media (schema version 3)", () => {
     const back = parseJsonSchedule(exportJsonSchedule("ch", store.listItems("ch")), { channel: "ch" });
     expect(back.items.map((i) => i.media)).toEqual(["news/a b.mp4", undefined]);
     // no breaks argument (XMLTV): unchanged items keep their media
-    put("ch", items.map(({ media: _m, ...rest }) => rest));
+    put(
+      "ch",
+      items.map(({ media: _m, ...rest }) => rest),
+    );
     expect(store.listItems("ch")[0].media).toBe("news/a b.mp4");
     // JSON (breaks given): the file's word is final
-    store.replaceItems("ch", T0, T0 + 2 * H, back.items.map(({ media: _m, ...rest }) => rest), []);
+    store.replaceItems(
+      "ch",
+      T0,
+      T0 + 2 * H,
+      back.items.map(({ media: _m, ...rest }) => rest),
+      [],
+    );
     expect(store.listItems("ch")[0].media).toBeUndefined();
   });
 });

@@ -14,7 +14,10 @@ const clock = new ManualClock(1_750_000_000_000, 0);
 /** A store that refuses writes (SQLITE_READONLY through query_only) until `heal()`. */
 const breakStore = (): void => void store.raw.pragma("query_only = ON");
 const heal = (): void => void store.raw.pragma("query_only = OFF");
-const asRun = (n: number) => (st: Store): void => void st.insertAsRun({ channel: "c", kind: "cue", actualMs: n, eventId: n });
+const asRun =
+  (n: number) =>
+  (st: Store): void =>
+    void st.insertAsRun({ channel: "c", kind: "cue", actualMs: n, eventId: n });
 const rows = (): number[] => store.queryAsRun({ channel: "c" }).map((r) => r.eventId ?? -1);
 
 beforeEach(() => {

@@ -27,7 +27,15 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString("hex").toUpperCase();
 
 function longSection(tableId: number, bodyLen: number, fill = 0x22): Uint8Array {
   return buildLongSection(
-    { tableId, privateIndicator: true, tableIdExtension: 1, versionNumber: 0, currentNextIndicator: true, sectionNumber: 0, lastSectionNumber: 0 },
+    {
+      tableId,
+      privateIndicator: true,
+      tableIdExtension: 1,
+      versionNumber: 0,
+      currentNextIndicator: true,
+      sectionNumber: 0,
+      lastSectionNumber: 0,
+    },
     new Uint8Array(bodyLen).fill(fill),
   );
 }
@@ -112,9 +120,13 @@ describe("packetize", () => {
 
   it("round-trips random sections through the assembler, packed or one per packet", () => {
     const section = fc.oneof(
-      fc.record({ tid: fc.integer({ min: 0x03, max: 0xfe }), len: fc.integer({ min: 1, max: 1200 }), fill: fc.integer({ min: 0, max: 255 }) }).map(({ tid, len, fill }) =>
-        longSection(tid, len, fill),
-      ),
+      fc
+        .record({
+          tid: fc.integer({ min: 0x03, max: 0xfe }),
+          len: fc.integer({ min: 1, max: 1200 }),
+          fill: fc.integer({ min: 0, max: 255 }),
+        })
+        .map(({ tid, len, fill }) => longSection(tid, len, fill)),
       // short sections without CRC (TDT-like, ssi 0)
       fc.uint8Array({ minLength: 0, maxLength: 400 }).map((body) => {
         const s = new Uint8Array(3 + body.length);
@@ -126,13 +138,18 @@ describe("packetize", () => {
       }),
     );
     fc.assert(
-      fc.property(fc.array(section, { minLength: 1, maxLength: 8 }), fc.boolean(), fc.integer({ min: 0, max: 15 }), (sections, perSection, cc0) => {
-        const counter = new ContinuityCounter(cc0);
-        const pkts = packetize(sections, 0x30, { newPacketPerSection: perSection, counter });
-        expect(reassemble(pkts, 0x30)).toEqual(sections);
-        expect(pkts.length).toBe(countPackets(sections, { newPacketPerSection: perSection }));
-        pkts.forEach((p, i) => expect(continuityCounter(p, 0)).toBe((cc0 + 1 + i) & 15));
-      }),
+      fc.property(
+        fc.array(section, { minLength: 1, maxLength: 8 }),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 15 }),
+        (sections, perSection, cc0) => {
+          const counter = new ContinuityCounter(cc0);
+          const pkts = packetize(sections, 0x30, { newPacketPerSection: perSection, counter });
+          expect(reassemble(pkts, 0x30)).toEqual(sections);
+          expect(pkts.length).toBe(countPackets(sections, { newPacketPerSection: perSection }));
+          pkts.forEach((p, i) => expect(continuityCounter(p, 0)).toBe((cc0 + 1 + i) & 15));
+        },
+      ),
       { numRuns: 150 },
     );
   });

@@ -45,7 +45,9 @@ describe("PatSection", () => {
       fc.property(
         fc.integer({ min: 0, max: 0xffff }),
         fc.integer({ min: 0, max: 31 }),
-        fc.array(fc.record({ programNumber: fc.integer({ min: 0, max: 0xffff }), pid: fc.integer({ min: 0, max: 0x1fff }) }), { maxLength: 50 }),
+        fc.array(fc.record({ programNumber: fc.integer({ min: 0, max: 0xffff }), pid: fc.integer({ min: 0, max: 0x1fff }) }), {
+          maxLength: 50,
+        }),
         (tsid, v, programs) => {
           const pat = new PatSection({ transportStreamId: tsid, versionNumber: v, programs });
           const back = PatSection.decode(pat.encode());
@@ -146,7 +148,11 @@ describe("PmtSection", () => {
     const big = new PmtSection({
       programNumber: 1,
       pcrPid: 0x100,
-      streams: Array.from({ length: 10 }, (_, i) => ({ streamType: 6, elementaryPid: 0x200 + i, descriptors: [{ tag: 0x80, data: new Uint8Array(200) }] })),
+      streams: Array.from({ length: 10 }, (_, i) => ({
+        streamType: 6,
+        elementaryPid: 0x200 + i,
+        descriptors: [{ tag: 0x80, data: new Uint8Array(200) }],
+      })),
     });
     expect(codeOf(() => big.encode())).toBe("ONAIR_TS_SECTION_TOO_LONG");
   });

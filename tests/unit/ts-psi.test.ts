@@ -54,7 +54,15 @@ describe("long section header", () => {
     let err: unknown;
     try {
       buildLongSection(
-        { tableId: 2, privateIndicator: false, tableIdExtension: 1, versionNumber: 0, currentNextIndicator: true, sectionNumber: 0, lastSectionNumber: 0 },
+        {
+          tableId: 2,
+          privateIndicator: false,
+          tableIdExtension: 1,
+          versionNumber: 0,
+          currentNextIndicator: true,
+          sectionNumber: 0,
+          lastSectionNumber: 0,
+        },
         new Uint8Array(1021 - 9 + 1),
       );
     } catch (e) {

@@ -1,10 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  AFC_ADAPTATION_AND_PAYLOAD,
-  TS_PACKET_SIZE,
-  writeNullPacket,
-  writePacketHeader,
-} from "../../src/ts/packet.js";
+import { AFC_ADAPTATION_AND_PAYLOAD, TS_PACKET_SIZE, writeNullPacket, writePacketHeader } from "../../src/ts/packet.js";
 import { buildLongSection } from "../../src/ts/section.js";
 import { SectionAssembler, SectionDemux, type SectionErrorKind } from "../../src/ts/section-assembler.js";
 
@@ -13,7 +8,15 @@ const pat = () => Uint8Array.from(Buffer.from(PAT_HEX, "hex"));
 
 function longSection(tableId: number, ext: number, bodyLen: number, fill = 0x11): Uint8Array {
   return buildLongSection(
-    { tableId, privateIndicator: true, tableIdExtension: ext, versionNumber: 1, currentNextIndicator: true, sectionNumber: 0, lastSectionNumber: 0 },
+    {
+      tableId,
+      privateIndicator: true,
+      tableIdExtension: ext,
+      versionNumber: 1,
+      currentNextIndicator: true,
+      sectionNumber: 0,
+      lastSectionNumber: 0,
+    },
     new Uint8Array(bodyLen).fill(fill),
   );
 }
@@ -64,7 +67,11 @@ describe("SectionAssembler", () => {
   it("assembles a section spanning three packets", () => {
     const s = longSection(0x4e, 7, 400);
     const c = collector();
-    c.feed(packet(0x20, true, 3, [0, ...s.subarray(0, 183)]), packet(0x20, false, 4, s.subarray(183, 367)), packet(0x20, false, 5, s.subarray(367)));
+    c.feed(
+      packet(0x20, true, 3, [0, ...s.subarray(0, 183)]),
+      packet(0x20, false, 4, s.subarray(183, 367)),
+      packet(0x20, false, 5, s.subarray(367)),
+    );
     expect(c.sections).toHaveLength(1);
     expect(c.sections[0]).toEqual(s);
   });
@@ -216,7 +223,7 @@ describe("SectionAssembler", () => {
   it("never throws on random packets or a buffer of zeros, and counts what it sees", () => {
     const c = collector();
     let x = 12345;
-    const rnd = () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 24);
+    const rnd = () => (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
     const pkt = new Uint8Array(TS_PACKET_SIZE);
     for (let i = 0; i < 3000; i++) {
       for (let j = 0; j < TS_PACKET_SIZE; j++) pkt[j] = rnd();
