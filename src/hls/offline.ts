@@ -37,7 +37,7 @@ export type HlsInjectResult = OfflineInjectResult & { hls: HlsOfflineSummary };
 
 /** Runs the injector over `opts.input` into HLS (`opts.output` is not used). */
 export async function injectToHls(opts: Omit<OfflineInjectOptions, "output">, hls: HlsOfflineOptions): Promise<HlsInjectResult> {
-  const { tracker, injector } = offlineInjector(opts);
+  const { injector, result } = offlineInjector(opts);
   const writer = new HlsWriter({
     dir: hls.dir,
     segmentSeconds: hls.segmentSeconds,
@@ -76,14 +76,9 @@ export async function injectToHls(opts: Omit<OfflineInjectOptions, "output">, hl
   segmenter.end();
   await writer.end();
   if (writer.firstError) throw writer.firstError;
-  const first = injector.firstVideoPts;
   const s = segmenter.stats;
   return {
-    reader: { ...reader.stats },
-    injector: injector.stats,
-    bytesOut,
-    breaks: tracker.outcomes(first),
-    lastIdrSeconds: tracker.lastIdrSeconds(first),
+    ...result(reader, bytesOut),
     hls: { ...writer.stats, dir: hls.dir, playlist: `${hls.dir}/${MEDIA_PLAYLIST}`, idrs: s.idrs, discontinuities: s.discontinuities },
   };
 }

@@ -107,6 +107,8 @@ export async function refuseOutputOntoInput(input: string, output: string): Prom
 export function offlineInjector(opts: Omit<OfflineInjectOptions, "input" | "output">): {
   tracker: OfflineBreakTracker;
   injector: Injector;
+  /** The run's result once the input is read: the reader's counters, bytes out and each break's outcome. */
+  result: (reader: TsReader, bytesOut: number) => OfflineInjectResult;
 } {
   const tracker = new OfflineBreakTracker(opts.breaks);
   const injector = new Injector({
@@ -128,7 +130,17 @@ export function offlineInjector(opts: Omit<OfflineInjectOptions, "input" | "outp
   for (const b of opts.breaks) {
     injector.addBreakFromStart(Math.round(b.startSeconds * TICKS), Math.round(b.durationSeconds * TICKS), b.breakId);
   }
-  return { tracker, injector };
+  const result = (reader: TsReader, bytesOut: number): OfflineInjectResult => {
+    const first = injector.firstVideoPts;
+    return {
+      reader: { ...reader.stats },
+      injector: injector.stats,
+      bytesOut,
+      breaks: tracker.outcomes(first),
+      lastIdrSeconds: tracker.lastIdrSeconds(first),
+    };
+  };
+  return { tracker, injector, result };
 }
 
 /**
@@ -138,7 +150,7 @@ export function offlineInjector(opts: Omit<OfflineInjectOptions, "input" | "outp
  */
 export async function injectFile(opts: OfflineInjectOptions): Promise<OfflineInjectResult> {
   await refuseOutputOntoInput(opts.input, opts.output);
-  const { tracker, injector } = offlineInjector(opts);
+  const { injector, result } = offlineInjector(opts);
   const pending: Buffer[] = [];
   const emit = (b: Buffer): void => {
     pending.push(b);
@@ -182,12 +194,5 @@ export async function injectFile(opts: OfflineInjectOptions): Promise<OfflineInj
     }
     throw e;
   }
-  const first = injector.firstVideoPts;
-  return {
-    reader: { ...reader.stats },
-    injector: injector.stats,
-    bytesOut,
-    breaks: tracker.outcomes(first),
-    lastIdrSeconds: tracker.lastIdrSeconds(first),
-  };
+  return result(reader, bytesOut);
 }

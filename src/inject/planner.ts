@@ -12,17 +12,8 @@ import type {
   RebasedBreak,
   PlannerEvents,
 } from "./planner-types.js";
-export type {
-  BreakRequest,
-  CueSpec,
-  CueEncoder,
-  CueKind,
-  PlannedCue,
-  PlannedBreak,
-  PlannerCounters,
-  RebasedBreak,
-  PlannerEvents,
-} from "./planner-types.js";
+
+export type * from "./planner-types.js";
 
 /** 90 kHz ticks per second: PTS_CLOCK_HZ, under the name the cue code uses. */
 export const TICKS = PTS_CLOCK_HZ;

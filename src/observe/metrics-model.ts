@@ -3,6 +3,8 @@
  * tables, TR 101 290 indicators) and the snapshots the daemon hands over at scrape time. Pure:
  * no prom-client, no I/O. metrics.ts re-exports everything here.
  */
+import type { HlsOutputSnapshot } from "../pipeline/outputs/hls.js";
+
 /** Why a channel's pipeline restarted: the supervisor's exit reasons, a restart asked for (API, CLI), anything else. */
 export const RESTART_REASONS = [
   "exit_code",
@@ -111,21 +113,8 @@ export interface ChannelSnapshot {
   hls?: HlsSnapshot | undefined;
 }
 
-/** An hls output's counters (cumulative) and gauges. */
-export interface HlsSnapshot {
-  /** segments written and listed → onair_hls_segments_written_total */
-  segments: number;
-  /** failed segment, playlist or state writes → onair_hls_write_errors_total */
-  writeErrors: number;
-  /** segments longer than the target (a GOP longer than segmentSeconds) → onair_hls_long_segments_total */
-  longSegments: number;
-  /** bytes of the segments on disk (listed, or waiting for their deletion) → onair_hls_disk_bytes */
-  bytesOnDisk: number;
-  /** seconds since the media playlist was last written; null before the first → onair_hls_playlist_age_seconds */
-  playlistAgeSeconds: number | null;
-  /** EXT-X-TARGETDURATION → onair_hls_target_duration_seconds (the stale-playlist rule is 3 of them) */
-  targetDurationSeconds: number;
-}
+/** An hls output's counters (cumulative) and gauges: the output's own snapshot. */
+export type HlsSnapshot = HlsOutputSnapshot;
 
 /** Alerter counters (cumulative). */
 export interface AlertsSnapshot {

@@ -46,13 +46,19 @@ export interface HlsOutputOptions {
   timers?: Timers;
 }
 
-/** Counters and gauges for onair_hls_* (see observe/metrics-model.ts HlsSnapshot). */
+/** Counters (cumulative) and gauges, exported as onair_hls_* by observe/metrics. */
 export interface HlsOutputSnapshot {
+  /** segments written and listed → onair_hls_segments_written_total */
   segments: number;
+  /** failed segment, playlist or state writes → onair_hls_write_errors_total */
   writeErrors: number;
+  /** segments longer than the target (a GOP longer than segmentSeconds) → onair_hls_long_segments_total */
   longSegments: number;
+  /** bytes of the segments on disk (listed, or waiting for their deletion) → onair_hls_disk_bytes */
   bytesOnDisk: number;
+  /** seconds since the media playlist was last written; null before the first → onair_hls_playlist_age_seconds */
   playlistAgeSeconds: number | null;
+  /** EXT-X-TARGETDURATION → onair_hls_target_duration_seconds (the stale-playlist rule is 3 of them) */
   targetDurationSeconds: number;
 }
 
