@@ -109,7 +109,17 @@ export class PmtSection {
       const elementaryPid = r.u16("elementary_PID") & 0x1fff;
       streams.push({ streamType, elementaryPid, descriptors: readLoop(r, "ES_info") });
     }
-    return new PmtSection({ ...h, programNumber: h.tableIdExtension, pcrPid, programInfo, streams });
+    // fields named, not spread (see PatSection.decode)
+    return new PmtSection({
+      programNumber: h.tableIdExtension,
+      versionNumber: h.versionNumber,
+      currentNextIndicator: h.currentNextIndicator,
+      sectionNumber: h.sectionNumber,
+      lastSectionNumber: h.lastSectionNumber,
+      pcrPid,
+      programInfo,
+      streams,
+    });
   }
 }
 
