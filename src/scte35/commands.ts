@@ -54,6 +54,31 @@ function decodeBreakDuration(r: Reader): BreakDuration {
   return { autoReturn: (first & 0x80) !== 0, duration };
 }
 
+/** The tail that splice_insert and a splice_schedule event share (SCTE 35 §9.7.3, §9.7.2). */
+interface BreakAndAvail {
+  durationFlag?: boolean;
+  breakDuration?: BreakDuration;
+  uniqueProgramId?: number;
+  availNum?: number;
+  availsExpected?: number;
+}
+
+/** break_duration() when duration_flag, then unique_program_id, avail_num, avails_expected. */
+function encodeBreakAndAvail(w: Writer, e: BreakAndAvail): void {
+  if (e.durationFlag && e.breakDuration) encodeBreakDuration(w, e.breakDuration);
+  w.u16(e.uniqueProgramId ?? 0);
+  w.u8(e.availNum ?? 0);
+  w.u8(e.availsExpected ?? 0);
+}
+
+/** The mirror of encodeBreakAndAvail, onto `e` (whose durationFlag is already read). */
+function decodeBreakAndAvail(r: Reader, e: BreakAndAvail): void {
+  if (e.durationFlag) e.breakDuration = decodeBreakDuration(r);
+  e.uniqueProgramId = r.u16("unique_program_id");
+  e.availNum = r.u8("avail_num");
+  e.availsExpected = r.u8("avails_expected");
+}
+
 export function encodeTrailing(w: Writer, t: { trailingBytes?: string }): void {
   if (t.trailingBytes) w.bytes(hexToBytes(t.trailingBytes));
 }
@@ -90,10 +115,7 @@ function encodeSpliceInsert(w: Writer, c: SpliceInsert): void {
       if (!c.spliceImmediateFlag && comp.spliceTime) encodeSpliceTime(w, comp.spliceTime);
     }
   }
-  if (c.durationFlag && c.breakDuration) encodeBreakDuration(w, c.breakDuration);
-  w.u16(c.uniqueProgramId ?? 0);
-  w.u8(c.availNum ?? 0);
-  w.u8(c.availsExpected ?? 0);
+  encodeBreakAndAvail(w, c);
   encodeTrailing(w, c);
 }
 
@@ -122,10 +144,7 @@ function decodeSpliceInsert(r: Reader): SpliceInsert {
       cmd.components.push(cmd.spliceImmediateFlag ? { componentTag } : { componentTag, spliceTime: decodeSpliceTime(r, "splice_time") });
     }
   }
-  if (cmd.durationFlag) cmd.breakDuration = decodeBreakDuration(r);
-  cmd.uniqueProgramId = r.u16("unique_program_id");
-  cmd.availNum = r.u8("avail_num");
-  cmd.availsExpected = r.u8("avails_expected");
+  decodeBreakAndAvail(r, cmd);
   return cmd;
 }
 
@@ -146,10 +165,7 @@ function encodeSpliceSchedule(w: Writer, c: SpliceSchedule): void {
         w.u32(comp.utcSpliceTime);
       }
     }
-    if (e.durationFlag && e.breakDuration) encodeBreakDuration(w, e.breakDuration);
-    w.u16(e.uniqueProgramId ?? 0);
-    w.u8(e.availNum ?? 0);
-    w.u8(e.availsExpected ?? 0);
+    encodeBreakAndAvail(w, e);
   }
   encodeTrailing(w, c);
 }
@@ -180,10 +196,7 @@ function decodeSpliceSchedule(r: Reader): SpliceSchedule {
           ev.components.push({ componentTag, utcSpliceTime: r.u32("utc_splice_time") });
         }
       }
-      if (ev.durationFlag) ev.breakDuration = decodeBreakDuration(r);
-      ev.uniqueProgramId = r.u16("unique_program_id");
-      ev.availNum = r.u8("avail_num");
-      ev.availsExpected = r.u8("avails_expected");
+      decodeBreakAndAvail(r, ev);
     }
     events.push(ev);
   }

@@ -177,15 +177,7 @@ function spliceInsert(o: Obj, path: string): SpliceInsert {
       };
     });
   }
-  if (durationFlag) {
-    out.breakDuration = breakDuration(
-      o.breakDuration ?? bad(join(path, "breakDuration"), "required when durationFlag is true"),
-      join(path, "breakDuration"),
-    );
-  }
-  out.uniqueProgramId = uint(o, "uniqueProgramId", path, 0xffff);
-  out.availNum = uint(o, "availNum", path, 0xff);
-  out.availsExpected = uint(o, "availsExpected", path, 0xff);
+  breakAndAvail(o, path, durationFlag, out);
   return withTrailing(out, o, path);
 }
 
@@ -235,18 +227,27 @@ function scheduleEvent(v: unknown, path: string): SpliceScheduleEvent {
       return { componentTag: uint(co, "componentTag", p, 0xff), utcSpliceTime: uint(co, "utcSpliceTime", p, 0xffffffff) };
     });
   }
+  breakAndAvail(o, path, durationFlag, ev);
+  return ev;
+}
+
+/** The tail splice_insert and a splice_schedule event share: breakDuration (iff durationFlag), uniqueProgramId, availNum, availsExpected. */
+function breakAndAvail(
+  o: Obj,
+  path: string,
+  durationFlag: boolean,
+  into: { breakDuration?: BreakDuration; uniqueProgramId?: number; availNum?: number; availsExpected?: number },
+): void {
   if (durationFlag) {
-    ev.breakDuration = breakDuration(
+    into.breakDuration = breakDuration(
       o.breakDuration ?? bad(join(path, "breakDuration"), "required when durationFlag is true"),
       join(path, "breakDuration"),
     );
   }
-  ev.uniqueProgramId = uint(o, "uniqueProgramId", path, 0xffff);
-  ev.availNum = uint(o, "availNum", path, 0xff);
-  ev.availsExpected = uint(o, "availsExpected", path, 0xff);
-  return ev;
+  into.uniqueProgramId = uint(o, "uniqueProgramId", path, 0xffff);
+  into.availNum = uint(o, "availNum", path, 0xff);
+  into.availsExpected = uint(o, "availsExpected", path, 0xff);
 }
-
 function spliceSchedule(o: Obj, path: string): SpliceSchedule {
   keys(o, path, ["events", "trailingBytes"]);
   const ep = join(path, "events");
