@@ -208,6 +208,11 @@ export class HlsWriter {
     await rename(tmp, join(this.opts.dir, name));
   }
 
+  /** Deletes files a player may still hold (a previous run's segments) after the same grace as a segment that left the window. */
+  deleteLater(uris: readonly string[]): void {
+    for (const uri of uris) this.scheduleDelete(uri);
+  }
+
   private scheduleDelete(uri: string): void {
     const ms = (this.opts.deleteAfterSeconds ?? DEFAULT_DELETE_AFTER_SECONDS) * 1000;
     const h = this.timers.setTimeout(() => {

@@ -1,13 +1,14 @@
 /**
  * The live hls output over synthetic streams (tests/helpers/synth-ts.ts) in a temp folder:
  * the discontinuity hook, sequence numbers continued by a new output on the same folder, a
- * write failure as a failure episode that the next good segment ends, and the grace delete.
+ * write failure as a failure episode that the next good segment ends, the grace delete, and
+ * a previous run's segments deleted after the grace.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { HlsOutput, OutputFanout, readHlsState } from "../../src/pipeline/outputs/index.js";
+import { HlsOutput, leftoverSegments, OutputFanout, readHlsState } from "../../src/pipeline/outputs/index.js";
 import { ManualTimers } from "../helpers/manual-timers.js";
 import { until } from "../helpers/pipeline.js";
 import { synthStream } from "../helpers/synth-ts.js";
@@ -99,6 +100,32 @@ describe("HlsOutput", () => {
     await out.close();
     expect(events).toEqual(["failed ONAIR_HLS_WRITE_FAILED", "recovered"]);
     expect(existsSync(join(dir, "index.m3u8"))).toBe(true);
+  });
+
+  it("deletes a previous run's segments after the grace, so restarts do not pile them up", async () => {
+    const dir = join(tempDir(), "hls");
+    const first = output(dir);
+    first.write(synth(0, 9));
+    await first.close(); // its pending deletions are cancelled: seg0…seg3 stay, as after a crash
+    const left = ["seg0.ts", "seg1.ts", "seg2.ts", "seg3.ts"];
+    for (const f of left) expect(existsSync(join(dir, f))).toBe(true);
+    const leftBytes = left.reduce((n, f) => n + readFileSync(join(dir, f)).length, 0);
+    expect(leftoverSegments(dir, 4).map((l) => l.uri)).toEqual(left);
+
+    const timers = new ManualTimers();
+    const second = output(dir, timers);
+    expect(second.snapshot().bytesOnDisk).toBe(leftBytes); // waiting for the grace, still on disk
+    timers.advance(2999);
+    await new Promise((r) => setTimeout(r, 50));
+    for (const f of left) expect(existsSync(join(dir, f))).toBe(true); // a player may still hold the old playlist
+    timers.advance(1);
+    await until(() => second.writer.stats.deleted === 4, 5000, "the previous run's segments deleted");
+    for (const f of left) expect(existsSync(join(dir, f))).toBe(false);
+    expect(second.snapshot().bytesOnDisk).toBe(0);
+    // the numbering still continues after them
+    second.write(synth(100, 5));
+    await second.close();
+    expect(readFileSync(join(dir, "index.m3u8"), "utf8")).toMatch(/#EXT-X-MEDIA-SEQUENCE:4\n/);
   });
 
   it("deletes a segment that left the window after the grace, and counts the bytes on disk", async () => {

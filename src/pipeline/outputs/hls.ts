@@ -19,7 +19,7 @@
  * - write() never blocks: the writer queues; beyond MAX_BACKLOG segments waiting, a segment is
  *   dropped (counted) and the next listed one is marked discontinuous by the writer.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
@@ -66,6 +66,28 @@ export interface HlsOutputSnapshot {
 export interface HlsState {
   nextMediaSequence: number;
   discontinuitySequence: number;
+}
+
+/**
+ * A previous run's segments (`segN.ts` below `before`), oldest first, with their sizes. They
+ * are no longer listed; a player may still hold the old playlist, so they go after the grace.
+ */
+export function leftoverSegments(dir: string, before: number): { uri: string; bytes: number }[] {
+  const out: { n: number; uri: string; bytes: number }[] = [];
+  try {
+    for (const f of readdirSync(dir)) {
+      const m = /^seg(\d+)\.ts$/.exec(f);
+      if (!m || Number(m[1]) >= before) continue;
+      try {
+        out.push({ n: Number(m[1]), uri: f, bytes: statSync(join(dir, f)).size });
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    // no directory yet
+  }
+  return out.sort((a, b) => a.n - b.n).map(({ uri, bytes }) => ({ uri, bytes }));
 }
 
 /** The state a new run starts from: state.json and the segment files on disk (a missing or bad file counts as 0). */
@@ -124,7 +146,14 @@ export class HlsOutput extends Output {
       startWithDiscontinuity: resumed,
       onSegment: (rec) => this.onSegment(rec),
     });
-    if (resumed) this.log?.info({ event: "hls.resumed", dir: opts.dir, ...start });
+    // a previous run's segments are not listed any more: deleted after the grace, counted on disk until then
+    const leftovers = leftoverSegments(opts.dir, start.nextMediaSequence);
+    for (const l of leftovers) {
+      this.sizes.push(l.bytes);
+      this.bytesOnDisk += l.bytes;
+    }
+    this.writer.deleteLater(leftovers.map((l) => l.uri));
+    if (resumed) this.log?.info({ event: "hls.resumed", dir: opts.dir, leftovers: leftovers.length, ...start });
   }
 
   /** Where the daemon's HTTP server finds the files, and how long a segment may be cached (listed + kept). */

@@ -13,7 +13,7 @@ import { udpFromConfig } from "./udp.js";
 
 export { OutputFanout } from "./fanout.js";
 export { expandPathTemplate, FileOutput, nodeFileSystem, type FileLike, type FileOutputOptions, type FileSystem } from "./file.js";
-export { HlsOutput, hlsDirOf, readHlsState, HLS_STATE_FILE, type HlsOutputOptions, type HlsState } from "./hls.js";
+export { HlsOutput, hlsDirOf, leftoverSegments, readHlsState, HLS_STATE_FILE, type HlsOutputOptions, type HlsState } from "./hls.js";
 export { SrtOutput, srtOutputCommand, type SrtCommand, type SrtOutputOptions } from "./srt.js";
 export { StdoutOutput, type StdoutOutputOptions } from "./stdout.js";
 export { Output, TS_PACKET, type OutputConfig, type OutputContext, type OutputEvents, type OutputKind, type OutputStats } from "./types.js";
