@@ -41,6 +41,8 @@ export async function inspectUdp(url: string, json: boolean, seconds: number, ti
       resolve();
     });
   });
+  // on stderr, so --json output stays clean: a script (or a test) can start sending once it reads this
+  process.stderr.write(`onair inspect: listening on ${url} for ${seconds} s\n`);
   await new Promise<void>((r) => timers.setTimeout(r, seconds * 1000));
   await new Promise<void>((r) => sock.close(() => r()));
   inspector.end();

@@ -14,7 +14,14 @@ export interface CliResult {
 /** Runs the built CLI (bin/onair.js → dist/) as a child process, with optional stdin. */
 export function runCli(
   args: string[],
-  opts: { stdin?: string | Buffer; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+  opts: {
+    stdin?: string | Buffer;
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    timeoutMs?: number;
+    /** Called with all stderr so far, as it arrives (to wait for a line while the command runs). */
+    onStderr?: (soFar: string) => void;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [onairBin, ...args], {
@@ -25,7 +32,10 @@ export function runCli(
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (c: Buffer) => out.push(c));
-    child.stderr.on("data", (c: Buffer) => err.push(c));
+    child.stderr.on("data", (c: Buffer) => {
+      err.push(c);
+      opts.onStderr?.(Buffer.concat(err).toString("utf8"));
+    });
     const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
     child.on("error", reject);
     child.on("close", (code, signal) => {

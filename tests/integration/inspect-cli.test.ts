@@ -232,10 +232,16 @@ describe.runIf(haveFfmpeg())("onair inspect udp://", () => {
   it("reads a live UDP source for --duration and reports what arrived", async () => {
     const ts = readFileSync(await makeTestTs({ seconds: 2 }));
     const port = await freeUdpPort();
-    const run = runCli(["inspect", `udp://127.0.0.1:${port}`, "--duration", "3", "--json"]);
+    // the CLI says on stderr once its socket is bound: then send the file as 1316-byte datagrams
+    let bound: () => void = () => undefined;
+    const listening = new Promise<void>((r) => (bound = r));
+    const run = runCli(["inspect", `udp://127.0.0.1:${port}`, "--duration", "3", "--json"], {
+      onStderr: (soFar) => {
+        if (soFar.includes(`onair inspect: listening on udp://127.0.0.1:${port} for 3 s\n`)) bound();
+      },
+    });
     const sock = createSocket("udp4");
-    // give the CLI a moment to bind, then send the file as 1316-byte datagrams for ~2 s
-    await new Promise((r) => setTimeout(r, 1000));
+    await Promise.race([listening, run.then((r) => Promise.reject(new Error(`inspect ended before listening: ${r.stderr}`)))]);
     const datagrams = Math.floor(ts.length / 1316);
     for (let i = 0; i < datagrams; i++) {
       sock.send(ts.subarray(i * 1316, (i + 1) * 1316), port, "127.0.0.1");
