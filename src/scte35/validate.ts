@@ -248,6 +248,7 @@ function breakAndAvail(
   into.availNum = uint(o, "availNum", path, 0xff);
   into.availsExpected = uint(o, "availsExpected", path, 0xff);
 }
+
 function spliceSchedule(o: Obj, path: string): SpliceSchedule {
   keys(o, path, ["events", "trailingBytes"]);
   const ep = join(path, "events");

@@ -65,7 +65,6 @@ describe("Alerter without a writable store", () => {
     expect(rows()).toBe(0);
     // counted sent once Telegram's answer is back, a moment after the fake server saw the request
     await until(() => a!.stats().sent === 2, 5000, "both counted sent");
-    expect(rows()).toBe(0);
 
     // Telegram down as well: the held alert waits in memory and goes when it is back
     tg.answer = () => ({ status: 503 });

@@ -68,30 +68,39 @@ export interface HlsState {
   discontinuitySequence: number;
 }
 
-/**
- * A previous run's segments (`segN.ts` below `before`), oldest first, with their sizes. They
- * are no longer listed; a player may still hold the old playlist, so they go after the grace.
- */
-export function leftoverSegments(dir: string, before: number): { uri: string; bytes: number }[] {
-  const out: { n: number; uri: string; bytes: number }[] = [];
+/** The `segN.ts` files in `dir`, oldest first (none when there is no directory yet). */
+function segmentFiles(dir: string): { n: number; uri: string }[] {
+  const out: { n: number; uri: string }[] = [];
   try {
     for (const f of readdirSync(dir)) {
       const m = /^seg(\d+)\.ts$/.exec(f);
-      if (!m || Number(m[1]) >= before) continue;
-      try {
-        out.push({ n: Number(m[1]), uri: f, bytes: statSync(join(dir, f)).size });
-      } catch {
-        // gone meanwhile
-      }
+      if (m) out.push({ n: Number(m[1]), uri: f });
     }
   } catch {
     // no directory yet
   }
-  return out.sort((a, b) => a.n - b.n).map(({ uri, bytes }) => ({ uri, bytes }));
+  return out.sort((a, b) => a.n - b.n);
+}
+
+/**
+ * A previous run's segments with their sizes, oldest first: every `segN.ts` on disk at start
+ * (a new run numbers after them). They are no longer listed; a player may still hold the old
+ * playlist, so they go after the grace.
+ */
+export function leftoverSegments(dir: string, files = segmentFiles(dir)): { uri: string; bytes: number }[] {
+  const out: { uri: string; bytes: number }[] = [];
+  for (const { uri } of files) {
+    try {
+      out.push({ uri, bytes: statSync(join(dir, uri)).size });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }
 
 /** The state a new run starts from: state.json and the segment files on disk (a missing or bad file counts as 0). */
-export function readHlsState(dir: string): HlsState {
+export function readHlsState(dir: string, files = segmentFiles(dir)): HlsState {
   let state: HlsState = { nextMediaSequence: 0, discontinuitySequence: 0 };
   try {
     const s = JSON.parse(readFileSync(join(dir, HLS_STATE_FILE), "utf8")) as Partial<HlsState>;
@@ -99,15 +108,7 @@ export function readHlsState(dir: string): HlsState {
   } catch {
     // no state yet (first run) or unreadable: the files on disk still bound the numbering
   }
-  let maxSeg = -1;
-  try {
-    for (const f of readdirSync(dir)) {
-      const m = /^seg(\d+)\.ts$/.exec(f);
-      if (m) maxSeg = Math.max(maxSeg, Number(m[1]));
-    }
-  } catch {
-    // no directory yet
-  }
+  const maxSeg = files.length > 0 ? files[files.length - 1].n : -1;
   return { ...state, nextMediaSequence: Math.max(state.nextMediaSequence, maxSeg + 1) };
 }
 
@@ -127,7 +128,8 @@ export class HlsOutput extends Output {
   constructor(opts: HlsOutputOptions) {
     super("hls", opts.name ?? "hls", opts.logger);
     this.opts = opts;
-    const start = readHlsState(opts.dir);
+    const files = segmentFiles(opts.dir);
+    const start = readHlsState(opts.dir, files);
     const resumed = start.nextMediaSequence > 0;
     this.writer = new HlsWriter({
       dir: opts.dir,
@@ -147,7 +149,7 @@ export class HlsOutput extends Output {
       onSegment: (rec) => this.onSegment(rec),
     });
     // a previous run's segments are not listed any more: deleted after the grace, counted on disk until then
-    const leftovers = leftoverSegments(opts.dir, start.nextMediaSequence);
+    const leftovers = leftoverSegments(opts.dir, files);
     for (const l of leftovers) {
       this.sizes.push(l.bytes);
       this.bytesOnDisk += l.bytes;
