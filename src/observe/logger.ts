@@ -15,8 +15,8 @@
  *
  * Rotated files (pino-roll naming): `DIR/onair.1.log`, `onair.2.log`, … (the highest number
  * is the active file; `DIR/current.log` is a symlink to it). A restarted daemon continues
- * the numbering, and `files` bounds the total on disk (`sizeBytes × files`), also across
- * restarts (files of earlier processes count).
+ * the numbering, and `files` bounds the total on disk (`sizeBytes × (files + 1)`), also
+ * across restarts (files of earlier processes count).
  *
  * Flushing: `await logger.close()` at shutdown flushes stdout and ends the file (waits for
  * its last write and closes the descriptor); it is the last thing the daemon does.
@@ -233,7 +233,7 @@ export interface RollingFileOptions {
   /** e.g. `onair.log` → `onair.1.log`, `onair.2.log`, … */
   basename: string;
   sizeBytes: number;
-  /** files kept on disk, the active one included (at least 2) */
+  /** files kept on disk, the active one included (at least 2); one more until the next rotation when pino-roll's cleanup runs before the new file is opened */
   files: number;
   frequency?: "daily" | "hourly" | undefined;
   /** one write(2) per write() before it returns (the audit log), instead of buffered */
@@ -253,11 +253,14 @@ export function openRollingFile(o: RollingFileOptions): Promise<RollStream> {
     // "<n>b": pino-roll reads a bare number as MB
     size: `${Math.max(1, Math.floor(o.sizeBytes))}b`,
     ...(o.frequency ? { frequency: o.frequency } : {}),
-    // with removeOtherLogFiles pino-roll keeps the newest `count` files, the active one
-    // included, once a rotation's cleanup is done: `files - 1` then, `files` between a
-    // rotation and its cleanup, never more. It counts the files of earlier processes too,
-    // so a restarting daemon cannot fill the disk.
-    limit: { count: Math.max(2, o.files) - 1, removeOtherLogFiles: true },
+    // with removeOtherLogFiles pino-roll keeps the newest `count` files it finds after a
+    // rotation, counting the files of earlier processes too (a restarting daemon cannot fill
+    // the disk). Whether the new active file is among them is a race (its open is async and
+    // not awaited before the cleanup lists the folder): when it is, `count` files stay, the
+    // new, still empty one included; when not, `count + 1`. `count` = `files` (at least 2)
+    // so that the file just rotated out, with the newest lines, is never the one removed
+    // (`files - 1` lost those lines whenever the race went that way with files: 2).
+    limit: { count: Math.max(2, o.files), removeOtherLogFiles: true },
     symlink: true,
     mode: o.mode ?? 0o640,
     mkdir: true,
