@@ -26,9 +26,10 @@
  *
  * Here the daemon's life, over the parts in daemon/: open (open.ts), wire the alerter and the
  * disk watch (alert-wiring.ts), the store writes and backups (store-wiring.ts), the channel
- * registry (registry.ts, over the pure view.ts), start HTTP (http-wiring.ts), wait; shutdown
- * is `Daemon.closers()`, an ordered list of named closers run under the deadline
- * (shutdown.ts). Housekeeping beside the channels is a `Part` (parts.ts) in `housekeeping`.
+ * registry (registry.ts, over the pure view.ts), the operator console (console-wiring.ts),
+ * start HTTP (http-wiring.ts), wait; shutdown is `Daemon.closers()`, an ordered list of named
+ * closers run under the deadline (shutdown.ts). Housekeeping beside the channels is a `Part`
+ * (parts.ts) in `housekeeping`.
  */
 import { resolve } from "node:path";
 import type { Alert, Alerter } from "./alerts/index.js";
@@ -39,6 +40,7 @@ import { OnairError } from "./core/errors.js";
 import type { Timers } from "./core/timers.js";
 import { channelStates, errorLine, installCrashHandlers, type RunRecord } from "./daemon-crash.js";
 import { createAlerter, diskPart, type DiskPart } from "./daemon/alert-wiring.js";
+import { consoleWiring, type ConsoleParts } from "./daemon/console-wiring.js";
 import { httpOptions } from "./daemon/http-wiring.js";
 import { defaultBotToken, openAudit, openDataDir, openLogger, openProfiles, recordRun } from "./daemon/open.js";
 import type { Part } from "./daemon/parts.js";
@@ -127,6 +129,7 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
   const notify = (a: Alert): void => void alerter.notify(a);
   const storeWiring = new StoreWiring({ store, cfg, log, metrics, notify, timers: opts.timers });
   const registry = new ChannelRegistry({ channels, store, cfg, log, metrics, audit, storeWiring, alerts: alerter, notify, botToken });
+  const web = consoleWiring({ cfg, log, store, registry, timers: opts.timers }); // the operator console
   const disks = diskPart({ cfg, log, channels, notify, config, timers: opts.timers });
   // beside the channels: started once they were, closed after they stopped
   const housekeeping: Part[] = [
@@ -141,7 +144,9 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
   const restarts = new RestartReporter({ store, instance: resolve(cfg.profilesDir), notify, logger: log });
   restarts.start(run.ended);
   const tokenFile = resolveApiTokenFile(opts.apiTokenFile, env);
-  const http = await startHttpServer(httpOptions({ cfg, log, metrics, audit, registry, storeWiring, tokenFile, timers: opts.timers }));
+  const http = await startHttpServer(
+    httpOptions({ cfg, log, metrics, audit, registry, storeWiring, tokenFile, timers: opts.timers, console: web?.http }),
+  );
   opts.onListening?.(http.url);
   alerter.start();
   await registry.startAll();
@@ -150,7 +155,7 @@ async function startParts(opts: DaemonOptions, hooks: StartHooks): Promise<Runni
     await sd.ready(`${channels.size} channel(s), HTTP ${http.url}`);
     sd.startWatchdog();
   }
-  const parts = { opts, log, store, run, sd, profiles, audit, alerter, storeWiring, registry, disks, housekeeping, restarts, http };
+  const parts = { opts, log, store, run, sd, profiles, audit, alerter, storeWiring, registry, web, disks, housekeeping, restarts, http };
   return new Daemon(parts, snap.refused);
 }
 
@@ -166,6 +171,8 @@ interface DaemonParts {
   alerter: Alerter;
   storeWiring: StoreWiring;
   registry: ChannelRegistry;
+  /** the operator console, undefined when console.enabled is false */
+  web: ConsoleParts | undefined;
   disks: DiskPart;
   housekeeping: readonly Part[];
   restarts: RestartReporter;
@@ -234,6 +241,8 @@ class Daemon implements RunningDaemon {
     return [
       closer("http", () => p.http.close()),
       closer("channels", () => p.registry.stopAll()),
+      // its streams ended with the HTTP server; its thumbnailers after the channels they watch
+      closer("console", () => p.web?.close()),
       ...p.housekeeping.map((part) => closer(part.name, () => part.close())),
       closer("restart reporter", () => p.restarts.close()),
       closer("store writes", () => p.storeWiring.close()),

@@ -81,6 +81,7 @@ export async function demoAction(f: RunFlags): Promise<void> {
     onListening: (url) => {
       const auth = `-H "Authorization: Bearer $(cut -d: -f2 ${tokenFile})"`;
       out(`onair demo is on air. Press Ctrl-C to stop.`);
+      out(`  the console:     ${url}/   (sign in with the part after "demo:" in ${tokenFile})`);
       out(`  watch it:        ffplay udp://127.0.0.1:5000`);
       out(`  look inside:     npx onair inspect udp://127.0.0.1:5000 --duration 10`);
       out(`  recordings:      ${recordings}`);

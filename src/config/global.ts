@@ -17,6 +17,8 @@
  *   backup.catchUpDelayMs                               config, else 300000 (catch-up backup after start)
  *   retention.asRunDays / retention.itemDays            config, else 400 / 30 (store/retention.ts)
  *   backup.copyTo[]: { dir, keep, mount }               config, else none (copies of each backup, store/backup-copy.ts)
+ *   console.enabled / publicUrl / sessionHours / sessionIdleMinutes / maxStreams / thumbnails
+ *                                                       config, else on, none, 12, 60, 32, on (src/console/)
  *   telegram.botToken / telegram.chatIds                config: the box's bot and chats (box-wide alerts,
  *                                                       `onair alert unit-failed`, which needs no daemon)
  */
@@ -48,6 +50,8 @@ const MAX_BACKUP_CATCH_UP_DELAY_MS = 86_400_000;
 export const DEFAULT_RETENTION = { asRunDays: 400, itemDays: 30 } as const;
 /** `backup.copyTo[].keep` default (the same as store/backup-layout DEFAULT_BACKUP_KEEP). */
 export const DEFAULT_BACKUP_COPY_KEEP = 14;
+/** `console.*`: the operator console (src/console/, docs/api.md). */
+export const DEFAULT_CONSOLE = { enabled: true, sessionHours: 12, sessionIdleMinutes: 60, maxStreams: 32, thumbnails: true } as const;
 /** `backup.copyTo`: at most this many copy targets (each copy is a full backup's size). */
 const MAX_BACKUP_COPY_TARGETS = 8;
 
@@ -151,7 +155,13 @@ export const globalConfigSchema = z.strictObject({
       rotation: z
         .strictObject({
           size: sizeSchema.default("10m"),
-          files: z.number().int().min(1).max(1000).default(5).describe("Rotated files kept"),
+          files: z
+            .number()
+            .int()
+            .min(1)
+            .max(1000)
+            .default(5)
+            .describe("Log files kept, the active one included (one more until the next rotation at times)"),
           frequency: z.enum(["daily", "hourly"]).optional(),
         })
         .default({ size: "10m", files: 5 }),
@@ -184,6 +194,37 @@ export const globalConfigSchema = z.strictObject({
     })
     .default({ diskLowFree: DEFAULT_DISK_LOW_FREE }),
   keySource: z.union([z.strictObject({ keyFile: absPath }), z.strictObject({ passphraseFile: absPath })]).optional(),
+  console: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe("Serve the operator console at / (false: the API only)"),
+      publicUrl: z
+        .url({ protocol: /^https?$/ })
+        .optional()
+        .describe(
+          "The console's URL as browsers see it (a TLS reverse proxy in front): the Origin actions must carry; https makes the cookie Secure",
+        ),
+      sessionHours: z
+        .number()
+        .min(0.1)
+        .max(168)
+        .default(DEFAULT_CONSOLE.sessionHours)
+        .describe("A console session ends this long after sign-in"),
+      sessionIdleMinutes: z
+        .number()
+        .min(1)
+        .max(1440)
+        .default(DEFAULT_CONSOLE.sessionIdleMinutes)
+        .describe("A console session ends after this long without a request"),
+      maxStreams: z
+        .number()
+        .int()
+        .min(1)
+        .max(1024)
+        .default(DEFAULT_CONSOLE.maxStreams)
+        .describe("Event streams (open console pages) at once"),
+      thumbnails: z.boolean().default(true).describe("Confidence thumbnails, made only while a console is connected"),
+    })
+    .default(DEFAULT_CONSOLE),
 });
 
 export type GlobalConfigFile = z.output<typeof globalConfigSchema>;

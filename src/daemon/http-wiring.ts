@@ -1,11 +1,12 @@
 /**
  * The HTTP server's view of the daemon: /readyz's checks (store writes and queries, every
- * channel putting out packets to working outputs) and the control API over the registry.
+ * channel putting out packets to working outputs), the control API over the registry, and
+ * the operator console's parts when it is on (console-wiring.ts).
  */
 import type { ResolvedConfig } from "../config/global.js";
 import type { Timers } from "../core/timers.js";
 import type { AuditLog } from "../observe/audit.js";
-import type { ControlApi, HttpServerOptions } from "../observe/http.js";
+import type { ConsoleHttp, ControlApi, HttpServerOptions } from "../observe/http.js";
 import type { OnairLogger } from "../observe/logger.js";
 import type { OnairMetrics } from "../observe/metrics.js";
 import type { ChannelRegistry } from "./registry.js";
@@ -17,6 +18,7 @@ export function controlApi(registry: ChannelRegistry, log: OnairLogger): Control
   const channels = registry.channels;
   return {
     listChannels: () => [...channels.values()].map((c) => registry.view(c)),
+    refused: () => registry.refused.map((r) => ({ file: r.file, code: r.code, message: r.message })),
     channel: (id) => {
       const c = channels.get(id);
       return c ? registry.view(c) : undefined;
@@ -68,6 +70,8 @@ export interface HttpWiring {
   storeWiring: StoreWiring;
   tokenFile: string;
   timers?: Timers | undefined;
+  /** the operator console (console-wiring.ts), none when `console.enabled` is false */
+  console?: ConsoleHttp | undefined;
 }
 
 /** The daemon's HTTP server options (http.listen, http.maxConnections, the token file). */
@@ -89,5 +93,6 @@ export function httpOptions(w: HttpWiring): HttpServerOptions {
     api: controlApi(w.registry, w.log),
     timers: w.timers,
     hls: (id) => w.registry.channels.get(id)?.hls?.source,
+    console: w.console,
   };
 }

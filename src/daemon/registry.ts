@@ -3,8 +3,13 @@
  * profile and wires it (its alert route, its events to alerts, its metrics snapshot, the audit
  * line); `start` starts it through a `StartRetry` (a channel that cannot start does not stop
  * the others; it is tried again with backoff); `stop` removes it; `reload` applies a SIGHUP's
- * profile diff (only changed channels restart). `snapshot` and `view` gather what the pure
- * functions of view.ts need from a channel and the store.
+ * profile diff (only changed channels restart). `snapshot`, `view` and `counters` gather what
+ * the pure functions of view.ts need from a channel and the store.
+ *
+ * It keeps the profiles refused at start and at the last reload (`refused`), and tells its
+ * observers (`observe`: the console) of each channel added or stopped and of each refused list.
+ * `viewSources` adds what other parts know of a channel to its view (the console's last alert
+ * and thumbnail).
  */
 import { routeFromProfile, type Alert } from "../alerts/index.js";
 import type { ResolvedConfig } from "../config/global.js";
@@ -17,7 +22,20 @@ import { Channel } from "../pipeline/channel.js";
 import { StartRetry } from "../pipeline/start-retry.js";
 import type { Store } from "../store/db.js";
 import type { StoreWiring } from "./store-wiring.js";
-import { channelSnapshot, channelView, type Rate, type ViewInput } from "./view.js";
+import {
+  channelSnapshot,
+  channelView,
+  consoleViewFields,
+  countersView,
+  nextRate,
+  onAirBreak,
+  type ConsoleViewInput,
+  type Rate,
+  type ViewInput,
+} from "./view.js";
+
+/** A view's bitrate is measured over at most this long (the console asks every 2 s). */
+const VIEW_RATE_MAX_AGE_MS = 10_000;
 
 export interface RegistryOptions {
   /** the map the registry fills (shared with the alerter's bot commands) */
@@ -59,10 +77,32 @@ export function wireChannelAlerts(c: Channel, notify: (a: Alert) => void): void 
   c.on("cue_late", (e) => notify({ kind: "cue_late", channel, spliceEventId: e.spliceEventId, breakId: e.breakId, lateMs: e.lateMs }));
 }
 
+/** Told of the registry's changes (the console's event feed). */
+export interface RegistryObserver {
+  /** a channel was built (not started yet) */
+  added?(c: Channel): void;
+  /** a channel was stopped and removed */
+  removed?(id: string): void;
+  /** the refused profiles after a load (`reload` false) or a reload */
+  refused?(list: readonly RefusedProfile[], reload: boolean): void;
+}
+
+/** What other parts add to a channel's view. */
+export interface ViewSources {
+  lastAlert?(id: string): ConsoleViewInput["lastAlert"];
+  thumbnail?(id: string): ConsoleViewInput["thumbnail"];
+}
+
 export class ChannelRegistry {
   readonly channels: Map<string, Channel>;
+  /** the profiles refused at start, then at the last reload */
+  refused: readonly RefusedProfile[] = [];
+  viewSources: ViewSources = {};
   private readonly starts = new Map<string, StartRetry>();
   private readonly rates = new Map<string, Rate>();
+  /** the output bitrate measured between views (apart from the metrics' scrapes) */
+  private readonly viewRates = new Map<string, Rate>();
+  private readonly observers: RegistryObserver[] = [];
 
   constructor(private readonly o: RegistryOptions) {
     this.channels = o.channels;
@@ -72,6 +112,13 @@ export class ChannelRegistry {
   load(snap: ProfileSnapshot): void {
     this.reportRefused(snap.refused, false);
     for (const lp of snap.channels) this.add(lp, false);
+  }
+
+  /** Adds an observer, told at once of the channels already there and the refused list. */
+  observe(o: RegistryObserver): void {
+    this.observers.push(o);
+    for (const c of this.channels.values()) o.added?.(c);
+    o.refused?.(this.refused, false);
   }
 
   /** Builds and wires a channel (not started yet). */
@@ -102,6 +149,7 @@ export class ChannelRegistry {
     this.starts.set(c.id, new StartRetry({ channel: c.id, start: () => c.start(), restart: p.restart, logger: log, onFailed }));
     this.o.metrics.registerChannel(c.id, () => this.snapshot(c));
     this.o.audit.profileLoaded({ who: "daemon", via: "daemon", path: lp.path, channel: c.id, reload, ok: true });
+    for (const o of this.observers) o.added?.(c);
     return c;
   }
 
@@ -119,11 +167,14 @@ export class ChannelRegistry {
     const c = this.channels.get(id);
     if (!c) return;
     this.channels.delete(id);
+    this.rates.delete(id);
+    this.viewRates.delete(id);
     this.o.metrics.unregisterChannel(id);
     await this.starts.get(id)?.cancel();
     this.starts.delete(id);
     await c.stop();
     this.o.log.info({ event: "channel_stopped", channel: id });
+    for (const o of this.observers) o.removed?.(id);
   }
 
   /** Stops every channel; one that fails to stop does not keep the others running. */
@@ -150,6 +201,8 @@ export class ChannelRegistry {
   }
 
   reportRefused(list: readonly RefusedProfile[], reload: boolean): void {
+    this.refused = list;
+    for (const o of this.observers) o.refused?.(list, reload);
     for (const r of list) {
       this.o.log.error({ event: "profile_refused", file: r.file, code: r.code, message: r.message });
       this.o.audit.profileLoaded({ who: "daemon", via: "daemon", path: r.path, reload, ok: false, error: `${r.code}: ${r.message}` });
@@ -168,15 +221,49 @@ export class ChannelRegistry {
   /** A channel's API view; a store that cannot be read leaves out what it would have said (counted, logged). */
   view(c: Channel): ChannelView {
     const now = Date.now();
-    const v: ViewInput = { id: c.id, mode: c.profileMode, status: c.status(), next: c.injector.nextSplice() };
+    const status = c.status();
+    const v: ViewInput = { id: c.id, mode: c.profileMode, status, next: c.injector.nextSplice() };
+    const bps = this.viewRate(c.id, status.bytesOut, now);
+    const clock = c.injector.clock;
+    const x: ConsoleViewInput = {
+      name: c.profile.channel.name,
+      timeZone: c.profile.epg.timeZone,
+      outputBitrateBps: bps,
+      monitor: status.monitor,
+      lastAlert: this.viewSources.lastAlert?.(c.id),
+      hls: c.hls !== undefined,
+      thumbnail: this.viewSources.thumbnail?.(c.id),
+      onAir: clock.ready ? onAirBreak(c.injector.planner.planned, (pts) => clock.wallAt(pts), now) : undefined,
+    };
     try {
       // the injector plans an hour ahead; only without a planned splice is a cue further ahead, waiting in the store, looked up
       if (!v.next) v.waiting = c.cues.nextWaiting();
-      v.present = this.o.store.presentFollowing(c.id, now).present;
+      const pf = this.o.store.presentFollowing(c.id, now);
+      v.present = pf.present;
+      x.following = pf.following;
       v.lastCue = this.o.store.lastCue(c.id);
     } catch (err) {
       this.o.storeWiring.failed(err);
     }
-    return channelView(v, now);
+    return { ...channelView(v, now), ...consoleViewFields(c.id, x) };
+  }
+
+  /** A channel's `counters` event of the console's stream (no store read). */
+  counters(c: Channel): ReturnType<typeof countersView> {
+    const now = Date.now();
+    const status = c.status();
+    return countersView(c.id, status, this.viewRate(c.id, status.bytesOut, now), now);
+  }
+
+  /**
+   * The output bitrate between this view and the last one at least RATE_WINDOW_MS before; a
+   * measurement older than VIEW_RATE_MAX_AGE_MS says nothing of now, so one starts again (null
+   * until it has a window).
+   */
+  private viewRate(id: string, bytesOut: number, now: number): number | null {
+    const prev = this.viewRates.get(id);
+    const rate = nextRate(prev && now - prev.at <= VIEW_RATE_MAX_AGE_MS ? prev : undefined, bytesOut, now);
+    this.viewRates.set(id, rate);
+    return rate.bps;
   }
 }

@@ -4,7 +4,11 @@
  * - `channelSnapshot`: the metrics snapshot of one scrape (observe/metrics.ts), with the
  *   output bitrate measured over at least `RATE_WINDOW_MS` between scrapes (`Rate` carries
  *   the last measurement from one scrape to the next);
- * - `channelView`: the API's view of a channel (GET /api/v1/channels[/:id]);
+ * - `channelView`: the API's view of a channel (GET /api/v1/channels[/:id]), and
+ *   `consoleViewFields`, what the console adds to it (docs/api.md, ChannelView): name, time
+ *   zone, next programme, output bitrate, TR 101 290 counters, last alert, HLS playlist,
+ *   thumbnail and the break on air (`onAirBreak`); `countersView`, the event stream's
+ *   `counters` event;
  * - `channelsReadiness`: the /readyz channel check.
  * A channel is "up" while its last packet went out less than `UP_WINDOW_MS` ago.
  */
@@ -143,7 +147,8 @@ export function channelView(v: ViewInput, now: number): ChannelView {
   return {
     id: v.id,
     enabled: true,
-    state: s.state,
+    // the switcher may air the slate before the outage tracker calls it one: the wall says "slate"
+    state: s.state === "on_air" && s.source === "slate" ? "slate" : s.state,
     up: s.lastOutputAt !== null && now - s.lastOutputAt < UP_WINDOW_MS,
     slateActive: s.source === "slate",
     currentItem: present ? { title: present.title, start: iso(present.startMs), end: iso(present.startMs + present.durationMs) } : null,
@@ -154,6 +159,77 @@ export function channelView(v: ViewInput, now: number): ChannelView {
     restarts: s.live.restarts,
     source: s.source,
   };
+}
+
+/** What the console adds to a channel's view (docs/api.md, ChannelView). */
+export interface ConsoleViewInput {
+  name: string;
+  /** the profile's epg.timeZone */
+  timeZone: string;
+  /** the schedule item after the present one */
+  following?: { title: string; startMs: number; durationMs: number } | undefined;
+  /** measured between views (`nextRate`), null before two views a second apart */
+  outputBitrateBps: number | null;
+  /** the monitor's TR 101 290 counters (camelCase) */
+  monitor: object;
+  lastAlert?: { atMs: number; kind: string; text: string } | undefined;
+  /** the channel has an hls output */
+  hls: boolean;
+  thumbnail?: { seq: number; atMs: number } | undefined;
+  /** the break on air now (`onAirBreak`) */
+  onAir?: { spliceEventId: number; atMs: number; returnAtMs: number } | undefined;
+}
+
+/** The console's fields of a channel view. */
+export function consoleViewFields(id: string, x: ConsoleViewInput): Record<string, unknown> {
+  const item = (i: ConsoleViewInput["following"]) =>
+    i ? { title: i.title, start: iso(i.startMs), end: iso(i.startMs + i.durationMs) } : null;
+  return {
+    name: x.name,
+    timeZone: x.timeZone,
+    nextItem: item(x.following),
+    onAirCue: x.onAir ? { spliceEventId: x.onAir.spliceEventId, at: iso(x.onAir.atMs), returnAt: iso(x.onAir.returnAtMs) } : null,
+    outputBitrateBps: x.outputBitrateBps === null ? null : Math.round(x.outputBitrateBps),
+    tr101290: monitorIndicators(x.monitor),
+    lastAlert: x.lastAlert ? { at: iso(x.lastAlert.atMs), kind: x.lastAlert.kind, text: x.lastAlert.text } : null,
+    hls: x.hls ? { playlist: `/hls/${encodeURIComponent(id)}/index.m3u8` } : null,
+    thumbnail: x.thumbnail
+      ? { url: `/api/v1/channels/${encodeURIComponent(id)}/thumbnail.jpg`, seq: x.thumbnail.seq, at: iso(x.thumbnail.atMs) }
+      : null,
+  };
+}
+
+/** The event stream's `counters` event of a channel. */
+export function countersView(
+  id: string,
+  s: { lastOutputAt: number | null; monitor: object },
+  outputBitrateBps: number | null,
+  now: number,
+): { id: string; outputBitrateBps: number | null; tr101290: Record<string, number>; up: boolean } {
+  return {
+    id,
+    outputBitrateBps: outputBitrateBps === null ? null : Math.round(outputBitrateBps),
+    tr101290: monitorIndicators(s.monitor),
+    up: s.lastOutputAt !== null && now - s.lastOutputAt < UP_WINDOW_MS,
+  };
+}
+
+/**
+ * The planned break on air at wall time `now`: its splice point passed and its return (the
+ * planned one, or an early one) not reached yet. `wallAt` maps a PTS to wall ms (the
+ * injector's stream clock, once ready). O(planned breaks).
+ */
+export function onAirBreak(
+  planned: readonly { spliceEventId: number; splicePts: number; returnPts: number }[],
+  wallAt: (pts: number) => number,
+  now: number,
+): { spliceEventId: number; atMs: number; returnAtMs: number } | undefined {
+  for (const b of planned) {
+    const atMs = Math.round(wallAt(b.splicePts));
+    const returnAtMs = Math.round(wallAt(b.returnPts));
+    if (atMs <= now && now < returnAtMs) return { spliceEventId: b.spliceEventId, atMs, returnAtMs };
+  }
+  return undefined;
 }
 
 /** What the /readyz channel check reads of a channel (a `Channel` fits). */

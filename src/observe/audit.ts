@@ -32,7 +32,7 @@ import { backgroundTimers, type Timers } from "../core/timers.js";
 import { isRefusal, RefusalAggregator, type RefusalLine } from "./audit-refusals.js";
 import { DEFAULT_LOG_FILE_SIZE_BYTES, DEFAULT_LOG_FILES, openRollingFile, type RollStream } from "./logger.js";
 
-export type AuditVia = "http" | "telegram" | "cli" | "daemon";
+export type AuditVia = "http" | "console" | "telegram" | "cli" | "daemon";
 export type AuditResult = "ok" | "denied" | "rate_limited" | "invalid" | "not_found" | "error";
 
 export interface AuditEntry {

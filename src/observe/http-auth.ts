@@ -189,10 +189,40 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** Who calls: the token's name once known (`token:NAME`, else "anonymous") and the peer address. */
+/** Who calls: the token's name once known (`token:NAME`, else "anonymous"), the peer address, and how (bearer token or console session). */
 export interface Caller {
   who: string;
   remote: string;
+  via?: "http" | "console";
+}
+
+/** The console's sessions, as the gate sees them (src/console/sessions.ts). */
+export interface SessionAuth {
+  /** the live session of a Cookie header (its idle time reset), or undefined */
+  lookup(cookieHeader: string | undefined): { name: string } | undefined;
+}
+
+/** What the gate checks besides bearer tokens: console sessions and the Origin of state-changing requests. */
+export interface GateConsole {
+  sessions: SessionAuth;
+  /** the console's public URL (`console.publicUrl`): the only Origin accepted when set */
+  publicUrl?: string | undefined;
+}
+
+/**
+ * Whether a request's Origin is the console's own: the public URL's origin when one is
+ * configured, else this request's Host under http or https (a reverse proxy in front may
+ * have terminated TLS without a public URL configured).
+ */
+export function originAllowed(origin: string, host: string | undefined, publicUrl: string | undefined): boolean {
+  if (publicUrl) return origin === new URL(publicUrl).origin;
+  return host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
+}
+
+function badOrigin(origin: string | undefined): HttpError {
+  const message =
+    origin === undefined ? "a request made with the session cookie must carry an Origin" : `Origin ${origin} is not this console's`;
+  return new HttpError(403, HTTP_ERROR_CODES.badOrigin, message);
 }
 
 /** Steps 1–4 of a mutating call. */
@@ -201,27 +231,12 @@ export class Gate {
     private readonly tokens: TokenFile,
     private readonly limiter: RateLimiter,
     private readonly bodyLimit: number,
+    private readonly console?: GateConsole,
   ) {}
 
   /** Admits the call (naming `caller.who`) and returns its parsed body (undefined when empty), or throws the HttpError. */
   async admit(req: IncomingMessage, caller: Caller): Promise<unknown> {
-    const declared = Number(req.headers["content-length"] ?? "0");
-    if (Number.isFinite(declared) && declared > this.bodyLimit) {
-      throw tooLarge(this.bodyLimit);
-    }
-    const auth = req.headers.authorization ?? "";
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    const name = m ? matchToken(this.tokens.tokens, m[1]) : undefined;
-    if (name === undefined) {
-      const wait = this.limiter.take(`peer:${caller.remote}`);
-      if (wait > 0) throw rateLimited(wait);
-      const message = m ? "invalid API token" : "missing bearer token";
-      throw new HttpError(401, HTTP_ERROR_CODES.unauthorized, message, {}, { "www-authenticate": 'Bearer realm="onair"' });
-    }
-    caller.who = whoToken(name);
-    const wait = this.limiter.take(`token:${name}`);
-    if (wait > 0) throw rateLimited(wait);
-    const body = await readBody(req, this.bodyLimit);
+    const body = await this.admitRaw(req, caller, this.bodyLimit);
     if (body.length === 0) return undefined;
     const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
     if (type !== "application/json") {
@@ -232,5 +247,62 @@ export class Gate {
     } catch {
       throw new HttpError(400, HTTP_ERROR_CODES.badJson, "the body is not valid JSON");
     }
+  }
+
+  /** Admits the call like `admit` and returns its body as bytes, read up to `limit` (a schedule upload's own limit). */
+  async admitRaw(req: IncomingMessage, caller: Caller, limit: number = this.bodyLimit): Promise<Buffer> {
+    const declared = Number(req.headers["content-length"] ?? "0");
+    if (Number.isFinite(declared) && declared > limit) {
+      throw tooLarge(limit);
+    }
+    this.authenticate(req, caller);
+    const wait = this.limiter.take(caller.who);
+    if (wait > 0) throw rateLimited(wait);
+    return readBody(req, limit);
+  }
+
+  /**
+   * Who calls: a bearer token of the token file, else the console's session cookie (which
+   * needs the console's own Origin); an Origin sent with a bearer token is checked too.
+   * Sets `caller.who` and `caller.via`; throws 401, 403 or 429 (failed attempts per peer).
+   */
+  private authenticate(req: IncomingMessage, caller: Caller): void {
+    const origin = req.headers.origin;
+    const originOk = origin === undefined || originAllowed(origin, req.headers.host, this.console?.publicUrl);
+    const auth = req.headers.authorization ?? "";
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    let name = m ? matchToken(this.tokens.tokens, m[1]) : undefined;
+    let via: Caller["via"] = "http";
+    if (name === undefined && !m && this.console) {
+      name = this.console.sessions.lookup(req.headers.cookie)?.name;
+      via = "console";
+      if (name !== undefined && (origin === undefined || !originOk)) throw badOrigin(origin);
+    }
+    if (name === undefined) {
+      const wait = this.limiter.take(`peer:${caller.remote}`);
+      if (wait > 0) throw rateLimited(wait);
+      const message = m ? "invalid API token" : "missing bearer token or console session";
+      throw new HttpError(401, HTTP_ERROR_CODES.unauthorized, message, {}, { "www-authenticate": 'Bearer realm="onair"' });
+    }
+    if (!originOk) throw badOrigin(origin);
+    caller.who = whoToken(name);
+    caller.via = via;
+  }
+
+  /**
+   * The sign-in form's check: the token's name and digest (hex), or undefined for a wrong
+   * token, which counts against the peer's rate limit like a failed bearer token (throws 429).
+   */
+  signIn(token: string, remote: string): { name: string; tokenDigest: string } | undefined {
+    const name = matchToken(this.tokens.tokens, token);
+    if (name !== undefined) return { name, tokenDigest: digestOf(token).toString("hex") };
+    const wait = this.limiter.take(`peer:${remote}`);
+    if (wait > 0) throw rateLimited(wait);
+    return undefined;
+  }
+
+  /** The digests (hex) of the token file's tokens now: the sessions of any other token end (SIGHUP). */
+  tokenDigests(): Set<string> {
+    return new Set(this.tokens.tokens.map((t) => t.digest.toString("hex")));
   }
 }

@@ -53,22 +53,26 @@ export interface ControlRoutesOptions {
   logger?: Logger | undefined;
 }
 
-type Outcome = { status: number; body: unknown; params?: Record<string, unknown> };
+export type Outcome = { status: number; body: unknown; params?: Record<string, unknown> };
 
-/** Admits, runs and answers one mutating call, then audits and logs it. */
-async function mutate(
+/** How a call's body is admitted: `Gate.admit` (JSON up to the API's limit) unless the route reads it otherwise (a schedule file). */
+export type Admit = (req: IncomingMessage, caller: Caller) => Promise<unknown>;
+
+/** Admits (`admit`, default the gate's JSON), runs and answers one mutating call, then audits and logs it. */
+export async function mutate(
   o: ControlRoutesOptions,
   req: IncomingMessage,
   res: ServerResponse,
   action: string,
   channel: string,
   run: (body: unknown, c: Caller) => Promise<Outcome>,
+  admit: Admit = (r, c) => o.gate.admit(r, c),
 ): Promise<void> {
   const log = o.logger;
   const caller: Caller = { who: "anonymous", remote: req.socket.remoteAddress ?? "unknown" };
   const entry: AuditInput = { who: caller.who, via: "http", action, channel, result: "error", remote: caller.remote };
   try {
-    const body = await o.gate.admit(req, caller);
+    const body = await admit(req, caller);
     const out = await run(body, caller);
     send(res, out.status, out.body);
     Object.assign(entry, { result: "ok", status: out.status, ...(out.params ? { params: out.params } : {}) });
@@ -79,6 +83,7 @@ async function mutate(
     if (he.status >= 500) log?.error({ event: "api_error", action, channel, err: e });
   } finally {
     entry.who = caller.who;
+    entry.via = caller.via ?? "http";
     o.auditLog.record(entry);
     // a refusal (401/403/429) is summed up once a minute by the audit log (api_refused): per call only at debug
     const line = { event: "api_call", action, channel, who: entry.who, result: entry.result, status: entry.status };

@@ -53,7 +53,7 @@ export interface ReadRoutesOptions {
   metrics: OnairMetrics;
   health: HealthChecks;
   directories?: readonly ReadyDirectory[] | undefined;
-  api: Pick<ControlApi, "listChannels" | "channel">;
+  api: Pick<ControlApi, "listChannels" | "channel" | "refused">;
   clock: Clock;
   /** the recent event-loop lag in ms */
   lagMs: () => number;
@@ -90,7 +90,7 @@ export function readRoutes(o: ReadRoutesOptions): RouteGroup {
     }
     if (template === "/readyz" && only("GET")) return readiness(o.health, o.directories).then((r) => send(res, r.status, r.body));
     if (template === "/api/v1/channels" && only("GET"))
-      return Promise.resolve(o.api.listChannels()).then((channels) => send(res, 200, { channels }));
+      return Promise.resolve(o.api.listChannels()).then((channels) => send(res, 200, { channels, refused: o.api.refused?.() ?? [] }));
     if (template === "/api/v1/channels/:id") {
       const id = channelIdOf(path);
       if (!only("GET")) return undefined;

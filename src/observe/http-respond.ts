@@ -11,6 +11,7 @@ export const HTTP_ERROR_CODES = {
   notFound: "ONAIR_HTTP_NOT_FOUND",
   methodNotAllowed: "ONAIR_HTTP_METHOD_NOT_ALLOWED",
   unauthorized: "ONAIR_API_UNAUTHORIZED",
+  badOrigin: "ONAIR_HTTP_BAD_ORIGIN",
   rateLimited: "ONAIR_API_RATE_LIMITED",
   bodyTooLarge: "ONAIR_HTTP_BODY_TOO_LARGE",
   unsupportedMediaType: "ONAIR_HTTP_UNSUPPORTED_MEDIA_TYPE",

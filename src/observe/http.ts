@@ -56,7 +56,7 @@ import { systemClock, type Clock } from "../core/clock.js";
 import { OnairError } from "../core/errors.js";
 import { backgroundTimers, type Timers } from "../core/timers.js";
 import type { AuditSink } from "./audit.js";
-import { DEFAULT_BODY_LIMIT_BYTES, Gate, RateLimiter, TokenFile, type RateLimitOptions } from "./http-auth.js";
+import { DEFAULT_BODY_LIMIT_BYTES, Gate, RateLimiter, TokenFile, type RateLimitOptions, type SessionAuth } from "./http-auth.js";
 import { controlRoutes } from "./http-control.js";
 import { CONNECTIONS_CHECKING_INTERVAL_MS, limitConnections, type ConnectionLimits } from "./http-limits.js";
 import { hlsRoutes, type HlsLookup } from "./http-hls.js";
@@ -136,6 +136,8 @@ export interface CueRequest {
 
 export interface ControlApi {
   listChannels(): MaybePromise<ChannelView[]>;
+  /** The profiles refused at start or at the last reload (GET /api/v1/channels's `refused`). */
+  refused?(): readonly { file: string; code: string; message: string }[];
   /** undefined → 404 */
   channel(id: string): MaybePromise<ChannelView | undefined>;
   /** Plans a break; undefined → 404 (unknown channel). Throw an OnairError to refuse (→ 409). */
@@ -180,6 +182,24 @@ export interface HttpServerOptions {
   timers?: Timers | undefined;
   /** GET /hls/<channel>/…: a channel's live HLS folder (http-hls.ts); none → 404 */
   hls?: HlsLookup | undefined;
+  /** The operator console (src/console/): its sessions, public URL and route groups; none → no console. */
+  console?: ConsoleHttp | undefined;
+}
+
+/** What the console adds to the server: sessions the gate accepts, and its routes. */
+export interface ConsoleHttp {
+  sessions: SessionAuth & { revokeMissing(tokenDigests: ReadonlySet<string>): number };
+  /** `console.publicUrl`: the only Origin accepted for actions when set; https makes the cookie Secure */
+  publicUrl?: string | undefined;
+  /** The console's route groups, asked after the API's; `gate` admits their actions like the control API's. */
+  routes(deps: ConsoleRouteDeps): RouteGroup[];
+}
+
+export interface ConsoleRouteDeps {
+  gate: Gate;
+  auditLog: AuditSink;
+  clock: Clock;
+  logger?: Logger | undefined;
 }
 
 export interface HttpServerHandle {
@@ -212,14 +232,14 @@ async function listen(server: Server, host: string, port: number): Promise<void>
 }
 
 /** The route groups, in the order they are asked: read-only, then control (add new groups here). */
-function routeGroups(opts: HttpServerOptions, clock: Clock, tokens: TokenFile, lagMs: () => number): RouteGroup[] {
-  const limiter = new RateLimiter({ burst: opts.rateLimit?.burst ?? 10, perMinute: opts.rateLimit?.perMinute ?? 60 }, clock);
-  const gate = new Gate(tokens, limiter, opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES);
+function routeGroups(opts: HttpServerOptions, clock: Clock, gate: Gate, lagMs: () => number): RouteGroup[] {
   const maxLagMs = opts.eventLoop?.maxLagMs ?? 1000;
+  const log = opts.logger;
   return [
     readRoutes({ metrics: opts.metrics, health: opts.health, directories: opts.directories, api: opts.api, clock, lagMs, maxLagMs }),
-    controlRoutes({ api: opts.api, gate, auditLog: opts.auditLog, clock, logger: opts.logger }),
+    controlRoutes({ api: opts.api, gate, auditLog: opts.auditLog, clock, logger: log }),
     hlsRoutes(opts.hls),
+    ...(opts.console?.routes({ gate, auditLog: opts.auditLog, clock, logger: log }) ?? []),
   ];
 }
 
@@ -232,7 +252,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   const tokens = new TokenFile(opts.tokenFile, log, opts.secrets);
   tokens.reload();
   const probe = new LoopProbe(opts.timers ?? backgroundTimers);
-  const groups = routeGroups(opts, clock, tokens, opts.eventLoop?.probe ?? (() => probe.lagMs()));
+  const limiter = new RateLimiter({ burst: opts.rateLimit?.burst ?? 10, perMinute: opts.rateLimit?.perMinute ?? 60 }, clock);
+  const gateConsole = opts.console ? { sessions: opts.console.sessions, publicUrl: opts.console.publicUrl } : undefined;
+  const gate = new Gate(tokens, limiter, opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES, gateConsole);
+  const groups = routeGroups(opts, clock, gate, opts.eventLoop?.probe ?? (() => probe.lagMs()));
 
   const server = createServer({ connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS }, (req, res) => {
     const t0 = performance.now();
@@ -261,7 +284,13 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     url,
     port: addr.port,
     server,
-    reloadTokens: () => tokens.reload(),
+    reloadTokens: () => {
+      const r = tokens.reload();
+      // a token gone from the file ends its console sessions
+      const ended = opts.console?.sessions.revokeMissing(gate.tokenDigests()) ?? 0;
+      if (ended > 0) log?.info({ event: "console_sessions_revoked", sessions: ended });
+      return r;
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         probe.stop();

@@ -27,6 +27,19 @@ const ROUTES: readonly (readonly [RegExp, string])[] = [
   [/^\/hls\/[^/]+\/[^/]+$/, "/hls/:channel/:file"],
   [/^\/api\/v1\/channels\/[^/]+\/cues\/[^/]+$/, "/api/v1/channels/:id/cues/:eventId"],
   [/^\/api\/v1\/channels\/[^/]+\/cues\/[^/]+\/return$/, "/api/v1/channels/:id/cues/:eventId/return"],
+  // the console (src/console/, docs/api.md)
+  [/^\/$/, "/"],
+  [/^\/channels\/[^/]+$/, "/channels/:id"],
+  [/^\/assets\/[^/]+$/, "/assets/:file"],
+  [/^\/sign-in$/, "/sign-in"],
+  [/^\/sign-out$/, "/sign-out"],
+  [/^\/api\/v1\/session$/, "/api/v1/session"],
+  [/^\/api\/v1\/stream$/, "/api/v1/stream"],
+  [/^\/api\/v1\/channels\/[^/]+\/schedule$/, "/api/v1/channels/:id/schedule"],
+  [/^\/api\/v1\/channels\/[^/]+\/schedule\/preview$/, "/api/v1/channels/:id/schedule/preview"],
+  [/^\/api\/v1\/channels\/[^/]+\/asrun$/, "/api/v1/channels/:id/asrun"],
+  [/^\/api\/v1\/channels\/[^/]+\/events$/, "/api/v1/channels/:id/events"],
+  [/^\/api\/v1\/channels\/[^/]+\/thumbnail\.jpg$/, "/api/v1/channels/:id/thumbnail.jpg"],
 ];
 
 /**

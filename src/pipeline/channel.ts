@@ -468,12 +468,39 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   private readonly emitOut = (chunk: Buffer): void => this.output(chunk);
 
+  /** Listeners of every output chunk (the console's thumbnails); undefined when there are none. */
+  private taps: ((chunk: Buffer) => void)[] | undefined;
+
+  /**
+   * Calls `fn` with every output chunk (whole TS packets), after the outputs, until the
+   * returned function is called. Like an output, `fn` must not block nor edit the chunk, and
+   * copies what it keeps beyond the call unless it is only queued for writing; what it throws
+   * is ignored (playout goes on).
+   */
+  onOutput(fn: (chunk: Buffer) => void): () => void {
+    this.taps = [...(this.taps ?? []), fn];
+    return () => {
+      const rest = (this.taps ?? []).filter((t) => t !== fn);
+      this.taps = rest.length > 0 ? rest : undefined;
+    };
+  }
+
   private output(chunk: Buffer): void {
     this.bytesOut += chunk.length;
     this.asRun.output();
     this.monitor.pushRun(chunk, 0, chunk.length / 188);
     this.lastOutputAt = this.clock.now();
     this.fanout.write(chunk);
+    const taps = this.taps;
+    if (taps !== undefined) {
+      for (let i = 0; i < taps.length; i++) {
+        try {
+          taps[i](chunk);
+        } catch {
+          /* a tap's bug must not stop playout */
+        }
+      }
+    }
   }
 
   private onInjectorEvent(e: InjectorEvent): void {

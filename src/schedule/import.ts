@@ -80,6 +80,17 @@ function importDecoded(store: Store, text: string, format: ScheduleFormat, opts:
   return { ...r, channel: opts.channel, format, windowStartMs: parsed.windowStartMs, windowEndMs: parsed.windowEndMs };
 }
 
+/**
+ * Decodes and parses the bytes of a schedule file with every check an import makes (size,
+ * encoding, limits, the format's rules), without touching the store: what an import of the
+ * same bytes would write (the console's preview, src/console/schedule-preview.ts).
+ */
+export function parseScheduleBytes(bytes: Uint8Array, format: ScheduleFormat, opts: ImportOptions): ParsedSchedule {
+  const source = opts.source ?? "the schedule";
+  refuseSize(bytes.length, source);
+  return parseSchedule(decodeScheduleBytes(bytes, format, source), format, opts);
+}
+
 /** Imports the bytes of a schedule file (decoded as decode.ts says) into the store: all or nothing. */
 export function importScheduleBytes(store: Store, bytes: Uint8Array, format: ScheduleFormat, opts: ImportOptions): ImportResult {
   const source = opts.source ?? "the schedule";

@@ -184,6 +184,48 @@ export function listOutbox(store: Store, q: OutboxQuery = {}): OutboxRow[] {
   return (st(store, sql).all(...args) as Row[]).map(toRow);
 }
 
+/** One channel alert as the console shows it: `id` is the last of its rows (one per chat). */
+export interface ChannelAlertRow {
+  id: number;
+  channel: string;
+  kind: string;
+  createdMs: number;
+  /** the Telegram HTML */
+  payload: string;
+}
+
+/**
+ * The channel's alerts, newest first, at most `limit`: one row per alert (an alert sent to
+ * several chats has a row per chat with the same time, kind and payload). Bot replies have no
+ * channel and never appear.
+ */
+export function channelAlerts(store: Store, channel: string, limit: number): ChannelAlertRow[] {
+  const rows = st(
+    store,
+    `SELECT max(id) AS id, channel, kind, created_ms, payload FROM alert_outbox WHERE channel = ? AND kind <> 'reply'
+     GROUP BY created_ms, kind, payload ORDER BY created_ms DESC, id DESC LIMIT ?`,
+  ).all(channel, Math.max(0, Math.floor(limit))) as { id: number; channel: string; kind: string; created_ms: number; payload: string }[];
+  return rows.map((r) => ({ id: r.id, channel: r.channel, kind: r.kind, createdMs: r.created_ms, payload: r.payload }));
+}
+
+/**
+ * Channel alerts written after row `afterId`, oldest first, one per alert (see
+ * `channelAlerts`), at most `limit`; a cheap rowid range scan for polling.
+ */
+export function channelAlertsSince(store: Store, afterId: number, limit: number): ChannelAlertRow[] {
+  const rows = st(
+    store,
+    `SELECT max(id) AS id, channel, kind, created_ms, payload FROM alert_outbox WHERE id > ? AND channel IS NOT NULL AND kind <> 'reply'
+     GROUP BY channel, created_ms, kind, payload ORDER BY max(id) LIMIT ?`,
+  ).all(afterId, Math.max(0, Math.floor(limit))) as { id: number; channel: string; kind: string; created_ms: number; payload: string }[];
+  return rows.map((r) => ({ id: r.id, channel: r.channel, kind: r.kind, createdMs: r.created_ms, payload: r.payload }));
+}
+
+/** The highest row id of the outbox (0 when empty). */
+export function lastOutboxId(store: Store): number {
+  return (st(store, "SELECT coalesce(max(id), 0) FROM alert_outbox").pluck().get() as number) ?? 0;
+}
+
 /** Deletes sent and failed rows older than `beforeMs`. Returns how many. */
 export function pruneOutbox(store: Store, beforeMs: number): number {
   return store.transaction("alert prune", () => {

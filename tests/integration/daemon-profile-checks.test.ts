@@ -113,6 +113,10 @@ describe.runIf(haveFfmpeg())("profiles that cannot air, and a channel start that
       expect(refused(f)).toEqual([expect.objectContaining({ code: "ONAIR_PROFILE_INVALID" })]);
     }
     expect(refused("fps.json")[0].message).toContain("encoding.video.fps");
+    // the API (and the console's wall) lists them beside the channels
+    const listed = (await (await fetch(`${d.url}/api/v1/channels`)).json()) as { refused: { file: string; code: string }[] };
+    expect(listed.refused.map((r) => r.file).sort()).toEqual(["fps.json", "noslate.json", "relslate.json"]);
+    expect(listed.refused.every((r) => r.code === "ONAIR_PROFILE_INVALID")).toBe(true);
 
     // the slate cannot be encoded: failed, tried again with backoff, not stuck in starting
     const failures = (): LogLine[] => lines().filter((l) => l.event === "channel_start_failed" && l.channel === "ok");

@@ -18,8 +18,24 @@ describe("routeTemplate", () => {
     expect(routeTemplate("/api/v1/channels/news/cues/7")).toBe("/api/v1/channels/:id/cues/:eventId");
     expect(routeTemplate("/api/v1/channels/news/cues/7/return")).toBe("/api/v1/channels/:id/cues/:eventId/return");
   });
+  test("maps the console's pages and routes to their templates", () => {
+    expect(routeTemplate("/")).toBe("/");
+    expect(routeTemplate("/channels/news")).toBe("/channels/:id");
+    expect(routeTemplate("/assets/wall-3FJ2K.js")).toBe("/assets/:file");
+    expect(routeTemplate("/api/v1/channels/news/schedule/preview")).toBe("/api/v1/channels/:id/schedule/preview");
+    expect(routeTemplate("/api/v1/channels/news/thumbnail.jpg?seq=3")).toBe("/api/v1/channels/:id/thumbnail.jpg");
+    expect(routeTemplate("/api/v1/stream")).toBe("/api/v1/stream");
+  });
   test("anything else is `other`", () => {
-    for (const p of ["/", "/api/v1/channels/news/cues/7/x", "/wp-login.php", "/api/v2/channels", "//evil/%zz"])
+    for (const p of [
+      "/index.php",
+      "/channels/news/x",
+      "/assets/a/b.js",
+      "/api/v1/channels/news/cues/7/x",
+      "/wp-login.php",
+      "/api/v2/channels",
+      "//evil/%zz",
+    ])
       expect(routeTemplate(p), p).toBe("other");
   });
 });
