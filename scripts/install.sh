@@ -22,7 +22,7 @@
 #   --rollback        point `current` back at the previous release and restart the units
 #
 # Layout (with DESTDIR prefixed):
-#   /opt/onair/releases/NAME/    bin/ dist/src/ node_modules/ (production) profiles/ systemd/ scripts/ prometheus/
+#   /opt/onair/releases/NAME/    bin/ dist/src/ dist/web/ node_modules/ (production) profiles/ systemd/ scripts/ prometheus/
 #   /opt/onair/current -> releases/NAME, /opt/onair/previous -> the one before
 #   /usr/local/bin/onair -> /opt/onair/current/bin/onair.js
 #   /etc/systemd/system/onair.service, onair@.service, onair-failure@.service
@@ -100,6 +100,7 @@ fi
 # ---------------------------------------------------------------- checks
 [ -f "$from/package.json" ] || die "$from is not an onair tree (no package.json)"
 [ -f "$from/dist/src/cli/main.js" ] || die "ONAIR_NOT_BUILT: $from/dist/src is missing; run \`npm run setup\` there first"
+[ -f "$from/dist/web/index.html" ] || die "ONAIR_NOT_BUILT: $from/dist/web (the console) is missing; run \`npm run setup\` there first"
 command -v node >/dev/null 2>&1 || die "Node.js >= 20.19 is needed (https://nodejs.org or the OS packages); install it first"
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
   || die "Node.js >= 20.19 is needed, found $(node --version)"
@@ -163,6 +164,7 @@ say "installing onair $version as release $release into $rel"
 mkdir -p "$stage/dist"
 cp -a "$from/bin" "$stage/bin"
 cp -a "$from/dist/src" "$stage/dist/src"
+cp -a "$from/dist/web" "$stage/dist/web"
 for d in profiles systemd scripts prometheus; do [ -d "$from/$d" ] && cp -a "$from/$d" "$stage/$d"; done
 for f in package.json package-lock.json README.md LICENSE; do [ -f "$from/$f" ] && cp -a "$from/$f" "$stage/$f"; done
 chmod 0755 "$stage/bin/onair.js"

@@ -4,8 +4,9 @@
 #      and the slate's font (Debian's fonts-dejavu-core) likewise,
 #   2. with --test (npm test): promtool (Debian's `prometheus` package) when it is missing,
 #      for the rule and scrape tests,
+#      and Chromium (Debian's `chromium`) for the console's browser tests, driven by playwright-core,
 #   3. `npm ci` when node_modules is missing or older than package-lock.json,
-#   4. build (TypeScript to dist/).
+#   4. build (TypeScript to dist/, the console's front end from web/ to dist/web/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +54,19 @@ if [ "${1:-}" = "--test" ] && ! command -v promtool >/dev/null 2>&1; then
   fi
 fi
 
+if [ "${1:-}" = "--test" ] && [ ! -x /usr/lib/chromium/chromium ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    say "Chromium is missing: installing Debian's chromium package (apt-get), for the console's browser tests"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+  else
+    say "Chromium is not installed (needed by the console's browser tests). Run:"
+    say "  sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium fonts-dejavu-core"
+    exit 1
+  fi
+fi
+
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 stamp=node_modules/.onair-lock.sha256
 if [ ! -d node_modules ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
@@ -62,3 +76,4 @@ if [ ! -d node_modules ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_s
 fi
 
 npx --no-install tsc -p tsconfig.build.json
+node scripts/build-web.mjs

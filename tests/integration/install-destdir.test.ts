@@ -30,6 +30,7 @@ describe("scripts/install.sh into a DESTDIR", () => {
     for (const p of [
       "bin/onair.js",
       "dist/src/cli/main.js",
+      "dist/web/index.html",
       "node_modules/better-sqlite3",
       "node_modules/commander",
       "systemd/check-units.sh",
@@ -38,7 +39,8 @@ describe("scripts/install.sh into a DESTDIR", () => {
     ]) {
       expect(existsSync(join(rel, p)), p).toBe(true);
     }
-    for (const dev of ["vitest", "typescript", "eslint", "mux.js"]) expect(existsSync(join(rel, "node_modules", dev)), dev).toBe(false);
+    for (const dev of ["vitest", "typescript", "eslint", "mux.js", "preact", "hls.js", "playwright-core"])
+      expect(existsSync(join(rel, "node_modules", dev)), dev).toBe(false);
     const v = spawnSync(process.execPath, [join(rel, "bin/onair.js"), "--version"], { encoding: "utf8" });
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     expect(readlinkSync(join(d, "usr/local/bin/onair"))).toBe("/opt/onair/current/bin/onair.js");
