@@ -225,12 +225,25 @@ describe.runIf(haveFfmpeg())("onair status / cue against onair run", () => {
     expect(again.stderr).toMatch(/^onair: ONAIR_API_ERROR: the daemon answered 409 ONAIR_CUE_NOT_PENDING: /);
     await until(() => sent("in", onAir) === 3 && sent("cancel", pending) === 3, 15_000, "the in cues and the cancels");
 
-    const inserts: SpliceInsert[] = [];
-    for (const s of scanTs(cap.bytes(), [500]).sections) {
-      const section = decodeSpliceInfoSection(s.bytes);
-      if (!section.encryptedPacket && section.spliceCommandType === 0x05) inserts.push(section.spliceCommand);
-    }
+    const insertsOnUdp = (): SpliceInsert[] => {
+      const inserts: SpliceInsert[] = [];
+      for (const s of scanTs(cap.bytes(), [500]).sections) {
+        const section = decodeSpliceInfoSection(s.bytes);
+        if (!section.encryptedPacket && section.spliceCommandType === 0x05) inserts.push(section.spliceCommand);
+      }
+      return inserts;
+    };
+    // `cue_sent` is logged when the injector writes the cue: its datagram reaches this capture a moment later
+    let inserts = insertsOnUdp();
     const of = (id: number) => inserts.filter((c) => c.spliceEventId === id);
+    await until(
+      () => {
+        inserts = insertsOnUdp();
+        return of(onAir).filter((c) => !c.outOfNetworkIndicator).length >= 3 && of(pending).length >= 3;
+      },
+      5000,
+      "the in cues and the cancels on UDP",
+    );
     expect(of(onAir).filter((c) => c.outOfNetworkIndicator === false)).toHaveLength(3);
     expect(of(pending).map((c) => c.spliceEventCancelIndicator)).toEqual([true, true, true]);
     for (const action of ["cue.return", "cue.cancel"]) {
