@@ -100,7 +100,7 @@ describe.runIf(haveFfmpeg())("onair run: alerts survive a Telegram outage and a 
     const kinds = tg.sent.map((s) => (CRASH.test(s.text) ? "crash" : RECOVERED.test(s.text) ? "recovered" : `other: ${s.text}`));
     expect(kinds).toEqual(["crash", "recovered", "crash", "recovered"]);
     expect(tg.sent.every((s) => s.chatId === "123" && s.text.includes(CHANNEL))).toBe(true);
-    expect(new Set(tg.sent.map((s) => s.text)).size).toBe(4);
+    // once each: four accepted sends in all (two alerts of one kind may read the same: "recovered after 2.4 s" twice)
     expect(tg.requests.filter((r) => r.status === 200)).toHaveLength(4);
   }, 180_000);
 });
