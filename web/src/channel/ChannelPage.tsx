@@ -6,8 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { ChannelView } from "../api";
 import { useChannel, useTiles } from "../hooks";
 import { followLink } from "../router";
-import { clock } from "../time";
-import { Countdown, ProgrammeProgress, SourceChip, StateBadge, Stats, Thumb } from "../ui/status";
+import { Countdown, Programmes, SourceChip, StateBadge, Stats, Thumb } from "../ui/status";
 import { Actions } from "./Actions";
 import { AsRun } from "./AsRun";
 import { Events } from "./Events";
@@ -48,20 +47,7 @@ function StatusPanel({ v }: { v: ChannelView }) {
             <StateBadge state={v.state} /> <SourceChip v={v} /> {!v.enabled && <span class="chip">disabled</span>}
             <span class="muted"> · {v.restarts} restarts</span>
           </p>
-          <div class="prog now">
-            <span class="label">Now</span>
-            <span class="title" data-field="current-title">
-              {v.currentItem?.title ?? "No programme"}
-            </span>
-            {v.currentItem && <ProgrammeProgress item={v.currentItem} timeZone={v.timeZone} />}
-          </div>
-          <div class="prog next">
-            <span class="label">Next</span>
-            <span class="title" data-field="next-title">
-              {v.nextItem?.title ?? "Nothing scheduled"}
-            </span>
-            {v.nextItem && <span class="times"> at {clock(v.nextItem.start, v.timeZone)}</span>}
-          </div>
+          <Programmes v={v} />
           <Countdown v={v} />
           <Stats v={v} />
           <Counters v={v} />

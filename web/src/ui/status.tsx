@@ -164,3 +164,25 @@ export function Stats({ v }: { v: ChannelView }) {
     </dl>
   );
 }
+
+/** The programme on air with its progress, and the next one (a tile and the channel page). */
+export function Programmes({ v }: { v: ChannelView }) {
+  return (
+    <div class="programmes">
+      <div class="prog now">
+        <span class="label">Now</span>
+        <span class="title" data-field="current-title">
+          {v.currentItem?.title ?? "No programme"}
+        </span>
+        {v.currentItem && <ProgrammeProgress item={v.currentItem} timeZone={v.timeZone} />}
+      </div>
+      <div class="prog next">
+        <span class="label">Next</span>
+        <span class="title" data-field="next-title">
+          {v.nextItem?.title ?? "Nothing scheduled"}
+        </span>
+        {v.nextItem && <span class="times"> at {clock(v.nextItem.start, v.timeZone)}</span>}
+      </div>
+    </div>
+  );
+}

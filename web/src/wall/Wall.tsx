@@ -5,12 +5,11 @@
  */
 import type { TargetedKeyboardEvent } from "preact";
 import { useEffect } from "preact/hooks";
-import type { ChannelView, RefusedProfile } from "../api";
+import type { RefusedProfile } from "../api";
 import { useChannel, useStates, useTiles } from "../hooks";
 import { channelHref, followLink, navigate } from "../router";
 import { store } from "../store";
-import { clock } from "../time";
-import { Countdown, ProgrammeProgress, SourceChip, StateBadge, Stats, Thumb } from "../ui/status";
+import { Countdown, Programmes, SourceChip, StateBadge, Stats, Thumb } from "../ui/status";
 
 /** A safe id fragment for aria-labelledby (file names may hold dots or spaces). */
 const domId = (prefix: string, key: string): string => `${prefix}-${key.replace(/[^A-Za-z0-9_-]/g, "_")}`;
@@ -20,27 +19,6 @@ function onTileKey(e: TargetedKeyboardEvent<HTMLAnchorElement>): void {
     e.preventDefault();
     navigate(e.currentTarget.pathname);
   }
-}
-
-function Programmes({ v }: { v: ChannelView }) {
-  return (
-    <div class="programmes">
-      <div class="prog now">
-        <span class="label">Now</span>
-        <span class="title" data-field="current-title">
-          {v.currentItem?.title ?? "No programme"}
-        </span>
-        {v.currentItem && <ProgrammeProgress item={v.currentItem} timeZone={v.timeZone} />}
-      </div>
-      <div class="prog next">
-        <span class="label">Next</span>
-        <span class="title" data-field="next-title">
-          {v.nextItem?.title ?? "Nothing scheduled"}
-        </span>
-        {v.nextItem && <span class="times"> at {clock(v.nextItem.start, v.timeZone)}</span>}
-      </div>
-    </div>
-  );
 }
 
 export function ChannelTile({ id }: { id: string }) {
