@@ -202,14 +202,17 @@ export class ConsoleFeed<C extends EventSource> {
     return v;
   }
 
-  /** What a view sent shows: its programme and breaks, and when they change at the latest. */
+  /**
+   * What a view sent shows: its programme and breaks, and when they change at the latest. The
+   * cue times of the views before stay watched for `CUE_WATCH_MS` after them: the view just
+   * after a splice may already name the next break and not yet the one on air (the stream's
+   * clock places the splice a moment later).
+   */
   private note(v: ChannelView): void {
-    this.programmes.set(v.id, {
-      key: programmeKey(v),
-      untilMs: boundaryMs(v),
-      cueMs: cueTimes(v),
-      breaks: this.o.channels.breakKey?.(v.id),
-    });
+    const now = (this.o.clock ?? systemClock).now();
+    const before = (this.programmes.get(v.id)?.cueMs ?? []).filter((t) => now - t <= CUE_WATCH_MS);
+    const cueMs = [...new Set([...cueTimes(v), ...before])];
+    this.programmes.set(v.id, { key: programmeKey(v), untilMs: boundaryMs(v), cueMs, breaks: this.o.channels.breakKey?.(v.id) });
   }
 
   private sendChannels(): void {

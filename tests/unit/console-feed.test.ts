@@ -184,14 +184,19 @@ describe("console feed", () => {
     timers.advance(1000);
     expect(views).toBe(1);
     expect(hub.names()).not.toContain("channel");
-    // the splice lands on an IDR a moment after the cue's time
+    // at the splice the next break is planned at once (a view pushed), while the stream's clock
+    // puts the break on air a moment later: that view names no cue time near now any more
     timers.advance(10_000);
-    nextCue = null;
+    nextCue = { spliceEventId: 8, command: "splice_insert", at: iso(T0 + 3_600_000), durationSeconds: 30 };
+    breakKey = "8";
+    timers.advance(1000);
+    expect(hub.sent.filter(([n]) => n === "channel").map(([, v]) => (v as ChannelView).onAirCue)).toEqual([null]);
+    hub.sent.length = 0;
     onAirCue = { spliceEventId: 7, at: iso(T0 + 60_200), returnAt: iso(T0 + 90_200) };
     timers.advance(1000);
     expect(hub.names().filter((n) => n === "channel")).toHaveLength(1);
     expect(hub.sent.find(([n]) => n === "channel")?.[1]).toMatchObject({ onAirCue: { spliceEventId: 7 } });
-    timers.advance(29_000);
+    timers.advance(28_000);
     onAirCue = null;
     timers.advance(1000);
     const pushed = hub.sent.filter(([n]) => n === "channel").map(([, v]) => (v as ChannelView).onAirCue);
