@@ -23,9 +23,9 @@ export function dayBounds(day: string, timeZone: string): { fromMs: number; toMs
   if (!m) return undefined;
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const fromMs = localMidnight(y, mo, d, timeZone);
-  const next = utcMs(y, mo, d + 1) ?? utcMs(mo === 12 ? y + 1 : y, mo === 12 ? 1 : mo + 1, 1);
-  if (fromMs === undefined || next === undefined) return undefined;
-  const nd = new Date(next);
+  if (fromMs === undefined) return undefined;
+  // the next date: Date.UTC carries day 32 into the next month, and past December into the next year
+  const nd = new Date(Date.UTC(y, mo - 1, d + 1));
   const toMs = localMidnight(nd.getUTCFullYear(), nd.getUTCMonth() + 1, nd.getUTCDate(), timeZone);
   return toMs === undefined ? undefined : { fromMs, toMs };
 }
